@@ -1,0 +1,300 @@
+//! The one typed auth event every parser produces, and its ECS-style JSON form.
+//!
+//! Everything downstream (rules, decisions, alerts, the API) sees only `AuthEvent`;
+//! no stage passes string maps around. Fields a log lacks are `None` and are left
+//! out of the JSON, never written as empty strings.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+/// A shared, immutable string. User names, host names and paths repeat on nearly
+/// every line, so parsers intern them (see [`crate::intern`]) and hand out clones
+/// of one `Arc<str>` instead of allocating per line.
+pub type Name = Arc<str>;
+
+/// What the event is about (`event.action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Login,
+    Mfa,
+    PasswordChange,
+    PasswordReset,
+    Lockout,
+    Unlock,
+}
+
+/// `event.outcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+    Unknown,
+}
+
+/// Why a failure failed (`event.reason`). Only set on failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    BadPassword,
+    UnknownUser,
+    Locked,
+    Disabled,
+    ExpiredPassword,
+    ExpiredAccount,
+    MfaFailed,
+    IpDenied,
+    NoPermission,
+    CertFailed,
+    TooManyAttempts,
+    Other,
+}
+
+/// `auth.method`. The common ones are variants so rules compare them cheaply;
+/// anything else a log names is kept as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Method {
+    Password,
+    Publickey,
+    KeyboardInteractive,
+    Hostbased,
+    Gssapi,
+    None,
+    Mfa,
+    Sso,
+    Other(Name),
+}
+
+impl Method {
+    /// The ECS-style spelling used in JSON and rule files.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Password => "password",
+            Method::Publickey => "publickey",
+            Method::KeyboardInteractive => "keyboard_interactive",
+            Method::Hostbased => "hostbased",
+            Method::Gssapi => "gssapi",
+            Method::None => "none",
+            Method::Mfa => "mfa",
+            Method::Sso => "sso",
+            Method::Other(s) => s,
+        }
+    }
+
+    /// Maps a method as logs spell it (`keyboard-interactive`, `gssapi-with-mic`,
+    /// `Password`) to the typed form. Never fails: unknown methods become `Other`.
+    pub fn from_log(s: &str) -> Method {
+        match s.to_ascii_lowercase().as_str() {
+            "password" => Method::Password,
+            "publickey" | "public_key" | "public-key" => Method::Publickey,
+            "keyboard-interactive" | "keyboard_interactive" | "keyboard-interactive/pam" => {
+                Method::KeyboardInteractive
+            }
+            "hostbased" => Method::Hostbased,
+            "gssapi" | "gssapi-with-mic" | "gssapi-keyex" => Method::Gssapi,
+            "none" => Method::None,
+            "mfa" => Method::Mfa,
+            "sso" => Method::Sso,
+            other => Method::Other(Arc::from(other)),
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! str_enum {
+    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
+        impl $t {
+            /// The ECS-style spelling used in JSON and rule files.
+            pub fn as_str(self) -> &'static str {
+                match self { $(<$t>::$v => $s),* }
+            }
+            /// Parses the spelling [`Self::as_str`] produces.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(<$t>::$v),)* _ => None }
+            }
+            /// Every variant, for error messages listing what is accepted.
+            pub const ALL: &'static [&'static str] = &[$($s),*];
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+str_enum!(Action {
+    Login => "login", Mfa => "mfa", PasswordChange => "password_change",
+    PasswordReset => "password_reset", Lockout => "lockout", Unlock => "unlock",
+});
+str_enum!(Outcome { Success => "success", Failure => "failure", Unknown => "unknown" });
+str_enum!(Reason {
+    BadPassword => "bad_password", UnknownUser => "unknown_user", Locked => "locked",
+    Disabled => "disabled", ExpiredPassword => "expired_password",
+    ExpiredAccount => "expired_account", MfaFailed => "mfa_failed", IpDenied => "ip_denied",
+    NoPermission => "no_permission", CertFailed => "cert_failed",
+    TooManyAttempts => "too_many_attempts", Other => "other",
+});
+
+/// One normalized authentication event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthEvent {
+    /// When it happened (`@timestamp`), always UTC.
+    pub timestamp: DateTime<Utc>,
+    /// `event.action`.
+    pub action: Action,
+    /// `event.outcome`.
+    pub outcome: Outcome,
+    /// `event.reason`, for failures.
+    pub reason: Option<Reason>,
+    /// `user.name`, exactly as logged (may hold full-width or control characters).
+    pub user: Option<Name>,
+    /// `source.ip`.
+    pub source_ip: Option<IpAddr>,
+    /// `source.port`.
+    pub source_port: Option<u16>,
+    /// `host.name`: the machine that wrote the log line.
+    pub host: Option<Name>,
+    /// `service.name`: the program or service (`sshd`, `su`, `ConsoleLogin`, ...).
+    pub service: Option<Name>,
+    /// `auth.method`.
+    pub method: Option<Method>,
+    /// `user_agent.original`, where the log has it.
+    pub user_agent: Option<Name>,
+    /// `device.id`, where the log has it.
+    pub device_id: Option<Name>,
+    /// `log.file.path`: the file the line came from (`-` for stdin).
+    pub log_path: Option<Name>,
+    /// `log.offset`: byte offset of the line's first byte in that file.
+    pub log_offset: Option<u64>,
+}
+
+impl AuthEvent {
+    /// A bare event: the parsers fill in what their log has.
+    pub fn new(timestamp: DateTime<Utc>, action: Action, outcome: Outcome) -> AuthEvent {
+        AuthEvent {
+            timestamp,
+            action,
+            outcome,
+            reason: None,
+            user: None,
+            source_ip: None,
+            source_port: None,
+            host: None,
+            service: None,
+            method: None,
+            user_agent: None,
+            device_id: None,
+            log_path: None,
+            log_offset: None,
+        }
+    }
+
+    /// True for a failed login or MFA attempt.
+    pub fn is_failure(&self) -> bool {
+        self.outcome == Outcome::Failure
+    }
+
+    /// True for a successful login.
+    pub fn is_success(&self) -> bool {
+        self.outcome == Outcome::Success
+    }
+}
+
+/// Formats a timestamp the way every JSON output of loginwatch does: RFC 3339, UTC,
+/// `Z` suffix, fractional seconds only when present.
+pub fn rfc3339(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+impl Serialize for AuthEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Flat dotted ECS keys (as Elastic's own JSON logs write them), in a fixed order.
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("@timestamp", &rfc3339(&self.timestamp))?;
+        m.serialize_entry("event.action", self.action.as_str())?;
+        m.serialize_entry("event.outcome", self.outcome.as_str())?;
+        if let Some(r) = self.reason {
+            m.serialize_entry("event.reason", r.as_str())?;
+        }
+        if let Some(u) = &self.user {
+            m.serialize_entry("user.name", &**u)?;
+        }
+        if let Some(ip) = &self.source_ip {
+            m.serialize_entry("source.ip", ip)?;
+        }
+        if let Some(p) = self.source_port {
+            m.serialize_entry("source.port", &p)?;
+        }
+        if let Some(h) = &self.host {
+            m.serialize_entry("host.name", &**h)?;
+        }
+        if let Some(v) = &self.service {
+            m.serialize_entry("service.name", &**v)?;
+        }
+        if let Some(v) = &self.method {
+            m.serialize_entry("auth.method", v.as_str())?;
+        }
+        if let Some(v) = &self.user_agent {
+            m.serialize_entry("user_agent.original", &**v)?;
+        }
+        if let Some(v) = &self.device_id {
+            m.serialize_entry("device.id", &**v)?;
+        }
+        if let Some(v) = &self.log_path {
+            m.serialize_entry("log.file.path", &**v)?;
+        }
+        if let Some(v) = self.log_offset {
+            m.serialize_entry("log.offset", &v)?;
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn json_has_ecs_names_and_omits_missing_fields() {
+        let mut e = AuthEvent::new(
+            Utc.with_ymd_and_hms(2026, 11, 14, 6, 25, 0).unwrap(),
+            Action::Login,
+            Outcome::Failure,
+        );
+        e.reason = Some(Reason::BadPassword);
+        e.user = Some(Arc::from("ａｌｉｃｅ"));
+        e.source_ip = Some("2001:db8::1".parse().unwrap());
+        let v: serde_json::Value = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["@timestamp"], "2026-11-14T06:25:00Z");
+        assert_eq!(v["event.reason"], "bad_password");
+        assert_eq!(v["user.name"], "ａｌｉｃｅ");
+        assert_eq!(v["source.ip"], "2001:db8::1");
+        assert!(v.get("source.port").is_none());
+        assert!(v.get("host.name").is_none());
+    }
+
+    #[test]
+    fn enums_round_trip_their_spelling() {
+        for s in Reason::ALL {
+            assert_eq!(Reason::parse(s).unwrap().as_str(), *s);
+        }
+        assert_eq!(
+            Method::from_log("keyboard-interactive").as_str(),
+            "keyboard_interactive"
+        );
+        assert_eq!(Method::from_log("gssapi-with-mic"), Method::Gssapi);
+    }
+}

@@ -1,0 +1,14 @@
+//! loginwatch: watches authentication logs and protects accounts.
+//!
+//! The pipeline, one module per stage: [`parse`] turns log lines into typed
+//! [`event::AuthEvent`]s, [`rules`] compiles rule files and runs them over events in
+//! event time, producing [`decision::Decision`]s. [`replay`] drives files through
+//! that core exactly as the daemon will drive live sources.
+
+pub mod decision;
+pub mod escape;
+pub mod event;
+pub mod intern;
+pub mod parse;
+pub mod replay;
+pub mod rules;

@@ -1,0 +1,1 @@
+//! Replay: files through parsers and the rule engine, in event time. (skeleton)
