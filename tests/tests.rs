@@ -1,0 +1,8 @@
+//! All integration tests, compiled into one binary (one `mod` per topic).
+
+mod util;
+
+mod cli;
+mod corpus_json;
+mod corpus_sshd;
+mod scenarios;
