@@ -12,6 +12,7 @@ use crate::parse::custom::Declared;
 /// A compiled, validated set of rules (and the formats the files declare).
 #[derive(Debug, Default)]
 pub struct RuleSet {
+    pub rules: Vec<()>,
     pub formats: Vec<Declared>,
 }
 
@@ -57,5 +58,10 @@ impl std::error::Error for RuleErrors {}
 
 /// Loads and compiles every `*.toml` file of `dir`.
 pub fn load_dir(_dir: &Path) -> Result<RuleSet, RuleErrors> {
+    Ok(RuleSet::default())
+}
+
+/// The rules built into the binary (the shipped `rules/` directory). (skeleton)
+pub fn builtin() -> Result<RuleSet, RuleErrors> {
     Ok(RuleSet::default())
 }

@@ -1,0 +1,141 @@
+//! Options and input handling shared by `parse` and `replay`.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Read};
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use clap::Args;
+
+use loginwatch::escape::Escaped;
+use loginwatch::parse::custom::Declared;
+use loginwatch::parse::{Format, ParseError, ParseOptions, Zone};
+use loginwatch::replay::FileSource;
+
+use super::CliError;
+
+/// How to read the input files.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Log format: auto (detect per file), sshd, ecs (alias json), cloudtrail,
+    /// windows-security, entra-signin, okta, or a format declared in the rules directory.
+    #[arg(long, short = 'f', default_value = "auto")]
+    pub format: String,
+    /// Year of year-less syslog timestamps [default: the current year, rolled back for future dates].
+    #[arg(long)]
+    pub year: Option<i32>,
+    /// Time zone of timestamps without an offset: UTC, local, or an IANA name (Asia/Tokyo).
+    #[arg(long, default_value = "local")]
+    pub tz: String,
+    /// Log files to read; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+impl InputArgs {
+    /// The parse options, with the real clock (the only place the CLI reads it).
+    pub fn options(&self) -> Result<ParseOptions, CliError> {
+        let zone: Zone = self.tz.parse().map_err(CliError::Usage)?;
+        Ok(ParseOptions {
+            year: self.year,
+            zone,
+            now: Utc::now(),
+        })
+    }
+
+    /// The `--format` value, resolved against the built-ins and `declared`.
+    pub fn format(&self, declared: &[Declared]) -> Result<Format, CliError> {
+        Format::by_name(&self.format, declared).ok_or_else(|| {
+            let mut names: Vec<String> = Format::builtin_names()
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            names.extend(declared.iter().map(|d| d.name().to_string()));
+            CliError::Usage(format!(
+                "unknown format \"{}\" (expected one of: {})",
+                Escaped(&self.format),
+                names.join(", ")
+            ))
+        })
+    }
+
+    /// Opens every input up front so a missing file is a usage error (exit 2)
+    /// before any output is written.
+    pub fn open(&self, format: &Format, opts: &ParseOptions) -> Result<Vec<FileSource>, CliError> {
+        let mut out = Vec::with_capacity(self.files.len());
+        for p in &self.files {
+            let (name, reader): (String, Box<dyn Read>) = if p == Path::new("-") {
+                ("-".into(), Box::new(io::stdin()))
+            } else {
+                let f = File::open(p).map_err(|e| {
+                    CliError::Usage(format!(
+                        "cannot open {}: {e}",
+                        Escaped(&p.display().to_string())
+                    ))
+                })?;
+                if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+                    return Err(CliError::Usage(format!(
+                        "{} is a directory, expected a log file",
+                        Escaped(&p.display().to_string())
+                    )));
+                }
+                (p.display().to_string(), Box::new(f))
+            };
+            out.push(FileSource::new(name.as_str().into(), reader, format, opts)?);
+        }
+        Ok(out)
+    }
+
+    /// Total size of the regular input files, for a progress bar.
+    pub fn total_bytes(&self) -> u64 {
+        self.files
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+}
+
+/// A progress bar on stderr when it is a terminal and the input is large enough to wait for.
+pub fn progress(total: u64) -> Option<indicatif::ProgressBar> {
+    const LARGE: u64 = 32 * 1024 * 1024;
+    if total < LARGE || !io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+    ) {
+        pb.set_style(style);
+    }
+    Some(pb)
+}
+
+/// Prints an unparsed line for `--show-unparsed` (escaped: log lines are attacker-controlled).
+pub fn print_unparsed(path: &str, offset: u64, raw: &[u8], e: &ParseError) {
+    eprintln!(
+        "unparsed {}:{offset}: {}: {}",
+        Escaped(path),
+        e,
+        loginwatch::escape::bytes(raw)
+    );
+}
+
+/// The one-line stderr summary of unparsed lines per reason.
+pub fn unparsed_summary(stats: &loginwatch::replay::Stats) -> String {
+    let reasons: Vec<String> = stats
+        .unparsed
+        .iter()
+        .map(|(r, n)| format!("{r}: {n}"))
+        .collect();
+    let mut s = format!(
+        "{} lines, {} events, {} unparsed",
+        stats.lines,
+        stats.events,
+        stats.unparsed_total()
+    );
+    if !reasons.is_empty() {
+        s.push_str(&format!(" ({})", reasons.join(", ")));
+    }
+    s
+}

@@ -1,0 +1,80 @@
+//! Subcommands, one file each, and what they share: input opening, format and
+//! time-zone options, rules-directory discovery, and the error-to-exit-code map.
+
+mod input;
+mod parse;
+mod replay;
+mod rules;
+
+use std::fmt;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A CLI failure, classified for the exit code.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad usage or invalid configuration (missing file, unknown format, bad rules): exit 2.
+    Usage(String),
+    /// Something failed while running (I/O error mid-run): exit 1.
+    Runtime(anyhow::Error),
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::Usage(_) => ExitCode::from(2),
+            CliError::Runtime(_) => ExitCode::from(1),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Usage(m) => f.write_str(m),
+            CliError::Runtime(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
+impl From<anyhow::Error> for CliError {
+    fn from(e: anyhow::Error) -> Self {
+        CliError::Runtime(e)
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        CliError::Runtime(e.into())
+    }
+}
+
+/// Watches authentication logs and protects accounts.
+#[derive(Debug, Parser)]
+#[command(name = "loginwatch", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parse log files and print one JSON auth event per line.
+    Parse(parse::Args),
+    /// Run log files through the rules in event time, as if live, and print the decisions.
+    Replay(replay::Args),
+    /// Work with rule files.
+    #[command(subcommand)]
+    Rules(rules::Command),
+}
+
+/// Runs the chosen subcommand.
+pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        Command::Parse(a) => parse::run(a),
+        Command::Replay(a) => replay::run(a),
+        Command::Rules(c) => rules::run(c),
+    }
+}
