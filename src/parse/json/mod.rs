@@ -64,11 +64,19 @@ pub struct Filter {
     pub exclude: bool,
 }
 
-/// A JSON field mapping: a preset or a declared `kind = "json"` format.
+/// A JSON format: a preset or a declared `kind = "json"` format.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonSpec {
     /// The format's name (`cloudtrail`, or a declared name).
     pub name: String,
+    /// Where each field is and how it is read (boxed: a `Format` is passed around
+    /// by value and most of its variants are tiny).
+    pub fields: Box<Fields>,
+}
+
+/// The field mapping of a [`JsonSpec`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fields {
     /// Where the time is.
     pub time: Vec<Path>,
     /// How it is written.
@@ -116,26 +124,28 @@ impl JsonSpec {
     pub fn empty(name: &str) -> JsonSpec {
         JsonSpec {
             name: name.to_string(),
-            time: Vec::new(),
-            time_format: TimeFormat::Auto,
-            zone: None,
-            filters: Vec::new(),
-            action: Mapped {
-                absent: Some(Action::Login),
-                ..Mapped::default()
-            },
-            outcome: Mapped::default(),
-            reason: Mapped::default(),
-            method: Mapped::default(),
-            service: Mapped::default(),
-            user: Vec::new(),
-            source_ip: Vec::new(),
-            source_port: Vec::new(),
-            host: Vec::new(),
-            user_agent: Vec::new(),
-            device_id: Vec::new(),
-            placeholders: ValueMap::default(),
-            mfa_failure_is_mfa_failed: false,
+            fields: Box::new(Fields {
+                time: Vec::new(),
+                time_format: TimeFormat::Auto,
+                zone: None,
+                filters: Vec::new(),
+                action: Mapped {
+                    absent: Some(Action::Login),
+                    ..Mapped::default()
+                },
+                outcome: Mapped::default(),
+                reason: Mapped::default(),
+                method: Mapped::default(),
+                service: Mapped::default(),
+                user: Vec::new(),
+                source_ip: Vec::new(),
+                source_port: Vec::new(),
+                host: Vec::new(),
+                user_agent: Vec::new(),
+                device_id: Vec::new(),
+                placeholders: ValueMap::default(),
+                mfa_failure_is_mfa_failed: false,
+            }),
         }
     }
 }
@@ -177,7 +187,7 @@ impl JsonParser {
                 "a JSON object, not another value",
             ));
         }
-        let spec = &self.spec;
+        let spec = &*self.spec.fields;
         if !spec.filters.iter().all(|f| selects(f, &v)) {
             return Ok(None);
         }
@@ -258,7 +268,7 @@ impl JsonParser {
     }
 
     fn timestamp(&self, v: &Value) -> Result<chrono::DateTime<chrono::Utc>, ParseError> {
-        let spec = &self.spec;
+        let spec = &*self.spec.fields;
         let raw = spec
             .time
             .iter()

@@ -107,10 +107,10 @@ fn lookup<'v>(v: &'v Value, rest: &str) -> Option<&'v Value> {
             // Shorter keys: split at each dot from the right.
             let mut end = rest.len();
             while let Some(dot) = rest.get(..end).and_then(|s| s.rfind('.')) {
-                if let (Some(key), Some(after)) = (rest.get(..dot), rest.get(dot + 1..)) {
-                    if let Some(found) = m.get(key).and_then(|inner| lookup(inner, after)) {
-                        return Some(found);
-                    }
+                if let (Some(key), Some(after)) = (rest.get(..dot), rest.get(dot + 1..))
+                    && let Some(found) = m.get(key).and_then(|inner| lookup(inner, after))
+                {
+                    return Some(found);
                 }
                 end = dot;
             }

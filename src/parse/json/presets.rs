@@ -64,34 +64,34 @@ fn ours<T: Copy>(all: &[&'static str], parse: fn(&str) -> Option<T>) -> Vec<(&'s
 /// of ours means an event about something else (ECS logs carry every kind of event).
 fn ecs(name: &str) -> JsonSpec {
     let mut s = JsonSpec::empty(name);
-    s.time = paths(&["@timestamp"]);
+    s.fields.time = paths(&["@timestamp"]);
     let mut actions = ours(Action::ALL, Action::parse);
     actions.extend([
         ("user_login", Action::Login),
         ("logged-in", Action::Login),
         ("logon", Action::Login),
     ]);
-    s.action = mapped(&["event.action"], &actions, Some(Action::Login));
-    s.outcome = mapped(
+    s.fields.action = mapped(&["event.action"], &actions, Some(Action::Login));
+    s.fields.outcome = mapped(
         &["event.outcome"],
         &ours(Outcome::ALL, Outcome::parse),
         None,
     );
-    s.reason = mapped(&["event.reason"], &ours(Reason::ALL, Reason::parse), None);
-    s.method = Mapped {
+    s.fields.reason = mapped(&["event.reason"], &ours(Reason::ALL, Reason::parse), None);
+    s.fields.method = Mapped {
         paths: paths(&["auth.method"]),
         ..Mapped::default()
     };
-    s.service = Mapped {
+    s.fields.service = Mapped {
         paths: paths(&["service.name"]),
         ..Mapped::default()
     };
-    s.user = paths(&["user.name"]);
-    s.source_ip = paths(&["source.ip", "client.ip"]);
-    s.source_port = paths(&["source.port", "client.port"]);
-    s.host = paths(&["host.name", "host.hostname"]);
-    s.user_agent = paths(&["user_agent.original"]);
-    s.device_id = paths(&["device.id"]);
+    s.fields.user = paths(&["user.name"]);
+    s.fields.source_ip = paths(&["source.ip", "client.ip"]);
+    s.fields.source_port = paths(&["source.port", "client.port"]);
+    s.fields.host = paths(&["host.name", "host.hostname"]);
+    s.fields.user_agent = paths(&["user_agent.original"]);
+    s.fields.device_id = paths(&["device.id"]);
     s
 }
 
@@ -99,24 +99,24 @@ fn ecs(name: &str) -> JsonSpec {
 /// separate MFA step of a console sign-in). Every other API call is `Ok(None)`.
 fn cloudtrail() -> JsonSpec {
     let mut s = JsonSpec::empty("cloudtrail");
-    s.filters = vec![Filter {
+    s.fields.filters = vec![Filter {
         path: Path::lit("eventName"),
         values: ValueMap::of(&[("ConsoleLogin", ()), ("CheckMfa", ())]),
         exclude: false,
     }];
     // Logstash-shipped trails drop `eventTime` and keep only `@timestamp`.
-    s.time = paths(&["eventTime", "@timestamp"]);
-    s.action = mapped(
+    s.fields.time = paths(&["eventTime", "@timestamp"]);
+    s.fields.action = mapped(
         &["eventName"],
         &[("ConsoleLogin", Action::Login), ("CheckMfa", Action::Mfa)],
         None,
     );
-    s.outcome = mapped(
+    s.fields.outcome = mapped(
         &["responseElements.ConsoleLogin", "responseElements.CheckMfa"],
         &[("Success", Outcome::Success), ("Failure", Outcome::Failure)],
         None,
     );
-    s.reason = mapped(
+    s.fields.reason = mapped(
         &["errorMessage"],
         &[
             ("Failed authentication", Reason::BadPassword),
@@ -126,23 +126,23 @@ fn cloudtrail() -> JsonSpec {
         ],
         None,
     );
-    s.method = mapped(
+    s.fields.method = mapped(
         &["additionalEventData.MFAUsed"],
         &[("Yes", Method::Mfa), ("No", Method::Password)],
         None,
     );
-    s.service = Mapped {
+    s.fields.service = Mapped {
         paths: paths(&["eventName"]),
         ..Mapped::default()
     };
     // Federated (assumed-role) sign-ins have no userName: the ARN's session name is the person.
-    s.user = paths(&["userIdentity.userName", "userIdentity.arn|tail"]);
+    s.fields.user = paths(&["userIdentity.userName", "userIdentity.arn|tail"]);
     // `sourceIPAddress` may be `AWS Internal` or a service name: then absent.
-    s.source_ip = paths(&["sourceIPAddress"]);
-    s.user_agent = paths(&["userAgent"]);
+    s.fields.source_ip = paths(&["sourceIPAddress"]);
+    s.fields.user_agent = paths(&["userAgent"]);
     // Failures for unknown users name nobody; one shared fake name would merge them.
-    s.placeholders = ValueMap::of(&[("HIDDEN_DUE_TO_SECURITY_REASONS", ())]);
-    s.mfa_failure_is_mfa_failed = true;
+    s.fields.placeholders = ValueMap::of(&[("HIDDEN_DUE_TO_SECURITY_REASONS", ())]);
+    s.fields.mfa_failure_is_mfa_failed = true;
     s
 }
 
@@ -181,8 +181,8 @@ fn windows_security() -> JsonSpec {
     // `@timestamp` is UTC (Winlogbeat: the event time; NXLog via Logstash: the
     // ingestion time, seconds later); NXLog's `EventTime` is local wall-clock
     // time without a zone, read in `--tz`, so it is the last resort.
-    s.time = paths(&["@timestamp", "TimeCreated", "EventTime"]);
-    s.action = mapped(
+    s.fields.time = paths(&["@timestamp", "TimeCreated", "EventTime"]);
+    s.fields.action = mapped(
         &ids,
         &[
             ("4624", Action::Login),
@@ -192,7 +192,7 @@ fn windows_security() -> JsonSpec {
         ],
         None,
     );
-    s.outcome = mapped(
+    s.fields.outcome = mapped(
         &ids,
         &[
             ("4624", Outcome::Success),
@@ -202,7 +202,7 @@ fn windows_security() -> JsonSpec {
         ],
         None,
     );
-    s.reason = mapped(
+    s.fields.reason = mapped(
         &[
             "SubStatus",
             "winlog.event_data.SubStatus",
@@ -212,7 +212,7 @@ fn windows_security() -> JsonSpec {
         NTSTATUS,
         None,
     );
-    s.method = mapped(
+    s.fields.method = mapped(
         &[
             "AuthenticationPackageName",
             "winlog.event_data.AuthenticationPackageName",
@@ -226,7 +226,7 @@ fn windows_security() -> JsonSpec {
         None,
     );
     // The logon type says how the attempt came in (RDP is 10), which rules scope on.
-    s.service = mapped(
+    s.fields.service = mapped(
         &["LogonType", "winlog.event_data.LogonType"],
         &[
             ("2", name("interactive")),
@@ -243,12 +243,12 @@ fn windows_security() -> JsonSpec {
     );
     // The bare account name: rules key on it across sources; the domain is
     // nearly always the one domain of the site.
-    s.user = paths(&["TargetUserName", "winlog.event_data.TargetUserName"]);
-    s.source_ip = paths(&["IpAddress", "winlog.event_data.IpAddress", "source.ip"]);
-    s.source_port = paths(&["IpPort", "winlog.event_data.IpPort", "source.port"]);
-    s.host = paths(&["Hostname", "winlog.computer_name", "host.name", "Computer"]);
+    s.fields.user = paths(&["TargetUserName", "winlog.event_data.TargetUserName"]);
+    s.fields.source_ip = paths(&["IpAddress", "winlog.event_data.IpAddress", "source.ip"]);
+    s.fields.source_port = paths(&["IpPort", "winlog.event_data.IpPort", "source.port"]);
+    s.fields.host = paths(&["Hostname", "winlog.computer_name", "host.name", "Computer"]);
     // The client workstation's name: the device the attempt came from.
-    s.device_id = paths(&["WorkstationName", "winlog.event_data.WorkstationName"]);
+    s.fields.device_id = paths(&["WorkstationName", "winlog.event_data.WorkstationName"]);
     s
 }
 
@@ -270,8 +270,8 @@ fn entra_signin() -> JsonSpec {
         "resultType",
     ];
     let mut s = JsonSpec::empty("entra-signin");
-    s.time = paths(&["createdDateTime", "properties.createdDateTime", "time"]);
-    s.action = mapped(
+    s.fields.time = paths(&["createdDateTime", "properties.createdDateTime", "time"]);
+    s.fields.action = mapped(
         &code,
         &[("500121", Action::Mfa), ("*", Action::Login)],
         Some(Action::Login),
@@ -279,10 +279,10 @@ fn entra_signin() -> JsonSpec {
     let mut outcomes = vec![("0", Outcome::Success)];
     outcomes.extend(ENTRA_INTERRUPTS.iter().map(|c| (*c, Outcome::Unknown)));
     outcomes.push(("*", Outcome::Failure));
-    s.outcome = mapped(&code, &outcomes, None);
+    s.fields.outcome = mapped(&code, &outcomes, None);
     // 53003 (blocked by Conditional Access) is `no_permission`: policies block by
     // device, app, risk or location alike, so it is not specifically an address ban.
-    s.reason = mapped(
+    s.fields.reason = mapped(
         &code,
         &[
             ("50126", Reason::BadPassword),
@@ -301,19 +301,19 @@ fn entra_signin() -> JsonSpec {
         ],
         None,
     );
-    s.method = Mapped {
+    s.fields.method = Mapped {
         paths: paths(&["clientAppUsed", "properties.clientAppUsed"]),
         ..Mapped::default()
     };
-    s.service = Mapped {
+    s.fields.service = Mapped {
         paths: paths(&["appDisplayName", "properties.appDisplayName"]),
         ..Mapped::default()
     };
-    s.user = paths(&["userPrincipalName", "properties.userPrincipalName"]);
-    s.source_ip = paths(&["ipAddress", "properties.ipAddress", "callerIpAddress"]);
-    s.user_agent = paths(&["userAgent", "properties.userAgent"]);
-    s.device_id = paths(&["deviceDetail.deviceId", "properties.deviceDetail.deviceId"]);
-    s.mfa_failure_is_mfa_failed = true;
+    s.fields.user = paths(&["userPrincipalName", "properties.userPrincipalName"]);
+    s.fields.source_ip = paths(&["ipAddress", "properties.ipAddress", "callerIpAddress"]);
+    s.fields.user_agent = paths(&["userAgent", "properties.userAgent"]);
+    s.fields.device_id = paths(&["deviceDetail.deviceId", "properties.deviceDetail.deviceId"]);
+    s.fields.mfa_failure_is_mfa_failed = true;
     s
 }
 
@@ -323,13 +323,13 @@ fn entra_signin() -> JsonSpec {
 /// `device.id` comes from the Identity Engine's `device.id` only.
 fn okta() -> JsonSpec {
     let mut s = JsonSpec::empty("okta");
-    s.filters = vec![Filter {
+    s.fields.filters = vec![Filter {
         path: Path::lit("eventType"),
         values: ValueMap::of(&[("user.mfa.factor.*", ())]),
         exclude: true,
     }];
-    s.time = paths(&["published"]);
-    s.action = mapped(
+    s.fields.time = paths(&["published"]);
+    s.fields.action = mapped(
         &["eventType"],
         &[
             ("user.session.start", Action::Login),
@@ -343,7 +343,7 @@ fn okta() -> JsonSpec {
         ],
         None,
     );
-    s.outcome = mapped(
+    s.fields.outcome = mapped(
         &["outcome.result"],
         &[
             ("SUCCESS", Outcome::Success),
@@ -354,7 +354,7 @@ fn okta() -> JsonSpec {
         ],
         None,
     );
-    s.reason = mapped(
+    s.fields.reason = mapped(
         &["outcome.reason"],
         &[
             ("INVALID_CREDENTIALS", Reason::BadPassword),
@@ -369,16 +369,16 @@ fn okta() -> JsonSpec {
         ],
         None,
     );
-    s.service = Mapped {
+    s.fields.service = Mapped {
         absent: Some(name("okta")),
         ..Mapped::default()
     };
-    s.user = paths(&["actor.alternateId"]);
-    s.source_ip = paths(&["client.ipAddress"]);
-    s.user_agent = paths(&["client.userAgent.rawUserAgent"]);
-    s.device_id = paths(&["device.id"]);
-    s.placeholders = ValueMap::of(&[("unknown", ())]);
-    s.mfa_failure_is_mfa_failed = true;
+    s.fields.user = paths(&["actor.alternateId"]);
+    s.fields.source_ip = paths(&["client.ipAddress"]);
+    s.fields.user_agent = paths(&["client.userAgent.rawUserAgent"]);
+    s.fields.device_id = paths(&["device.id"]);
+    s.fields.placeholders = ValueMap::of(&[("unknown", ())]);
+    s.fields.mfa_failure_is_mfa_failed = true;
     s
 }
 
@@ -393,8 +393,8 @@ mod tests {
         }
         assert!(preset("sshd").is_none());
         assert_eq!(
-            preset("json").map(|s| s.outcome),
-            preset("ecs").map(|s| s.outcome)
+            preset("json").map(|s| s.fields.outcome),
+            preset("ecs").map(|s| s.fields.outcome)
         );
     }
 
@@ -402,8 +402,8 @@ mod tests {
     fn presets_have_a_time_and_an_outcome() {
         for p in PRESETS {
             let s = preset(p).unwrap();
-            assert!(!s.time.is_empty(), "{p}");
-            assert!(!s.outcome.paths.is_empty(), "{p}");
+            assert!(!s.fields.time.is_empty(), "{p}");
+            assert!(!s.fields.outcome.paths.is_empty(), "{p}");
         }
     }
 }
