@@ -1,14 +1,116 @@
-//! Formats declared in rule files (`[[format]]` tables): regex or JSON mappings. (skeleton)
+//! Formats declared in rule files (`[[format]]` tables): regex or JSON mappings.
+//!
+//! The rules loader deserializes each table as a [`RawFormat`] and calls
+//! [`compile`], which checks everything at load time (regex syntax, required
+//! captures, enum spellings, time formats, field paths) and reports every problem
+//! at once, so a typo fails `loginwatch check` instead of silently dropping lines.
+//!
+//! ```toml
+//! [[format]]
+//! name = "vpn"
+//! kind = "regex"
+//! pattern = '^(?P<time>\S+) auth (?P<outcome>ok|fail) user=(?P<user>\S+) from (?P<ip>\S+)'
+//! time_format = "rfc3339"
+//! outcome_map = { ok = "success", fail = "failure" }
+//!
+//! [[format]]
+//! name = "myidp"
+//! kind = "json"            # or start from a preset:  preset = "okta"
+//! time_format = "unix_ms"
+//! fields = { time = "ts", outcome = "result", user = ["actor.login", "actor.email"], ip = "client.ip" }
+//! outcome_map = { OK = "success", DENIED = "failure" }
+//! filter = { type = ["login", "mfa"] }
+//! ```
+//!
+//! Map keys are log words compared ASCII-case-insensitively; a trailing `*` makes a
+//! prefix. TOML tables have no order, so exact words are tried before prefixes, and
+//! longer prefixes before shorter ones. Our own spellings (`success`, `bad_password`,
+//! `login`...) are always understood after the map's entries.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::Format;
+use super::json::mapping::{TimeFormat, ValueMap};
+use super::json::{Filter, JsonSpec, Path, preset};
+use super::regex::{CAPTURES, Groups, RegexSpec};
+use super::{Format, Zone};
+use crate::event::{Action, Outcome, Reason};
+
+/// One path or several alternatives (first present wins).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// `"a.b"`.
+    One(String),
+    /// `["a.b", "c"]`.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn items(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// Where each field is in a `kind = "json"` format.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFields {
+    pub time: Option<OneOrMany>,
+    pub outcome: Option<OneOrMany>,
+    pub reason: Option<OneOrMany>,
+    pub action: Option<OneOrMany>,
+    pub user: Option<OneOrMany>,
+    pub ip: Option<OneOrMany>,
+    pub port: Option<OneOrMany>,
+    pub host: Option<OneOrMany>,
+    pub service: Option<OneOrMany>,
+    pub method: Option<OneOrMany>,
+    pub user_agent: Option<OneOrMany>,
+    pub device: Option<OneOrMany>,
+}
 
 /// A `[[format]]` table as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFormat {
+    /// The name `--format` and `[[source]]` use.
     pub name: String,
+    /// `regex` or `json`.
+    pub kind: String,
+    /// `kind = "regex"`: the pattern with named captures.
+    pub pattern: Option<String>,
+    /// `kind = "json"`: a preset to start from.
+    pub preset: Option<String>,
+    /// `rfc3339`, `syslog`, `unix`, `unix_ms`, `auto` or a strftime pattern (default `auto`).
+    pub time_format: Option<String>,
+    /// Zone of offset-less times (default: `--tz`).
+    pub zone: Option<String>,
+    /// The outcome when the line does not say (the pattern implies it).
+    pub outcome: Option<String>,
+    /// The action when the line does not say (default `login`).
+    pub action: Option<String>,
+    /// The service when the line does not say.
+    pub service: Option<String>,
+    /// Log words to outcomes.
+    #[serde(default)]
+    pub outcome_map: BTreeMap<String, String>,
+    /// Log words to reasons.
+    #[serde(default)]
+    pub reason_map: BTreeMap<String, String>,
+    /// Log words to actions.
+    #[serde(default)]
+    pub action_map: BTreeMap<String, String>,
+    /// `kind = "json"`: where each field is.
+    pub fields: Option<RawFields>,
+    /// `kind = "json"`: path -> accepted values; other lines are not about auth.
+    #[serde(default)]
+    pub filter: BTreeMap<String, OneOrMany>,
 }
 
 /// A validated declared format.
@@ -19,9 +121,11 @@ pub struct Declared {
 }
 
 impl Declared {
+    /// Its name.
     pub fn name(&self) -> &str {
         &self.name
     }
+    /// The format, ready for [`super::Parser::new`].
     pub fn format(&self) -> Format {
         self.format.clone()
     }
@@ -30,8 +134,327 @@ impl Declared {
 /// Validates one `[[format]]` table. Returns every problem found, as messages
 /// without file or line: the rules loader, which knows both, adds them.
 pub fn compile(raw: &RawFormat) -> Result<Declared, Vec<String>> {
-    Err(vec![format!(
-        "format {:?}: declared formats are not implemented yet",
-        raw.name
-    )])
+    let mut errs = Vec::new();
+    let name = raw.name.trim();
+    if name.is_empty() {
+        errs.push("format name is empty".to_string());
+    } else if Format::builtin_names().contains(&name) {
+        errs.push(format!(
+            "format name {name:?} is a built-in format; choose another name (or `preset = {name:?}` to start from it)"
+        ));
+    }
+    let mut c = Ctx {
+        errs: &mut errs,
+        name,
+    };
+    let time_format = match raw.time_format.as_deref() {
+        None => TimeFormat::Auto,
+        Some(s) => c.ok(TimeFormat::parse(s)).unwrap_or(TimeFormat::Auto),
+    };
+    let zone = raw.zone.as_deref().and_then(|z| c.ok(z.parse::<Zone>()));
+    let outcome = raw
+        .outcome
+        .as_deref()
+        .and_then(|s| c.spelling("outcome", s, Outcome::parse, Outcome::ALL));
+    let action = raw
+        .action
+        .as_deref()
+        .and_then(|s| c.spelling("action", s, Action::parse, Action::ALL));
+    let outcome_map = c.map(
+        "outcome_map",
+        &raw.outcome_map,
+        Outcome::parse,
+        Outcome::ALL,
+    );
+    let reason_map = c.map("reason_map", &raw.reason_map, Reason::parse, Reason::ALL);
+    let action_map = c.map("action_map", &raw.action_map, Action::parse, Action::ALL);
+    let maps = Maps {
+        outcome: outcome_map,
+        reason: reason_map,
+        action: action_map,
+    };
+    let format = match raw.kind.as_str() {
+        "regex" => c.regex(raw, time_format, zone, outcome, action, maps),
+        "json" => c.json(raw, time_format, zone, outcome, action, maps),
+        k => {
+            c.err(format!(
+                "unknown kind {k:?} (expected \"regex\" or \"json\")"
+            ));
+            None
+        }
+    };
+    match format {
+        Some(format) if errs.is_empty() => Ok(Declared {
+            name: name.to_string(),
+            format,
+        }),
+        _ => Err(errs),
+    }
 }
+
+struct Maps {
+    outcome: ValueMap<Outcome>,
+    reason: ValueMap<Reason>,
+    action: ValueMap<Action>,
+}
+
+/// Error collection with the format's name in every message.
+struct Ctx<'a> {
+    errs: &'a mut Vec<String>,
+    name: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, msg: String) {
+        self.errs.push(format!("format {:?}: {msg}", self.name));
+    }
+
+    fn ok<T>(&mut self, r: Result<T, String>) -> Option<T> {
+        r.map_err(|e| self.err(e)).ok()
+    }
+
+    fn spelling<T>(
+        &mut self,
+        what: &str,
+        s: &str,
+        parse: fn(&str) -> Option<T>,
+        all: &[&str],
+    ) -> Option<T> {
+        let t = parse(s);
+        if t.is_none() {
+            self.err(format!("{what} {s:?} is not one of {}", all.join(", ")));
+        }
+        t
+    }
+
+    /// A declared map, exact words first, then prefixes longest first.
+    fn map<T: Clone>(
+        &mut self,
+        what: &str,
+        m: &BTreeMap<String, String>,
+        parse: fn(&str) -> Option<T>,
+        all: &[&str],
+    ) -> ValueMap<T> {
+        let mut entries: Vec<(&String, &String)> = m.iter().collect();
+        entries.sort_by_key(|(k, _)| match k.strip_suffix('*') {
+            None => (0, 0),
+            Some(p) => (1, usize::MAX - p.len()),
+        });
+        let mut out = ValueMap::default();
+        for (k, v) in entries {
+            if let Some(t) = self.spelling(&format!("{what}[{k:?}]"), v, parse, all) {
+                out.push(k, t);
+            }
+        }
+        out
+    }
+
+    fn paths(&mut self, field: &str, p: &Option<OneOrMany>) -> Option<Vec<Path>> {
+        let items = p.as_ref()?.items();
+        if items.is_empty() {
+            self.err(format!("fields.{field} is an empty list"));
+        }
+        Some(
+            items
+                .into_iter()
+                .filter_map(|s| self.ok(Path::parse(s)))
+                .collect(),
+        )
+    }
+
+    fn regex(
+        &mut self,
+        raw: &RawFormat,
+        time_format: TimeFormat,
+        zone: Option<Zone>,
+        outcome: Option<Outcome>,
+        action: Option<Action>,
+        maps: Maps,
+    ) -> Option<Format> {
+        for (set, key) in [
+            (raw.preset.is_some(), "preset"),
+            (raw.fields.is_some(), "fields"),
+            (!raw.filter.is_empty(), "filter"),
+        ] {
+            if set {
+                self.err(format!("`{key}` is only for kind = \"json\""));
+            }
+        }
+        let Some(pattern) = raw.pattern.as_deref() else {
+            self.err("kind = \"regex\" needs a `pattern`".to_string());
+            return None;
+        };
+        let regex = match regex::bytes::Regex::new(pattern) {
+            Ok(r) => r,
+            Err(e) => {
+                self.err(format!("pattern does not compile: {e}"));
+                return None;
+            }
+        };
+        let mut g = Groups::default();
+        let mut time = None;
+        for (i, n) in regex.capture_names().enumerate() {
+            let Some(n) = n else { continue };
+            let slot = match n {
+                "time" => &mut time,
+                "outcome" => &mut g.outcome,
+                "user" => &mut g.user,
+                "ip" => &mut g.ip,
+                "port" => &mut g.port,
+                "reason" => &mut g.reason,
+                "host" => &mut g.host,
+                "service" => &mut g.service,
+                "method" => &mut g.method,
+                "action" => &mut g.action,
+                "user_agent" => &mut g.user_agent,
+                "device" => &mut g.device,
+                other => {
+                    self.err(format!(
+                        "unknown capture name {other:?} (expected {})",
+                        CAPTURES.join(", ")
+                    ));
+                    continue;
+                }
+            };
+            *slot = Some(i);
+        }
+        match time {
+            Some(t) => g.time = t,
+            None => self.err("pattern needs a `(?P<time>...)` capture".to_string()),
+        }
+        if g.outcome.is_none() && outcome.is_none() {
+            self.err(
+                "pattern needs an `(?P<outcome>...)` capture, or set a constant `outcome`"
+                    .to_string(),
+            );
+        }
+        time?;
+        Some(Format::Regex(RegexSpec {
+            name: self.name.to_string(),
+            regex,
+            groups: g,
+            time_format,
+            zone,
+            outcome,
+            action: action.unwrap_or(Action::Login),
+            service: raw.service.as_deref().map(Arc::from),
+            outcome_map: with_ours(maps.outcome, Outcome::ALL, Outcome::parse),
+            reason_map: with_ours(maps.reason, Reason::ALL, Reason::parse),
+            action_map: with_ours(maps.action, Action::ALL, Action::parse),
+        }))
+    }
+
+    fn json(
+        &mut self,
+        raw: &RawFormat,
+        time_format: TimeFormat,
+        zone: Option<Zone>,
+        outcome: Option<Outcome>,
+        action: Option<Action>,
+        maps: Maps,
+    ) -> Option<Format> {
+        if raw.pattern.is_some() {
+            self.err("`pattern` is only for kind = \"regex\"".to_string());
+        }
+        let base = match raw.preset.as_deref() {
+            Some(p) => match preset(p) {
+                Some(s) => Some(s),
+                None => {
+                    self.err(format!(
+                        "unknown preset {p:?} (expected one of {})",
+                        super::json::PRESETS.join(", ")
+                    ));
+                    return None;
+                }
+            },
+            None => None,
+        };
+        let from_preset = base.is_some();
+        let mut spec = base.unwrap_or_else(|| JsonSpec::empty(self.name));
+        spec.name = self.name.to_string();
+        let f = &mut *spec.fields;
+        if raw.time_format.is_some() || !from_preset {
+            f.time_format = time_format;
+        }
+        if zone.is_some() {
+            f.zone = zone;
+        }
+        let rf = raw.fields.clone().unwrap_or_default();
+        let mut set = |dst: &mut Vec<Path>, name: &str, src: &Option<OneOrMany>| {
+            if let Some(p) = self.paths(name, src) {
+                *dst = p;
+            }
+        };
+        set(&mut f.time, "time", &rf.time);
+        set(&mut f.outcome.paths, "outcome", &rf.outcome);
+        set(&mut f.reason.paths, "reason", &rf.reason);
+        set(&mut f.action.paths, "action", &rf.action);
+        set(&mut f.user, "user", &rf.user);
+        set(&mut f.source_ip, "ip", &rf.ip);
+        set(&mut f.source_port, "port", &rf.port);
+        set(&mut f.host, "host", &rf.host);
+        set(&mut f.service.paths, "service", &rf.service);
+        set(&mut f.method.paths, "method", &rf.method);
+        set(&mut f.user_agent, "user_agent", &rf.user_agent);
+        set(&mut f.device_id, "device", &rf.device);
+        if from_preset {
+            f.outcome.map = f.outcome.map.overlaid_by(&maps.outcome);
+            f.reason.map = f.reason.map.overlaid_by(&maps.reason);
+            f.action.map = f.action.map.overlaid_by(&maps.action);
+        } else {
+            f.outcome.map = with_ours(maps.outcome, Outcome::ALL, Outcome::parse);
+            f.reason.map = with_ours(maps.reason, Reason::ALL, Reason::parse);
+            f.action.map = with_ours(maps.action, Action::ALL, Action::parse);
+        }
+        if outcome.is_some() {
+            f.outcome.absent = outcome;
+        }
+        if action.is_some() {
+            f.action.absent = action;
+        }
+        if let Some(s) = raw.service.as_deref() {
+            f.service.absent = Some(Arc::from(s));
+        }
+        for (p, values) in &raw.filter {
+            let Some(path) = self.ok(Path::parse(p)) else {
+                continue;
+            };
+            let mut vm = ValueMap::default();
+            for v in values.items() {
+                vm.push(v, ());
+            }
+            f.filters.push(Filter {
+                path,
+                values: vm,
+                exclude: false,
+            });
+        }
+        if f.time.is_empty() {
+            self.err("kind = \"json\" needs `fields.time` (or a `preset`)".to_string());
+        }
+        if f.outcome.paths.is_empty() && f.outcome.absent.is_none() {
+            self.err(
+                "kind = \"json\" needs `fields.outcome` or a constant `outcome` (or a `preset`)"
+                    .to_string(),
+            );
+        }
+        Some(Format::Json(spec))
+    }
+}
+
+/// `m`, then our own spellings as a fallback.
+fn with_ours<T: Copy>(
+    mut m: ValueMap<T>,
+    all: &[&str],
+    parse: fn(&str) -> Option<T>,
+) -> ValueMap<T> {
+    for s in all {
+        if let Some(t) = parse(s) {
+            m.push(s, t);
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests;
