@@ -34,7 +34,7 @@ use serde::Deserialize;
 
 use super::json::mapping::{TimeFormat, ValueMap};
 use super::json::{Filter, JsonSpec, Path, preset};
-use super::regex::{CAPTURES, Groups, RegexSpec};
+use super::regex::{CAPTURES, Groups, RegexFields, RegexSpec};
 use super::{Format, Zone};
 use crate::event::{Action, Outcome, Reason};
 
@@ -332,15 +332,17 @@ impl Ctx<'_> {
         Some(Format::Regex(RegexSpec {
             name: self.name.to_string(),
             regex,
-            groups: g,
-            time_format,
-            zone,
-            outcome,
-            action: action.unwrap_or(Action::Login),
-            service: raw.service.as_deref().map(Arc::from),
-            outcome_map: with_ours(maps.outcome, Outcome::ALL, Outcome::parse),
-            reason_map: with_ours(maps.reason, Reason::ALL, Reason::parse),
-            action_map: with_ours(maps.action, Action::ALL, Action::parse),
+            fields: Box::new(RegexFields {
+                groups: g,
+                time_format,
+                zone,
+                outcome,
+                action: action.unwrap_or(Action::Login),
+                service: raw.service.as_deref().map(Arc::from),
+                outcome_map: with_ours(maps.outcome, Outcome::ALL, Outcome::parse),
+                reason_map: with_ours(maps.reason, Reason::ALL, Reason::parse),
+                action_map: with_ours(maps.action, Action::ALL, Action::parse),
+            }),
         }))
     }
 

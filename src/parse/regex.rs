@@ -69,6 +69,13 @@ pub struct RegexSpec {
     pub name: String,
     /// The pattern.
     pub regex: Regex,
+    /// How captures become fields (boxed: a `Format` is passed around by value).
+    pub fields: Box<RegexFields>,
+}
+
+/// The field mapping of a [`RegexSpec`].
+#[derive(Debug, Clone)]
+pub struct RegexFields {
     /// Where each field is captured.
     pub groups: Groups,
     /// How `time` is written.
@@ -127,7 +134,7 @@ impl RegexParser {
         {
             return Ok(None);
         }
-        let (spec, locs) = (&self.spec, &self.locs);
+        let (spec, locs) = (&*self.spec.fields, &self.locs);
         let text = |g: Option<usize>| -> Result<Option<&str>, ParseError> {
             let Some((s, e)) = g.and_then(|g| locs.get(g)) else {
                 return Ok(None);
