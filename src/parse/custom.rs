@@ -25,7 +25,8 @@
 //! Map keys are log words compared ASCII-case-insensitively; a trailing `*` makes a
 //! prefix. TOML tables have no order, so exact words are tried before prefixes, and
 //! longer prefixes before shorter ones. Our own spellings (`success`, `bad_password`,
-//! `login`...) are always understood after the map's entries.
+//! `login`...) are understood after the map's entries; with a `preset`, the
+//! declared entries are tried before the preset's.
 
 use std::collections::BTreeMap;
 

@@ -170,3 +170,67 @@ fn windows_status_codes_use_substatus_then_status() {
     assert_eq!(e.source_ip, Some("10.0.0.1".parse().unwrap()));
     assert_eq!(e.source_port, None);
 }
+
+/// Pseudo-random lines built from JSON fragments and raw bytes: every preset must
+/// answer each without panicking (a small deterministic fuzz).
+#[test]
+fn random_fragments_never_panic() {
+    const PIECES: &[&[u8]] = &[
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b",",
+        b":",
+        b"\"",
+        b"\"@timestamp\"",
+        b"\"EventID\"",
+        b"\"eventName\"",
+        b"\"ConsoleLogin\"",
+        b"\"responseElements\"",
+        b"\"status\"",
+        b"\"errorCode\"",
+        b"\"event.outcome\"",
+        b"\"failure\"",
+        b"4625",
+        b"-1e999",
+        b"18446744073709551616",
+        b"\"2026-01-02T03:04:05Z\"",
+        b"\"\\ud800\"",
+        b"null",
+        b"true",
+        b"\xff",
+        b"\x00",
+        b" ",
+        b"\"::ffff:1.2.3.4\"",
+        b"\"outcome\"",
+    ];
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let opts = ParseOptions::at(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+    let mut parsers: Vec<JsonParser> = PRESETS
+        .iter()
+        .map(|p| {
+            let ctx = LineCtx {
+                path: Arc::from("-"),
+            };
+            JsonParser::new(preset(p).unwrap(), opts.clone(), ctx)
+        })
+        .collect();
+    for _ in 0..3000 {
+        let mut line = Vec::new();
+        for _ in 0..(next() % 24) {
+            let i = (next() % PIECES.len() as u64) as usize;
+            line.extend_from_slice(PIECES[i]);
+        }
+        for p in &mut parsers {
+            // Any answer will do; a panic fails the test.
+            let _ = p.parse(&line, 0);
+        }
+    }
+}
