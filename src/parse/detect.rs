@@ -1,8 +1,161 @@
-//! `--format auto`: choosing a format per file from its first lines. (skeleton)
+//! `--format auto`: choosing a format per file from its first lines.
+//!
+//! A file whose first non-empty line starts with `{` is JSON lines; the preset is
+//! chosen by keys only one product writes (checked on the first line that parses
+//! as a JSON object, falling back to a plain-text key search when none does, e.g.
+//! a first line cut by log rotation). Anything else is read as syslog (`sshd`),
+//! which covers auth.log, secure and journal exports. Declared formats are never
+//! guessed: they are chosen by name.
+
+use serde_json::Value;
 
 use super::Format;
+use super::json::{Path, preset};
 
 /// Picks the format for a file from its first few lines.
-pub fn detect(_first_lines: &[&[u8]]) -> Format {
-    Format::Sshd
+pub fn detect(first_lines: &[&[u8]]) -> Format {
+    let mut lines = first_lines
+        .iter()
+        .map(|l| trim_start(l))
+        .filter(|l| !l.is_empty());
+    match lines.next() {
+        Some(first) if first.first() == Some(&b'{') => {}
+        _ => return Format::Sshd,
+    }
+    let parsed = first_lines.iter().find_map(|l| {
+        serde_json::from_slice::<Value>(trim_start(l))
+            .ok()
+            .filter(Value::is_object)
+    });
+    let name = match parsed {
+        Some(v) => by_keys(&v),
+        None => by_text(first_lines),
+    };
+    preset(name).map(Format::Json).unwrap_or(Format::Sshd)
+}
+
+/// Skips a UTF-8 byte order mark and leading whitespace.
+fn trim_start(l: &[u8]) -> &[u8] {
+    let l = l.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(l);
+    let n = l.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    l.get(n..).unwrap_or_default()
+}
+
+fn has(v: &Value, path: &'static str) -> bool {
+    Path::lit(path).get(v).is_some()
+}
+
+/// The preset whose telltale keys `v` has. CloudTrail is tested first because it
+/// also has an `eventType` (`AwsConsoleSignIn`); Okta's `eventType` comes with an `actor`.
+fn by_keys(v: &Value) -> &'static str {
+    if has(v, "eventSource") || has(v, "eventName") {
+        "cloudtrail"
+    } else if has(v, "EventID") || has(v, "winlog") {
+        "windows-security"
+    } else if has(v, "eventType") && has(v, "actor") {
+        "okta"
+    } else if has(v, "userPrincipalName")
+        || has(v, "status.errorCode")
+        || has(v, "properties.userPrincipalName")
+        || has(v, "properties.status.errorCode")
+    {
+        "entra-signin"
+    } else {
+        "ecs"
+    }
+}
+
+/// The same telltales as quoted keys in raw text.
+fn by_text(lines: &[&[u8]]) -> &'static str {
+    let any = |needle: &str| {
+        lines
+            .iter()
+            .any(|l| memchr::memmem::find(l, needle.as_bytes()).is_some())
+    };
+    if any("\"eventSource\"") || any("\"eventName\"") {
+        "cloudtrail"
+    } else if any("\"EventID\"") || any("\"winlog\"") {
+        "windows-security"
+    } else if any("\"eventType\"") && any("\"actor\"") {
+        "okta"
+    } else if any("\"userPrincipalName\"") || any("\"errorCode\"") {
+        "entra-signin"
+    } else {
+        "ecs"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(lines: &[&str]) -> String {
+        let b: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
+        match detect(&b) {
+            Format::Json(s) => s.name,
+            Format::Sshd => "sshd".into(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn syslog_and_empty_files_are_sshd() {
+        assert_eq!(
+            name(&["Jan  1 00:00:00 h sshd[1]: Failed password for x from 1.2.3.4 port 1 ssh2"]),
+            "sshd"
+        );
+        assert_eq!(name(&[]), "sshd");
+        assert_eq!(name(&["", "  "]), "sshd");
+        assert_eq!(name(&["[1,2]"]), "sshd");
+    }
+
+    #[test]
+    fn each_preset_by_its_keys() {
+        let cases = [
+            (
+                r#"{"eventVersion":"1.08","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","eventType":"AwsConsoleSignIn"}"#,
+                "cloudtrail",
+            ),
+            (
+                r#"{"EventID":4625,"Channel":"Security"}"#,
+                "windows-security",
+            ),
+            (
+                r#"{"@timestamp":"x","winlog":{"event_id":"4625"}}"#,
+                "windows-security",
+            ),
+            (
+                r#"{"eventType":"user.session.start","actor":{"alternateId":"a"}}"#,
+                "okta",
+            ),
+            (
+                r#"{"createdDateTime":"x","userPrincipalName":"a@b","status":{"errorCode":0}}"#,
+                "entra-signin",
+            ),
+            (
+                r#"{"time":"x","category":"SignInLogs","properties":{"status":{"errorCode":50126}}}"#,
+                "entra-signin",
+            ),
+            (r#"{"@timestamp":"x","event.outcome":"failure"}"#, "ecs"),
+            (r#"{"eventType":"x"}"#, "ecs"),
+        ];
+        for (line, want) in cases {
+            assert_eq!(name(&["", line]), want, "{line}");
+        }
+    }
+
+    #[test]
+    fn blank_lines_and_bom_are_skipped() {
+        assert_eq!(
+            name(&["", "\u{feff}{\"EventID\":4624}"]),
+            "windows-security"
+        );
+    }
+
+    #[test]
+    fn unparseable_json_falls_back_to_key_text() {
+        assert_eq!(name(&[r#"{"eventName":"ConsoleLogin","cut"#]), "cloudtrail");
+        assert_eq!(name(&[r#"{"userPrincipalName":"a@b"#]), "entra-signin");
+        assert_eq!(name(&[r#"{"nothing":"#]), "ecs");
+    }
 }
