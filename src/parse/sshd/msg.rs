@@ -143,7 +143,8 @@ fn sshd(msg: &str) -> Msg<'_> {
         b'R' => received(m).or_else(|| root_refused(m)),
         b'P' => pam_more(m).or_else(|| pam_error(m)),
         b'U' => not_allowed(m).or_else(|| unable(m)),
-        b'm' => max_attempts(m).or_else(|| noise_from(m, "Magic value check failed")),
+        b'm' => max_attempts(m),
+        b'M' => noise_from(m, "Magic value check failed"),
         b'S' => server_audit(m),
         _ => None,
     };
