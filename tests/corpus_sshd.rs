@@ -231,6 +231,9 @@ const CROWDSEC_FAILURE_TYPES: &[&str] = &[
     "ssh_refused_conn",
 ];
 
+/// A CrowdSec line expectation: `Success`, and the asserted `Meta` fields.
+type CsWant = (Option<bool>, Vec<(String, String)>);
+
 /// Lines where loginwatch deliberately differs from CrowdSec (test, line).
 const CROWDSEC_DELIBERATE: &[(&str, usize, &str)] = &[
     (
@@ -286,8 +289,7 @@ fn crowdsec_sshd_agreement() {
             .unwrap();
         let lines = run(&log, &opts);
         // Expectation per line index: (parsed ok, meta key -> value).
-        let mut want: Vec<(Option<bool>, Vec<(String, String)>)> =
-            vec![(None, vec![]); lines.len()];
+        let mut want: Vec<CsWant> = vec![(None, vec![]); lines.len()];
         let asserts = std::fs::read_to_string(t.join("parser.assert")).unwrap_or_default();
         for l in asserts.lines() {
             if let Some(c) = success.captures(l) {

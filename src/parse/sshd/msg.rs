@@ -118,16 +118,16 @@ pub fn classify(prog: Prog, msg: &str) -> Msg<'_> {
 fn sshd(msg: &str) -> Msg<'_> {
     // Solaris writes `[ID 800047 auth.info] ` before the message.
     let mut m = msg;
-    if m.starts_with("[ID ") {
-        if let Some(i) = m.find("] ") {
-            m = m.get(i + 2..).unwrap_or("");
-        }
+    if m.starts_with("[ID ")
+        && let Some(i) = m.find("] ")
+    {
+        m = m.get(i + 2..).unwrap_or("");
     }
     // rsyslog de-duplication: the repeated message is inside the brackets.
-    if let Some(r) = m.strip_prefix("message repeated ") {
-        if let Some(inner) = r.find("times: [ ").and_then(|i| r.get(i + 9..)) {
-            m = inner.strip_suffix(']').unwrap_or(inner);
-        }
+    if let Some(r) = m.strip_prefix("message repeated ")
+        && let Some(inner) = r.find("times: [ ").and_then(|i| r.get(i + 9..))
+    {
+        m = inner.strip_suffix(']').unwrap_or(inner);
     }
     let m = m
         .strip_prefix("error: ")
@@ -501,18 +501,21 @@ fn server_audit(m: &str) -> Option<Msg<'_>> {
 
 /// Expired accounts and passwords, as sshd and pam_unix word them.
 fn expired(m: &str) -> Option<Msg<'_>> {
-    let (reason, user) = if m.contains("password has expired") || m.contains("password expired") {
-        let user = m
-            .strip_prefix("password for user ")
-            .and_then(|r| r.strip_suffix(" has expired"));
-        (Reason::ExpiredPassword, user)
+    let named = m
+        .strip_prefix("password for user ")
+        .and_then(|r| r.strip_suffix(" has expired"));
+    let reason = if named.is_some()
+        || m.contains("password has expired")
+        || m.contains("password expired")
+    {
+        Reason::ExpiredPassword
     } else if m.contains("account has expired") {
-        (Reason::ExpiredAccount, None)
+        Reason::ExpiredAccount
     } else {
         return None;
     };
     Some(Msg::Refused(Attempt {
-        user,
+        user: named,
         reason: Some(reason),
         ..Attempt::default()
     }))
@@ -543,14 +546,15 @@ fn pam_unix(m: &str) -> Msg<'_> {
                 ..Attempt::default()
             });
         }
-        if let Some(r) = text.strip_prefix("account ") {
-            if let Some(u) = r.strip_suffix(" has expired (account expired)") {
-                return Msg::Refused(Attempt {
-                    user: Some(u),
-                    reason: Some(Reason::ExpiredAccount),
-                    ..Attempt::default()
-                });
-            }
+        if let Some(u) = text
+            .strip_prefix("account ")
+            .and_then(|r| r.strip_suffix(" has expired (account expired)"))
+        {
+            return Msg::Refused(Attempt {
+                user: Some(u),
+                reason: Some(Reason::ExpiredAccount),
+                ..Attempt::default()
+            });
         }
     }
     Msg::Ignored
@@ -626,7 +630,7 @@ fn sudo(m: &str) -> Msg<'_> {
         return Msg::Ignored;
     }
     Msg::LocalFailure(Attempt {
-        user: m.get(..i),
+        user: m.get(..i).map(str::trim),
         reason: Some(Reason::BadPassword),
         ..Attempt::default()
     })
