@@ -1,0 +1,637 @@
+//! Classifies one sshd / PAM / su / sudo message into a [`Msg`], borrowing from it.
+//!
+//! This is the per-line half of the sshd parser: it knows the wording of each
+//! message but nothing about other lines (correlation lives in `state`). It
+//! dispatches on the first bytes with `starts_with` and cuts fields with
+//! `find`/`rfind`, without a regex and without allocating.
+//!
+//! User names are attacker-chosen and may contain spaces, ` from `, or text that
+//! looks like the rest of the message (fail2ban's injection tests). Every field
+//! cut therefore anchors on the part sshd itself writes: `from HOST port N ssh2`
+//! must be followed by the end, `: ` (auth info) or ` [preauth]`; `USER HOST port
+//! N` lines are cut from the right.
+
+use std::net::IpAddr;
+
+use crate::event::Reason;
+
+/// What a message says, with its fields borrowed from the line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg<'a> {
+    /// `Failed <method> for [invalid user] U from H port P ssh2`.
+    Failed(Attempt<'a>),
+    /// `Accepted <method> for U from H port P ssh2`.
+    Accepted(Attempt<'a>),
+    /// `Invalid user U from H [port P]` / `Illegal user ...`.
+    InvalidUser(Attempt<'a>),
+    /// `pam_unix(svc:auth): authentication failure; ... rhost=H user=U`.
+    PamFailure(Attempt<'a>),
+    /// `PAM N more authentication failures; ...`: a summary of logged failures.
+    PamMore(Attempt<'a>),
+    /// `error: PAM: Authentication failure for U from H`: the PAM stack's verdict.
+    PamError(Attempt<'a>),
+    /// A refusal with its reason: `User U from H not allowed because ...`,
+    /// `ROOT LOGIN REFUSED`, expired accounts and passwords.
+    Refused(Attempt<'a>),
+    /// `maximum authentication attempts exceeded` / `Too many authentication failures`.
+    TooMany(Attempt<'a>),
+    /// The connection ended (`Connection closed by`, `Disconnected from`,
+    /// `Received disconnect`, `Connection reset by`); `preauth` when before login.
+    End { att: Attempt<'a>, preauth: bool },
+    /// Connection-level trouble with no credential involved (scanners, kex
+    /// failures, timeouts, refused connects).
+    Noise(Attempt<'a>),
+    /// `Connection from H port P`: the start of a connection.
+    ConnectionFrom(Attempt<'a>),
+    /// A line that only tells the client address (`SSH: Server;...;Remote: H-P`).
+    Address(Attempt<'a>),
+    /// `su: FAILED SU (to T) U on tty`, `sudo: U : N incorrect password attempts`.
+    LocalFailure(Attempt<'a>),
+    /// Anything else (session opened/closed, kex noise, other programs).
+    Ignored,
+}
+
+/// The fields an attempt line may carry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Attempt<'a> {
+    pub user: Option<&'a str>,
+    pub host: Option<&'a str>,
+    pub port: Option<u16>,
+    pub method: Option<&'a str>,
+    /// `invalid user` / `illegal user`: the account does not exist.
+    pub invalid: bool,
+    pub reason: Option<Reason>,
+}
+
+impl Attempt<'_> {
+    /// The host as an address, when it is one (v4-mapped v6 reads as v4).
+    /// Names (sshd with UseDNS) and oddities like `192.030.0.6` give `None`.
+    pub fn ip(&self) -> Option<IpAddr> {
+        parse_ip(self.host?)
+    }
+}
+
+/// An address from text without allocating; `::ffff:a.b.c.d` becomes `a.b.c.d`.
+pub fn parse_ip(s: &str) -> Option<IpAddr> {
+    s.parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
+}
+
+/// The kind of program a line comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prog {
+    Sshd,
+    Su,
+    Sudo,
+    /// Any other program: only its PAM auth failures are read.
+    Other,
+}
+
+impl Prog {
+    /// Classifies a syslog program name.
+    pub fn of(program: &str) -> Prog {
+        match program {
+            "sshd" | "sshd-session" | "sshd-auth" => Prog::Sshd,
+            "su" => Prog::Su,
+            "sudo" => Prog::Sudo,
+            _ => Prog::Other,
+        }
+    }
+}
+
+/// Classifies `msg` written by a program of kind `prog`.
+pub fn classify(prog: Prog, msg: &str) -> Msg<'_> {
+    // PAM lines look the same whichever program wrote them.
+    if msg.starts_with("pam_unix(")
+        || msg.starts_with("(pam_unix)")
+        || msg.starts_with("pam_unix: ")
+    {
+        return pam_unix(msg);
+    }
+    match prog {
+        Prog::Sshd => sshd(msg),
+        Prog::Su => su(msg),
+        Prog::Sudo => sudo(msg),
+        Prog::Other => Msg::Ignored,
+    }
+}
+
+fn sshd(msg: &str) -> Msg<'_> {
+    // Solaris writes `[ID 800047 auth.info] ` before the message.
+    let mut m = msg;
+    if m.starts_with("[ID ")
+        && let Some(i) = m.find("] ")
+    {
+        m = m.get(i + 2..).unwrap_or("");
+    }
+    // rsyslog de-duplication: the repeated message is inside the brackets.
+    if let Some(r) = m.strip_prefix("message repeated ")
+        && let Some(inner) = r.find("times: [ ").and_then(|i| r.get(i + 9..))
+    {
+        m = inner.strip_suffix(']').unwrap_or(inner);
+    }
+    let m = m
+        .strip_prefix("error: ")
+        .or_else(|| m.strip_prefix("fatal: "))
+        .unwrap_or(m);
+    let first = m.as_bytes().first().copied().unwrap_or(0);
+    let r = match first {
+        b'F' => attempt_line(m, "Failed ").map(Msg::Failed),
+        b'A' => attempt_line(m, "Accepted ").map(Msg::Accepted),
+        b'I' | b'i' => invalid_user(m),
+        b'C' => connection(m),
+        b'D' => disconnect(m),
+        b'R' => received(m).or_else(|| root_refused(m)),
+        b'P' => pam_more(m).or_else(|| pam_error(m)),
+        b'U' => not_allowed(m).or_else(|| unable(m)),
+        b'm' => max_attempts(m),
+        b'M' => noise_from(m, "Magic value check failed"),
+        b'S' => server_audit(m),
+        _ => None,
+    };
+    r.or_else(|| rare(m)).unwrap_or(Msg::Ignored)
+}
+
+/// Messages seen rarely: scanned only when the common prefixes did not match.
+fn rare(m: &str) -> Option<Msg<'_>> {
+    let noise_prefix = [
+        "Did not receive identification string",
+        "Bad protocol version identification",
+        "banner exchange: ",
+        "ssh_dispatch_run_fatal: ",
+        "Timeout before authentication",
+        "refused connect from ",
+    ];
+    if noise_prefix.iter().any(|p| m.starts_with(p)) {
+        if let Some(r) = m.strip_prefix("refused connect from ") {
+            // `refused connect from NAME (IP)`: the address is in the parentheses.
+            let host = r
+                .rfind('(')
+                .and_then(|i| r.get(i + 1..))
+                .and_then(|h| h.strip_suffix(')'));
+            return Some(Msg::Noise(Attempt {
+                host,
+                ..Attempt::default()
+            }));
+        }
+        let mut att = m
+            .rfind(" from ")
+            .and_then(|i| m.get(i + 6..))
+            .or_else(|| m.strip_prefix("Timeout before authentication for "))
+            .map(|r| host_port(r).0)
+            .unwrap_or_default();
+        att.reason = Some(Reason::Other);
+        return Some(Msg::Noise(att));
+    }
+    if m.starts_with("kex_exchange_identification: ")
+        || m.starts_with("no matching ")
+        || m.starts_with("Read from socket failed")
+        || m.starts_with("Write failed: Connection reset")
+    {
+        return Some(Msg::Noise(Attempt::default()));
+    }
+    expired(m)
+}
+
+/// Reads `HOST[ port P][ ssh2]` at the start of `s`; returns the attempt
+/// fields and what follows.
+fn host_port(s: &str) -> (Attempt<'_>, &str) {
+    let end = memchr::memchr(b' ', s.as_bytes()).unwrap_or(s.len());
+    let host = s.get(..end).unwrap_or("");
+    let host = host.strip_suffix(':').unwrap_or(host);
+    let host = host.strip_suffix(',').unwrap_or(host);
+    let mut rest = s.get(end..).unwrap_or("");
+    let mut port = None;
+    if let Some(r) = rest.strip_prefix(" port ") {
+        let n = r.bytes().take_while(u8::is_ascii_digit).count();
+        port = r.get(..n).and_then(|d| d.parse::<u16>().ok());
+        rest = r.get(n..).unwrap_or("");
+    }
+    for proto in [" ssh2", " ssh1"] {
+        if let Some(r) = rest.strip_prefix(proto) {
+            rest = r;
+        }
+    }
+    let att = Attempt {
+        host: (!host.is_empty()).then_some(host),
+        port,
+        ..Attempt::default()
+    };
+    (att, rest)
+}
+
+/// True when what follows `from HOST port P ssh2` is something sshd writes.
+fn tail_ok(rest: &str) -> bool {
+    rest.is_empty()
+        || rest.starts_with(": ")
+        || rest.starts_with(':')
+        || rest.starts_with(" [preauth]")
+        || rest.starts_with(" via ")
+        || rest == " "
+}
+
+/// `U from HOST port P ssh2...`: the first ` from ` whose tail reads correctly,
+/// so a user name containing ` from X port N ssh2` cannot move the address.
+fn user_from(s: &str) -> Option<(&str, Attempt<'_>)> {
+    let mut at = 0;
+    while let Some(i) = s.get(at..).and_then(|r| r.find(" from ")) {
+        let i = at + i;
+        let (att, rest) = host_port(s.get(i + 6..)?);
+        if att.host.is_some() && tail_ok(rest) {
+            return Some((s.get(..i)?, att));
+        }
+        at = i + 1;
+    }
+    None
+}
+
+/// `invalid user U` / `illegal user U` / `user U` prefixes of a user field.
+fn strip_invalid(u: &str) -> (&str, bool) {
+    for p in ["invalid user ", "illegal user "] {
+        if let Some(r) = u.strip_prefix(p) {
+            return (r, true);
+        }
+    }
+    if u == "invalid user" {
+        return ("", true);
+    }
+    (u, false)
+}
+
+/// `Failed|Accepted <method> for [invalid user] U from H port P ssh2[: info]`.
+fn attempt_line<'a>(m: &'a str, verb: &str) -> Option<Attempt<'a>> {
+    let r = m.strip_prefix(verb)?;
+    let sp = r.find(" for ")?;
+    let method = r.get(..sp)?;
+    if method.contains(' ') {
+        return None;
+    }
+    let (user, mut att) = user_from(r.get(sp + 5..)?)?;
+    let (user, invalid) = strip_invalid(user);
+    // Solaris writes `<invalid username>` instead of a name.
+    if user == "<invalid username>" {
+        att.invalid = true;
+    } else {
+        att.user = Some(user);
+        att.invalid = invalid;
+    }
+    att.method = Some(method);
+    Some(att)
+}
+
+fn invalid_user(m: &str) -> Option<Msg<'_>> {
+    let r = m
+        .strip_prefix("Invalid user ")
+        .or_else(|| m.strip_prefix("Illegal user "))?;
+    let (user, mut att) = user_from(r)?;
+    att.user = Some(user);
+    att.invalid = true;
+    Some(Msg::InvalidUser(att))
+}
+
+/// Cuts `[invalid user|authenticating user|user] U HOST port P` from the right.
+fn user_host_port(s: &str) -> Option<Attempt<'_>> {
+    let s = s.trim_end();
+    let s = s.strip_suffix("[preauth]").unwrap_or(s).trim_end();
+    let (head, port) = match s.rfind(" port ") {
+        Some(i) => (s.get(..i)?, s.get(i + 6..)?.parse::<u16>().ok()),
+        None => (s, None),
+    };
+    let (userpart, host) = match head.rfind(' ') {
+        Some(i) => (Some(head.get(..i)?), head.get(i + 1..)?),
+        None => (None, head),
+    };
+    let mut att = Attempt {
+        host: Some(host),
+        port,
+        ..Attempt::default()
+    };
+    if let Some(u) = userpart {
+        if let Some(r) = u.strip_prefix("authenticating user ") {
+            att.user = Some(r);
+        } else if let Some(r) = u.strip_prefix("invalid user ") {
+            att.user = Some(r);
+            att.invalid = true;
+        } else if let Some(r) = u.strip_prefix("user ") {
+            att.user = Some(r);
+        } else {
+            // Unknown qualifier (`totobad user ftp`): not a form sshd writes.
+            return None;
+        }
+    }
+    Some(att)
+}
+
+fn connection(m: &str) -> Option<Msg<'_>> {
+    let preauth = m.ends_with("[preauth]");
+    for p in ["Connection closed by ", "Connection reset by "] {
+        if let Some(r) = m.strip_prefix(p) {
+            return user_host_port(r).map(|att| Msg::End { att, preauth });
+        }
+    }
+    let r = m.strip_prefix("Connection from ")?;
+    Some(Msg::ConnectionFrom(host_port(r).0))
+}
+
+fn disconnect(m: &str) -> Option<Msg<'_>> {
+    if let Some(r) = m.strip_prefix("Disconnected from ") {
+        let preauth = r.ends_with("[preauth]");
+        return user_host_port(r).map(|att| Msg::End { att, preauth });
+    }
+    if let Some(r) = m.strip_prefix("Disconnecting: Too many authentication failures") {
+        // `... for U [preauth]` (old) or no user at all.
+        let user = r
+            .strip_prefix(" for ")
+            .map(|u| u.strip_suffix(" [preauth]").unwrap_or(u))
+            .map(|u| strip_invalid(u).0);
+        return Some(Msg::TooMany(Attempt {
+            user,
+            reason: Some(Reason::TooManyAttempts),
+            ..Attempt::default()
+        }));
+    }
+    // `Disconnecting [invalid|authenticating] user U H port P: <why> [preauth]`.
+    let r = m.strip_prefix("Disconnecting ")?;
+    let colon = find_port_colon(r)?;
+    let why = r.get(colon + 2..)?;
+    let mut att = user_host_port(r.get(..colon)?)?;
+    if why.starts_with("Too many authentication failures") {
+        att.reason = Some(Reason::TooManyAttempts);
+        return Some(Msg::TooMany(att));
+    }
+    Some(Msg::End { att, preauth: true })
+}
+
+/// Position of the `:` in the first ` port N: ` of `s`.
+fn find_port_colon(s: &str) -> Option<usize> {
+    let mut at = 0;
+    while let Some(i) = s.get(at..).and_then(|r| r.find(" port ")) {
+        let i = at + i + 6;
+        let n = s.get(i..)?.bytes().take_while(u8::is_ascii_digit).count();
+        if n > 0 && s.get(i + n..)?.starts_with(": ") {
+            return Some(i + n);
+        }
+        at = i;
+    }
+    None
+}
+
+/// `Received disconnect from H[ port P]:[ ]CODE: text [preauth]`. Codes 3
+/// (auth failed, as JSch sends) and 14 (no usable auth method) end an attempt
+/// like `[preauth]` does.
+fn received(m: &str) -> Option<Msg<'_>> {
+    let r = m.strip_prefix("Received disconnect from ")?;
+    let (att, rest) = host_port(r);
+    let rest = rest.trim_start_matches(':').trim_start();
+    let code = rest
+        .get(..rest.bytes().take_while(u8::is_ascii_digit).count())
+        .unwrap_or("");
+    let preauth = m.ends_with("[preauth]") || code == "3" || code == "14";
+    Some(Msg::End { att, preauth })
+}
+
+fn root_refused(m: &str) -> Option<Msg<'_>> {
+    let r = m.strip_prefix("ROOT LOGIN REFUSED FROM ")?;
+    let (mut att, _) = host_port(r);
+    att.user = Some("root");
+    att.reason = Some(Reason::NoPermission);
+    Some(Msg::Refused(att))
+}
+
+/// `PAM N more authentication failure[s]; logname= ... rhost=H  user=U`.
+fn pam_more(m: &str) -> Option<Msg<'_>> {
+    let r = m.strip_prefix("PAM ")?;
+    let i = r.find(" more authentication failure")?;
+    if !r.get(..i)?.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(Msg::PamMore(pam_fields(r.get(i..)?)))
+}
+
+/// `PAM: Authentication failure for [illegal user] U from H[ via X]` and the
+/// `authentication error` / `User not known ...` variants (BSD, macOS).
+fn pam_error(m: &str) -> Option<Msg<'_>> {
+    let r = m.strip_prefix("PAM: ")?;
+    let f = r.find(" for ")?;
+    let unknown = r.starts_with("User not known");
+    let (user, mut att) = user_from(r.get(f + 5..)?)?;
+    let (user, invalid) = strip_invalid(user);
+    att.user = Some(user);
+    att.invalid = invalid || unknown;
+    att.reason = Some(if att.invalid {
+        Reason::UnknownUser
+    } else {
+        Reason::BadPassword
+    });
+    Some(Msg::PamError(att))
+}
+
+/// `User U [from H] not allowed because <why>`.
+fn not_allowed(m: &str) -> Option<Msg<'_>> {
+    let r = m.strip_prefix("User ")?;
+    let i = r.rfind(" not allowed because ")?;
+    let why = r.get(i + 21..)?;
+    let who = r.get(..i)?;
+    let (user, host) = match who.rfind(" from ") {
+        Some(j) => (who.get(..j)?, who.get(j + 6..)),
+        None => (who, None),
+    };
+    let reason = if why.contains("locked") {
+        Reason::Locked
+    } else if why.contains("expired") {
+        Reason::ExpiredAccount
+    } else {
+        Reason::NoPermission
+    };
+    Some(Msg::Refused(Attempt {
+        user: Some(user),
+        host,
+        reason: Some(reason),
+        ..Attempt::default()
+    }))
+}
+
+/// `Unable to negotiate with H port P: ...` and `Unable to negotiate a key exchange method`.
+fn unable(m: &str) -> Option<Msg<'_>> {
+    let r = m.strip_prefix("Unable to negotiate")?;
+    let att = r
+        .strip_prefix(" with ")
+        .map(|h| host_port(h).0)
+        .unwrap_or_default();
+    Some(Msg::Noise(att))
+}
+
+/// `maximum authentication attempts exceeded for [invalid user] U from H port P ssh2`.
+fn max_attempts(m: &str) -> Option<Msg<'_>> {
+    let r = m.strip_prefix("maximum authentication attempts exceeded for ")?;
+    let (user, mut att) = user_from(r)?;
+    let (user, invalid) = strip_invalid(user);
+    att.user = Some(user);
+    att.invalid = invalid;
+    att.reason = Some(Reason::TooManyAttempts);
+    Some(Msg::TooMany(att))
+}
+
+/// `<prefix> ... from H port P`: the last ` from ` carries the address.
+fn noise_from<'a>(m: &'a str, prefix: &str) -> Option<Msg<'a>> {
+    if !m.starts_with(prefix) {
+        return None;
+    }
+    let i = m.rfind(" from ")?;
+    Some(Msg::Noise(host_port(m.get(i + 6..)?).0))
+}
+
+/// `SSH: Server;Ltype: Version;Remote: H-P;...`, a vendor audit format: the
+/// `Version` record opens a connection, the others only give its address.
+fn server_audit(m: &str) -> Option<Msg<'_>> {
+    let r = m.strip_prefix("SSH: Server;Ltype: ")?;
+    let remote = r.find(";Remote: ").and_then(|i| r.get(i + 9..))?;
+    let remote = remote.get(..remote.find(';').unwrap_or(remote.len()))?;
+    let dash = remote.rfind('-')?;
+    let att = Attempt {
+        host: remote.get(..dash),
+        port: remote.get(dash + 1..).and_then(|p| p.parse().ok()),
+        ..Attempt::default()
+    };
+    Some(if r.starts_with("Version;") {
+        Msg::ConnectionFrom(att)
+    } else {
+        Msg::Address(att)
+    })
+}
+
+/// Expired accounts and passwords, as sshd and pam_unix word them.
+fn expired(m: &str) -> Option<Msg<'_>> {
+    let named = m
+        .strip_prefix("password for user ")
+        .and_then(|r| r.strip_suffix(" has expired"));
+    let reason = if named.is_some()
+        || m.contains("password has expired")
+        || m.contains("password expired")
+    {
+        Reason::ExpiredPassword
+    } else if m.contains("account has expired") {
+        Reason::ExpiredAccount
+    } else {
+        return None;
+    };
+    Some(Msg::Refused(Attempt {
+        user: named,
+        reason: Some(reason),
+        ..Attempt::default()
+    }))
+}
+
+/// `pam_unix(svc:auth): authentication failure; ...`, `(pam_unix) authentication
+/// failure; ...`, and pam_unix's account-expiry messages.
+fn pam_unix(m: &str) -> Msg<'_> {
+    let Some(i) = m.find(": ").or_else(|| m.find(") ").map(|i| i + 1)) else {
+        return Msg::Ignored;
+    };
+    let module = m.get(..i).unwrap_or("");
+    let text = m.get(i + 1..).unwrap_or("").trim_start();
+    if let Some(fields) = text.strip_prefix("authentication failure;") {
+        // Session, password-change and account modules do not authenticate.
+        if module.contains(":session") || module.contains(":password") {
+            return Msg::Ignored;
+        }
+        return Msg::PamFailure(pam_fields(fields));
+    }
+    if module.contains(":account") {
+        if text.contains("expired password") || text.contains("password expired") {
+            return Msg::Refused(Attempt {
+                user: text
+                    .strip_prefix("expired password for user ")
+                    .and_then(|r| r.split(' ').next()),
+                reason: Some(Reason::ExpiredPassword),
+                ..Attempt::default()
+            });
+        }
+        if let Some(u) = text
+            .strip_prefix("account ")
+            .and_then(|r| r.strip_suffix(" has expired (account expired)"))
+        {
+            return Msg::Refused(Attempt {
+                user: Some(u),
+                reason: Some(Reason::ExpiredAccount),
+                ..Attempt::default()
+            });
+        }
+    }
+    Msg::Ignored
+}
+
+/// The `ruser= rhost= user=` fields of a PAM failure. `rhost` is a single
+/// token followed by ` user=` (pam_unix's order), so a `ruser` or `user`
+/// value containing `rhost=` cannot move the address. The user is `user=`
+/// (the account tried), else a non-empty `ruser=`.
+fn pam_fields(s: &str) -> Attempt<'_> {
+    let s = s.trim_end();
+    let s = s.strip_suffix("[preauth]").unwrap_or(s).trim_end();
+    let mut chosen: Option<(usize, &str, Option<&str>)> = None;
+    let mut last: Option<(usize, &str)> = None;
+    let mut at = 0;
+    while let Some(i) = s.get(at..).and_then(|r| r.find("rhost=")) {
+        let i = at + i;
+        let v = s.get(i + 6..).unwrap_or("");
+        let end = memchr::memchr(b' ', v.as_bytes()).unwrap_or(v.len());
+        let host = v.get(..end).unwrap_or("");
+        let after = v.get(end..).unwrap_or("").trim_start();
+        if let Some(u) = after.strip_prefix("user=") {
+            chosen = Some((i, host, Some(u)));
+            break;
+        }
+        last = Some((i, host));
+        at = i + 6;
+    }
+    let (i, host, user) = match (chosen, last) {
+        (Some(c), _) => c,
+        (None, Some((i, h))) => (i, h, None),
+        (None, None) => (s.len(), "", s.rfind(" user=").and_then(|j| s.get(j + 6..))),
+    };
+    let ruser = s
+        .get(..i)
+        .and_then(|h| h.find("ruser=").and_then(|j| h.get(j + 6..)))
+        .map(str::trim_end)
+        .filter(|r| !r.is_empty());
+    Attempt {
+        user: user.filter(|u| !u.is_empty()).or(ruser),
+        host: (!host.is_empty()).then_some(host),
+        reason: Some(Reason::BadPassword),
+        ..Attempt::default()
+    }
+}
+
+/// `FAILED SU (to T) U on tty`: the target account's password failed.
+fn su(m: &str) -> Msg<'_> {
+    let r = m
+        .strip_prefix("FAILED SU (to ")
+        .or_else(|| m.strip_prefix("FAILED su for "));
+    let Some(r) = r else { return Msg::Ignored };
+    let user = r
+        .find(')')
+        .and_then(|i| r.get(..i))
+        .unwrap_or_else(|| r.split(' ').next().unwrap_or(""));
+    Msg::LocalFailure(Attempt {
+        user: Some(user),
+        reason: Some(Reason::BadPassword),
+        ..Attempt::default()
+    })
+}
+
+/// `U : N incorrect password attempts ; TTY=...`: the invoking user's own password.
+fn sudo(m: &str) -> Msg<'_> {
+    let Some(i) = m.find(" : ") else {
+        return Msg::Ignored;
+    };
+    let rest = m.get(i + 3..).unwrap_or("");
+    let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let tail = rest.get(n..).unwrap_or("");
+    if n == 0 || !tail.starts_with(" incorrect password attempt") {
+        return Msg::Ignored;
+    }
+    Msg::LocalFailure(Attempt {
+        user: m.get(..i).map(str::trim),
+        reason: Some(Reason::BadPassword),
+        ..Attempt::default()
+    })
+}

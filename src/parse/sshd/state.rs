@@ -1,0 +1,146 @@
+//! Bounded per-connection memory for correlating the lines of one attempt.
+//!
+//! A fixed, direct-mapped table: a slot per key hash, overwritten on collision,
+//! so memory is constant however many connections a log holds and no line
+//! allocates. A slot whose last line is older than [`EXPIRY_SECS`] of event time
+//! starts over, so a reused pid never inherits an old connection's state.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+
+use crate::event::{Name, Reason};
+
+/// Number of slots (a power of two). Busy servers hold a few hundred
+/// connections in pre-auth at once; collisions only cost correlation, never events.
+const SLOTS: usize = 4096;
+
+/// A slot idle this long (event time) is treated as a new connection. OpenSSH's
+/// LoginGraceTime defaults to 120 s, so an attempt's lines fit well inside.
+pub const EXPIRY_SECS: i64 = 600;
+
+/// A failure known to have happened but held back: either because its line
+/// lacks the address (a later line of the connection gives it), or because it
+/// is a `pam_unix` module failure that a later success of the PAM stack may
+/// overrule (pam_unix + pam_ldap setups log a failure on every good login).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub user: Option<Name>,
+    pub ip: Option<IpAddr>,
+    pub reason: Reason,
+}
+
+/// What is remembered about one connection (one sshd pid) or one local
+/// su/sudo invocation.
+#[derive(Debug, Clone, Default)]
+pub struct Conn {
+    key: u64,
+    last: i64,
+    /// The client address, from any line that carried it.
+    pub ip: Option<IpAddr>,
+    /// The client port, likewise.
+    pub port: Option<u16>,
+    /// Failures already emitted for this connection.
+    pub counted: u16,
+    /// A login succeeded on this connection.
+    pub success: bool,
+    /// An emitted attempt (`Invalid user`, a refusal, a PAM verdict) whose own
+    /// `Failed <method>` line has not come yet: that line is its echo.
+    pub awaiting_failed: bool,
+    /// A held-back failure, see [`Pending`].
+    pub pending: Option<Pending>,
+}
+
+impl Conn {
+    /// Forgets everything but the key (a new connection on the same pid).
+    pub fn reset(&mut self) {
+        *self = Conn {
+            key: self.key,
+            last: self.last,
+            ..Conn::default()
+        };
+    }
+}
+
+/// The table of connections.
+#[derive(Debug)]
+pub struct Table {
+    slots: Box<[Conn]>,
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table {
+            slots: vec![Conn::default(); SLOTS].into_boxed_slice(),
+        }
+    }
+}
+
+impl Table {
+    /// The slot for `key` at event time `ts`, fresh when it held another key
+    /// or went idle longer than [`EXPIRY_SECS`]. Key 0 is never stored.
+    pub fn get(&mut self, key: u64, ts: DateTime<Utc>) -> &mut Conn {
+        let now = ts.timestamp();
+        // Fibonacci hashing spreads sequential pids over the table.
+        // (The table always has SLOTS entries, so the index is in bounds.)
+        let i = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % SLOTS;
+        let slot = &mut self.slots[i];
+        if slot.key != key || (now - slot.last).abs() > EXPIRY_SECS {
+            *slot = Conn {
+                key,
+                ..Conn::default()
+            };
+        }
+        slot.last = now;
+        slot
+    }
+}
+
+/// A table key from a pid (or a name hash for pid-less su/sudo lines), the
+/// program kind and the host, so two hosts in one file never share a slot.
+pub fn key(id: u64, kind: u8, host: &str) -> u64 {
+    // FNV-1a: tiny, allocation-free, good enough to separate hosts.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in host.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let k = id ^ (u64::from(kind) << 56) ^ h.rotate_left(17);
+    if k == 0 { 1 } else { k }
+}
+
+/// FNV-1a of a name, for keying pid-less su/sudo lines by the account.
+pub fn name_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn slots_remember_then_expire() {
+        let mut tab = Table::default();
+        let k = key(42, 0, "h");
+        tab.get(k, t(0)).counted = 2;
+        assert_eq!(tab.get(k, t(10)).counted, 2);
+        assert_eq!(tab.get(k, t(10 + EXPIRY_SECS + 1)).counted, 0);
+    }
+
+    #[test]
+    fn hosts_and_kinds_do_not_share_slots() {
+        assert_ne!(key(42, 0, "a"), key(42, 0, "b"));
+        assert_ne!(key(42, 0, "a"), key(42, 1, "a"));
+        let mut tab = Table::default();
+        tab.get(key(7, 0, "a"), t(0)).counted = 1;
+        assert_eq!(tab.get(key(7, 0, "b"), t(0)).counted, 0);
+    }
+}
