@@ -1,0 +1,412 @@
+//! Raw rule tables into typed [`Rule`]s, collecting every error with its line.
+//!
+//! Each check records a message and goes on, so one `rules check` run lists all
+//! the mistakes of a file. Messages for unknown spellings list what is accepted.
+
+use std::net::IpAddr;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use regex::Regex;
+use toml::Spanned;
+
+use super::RuleError;
+use super::cond::{Cond, Mask, NameMatch, action_bit, outcome_bit, reason_bit};
+use super::duration::Dur;
+use super::key::{Field, GroupBy};
+use super::model::{
+    DEFAULT_MAX_KEYS, DecisionSpec, Escalation, Exempt, Kind, MAX_COUNT, MAX_MAX_KEYS, Rule,
+};
+use super::raw::{NameCond, RawDecision, RawMatch, RawRule, StrList};
+use crate::decision::{DecisionAction, Mode, Severity, Unlock};
+use crate::event::{Action, Method, Name, Outcome, Reason};
+
+/// Where errors go while one file is compiled: knows the file and its text (for
+/// line numbers) and which rule is being compiled.
+pub struct Sink<'a> {
+    pub file: &'a Path,
+    pub text: &'a str,
+    pub rule: Option<String>,
+    pub errors: Vec<RuleError>,
+}
+
+impl Sink<'_> {
+    /// 1-based line of a byte offset of the file text.
+    pub fn line_of(&self, offset: usize) -> usize {
+        let upto = self.text.as_bytes().get(..offset).unwrap_or(self.text.as_bytes());
+        memchr::memchr_iter(b'\n', upto).count() + 1
+    }
+
+    /// Records an error at `span`.
+    pub fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let line = self.line_of(span.start);
+        self.err_at(Some(line), message);
+    }
+
+    /// Records an error at a known line (or none).
+    pub fn err_at(&mut self, line: Option<usize>, message: impl Into<String>) {
+        self.errors.push(RuleError {
+            file: self.file.to_path_buf(),
+            line,
+            rule: self.rule.clone(),
+            message: message.into(),
+        });
+    }
+}
+
+/// "one of a, b, c" for messages.
+fn one_of(all: &[&str]) -> String {
+    let quoted: Vec<String> = all.iter().map(|s| format!("{s:?}")).collect();
+    format!("one of {}", quoted.join(", "))
+}
+
+/// Parses an enum spelling or records "unknown X ... accepted: ...".
+fn spelled<T>(
+    sink: &mut Sink,
+    v: &Spanned<String>,
+    what: &str,
+    all: &[&str],
+    parse: impl Fn(&str) -> Option<T>,
+) -> Option<T> {
+    let r = parse(v.get_ref());
+    if r.is_none() {
+        sink.err(v.span(), format!("unknown {what} {:?}: expected {}", v.get_ref(), one_of(all)));
+    }
+    r
+}
+
+fn dur(sink: &mut Sink, v: &Spanned<String>, what: &str) -> Option<Dur> {
+    Dur::parse(v.get_ref())
+        .map_err(|m| sink.err(v.span(), format!("{what}: {m}")))
+        .ok()
+}
+
+/// A bitmask from a list of enum spellings; `Mask::ALL` when absent.
+fn mask<T: Copy>(
+    sink: &mut Sink,
+    v: &Option<Spanned<StrList>>,
+    what: &str,
+    all: &[&str],
+    parse: impl Fn(&str) -> Option<T>,
+    bit: impl Fn(T) -> u32,
+) -> Option<Mask> {
+    let v = v.as_ref()?;
+    if v.get_ref().0.is_empty() {
+        sink.err(v.span(), format!("match.{what} is an empty list: it would match nothing"));
+        return Some(Mask(0));
+    }
+    let mut m = 0;
+    for s in &v.get_ref().0 {
+        match parse(s) {
+            Some(x) => m |= bit(x),
+            None => sink.err(
+                v.span(),
+                format!("unknown {what} {s:?} in match.{what}: expected {}", one_of(all)),
+            ),
+        }
+    }
+    Some(Mask(m))
+}
+
+fn names(v: &[String]) -> Vec<Name> {
+    v.iter().map(|s| Arc::from(s.as_str())).collect()
+}
+
+fn name_list(sink: &mut Sink, v: &Option<Spanned<StrList>>, what: &str) -> Option<Vec<Name>> {
+    let v = v.as_ref()?;
+    if v.get_ref().0.is_empty() {
+        sink.err(v.span(), format!("match.{what} is an empty list: it would match nothing"));
+    }
+    Some(names(&v.get_ref().0))
+}
+
+fn name_cond(sink: &mut Sink, v: &Option<Spanned<NameCond>>, what: &str) -> Option<NameMatch> {
+    let v = v.as_ref()?;
+    match v.get_ref() {
+        NameCond::List(l) => Some(NameMatch::List(names(l))),
+        NameCond::Regex(r) => match Regex::new(r) {
+            Ok(r) => Some(NameMatch::Regex(r)),
+            Err(e) => {
+                sink.err(v.span(), format!("bad regex in match.{what}: {e}"));
+                None
+            }
+        },
+    }
+}
+
+/// Parses `"10.0.0.0/8"` or a bare address (a single host).
+fn cidr(s: &str) -> Option<IpNet> {
+    s.parse::<IpNet>()
+        .ok()
+        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+}
+
+fn cidrs(sink: &mut Sink, v: &Spanned<StrList>, what: &str) -> Vec<IpNet> {
+    v.get_ref()
+        .0
+        .iter()
+        .filter_map(|s| {
+            let n = cidr(s);
+            if n.is_none() {
+                sink.err(
+                    v.span(),
+                    format!("bad CIDR {s:?} in {what}: expected an address or a network like \"10.0.0.0/8\""),
+                );
+            }
+            n
+        })
+        .collect()
+}
+
+fn compile_match(sink: &mut Sink, m: &RawMatch) -> Cond {
+    let actions = mask(sink, &m.action, "action", Action::ALL, Action::parse, action_bit);
+    Cond {
+        action_given: actions.is_some(),
+        actions: actions.unwrap_or(Mask::ALL),
+        outcomes: mask(sink, &m.outcome, "outcome", Outcome::ALL, Outcome::parse, outcome_bit)
+            .unwrap_or(Mask::ALL),
+        reasons: mask(sink, &m.reason, "reason", Reason::ALL, Reason::parse, reason_bit),
+        user: name_cond(sink, &m.user, "user"),
+        not_user: name_cond(sink, &m.not_user, "not_user"),
+        service: name_list(sink, &m.service, "service"),
+        host: name_list(sink, &m.host, "host"),
+        method: m
+            .method
+            .as_ref()
+            .map(|v| v.get_ref().0.iter().map(|s| Method::from_log(s)).collect()),
+        source_ip: m.source_ip.as_ref().map(|v| cidrs(sink, v, "match.source_ip")),
+        not_source_ip: m
+            .not_source_ip
+            .as_ref()
+            .map(|v| cidrs(sink, v, "match.not_source_ip"))
+            .unwrap_or_default(),
+    }
+}
+
+fn compile_decision(sink: &mut Sink, d: &Spanned<RawDecision>) -> Option<DecisionSpec> {
+    let span = d.span();
+    let d = d.get_ref();
+    let action = spelled(sink, &d.action, "decision action", DecisionAction::ALL, DecisionAction::parse);
+    let unlock = d
+        .unlock
+        .as_ref()
+        .map(|u| spelled(sink, u, "unlock", Unlock::ALL, Unlock::parse));
+    let severity = match &d.severity {
+        Some(s) => spelled(sink, s, "severity", Severity::ALL, Severity::parse),
+        None => Some(Severity::Medium),
+    };
+    let duration = d.duration.as_ref().map(|v| dur(sink, v, "decision.duration"));
+    let suppress = d.suppress.as_ref().map(|v| dur(sink, v, "decision.suppress"));
+    let escalation = d.escalation.as_ref().map(|e| {
+        let r = e.get_ref();
+        let factor = r.factor.get_ref();
+        let factor = match u32::try_from(*factor) {
+            Ok(f @ 1..=100) => Some(f),
+            _ => {
+                sink.err(r.factor.span(), format!("escalation factor {factor} must be 1..=100"));
+                None
+            }
+        };
+        let max = dur(sink, &r.max, "escalation.max");
+        let within = dur(sink, &r.within, "escalation.within");
+        (e.span(), factor, max, within)
+    });
+
+    let action = action?;
+    // Default: a disable waits for an admin; everything else ends by itself.
+    let unlock = match unlock {
+        Some(u) => u?,
+        None if action == DecisionAction::DisableAccount && duration.is_none() => Unlock::Admin,
+        None => Unlock::Auto,
+    };
+    if action.lasts() {
+        match (unlock, &duration) {
+            (Unlock::Auto, None) => sink.err(
+                span.clone(),
+                format!("decision.duration is required for {action} with unlock = \"auto\" (or set unlock = \"admin\")"),
+            ),
+            (Unlock::Admin, Some(_)) => sink.err(
+                d.duration.as_ref().map_or(span.clone(), |v| v.span()),
+                "decision.duration conflicts with unlock = \"admin\": an admin unlock has no end; remove duration or set unlock = \"auto\"",
+            ),
+            _ => {}
+        }
+    } else {
+        if let Some(v) = &d.duration {
+            sink.err(v.span(), format!("decision.duration has no meaning for {action} (use suppress to limit repeats)"));
+        }
+        if let Some(v) = &d.unlock {
+            sink.err(v.span(), format!("decision.unlock has no meaning for {action}: only lock_account, block_ip and disable_account end"));
+        }
+    }
+    if let (Some(v), Some(Some(_))) = (&d.suppress, &duration) {
+        sink.err(v.span(), "decision.suppress applies only to decisions without duration: a lock or block suppresses repeats until it ends");
+    }
+    let escalation = match escalation {
+        None => None,
+        Some((esp, factor, max, within)) => {
+            if !matches!(duration, Some(Some(_))) {
+                sink.err(esp, "decision.escalation needs a duration to multiply");
+                None
+            } else {
+                let (factor, max, within) = (factor?, max?, within?);
+                if let Some(Some(base)) = duration {
+                    if max < base {
+                        sink.err(esp, format!("escalation.max {max} is shorter than the duration {base}"));
+                    }
+                }
+                Some(Escalation { factor, max, within })
+            }
+        }
+    };
+    Some(DecisionSpec {
+        action,
+        duration: match duration {
+            Some(d) => Some(d?),
+            None => None,
+        },
+        unlock,
+        severity: severity?,
+        escalation,
+        suppress: match suppress {
+            Some(d) => Some(d?),
+            None => None,
+        },
+    })
+}
+
+/// True when every event of one key has the same value of `f`, so counting
+/// distinct values of it is pointless.
+fn fixed_by(g: GroupBy, f: Field) -> bool {
+    match f {
+        Field::User => g.has_user(),
+        Field::SourceIp => matches!(g, GroupBy::SourceIp | GroupBy::UserSourceIp),
+        Field::SourceNet => g.has_ip(),
+        _ => false,
+    }
+}
+
+/// True for `[a-z0-9-]+`.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Compiles one rule; every problem goes to `sink`. `line` is the `[[rule]]` header's.
+pub fn compile_rule(sink: &mut Sink, raw: &RawRule, line: usize) -> Option<Rule> {
+    let before = sink.errors.len();
+    let id = raw.id.get_ref();
+    if !valid_id(id) {
+        sink.err(raw.id.span(), format!("rule id {id:?} must be 1 to 64 characters of a-z, 0-9 and -"));
+    }
+    let kind = spelled(sink, &raw.kind, "kind", Kind::ALL, |s| match s {
+        "threshold" => Some(Kind::Threshold),
+        "consecutive" => Some(Kind::Consecutive),
+        "distinct" => Some(Kind::Distinct(Field::User)), // field set below
+        "sequence" => Some(Kind::Sequence),
+        _ => None,
+    });
+    let group_by = spelled(sink, &raw.group_by, "group_by", GroupBy::ALL, GroupBy::parse);
+    let count = *raw.count.get_ref();
+    let count = match u32::try_from(count) {
+        Ok(c @ 1..=MAX_COUNT) => Some(c),
+        _ => {
+            sink.err(raw.count.span(), format!("count {count} must be 1..={MAX_COUNT}"));
+            None
+        }
+    };
+    let window = dur(sink, &raw.window, "window");
+    let mode = raw.mode.as_ref().and_then(|m| spelled(sink, m, "mode", Mode::ALL, Mode::parse));
+    let max_keys = match &raw.max_keys {
+        None => Some(DEFAULT_MAX_KEYS),
+        Some(v) => match usize::try_from(*v.get_ref()) {
+            Ok(n @ 1..=MAX_MAX_KEYS) => Some(n),
+            _ => {
+                sink.err(v.span(), format!("max_keys {} must be 1..={MAX_MAX_KEYS}", v.get_ref()));
+                None
+            }
+        },
+    };
+    let distinct = raw
+        .distinct
+        .as_ref()
+        .map(|d| (d.span(), spelled(sink, d, "distinct field", Field::ALL, Field::parse)));
+    let kind = match (kind, distinct) {
+        (Some(Kind::Distinct(_)), Some((span, Some(f)))) => {
+            if let Some(g) = group_by {
+                if fixed_by(g, f) {
+                    sink.err(span, format!(
+                        "distinct = {:?} is fixed by group_by = {:?}: it can never count more than one value",
+                        raw.distinct.as_ref().map_or("", |d| d.get_ref()),
+                        g.as_str()
+                    ));
+                }
+            }
+            Some(Kind::Distinct(f))
+        }
+        (Some(Kind::Distinct(_)), None) => {
+            sink.err(raw.kind.span(), format!("kind = \"distinct\" needs distinct = the field to count ({})", one_of(Field::ALL)));
+            None
+        }
+        (Some(k), Some((span, _))) if !matches!(k, Kind::Distinct(_)) => {
+            sink.err(span, format!("distinct is only for kind = \"distinct\", not {:?}", k.as_str()));
+            Some(k)
+        }
+        (k, _) => k,
+    };
+    let cond = compile_match(sink, &raw.cond);
+    if let Some(k) = kind {
+        if k.watches_success() && cond.allows_outcome(Outcome::Success) {
+            sink.err_at(Some(line), format!(
+                "kind = {:?} counts failures and watches successes separately: set outcome = \"failure\" in [rule.match]",
+                k.as_str()
+            ));
+        }
+    }
+    if !cond.reason_possible() {
+        let span = raw.cond.reason.as_ref().map_or(0..0, |r| r.span());
+        sink.err(span, "match.reason can never hold: reasons are only set on failures, and match.outcome excludes failure");
+    }
+    let decision = compile_decision(sink, &raw.decision);
+    if let (Some(d), Some(g)) = (&decision, group_by) {
+        let span = raw.decision.get_ref().action.span();
+        if d.action.needs_user() && !g.has_user() {
+            sink.err(span, format!("decision {} needs a user, but group_by = {:?} has none (use \"user\" or \"user+source.ip\")", d.action, g.as_str()));
+        } else if d.action == DecisionAction::BlockIp && !g.has_ip() {
+            sink.err(span, format!("decision block_ip needs an address, but group_by = {:?} has none (use \"source.ip\", \"user+source.ip\" or \"source.net\")", g.as_str()));
+        }
+    }
+    let exempt = Exempt {
+        users: names(&raw.exempt.users),
+        cidrs: raw
+            .exempt
+            .cidrs
+            .as_ref()
+            .map(|v| {
+                let list = Spanned::new(v.span(), StrList(v.get_ref().clone()));
+                cidrs(sink, &list, "exempt.cidrs")
+            })
+            .unwrap_or_default(),
+    };
+    if sink.errors.len() > before {
+        return None;
+    }
+    Some(Rule {
+        id: Arc::from(id.as_str()),
+        description: raw.description.clone(),
+        kind: kind?,
+        group_by: group_by?,
+        count: count?,
+        window: window?,
+        mode,
+        max_keys: max_keys?,
+        cond,
+        decision: decision?,
+        exempt,
+        file: sink.file.to_path_buf(),
+        line,
+    })
+}
