@@ -35,7 +35,11 @@ pub struct Sink<'a> {
 impl Sink<'_> {
     /// 1-based line of a byte offset of the file text.
     pub fn line_of(&self, offset: usize) -> usize {
-        let upto = self.text.as_bytes().get(..offset).unwrap_or(self.text.as_bytes());
+        let upto = self
+            .text
+            .as_bytes()
+            .get(..offset)
+            .unwrap_or(self.text.as_bytes());
         memchr::memchr_iter(b'\n', upto).count() + 1
     }
 
@@ -72,7 +76,10 @@ fn spelled<T>(
 ) -> Option<T> {
     let r = parse(v.get_ref());
     if r.is_none() {
-        sink.err(v.span(), format!("unknown {what} {:?}: expected {}", v.get_ref(), one_of(all)));
+        sink.err(
+            v.span(),
+            format!("unknown {what} {:?}: expected {}", v.get_ref(), one_of(all)),
+        );
     }
     r
 }
@@ -94,7 +101,10 @@ fn mask<T: Copy>(
 ) -> Option<Mask> {
     let v = v.as_ref()?;
     if v.get_ref().0.is_empty() {
-        sink.err(v.span(), format!("match.{what} is an empty list: it would match nothing"));
+        sink.err(
+            v.span(),
+            format!("match.{what} is an empty list: it would match nothing"),
+        );
         return Some(Mask(0));
     }
     let mut m = 0;
@@ -103,7 +113,10 @@ fn mask<T: Copy>(
             Some(x) => m |= bit(x),
             None => sink.err(
                 v.span(),
-                format!("unknown {what} {s:?} in match.{what}: expected {}", one_of(all)),
+                format!(
+                    "unknown {what} {s:?} in match.{what}: expected {}",
+                    one_of(all)
+                ),
             ),
         }
     }
@@ -117,7 +130,10 @@ fn names(v: &[String]) -> Vec<Name> {
 fn name_list(sink: &mut Sink, v: &Option<Spanned<StrList>>, what: &str) -> Option<Vec<Name>> {
     let v = v.as_ref()?;
     if v.get_ref().0.is_empty() {
-        sink.err(v.span(), format!("match.{what} is an empty list: it would match nothing"));
+        sink.err(
+            v.span(),
+            format!("match.{what} is an empty list: it would match nothing"),
+        );
     }
     Some(names(&v.get_ref().0))
 }
@@ -161,13 +177,34 @@ fn cidrs(sink: &mut Sink, v: &Spanned<StrList>, what: &str) -> Vec<IpNet> {
 }
 
 fn compile_match(sink: &mut Sink, m: &RawMatch) -> Cond {
-    let actions = mask(sink, &m.action, "action", Action::ALL, Action::parse, action_bit);
+    let actions = mask(
+        sink,
+        &m.action,
+        "action",
+        Action::ALL,
+        Action::parse,
+        action_bit,
+    );
     Cond {
         action_given: actions.is_some(),
         actions: actions.unwrap_or(Mask::ALL),
-        outcomes: mask(sink, &m.outcome, "outcome", Outcome::ALL, Outcome::parse, outcome_bit)
-            .unwrap_or(Mask::ALL),
-        reasons: mask(sink, &m.reason, "reason", Reason::ALL, Reason::parse, reason_bit),
+        outcomes: mask(
+            sink,
+            &m.outcome,
+            "outcome",
+            Outcome::ALL,
+            Outcome::parse,
+            outcome_bit,
+        )
+        .unwrap_or(Mask::ALL),
+        reasons: mask(
+            sink,
+            &m.reason,
+            "reason",
+            Reason::ALL,
+            Reason::parse,
+            reason_bit,
+        ),
         user: name_cond(sink, &m.user, "user"),
         not_user: name_cond(sink, &m.not_user, "not_user"),
         service: name_list(sink, &m.service, "service"),
@@ -176,7 +213,10 @@ fn compile_match(sink: &mut Sink, m: &RawMatch) -> Cond {
             .method
             .as_ref()
             .map(|v| v.get_ref().0.iter().map(|s| Method::from_log(s)).collect()),
-        source_ip: m.source_ip.as_ref().map(|v| cidrs(sink, v, "match.source_ip")),
+        source_ip: m
+            .source_ip
+            .as_ref()
+            .map(|v| cidrs(sink, v, "match.source_ip")),
         not_source_ip: m
             .not_source_ip
             .as_ref()
@@ -188,7 +228,13 @@ fn compile_match(sink: &mut Sink, m: &RawMatch) -> Cond {
 fn compile_decision(sink: &mut Sink, d: &Spanned<RawDecision>) -> Option<DecisionSpec> {
     let span = d.span();
     let d = d.get_ref();
-    let action = spelled(sink, &d.action, "decision action", DecisionAction::ALL, DecisionAction::parse);
+    let action = spelled(
+        sink,
+        &d.action,
+        "decision action",
+        DecisionAction::ALL,
+        DecisionAction::parse,
+    );
     let unlock = d
         .unlock
         .as_ref()
@@ -197,15 +243,24 @@ fn compile_decision(sink: &mut Sink, d: &Spanned<RawDecision>) -> Option<Decisio
         Some(s) => spelled(sink, s, "severity", Severity::ALL, Severity::parse),
         None => Some(Severity::Medium),
     };
-    let duration = d.duration.as_ref().map(|v| dur(sink, v, "decision.duration"));
-    let suppress = d.suppress.as_ref().map(|v| dur(sink, v, "decision.suppress"));
+    let duration = d
+        .duration
+        .as_ref()
+        .map(|v| dur(sink, v, "decision.duration"));
+    let suppress = d
+        .suppress
+        .as_ref()
+        .map(|v| dur(sink, v, "decision.suppress"));
     let escalation = d.escalation.as_ref().map(|e| {
         let r = e.get_ref();
         let factor = r.factor.get_ref();
         let factor = match u32::try_from(*factor) {
             Ok(f @ 1..=100) => Some(f),
             _ => {
-                sink.err(r.factor.span(), format!("escalation factor {factor} must be 1..=100"));
+                sink.err(
+                    r.factor.span(),
+                    format!("escalation factor {factor} must be 1..=100"),
+                );
                 None
             }
         };
@@ -235,7 +290,12 @@ fn compile_decision(sink: &mut Sink, d: &Spanned<RawDecision>) -> Option<Decisio
         }
     } else {
         if let Some(v) = &d.duration {
-            sink.err(v.span(), format!("decision.duration has no meaning for {action} (use suppress to limit repeats)"));
+            sink.err(
+                v.span(),
+                format!(
+                    "decision.duration has no meaning for {action} (use suppress to limit repeats)"
+                ),
+            );
         }
         if let Some(v) = &d.unlock {
             sink.err(v.span(), format!("decision.unlock has no meaning for {action}: only lock_account, block_ip and disable_account end"));
@@ -252,12 +312,19 @@ fn compile_decision(sink: &mut Sink, d: &Spanned<RawDecision>) -> Option<Decisio
                 None
             } else {
                 let (factor, max, within) = (factor?, max?, within?);
-                if let Some(Some(base)) = duration {
-                    if max < base {
-                        sink.err(esp, format!("escalation.max {max} is shorter than the duration {base}"));
-                    }
+                if let Some(Some(base)) = duration
+                    && max < base
+                {
+                    sink.err(
+                        esp,
+                        format!("escalation.max {max} is shorter than the duration {base}"),
+                    );
                 }
-                Some(Escalation { factor, max, within })
+                Some(Escalation {
+                    factor,
+                    max,
+                    within,
+                })
             }
         }
     };
@@ -292,7 +359,9 @@ fn fixed_by(g: GroupBy, f: Field) -> bool {
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// Compiles one rule; every problem goes to `sink`. `line` is the `[[rule]]` header's.
@@ -300,7 +369,10 @@ pub fn compile_rule(sink: &mut Sink, raw: &RawRule, line: usize) -> Option<Rule>
     let before = sink.errors.len();
     let id = raw.id.get_ref();
     if !valid_id(id) {
-        sink.err(raw.id.span(), format!("rule id {id:?} must be 1 to 64 characters of a-z, 0-9 and -"));
+        sink.err(
+            raw.id.span(),
+            format!("rule id {id:?} must be 1 to 64 characters of a-z, 0-9 and -"),
+        );
     }
     let kind = spelled(sink, &raw.kind, "kind", Kind::ALL, |s| match s {
         "threshold" => Some(Kind::Threshold),
@@ -309,62 +381,92 @@ pub fn compile_rule(sink: &mut Sink, raw: &RawRule, line: usize) -> Option<Rule>
         "sequence" => Some(Kind::Sequence),
         _ => None,
     });
-    let group_by = spelled(sink, &raw.group_by, "group_by", GroupBy::ALL, GroupBy::parse);
+    let group_by = spelled(
+        sink,
+        &raw.group_by,
+        "group_by",
+        GroupBy::ALL,
+        GroupBy::parse,
+    );
     let count = *raw.count.get_ref();
     let count = match u32::try_from(count) {
         Ok(c @ 1..=MAX_COUNT) => Some(c),
         _ => {
-            sink.err(raw.count.span(), format!("count {count} must be 1..={MAX_COUNT}"));
+            sink.err(
+                raw.count.span(),
+                format!("count {count} must be 1..={MAX_COUNT}"),
+            );
             None
         }
     };
     let window = dur(sink, &raw.window, "window");
-    let mode = raw.mode.as_ref().and_then(|m| spelled(sink, m, "mode", Mode::ALL, Mode::parse));
+    let mode = raw
+        .mode
+        .as_ref()
+        .and_then(|m| spelled(sink, m, "mode", Mode::ALL, Mode::parse));
     let max_keys = match &raw.max_keys {
         None => Some(DEFAULT_MAX_KEYS),
         Some(v) => match usize::try_from(*v.get_ref()) {
             Ok(n @ 1..=MAX_MAX_KEYS) => Some(n),
             _ => {
-                sink.err(v.span(), format!("max_keys {} must be 1..={MAX_MAX_KEYS}", v.get_ref()));
+                sink.err(
+                    v.span(),
+                    format!("max_keys {} must be 1..={MAX_MAX_KEYS}", v.get_ref()),
+                );
                 None
             }
         },
     };
-    let distinct = raw
-        .distinct
-        .as_ref()
-        .map(|d| (d.span(), spelled(sink, d, "distinct field", Field::ALL, Field::parse)));
+    let distinct = raw.distinct.as_ref().map(|d| {
+        (
+            d.span(),
+            spelled(sink, d, "distinct field", Field::ALL, Field::parse),
+        )
+    });
     let kind = match (kind, distinct) {
         (Some(Kind::Distinct(_)), Some((span, Some(f)))) => {
-            if let Some(g) = group_by {
-                if fixed_by(g, f) {
-                    sink.err(span, format!(
-                        "distinct = {:?} is fixed by group_by = {:?}: it can never count more than one value",
-                        raw.distinct.as_ref().map_or("", |d| d.get_ref()),
-                        g.as_str()
-                    ));
-                }
+            if let Some(g) = group_by
+                && fixed_by(g, f)
+            {
+                sink.err(span, format!(
+                    "distinct = {:?} is fixed by group_by = {:?}: it can never count more than one value",
+                    raw.distinct.as_ref().map_or("", |d| d.get_ref()),
+                    g.as_str()
+                ));
             }
             Some(Kind::Distinct(f))
         }
         (Some(Kind::Distinct(_)), None) => {
-            sink.err(raw.kind.span(), format!("kind = \"distinct\" needs distinct = the field to count ({})", one_of(Field::ALL)));
+            sink.err(
+                raw.kind.span(),
+                format!(
+                    "kind = \"distinct\" needs distinct = the field to count ({})",
+                    one_of(Field::ALL)
+                ),
+            );
             None
         }
         (Some(k), Some((span, _))) if !matches!(k, Kind::Distinct(_)) => {
-            sink.err(span, format!("distinct is only for kind = \"distinct\", not {:?}", k.as_str()));
+            sink.err(
+                span,
+                format!(
+                    "distinct is only for kind = \"distinct\", not {:?}",
+                    k.as_str()
+                ),
+            );
             Some(k)
         }
         (k, _) => k,
     };
     let cond = compile_match(sink, &raw.cond);
-    if let Some(k) = kind {
-        if k.watches_success() && cond.allows_outcome(Outcome::Success) {
-            sink.err_at(Some(line), format!(
-                "kind = {:?} counts failures and watches successes separately: set outcome = \"failure\" in [rule.match]",
-                k.as_str()
-            ));
-        }
+    if let Some(k) = kind
+        && k.watches_success()
+        && cond.allows_outcome(Outcome::Success)
+    {
+        sink.err_at(Some(line), format!(
+            "kind = {:?} counts failures and watches successes separately: set outcome = \"failure\" in [rule.match]",
+            k.as_str()
+        ));
     }
     if !cond.reason_possible() {
         let span = raw.cond.reason.as_ref().map_or(0..0, |r| r.span());

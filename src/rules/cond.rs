@@ -134,35 +134,28 @@ impl Cond {
 
     /// The name, service, method and network conditions.
     fn fields_match(&self, ev: &AuthEvent) -> bool {
-        if let Some(u) = &self.user {
-            if !ev.user.as_deref().is_some_and(|n| u.matches(n)) {
-                return false;
-            }
-        }
-        if let Some(u) = &self.not_user {
-            if ev.user.as_deref().is_some_and(|n| u.matches(n)) {
-                return false;
-            }
-        }
-        if !name_in(&self.service, &ev.service) || !name_in(&self.host, &ev.host) {
-            return false;
-        }
-        if let Some(ms) = &self.method {
-            if !ev.method.as_ref().is_some_and(|m| ms.contains(m)) {
-                return false;
-            }
-        }
-        if let Some(nets) = &self.source_ip {
-            if !ev.source_ip.is_some_and(|ip| in_nets(nets, &ip)) {
-                return false;
-            }
-        }
-        if !self.not_source_ip.is_empty()
-            && ev.source_ip.is_some_and(|ip| in_nets(&self.not_source_ip, &ip))
-        {
-            return false;
-        }
-        true
+        let user = ev.user.as_deref();
+        self.user
+            .as_ref()
+            .is_none_or(|c| user.is_some_and(|n| c.matches(n)))
+            && self
+                .not_user
+                .as_ref()
+                .is_none_or(|c| !user.is_some_and(|n| c.matches(n)))
+            && name_in(&self.service, &ev.service)
+            && name_in(&self.host, &ev.host)
+            && self
+                .method
+                .as_ref()
+                .is_none_or(|ms| ev.method.as_ref().is_some_and(|m| ms.contains(m)))
+            && self
+                .source_ip
+                .as_ref()
+                .is_none_or(|nets| ev.source_ip.is_some_and(|ip| in_nets(nets, &ip)))
+            && (self.not_source_ip.is_empty()
+                || !ev
+                    .source_ip
+                    .is_some_and(|ip| in_nets(&self.not_source_ip, &ip)))
     }
 
     /// True when some event with this outcome could satisfy the condition.

@@ -53,7 +53,10 @@ impl Dur {
             match b {
                 b'0'..=b'9' => {
                     let d = i64::from(b - b'0');
-                    let n = num.unwrap_or(0).checked_mul(10).and_then(|n| n.checked_add(d));
+                    let n = num
+                        .unwrap_or(0)
+                        .checked_mul(10)
+                        .and_then(|n| n.checked_add(d));
                     num = Some(n.ok_or_else(bad)?);
                 }
                 _ => {
@@ -123,8 +126,19 @@ mod tests {
     #[test]
     fn refuses_malformed_zero_and_huge() {
         for s in [
-            "", "10", "m", "10x", "1.5h", "30m1h", "1h1h", "-5m", " 5m", "0s", "0h0m",
-            "99999999999999999999d", "4000d",
+            "",
+            "10",
+            "m",
+            "10x",
+            "1.5h",
+            "30m1h",
+            "1h1h",
+            "-5m",
+            " 5m",
+            "0s",
+            "0h0m",
+            "99999999999999999999d",
+            "4000d",
         ] {
             assert!(Dur::parse(s).is_err(), "{s:?} accepted");
         }

@@ -136,10 +136,9 @@ impl Engine {
 fn alive(rule: &Rule, k: &KeyState, now: i64) -> bool {
     k.last_seen >= now.saturating_sub(rule.window.ms())
         || k.quiet_until > now
-        || rule
-            .decision
-            .escalation
-            .is_some_and(|e| k.last_fire != NEVER && now.saturating_sub(k.last_fire) <= e.within.ms())
+        || rule.decision.escalation.is_some_and(|e| {
+            k.last_fire != NEVER && now.saturating_sub(k.last_fire) <= e.within.ms()
+        })
 }
 
 impl RuleState {
@@ -183,7 +182,13 @@ fn step(rule: &Rule, st: &mut RuleState, ev: &AuthEvent, t: i64, mode: Mode) -> 
 }
 
 /// A matching event: into the key's window; fires when the window is full.
-fn counted(rule: &Rule, st: &mut RuleState, ev: &AuthEvent, t: i64, mode: Mode) -> Option<Decision> {
+fn counted(
+    rule: &Rule,
+    st: &mut RuleState,
+    ev: &AuthEvent,
+    t: i64,
+    mode: Mode,
+) -> Option<Decision> {
     let key = rule.group_by.key(ev)?;
     let val = match rule.kind {
         // An event without the counted field says nothing to a distinct rule.
@@ -201,7 +206,10 @@ fn counted(rule: &Rule, st: &mut RuleState, ev: &AuthEvent, t: i64, mode: Mode) 
     }
     // Out-of-order events are accepted while they fall inside the window that ends
     // at the newest event of the key; older ones are counted as late and dropped.
-    let cutoff = ks.newest().map_or(t, |n| n.max(t)).saturating_sub(rule.window.ms());
+    let cutoff = ks
+        .newest()
+        .map_or(t, |n| n.max(t))
+        .saturating_sub(rule.window.ms());
     ks.expire(cutoff);
     if t < cutoff {
         st.late += 1;
@@ -234,7 +242,13 @@ fn counted(rule: &Rule, st: &mut RuleState, ev: &AuthEvent, t: i64, mode: Mode) 
 }
 
 /// A success for the key: resets a `consecutive` window, fires an armed `sequence`.
-fn success(rule: &Rule, st: &mut RuleState, ev: &AuthEvent, t: i64, mode: Mode) -> Option<Decision> {
+fn success(
+    rule: &Rule,
+    st: &mut RuleState,
+    ev: &AuthEvent,
+    t: i64,
+    mode: Mode,
+) -> Option<Decision> {
     let key = rule.group_by.key(ev)?;
     let ks = st.keys.get_mut(&key)?;
     ks.last_seen = ks.last_seen.max(t);
@@ -247,7 +261,7 @@ fn success(rule: &Rule, st: &mut RuleState, ev: &AuthEvent, t: i64, mode: Mode) 
         // Only failures before the success count (a late failure after it does not).
         let before = ks.entries.iter().take_while(|e| e.t <= t).count();
         if before >= rule.count as usize {
-            ks.clear_through(t);
+            ks.entries.truncate(before);
             let mut d = fire(rule, ks, &key, ev, t, mode, true);
             d.evidence.count = before as u64;
             st.decisions += 1;
@@ -261,12 +275,24 @@ fn success(rule: &Rule, st: &mut RuleState, ev: &AuthEvent, t: i64, mode: Mode) 
 }
 
 /// Builds the decision for a full window and updates suppression and escalation.
-fn fire(rule: &Rule, ks: &mut KeyState, key: &Key, ev: &AuthEvent, t: i64, mode: Mode, trigger: bool) -> Decision {
+fn fire(
+    rule: &Rule,
+    ks: &mut KeyState,
+    key: &Key,
+    ev: &AuthEvent,
+    t: i64,
+    mode: Mode,
+    trigger: bool,
+) -> Decision {
     let spec = &rule.decision;
-    let repeat = spec.escalation.is_some_and(|e| {
-        ks.last_fire != NEVER && t.saturating_sub(ks.last_fire) <= e.within.ms()
-    });
-    ks.repeats = if repeat { ks.repeats.saturating_add(1) } else { 0 };
+    let repeat = spec
+        .escalation
+        .is_some_and(|e| ks.last_fire != NEVER && t.saturating_sub(ks.last_fire) <= e.within.ms());
+    ks.repeats = if repeat {
+        ks.repeats.saturating_add(1)
+    } else {
+        0
+    };
     ks.last_fire = t;
     let duration = spec.duration_for(ks.repeats);
     let quiet = duration.unwrap_or_else(|| rule.quiet_after());

@@ -43,7 +43,10 @@ fn tables<'a, 'i>(
     match v.get_ref() {
         DeValue::Array(a) if a.iter().all(|e| e.get_ref().is_table()) => a.iter().collect(),
         _ => {
-            sink.err(v.span(), format!("{key} must be an array of tables: write [[{key}]]"));
+            sink.err(
+                v.span(),
+                format!("{key} must be an array of tables: write [[{key}]]"),
+            );
             Vec::new()
         }
     }

@@ -102,7 +102,8 @@ impl Builder {
                 });
                 continue;
             }
-            self.seen.insert(id.to_owned(), (rule.file.clone(), rule.line));
+            self.seen
+                .insert(id.to_owned(), (rule.file.clone(), rule.line));
             self.set.rules.push(rule);
         }
         self.set.formats.extend(out.formats);
@@ -151,7 +152,8 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, RuleErrors> {
             message,
         }])
     };
-    let entries = std::fs::read_dir(dir).map_err(|e| dir_err(format!("cannot read rules directory: {e}")))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| dir_err(format!("cannot read rules directory: {e}")))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
@@ -164,3 +166,8 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, RuleErrors> {
     }
     b.finish()
 }
+
+#[cfg(test)]
+mod compile_tests;
+#[cfg(test)]
+mod engine_tests;
