@@ -346,3 +346,19 @@ fn one_bad_file_fails_the_whole_directory() {
     assert_eq!(load_dir(dir.path()).unwrap().rules.len(), 1);
     assert!(load_dir(&dir.path().join("missing")).is_err());
 }
+
+#[test]
+fn every_example_in_the_reference_compiles() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/README.md");
+    let text = std::fs::read_to_string(path).unwrap();
+    let blocks: Vec<&str> = text
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    assert_eq!(blocks.len(), 4, "one example per kind");
+    for b in blocks {
+        let set = RuleSet::from_str(b, "README.md").unwrap_or_else(|e| panic!("{e}\n{b}"));
+        assert_eq!(set.rules.len(), 1);
+    }
+}

@@ -19,6 +19,7 @@ pub mod key;
 pub mod load;
 pub mod model;
 pub mod raw;
+pub mod tables;
 pub mod window;
 
 use std::collections::HashMap;
