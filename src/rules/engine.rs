@@ -15,6 +15,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
@@ -91,7 +92,7 @@ impl Engine {
     pub fn observe(&mut self, ev: &AuthEvent) -> Vec<Decision> {
         let t = ev.timestamp.timestamp_millis();
         if t >= self.next_sweep {
-            self.sweep(t);
+            self.sweep_at(t);
             self.next_sweep = t.saturating_add(SWEEP_EVERY_MS);
         }
         let mut out = Vec::new();
@@ -123,8 +124,14 @@ impl Engine {
         }
     }
 
-    /// Drops, in every rule, the keys that can neither fire nor matter at `now`.
-    pub fn sweep(&mut self, now: i64) {
+    /// Drops, in every rule, the keys that can neither fire nor matter at event
+    /// time `now`. `observe` does this every minute of event time by itself; a
+    /// caller may also sweep when its input goes quiet.
+    pub fn sweep(&mut self, now: DateTime<Utc>) {
+        self.sweep_at(now.timestamp_millis());
+    }
+
+    fn sweep_at(&mut self, now: i64) {
         for (rule, st) in self.rules.rules.iter().zip(self.states.iter_mut()) {
             st.keys.retain(|_, k| alive(rule, k, now));
         }
