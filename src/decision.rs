@@ -1,7 +1,10 @@
 //! Decisions: what the rules conclude, in the form `replay --json`, alerts and the
 //! API share.
 
+use std::fmt;
 use std::net::IpAddr;
+
+use ipnet::IpNet;
 
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
@@ -47,13 +50,119 @@ pub enum Mode {
     Enforce,
 }
 
-/// Who or what a decision is about: a user, an IP, or both.
+/// Spellings in rule files and JSON, with the list of accepted ones for errors.
+macro_rules! spelled {
+    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
+        impl $t {
+            /// Every accepted spelling.
+            pub const ALL: &'static [&'static str] = &[$($s),*];
+            /// The rule-file / JSON spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $(<$t>::$v => $s),* }
+            }
+            /// Parses a spelling [`Self::as_str`] produces.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(<$t>::$v),)* _ => None }
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+spelled!(DecisionAction {
+    LockAccount => "lock_account", BlockIp => "block_ip",
+    RequirePasswordReset => "require_password_reset", DisableAccount => "disable_account",
+    Alert => "alert",
+});
+spelled!(Unlock { Auto => "auto", Admin => "admin" });
+spelled!(Severity { Low => "low", Medium => "medium", High => "high", Critical => "critical" });
+spelled!(Mode { Recommend => "recommend", Enforce => "enforce" });
+
+impl DecisionAction {
+    /// True for actions on an account (they need a user target).
+    pub fn needs_user(self) -> bool {
+        matches!(
+            self,
+            DecisionAction::LockAccount
+                | DecisionAction::RequirePasswordReset
+                | DecisionAction::DisableAccount
+        )
+    }
+
+    /// True for actions that last (a lock, a block, a disable) and so have an end.
+    pub fn lasts(self) -> bool {
+        matches!(
+            self,
+            DecisionAction::LockAccount | DecisionAction::BlockIp | DecisionAction::DisableAccount
+        )
+    }
+}
+
+/// Who or what a decision is about: a user, an IP, both, or a network
+/// (rules grouped by `source.net` target the whole /24 or /64, in `net`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Target {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<IpAddr>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_display"
+    )]
+    pub net: Option<IpNet>,
+}
+
+impl Target {
+    /// A user target.
+    pub fn user(user: Name) -> Target {
+        Target {
+            user: Some(user),
+            ip: None,
+            net: None,
+        }
+    }
+
+    /// An address target.
+    pub fn ip(ip: IpAddr) -> Target {
+        Target {
+            user: None,
+            ip: Some(ip),
+            net: None,
+        }
+    }
+
+    /// A network target.
+    pub fn net(net: IpNet) -> Target {
+        Target {
+            user: None,
+            ip: None,
+            net: Some(net),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    /// `user=alice ip=192.0.2.1`: used in decision ids and human output.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut sep = "";
+        if let Some(u) = &self.user {
+            write!(f, "user={u}")?;
+            sep = " ";
+        }
+        if let Some(ip) = &self.ip {
+            write!(f, "{sep}ip={ip}")?;
+            sep = " ";
+        }
+        if let Some(n) = &self.net {
+            write!(f, "{sep}net={n}")?;
+        }
+        Ok(())
+    }
 }
 
 /// What the decision rests on.
@@ -95,16 +204,86 @@ pub struct Decision {
     pub unlock: Unlock,
     pub severity: Severity,
     pub mode: Mode,
+    /// True when the target is exempt in the rule: the decision is then an `alert`
+    /// (the attempt is reported, nothing is locked or blocked).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub exempt: bool,
     pub evidence: Evidence,
+}
+
+/// The stable id of a decision: FNV-1a 64 over the rule id, the target, `at` in
+/// RFC 3339 and the triggering event's log offset, as 16 hex digits.
+///
+/// FNV-1a is hand-written (a dozen lines) because the id must be identical across
+/// runs, machines and Rust versions, which std's hashers do not promise, and a
+/// cryptographic digest would be a dependency for no gain: ids name decisions,
+/// they do not protect anything.
+pub fn decision_id(rule: &str, target: &Target, at: &DateTime<Utc>, offset: Option<u64>) -> String {
+    const BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let text = match offset {
+        Some(o) => format!("{rule}\x1f{target}\x1f{}\x1f{o}", rfc3339(at)),
+        None => format!("{rule}\x1f{target}\x1f{}", rfc3339(at)),
+    };
+    let h = text
+        .bytes()
+        .fold(BASIS, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
+    format!("{h:016x}")
 }
 
 fn time<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&rfc3339(t))
 }
 
+fn opt_display<T: fmt::Display, S: Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
+}
+
 fn opt_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
     match t {
         Some(t) => s.serialize_str(&rfc3339(t)),
         None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use std::sync::Arc;
+
+    #[test]
+    fn fnv1a_matches_the_reference_vectors() {
+        // Reference FNV-1a 64 values: "" -> cbf29ce484222325, "a" -> af63dc4c8601ec8c.
+        let h = |s: &str| {
+            s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+            })
+        };
+        assert_eq!(h(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(h("a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn ids_are_stable_and_depend_on_every_part() {
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        let t = Target::user(Arc::from("alice"));
+        let a = decision_id("account-lockout", &t, &at, Some(42));
+        assert_eq!(a, decision_id("account-lockout", &t, &at, Some(42)));
+        assert_eq!(a.len(), 16);
+        assert_ne!(a, decision_id("account-lockout", &t, &at, Some(43)));
+        assert_ne!(a, decision_id("ip-bruteforce", &t, &at, Some(42)));
+        let t2 = Target::user(Arc::from("bob"));
+        assert_ne!(a, decision_id("account-lockout", &t2, &at, Some(42)));
+    }
+
+    #[test]
+    fn target_json_omits_absent_parts() {
+        let t = Target::net("192.0.2.0/24".parse().unwrap());
+        let v = serde_json::to_value(&t).unwrap();
+        assert_eq!(v, serde_json::json!({ "net": "192.0.2.0/24" }));
     }
 }

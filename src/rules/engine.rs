@@ -1,26 +1,362 @@
-//! The rule engine: events in (in event time), decisions out. (skeleton)
+//! The rule engine: events in (in event time), decisions out.
+//!
+//! Pure: no wall clock, every time comes from the events, so a replay of a log
+//! gives the same decisions (with the same ids) as the live run did. Per rule, a
+//! hash map (fast non-cryptographic hasher; keys are not secret-dependent in a way
+//! that matters here, and the per-rule cap bounds any collision flood) holds one
+//! [`KeyState`] per group key. The common path allocates nothing: conditions are
+//! bitmasks, keys are shared names or addresses, windows reuse their buffers; only
+//! a new key or a firing decision allocates.
+//!
+//! Memory stays bounded: a sweep every minute of event time drops keys that can
+//! no longer fire nor need remembering, and a per-rule cap (`max_keys`) evicts the
+//! least recently seen keys when a flood of new keys (an attacker cycling through
+//! millions of addresses) arrives faster than they expire.
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
 use super::RuleSet;
-use crate::decision::{Decision, Mode};
-use crate::event::AuthEvent;
+use super::cond::in_nets;
+use super::key::Key;
+use super::model::{Kind, Rule};
+use super::window::{Entry, KeyState, NEVER, evidence};
+use crate::decision::{Decision, DecisionAction, Mode, Unlock, decision_id};
+use crate::event::{AuthEvent, Name};
+
+/// Event time between two sweeps of expired keys.
+const SWEEP_EVERY_MS: i64 = 60_000;
+
+/// Counters of one rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleStats {
+    pub rule: Name,
+    /// Keys currently tracked.
+    pub keys: usize,
+    /// Keys dropped because the rule reached `max_keys`.
+    pub evicted: u64,
+    /// Decisions produced.
+    pub decisions: u64,
+    /// Matches ignored because a decision for the key was active.
+    pub suppressed: u64,
+    /// Matches ignored because they were older than the key's window.
+    pub late: u64,
+}
+
+/// Counters of the whole engine, one entry per rule in rule-set order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EngineStats {
+    pub rules: Vec<RuleStats>,
+}
+
+#[derive(Debug, Default)]
+struct RuleState {
+    keys: FxHashMap<Key, KeyState>,
+    evicted: u64,
+    decisions: u64,
+    suppressed: u64,
+    late: u64,
+}
 
 /// Runs a rule set over a stream of events.
 #[derive(Debug)]
 pub struct Engine {
     rules: Arc<RuleSet>,
     mode: Mode,
+    states: Vec<RuleState>,
+    next_sweep: i64,
 }
 
 impl Engine {
+    /// An engine with no history. `mode` applies to rules without their own.
     pub fn new(rules: Arc<RuleSet>, mode: Mode) -> Engine {
-        Engine { rules, mode }
+        let states = rules.rules.iter().map(|_| RuleState::default()).collect();
+        Engine {
+            rules,
+            mode,
+            states,
+            next_sweep: NEVER,
+        }
     }
 
-    /// Feeds one event; returns the decisions it triggers.
-    pub fn observe(&mut self, _ev: &AuthEvent) -> Vec<Decision> {
-        let _ = (&self.rules, self.mode);
-        Vec::new()
+    /// The rule set being run.
+    pub fn rules(&self) -> &Arc<RuleSet> {
+        &self.rules
+    }
+
+    /// Feeds one event; returns the decisions it triggers (usually none: the
+    /// returned empty `Vec` does not allocate).
+    pub fn observe(&mut self, ev: &AuthEvent) -> Vec<Decision> {
+        let t = ev.timestamp.timestamp_millis();
+        if t >= self.next_sweep {
+            self.sweep_at(t);
+            self.next_sweep = t.saturating_add(SWEEP_EVERY_MS);
+        }
+        let mut out = Vec::new();
+        for (rule, st) in self.rules.rules.iter().zip(self.states.iter_mut()) {
+            if let Some(d) = step(rule, st, ev, t, self.mode) {
+                out.push(d);
+            }
+        }
+        out
+    }
+
+    /// Typed counters per rule.
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            rules: self
+                .rules
+                .rules
+                .iter()
+                .zip(&self.states)
+                .map(|(r, s)| RuleStats {
+                    rule: r.id.clone(),
+                    keys: s.keys.len(),
+                    evicted: s.evicted,
+                    decisions: s.decisions,
+                    suppressed: s.suppressed,
+                    late: s.late,
+                })
+                .collect(),
+        }
+    }
+
+    /// Drops, in every rule, the keys that can neither fire nor matter at event
+    /// time `now`. `observe` does this every minute of event time by itself; a
+    /// caller may also sweep when its input goes quiet.
+    pub fn sweep(&mut self, now: DateTime<Utc>) {
+        self.sweep_at(now.timestamp_millis());
+    }
+
+    fn sweep_at(&mut self, now: i64) {
+        for (rule, st) in self.rules.rules.iter().zip(self.states.iter_mut()) {
+            st.keys.retain(|_, k| alive(rule, k, now));
+        }
+    }
+}
+
+/// True while a key still matters: events in its window, an active decision, or
+/// a past decision that a repeat would escalate.
+fn alive(rule: &Rule, k: &KeyState, now: i64) -> bool {
+    k.last_seen >= now.saturating_sub(rule.window.ms())
+        || k.quiet_until > now
+        || rule.decision.escalation.is_some_and(|e| {
+            k.last_fire != NEVER && now.saturating_sub(k.last_fire) <= e.within.ms()
+        })
+}
+
+impl RuleState {
+    /// Makes room for one more key: sweeps, then evicts the least recently seen
+    /// eighth of the keys (at least one) if the rule is still at its cap. Evicting
+    /// in batches keeps the cost per new key constant under a flood.
+    fn make_room(&mut self, rule: &Rule, now: i64) {
+        self.keys.retain(|_, k| alive(rule, k, now));
+        let len = self.keys.len();
+        if len < rule.max_keys {
+            return;
+        }
+        let n = (len / 8).max(len + 1 - rule.max_keys).min(len);
+        let mut seen: Vec<i64> = self.keys.values().map(|k| k.last_seen).collect();
+        let (_, th, _) = seen.select_nth_unstable(n - 1);
+        let th = *th;
+        let mut ties = n - seen.iter().filter(|&&s| s < th).count();
+        self.keys.retain(|_, k| {
+            if k.last_seen < th {
+                false
+            } else if k.last_seen == th && ties > 0 {
+                ties -= 1;
+                false
+            } else {
+                true
+            }
+        });
+        self.evicted += (len - self.keys.len()) as u64;
+    }
+}
+
+/// One rule, one event.
+fn step(rule: &Rule, st: &mut RuleState, ev: &AuthEvent, t: i64, mode: Mode) -> Option<Decision> {
+    if rule.cond.matches(ev) {
+        counted(rule, st, ev, t, mode)
+    } else if rule.kind.watches_success() && rule.cond.matches_success(ev) {
+        success(rule, st, ev, t, mode)
+    } else {
+        None
+    }
+}
+
+/// A matching event: into the key's window; fires when the window is full.
+fn counted(
+    rule: &Rule,
+    st: &mut RuleState,
+    ev: &AuthEvent,
+    t: i64,
+    mode: Mode,
+) -> Option<Decision> {
+    let key = rule.group_by.key(ev)?;
+    let val = match rule.kind {
+        // An event without the counted field says nothing to a distinct rule.
+        Kind::Distinct(f) => Some(f.value(ev)?),
+        _ => None,
+    };
+    if st.keys.len() >= rule.max_keys && !st.keys.contains_key(&key) {
+        st.make_room(rule, t);
+    }
+    let ks = st.keys.entry(key).or_insert_with(|| KeyState::new(t));
+    ks.last_seen = ks.last_seen.max(t);
+    if ks.quiet_until > t {
+        st.suppressed += 1;
+        return None;
+    }
+    // Out-of-order events are accepted while they fall inside the window that ends
+    // at the newest event of the key; older ones are counted as late and dropped.
+    let cutoff = ks
+        .newest()
+        .map_or(t, |n| n.max(t))
+        .saturating_sub(rule.window.ms());
+    ks.expire(cutoff);
+    if t < cutoff {
+        st.late += 1;
+        return None;
+    }
+    let entry = Entry {
+        t,
+        ip: ev.source_ip,
+        user: ev.user.clone(),
+        val,
+    };
+    let count = rule.count as usize;
+    match rule.kind {
+        Kind::Threshold | Kind::Consecutive => ks.insert(entry),
+        Kind::Distinct(_) => ks.insert_distinct(entry),
+        Kind::Sequence => {
+            // Failures only arm a sequence; the success fires it.
+            ks.insert(entry);
+            ks.keep_last(count);
+            return None;
+        }
+    }
+    if ks.entries.len() < count {
+        return None;
+    }
+    let key = rule.group_by.key(ev)?;
+    st.decisions += 1;
+    let ks = st.keys.get_mut(&key)?;
+    Some(fire(rule, ks, &key, ev, t, mode, false))
+}
+
+/// A success for the key: resets a `consecutive` window, fires an armed `sequence`.
+fn success(
+    rule: &Rule,
+    st: &mut RuleState,
+    ev: &AuthEvent,
+    t: i64,
+    mode: Mode,
+) -> Option<Decision> {
+    let key = rule.group_by.key(ev)?;
+    let ks = st.keys.get_mut(&key)?;
+    ks.last_seen = ks.last_seen.max(t);
+    if rule.kind == Kind::Sequence {
+        if ks.quiet_until > t {
+            st.suppressed += 1;
+            return None;
+        }
+        ks.expire(t.saturating_sub(rule.window.ms()));
+        // Only failures before the success count (a late failure after it does not).
+        let before = ks.entries.iter().take_while(|e| e.t <= t).count();
+        if before >= rule.count as usize {
+            ks.entries.truncate(before);
+            let mut d = fire(rule, ks, &key, ev, t, mode, true);
+            d.evidence.count = before as u64;
+            st.decisions += 1;
+            return Some(d);
+        }
+    }
+    // A success ends the streak: consecutive starts over, and a sequence needs N
+    // failures since the last success (typos before a good login are forgiven).
+    ks.clear_through(t);
+    None
+}
+
+/// Builds the decision for a full window and updates suppression and escalation.
+fn fire(
+    rule: &Rule,
+    ks: &mut KeyState,
+    key: &Key,
+    ev: &AuthEvent,
+    t: i64,
+    mode: Mode,
+    trigger: bool,
+) -> Decision {
+    let spec = &rule.decision;
+    let repeat = spec
+        .escalation
+        .is_some_and(|e| ks.last_fire != NEVER && t.saturating_sub(ks.last_fire) <= e.within.ms());
+    ks.repeats = if repeat {
+        ks.repeats.saturating_add(1)
+    } else {
+        0
+    };
+    ks.last_fire = t;
+    let duration = spec.duration_for(ks.repeats);
+    let quiet = duration.unwrap_or_else(|| rule.quiet_after());
+    ks.quiet_until = t.saturating_add(quiet.ms());
+
+    let target = key.target();
+    let exempt = is_exempt(rule, key, ev);
+    let at = ev.timestamp;
+    let (action, until) = if exempt {
+        (DecisionAction::Alert, None)
+    } else {
+        let until = match spec.unlock {
+            Unlock::Auto => duration.and_then(|d| at.checked_add_signed(d.delta())),
+            Unlock::Admin => None,
+        };
+        (spec.action, until)
+    };
+    let evidence = evidence(&ks.entries, ev, trigger);
+    ks.entries.clear();
+    Decision {
+        kind: "decision",
+        id: decision_id(&rule.id, &target, &at, ev.log_offset),
+        rule: rule.id.clone(),
+        action,
+        target,
+        at,
+        until,
+        unlock: spec.unlock,
+        severity: spec.severity,
+        mode: rule.mode.unwrap_or(mode),
+        exempt,
+        evidence,
+    }
+}
+
+/// Exempt users are compared with the key's user; exempt networks with the key's
+/// address or network, or for user keys with the triggering event's address.
+fn is_exempt(rule: &Rule, key: &Key, ev: &AuthEvent) -> bool {
+    let ex = &rule.exempt;
+    let user = match key {
+        Key::User(u) | Key::UserIp(u, _) => Some(u),
+        _ => None,
+    };
+    if user.is_some_and(|u| ex.users.iter().any(|x| x == u)) {
+        return true;
+    }
+    if ex.cidrs.is_empty() {
+        return false;
+    }
+    match key {
+        Key::Ip(ip) | Key::UserIp(_, ip) => in_nets(&ex.cidrs, ip),
+        Key::Net(n) => {
+            let net = n.to_ipnet();
+            ex.cidrs
+                .iter()
+                .any(|c| c.contains(&net.network()) || net.contains(&c.network()))
+        }
+        Key::User(_) => ev.source_ip.is_some_and(|ip| in_nets(&ex.cidrs, &ip)),
     }
 }

@@ -1,19 +1,45 @@
-//! Rules: TOML rule files compiled into a [`RuleSet`], run by the [`Engine`]. (skeleton)
+//! Rules: TOML rule files compiled into a [`RuleSet`], run by the [`Engine`].
+//!
+//! Loading is all-or-nothing: every `*.toml` file of a directory is read (sorted
+//! by name), every mistake in any of them is reported ([`RuleErrors`]), and only a
+//! directory without a single error yields a set, so a daemon that reloads keeps
+//! its old set when an edit is wrong. The file format is documented in
+//! `rules/README.md`.
+//!
+//! Layout: [`raw`] mirrors the TOML, [`load`] handles files and spans,
+//! [`compile`] validates into the typed [`model`] (conditions in [`cond`], keys in
+//! [`key`], durations in [`duration`]); [`engine`] and [`window`] run rules over
+//! events in event time.
 
+pub mod compile;
+pub mod cond;
+pub mod duration;
 pub mod engine;
+pub mod key;
+pub mod load;
+pub mod model;
+pub mod raw;
+pub mod tables;
+pub mod window;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use engine::Engine;
+pub use duration::Dur;
+pub use engine::{Engine, EngineStats, RuleStats};
+pub use key::{Field, GroupBy};
+pub use model::{DecisionSpec, Escalation, Exempt, Kind, Rule};
 
 use crate::parse::custom::Declared;
 
 /// A compiled, validated set of rules (and the formats the files declare).
 #[derive(Debug, Default)]
 pub struct RuleSet {
-    pub rules: Vec<()>,
+    /// Formats declared by `[[format]]` tables.
     pub formats: Vec<Declared>,
+    /// The rules, in file order (files sorted by name).
+    pub rules: Vec<Rule>,
 }
 
 /// One problem in a rule file.
@@ -56,12 +82,148 @@ impl fmt::Display for RuleErrors {
 
 impl std::error::Error for RuleErrors {}
 
-/// Loads and compiles every `*.toml` file of `dir`.
-pub fn load_dir(_dir: &Path) -> Result<RuleSet, RuleErrors> {
-    Ok(RuleSet::default())
+/// Collects files' output, checking ids are unique across the whole set.
+#[derive(Default)]
+struct Builder {
+    set: RuleSet,
+    errors: Vec<RuleError>,
+    seen: HashMap<String, (PathBuf, usize)>,
 }
 
-/// The rules built into the binary (the shipped `rules/` directory). (skeleton)
-pub fn builtin() -> Result<RuleSet, RuleErrors> {
-    Ok(RuleSet::default())
+impl Builder {
+    fn add(&mut self, out: load::FileOut) {
+        for rule in out.rules {
+            let id: &str = &rule.id;
+            if let Some((f, l)) = self.seen.get(id) {
+                self.errors.push(RuleError {
+                    file: rule.file.clone(),
+                    line: Some(rule.line),
+                    rule: Some(id.to_owned()),
+                    message: format!("duplicate rule id: already defined at {}:{l}", f.display()),
+                });
+                continue;
+            }
+            self.seen
+                .insert(id.to_owned(), (rule.file.clone(), rule.line));
+            self.set.rules.push(rule);
+        }
+        self.set.formats.extend(out.formats);
+    }
+
+    fn finish(self) -> Result<RuleSet, RuleErrors> {
+        if self.errors.is_empty() {
+            Ok(self.set)
+        } else {
+            Err(RuleErrors(self.errors))
+        }
+    }
 }
+
+/// The shipped `rules/` files, built into the binary so a fresh install (no
+/// rules directory anywhere) runs on the documented defaults.
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        "rules/accounts.toml",
+        include_str!("../../rules/accounts.toml"),
+    ),
+    (
+        "rules/network.toml",
+        include_str!("../../rules/network.toml"),
+    ),
+];
+
+/// The rules built into the binary (the shipped `rules/` directory).
+pub fn builtin() -> Result<RuleSet, RuleErrors> {
+    RuleSet::from_texts(BUILTIN)
+}
+
+impl RuleSet {
+    /// Compiles the text of one rule file; `file` names it in errors.
+    pub fn from_str(text: &str, file: impl AsRef<Path>) -> Result<RuleSet, RuleErrors> {
+        RuleSet::from_texts(&[(file.as_ref(), text)])
+    }
+
+    /// Compiles several rule files given as (name, text), as one set.
+    pub fn from_texts<P: AsRef<Path>>(files: &[(P, &str)]) -> Result<RuleSet, RuleErrors> {
+        let mut b = Builder::default();
+        for (file, text) in files {
+            let mut sink = compile::Sink {
+                file: file.as_ref(),
+                text,
+                rule: None,
+                errors: Vec::new(),
+            };
+            let out = load::load_text(&mut sink);
+            b.errors.append(&mut sink.errors);
+            b.add(out);
+        }
+        b.finish()
+    }
+
+    /// The rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| &*r.id == id)
+    }
+}
+
+/// Loads and compiles every `*.toml` file of `dir`, in name order.
+pub fn load_dir(dir: &Path) -> Result<RuleSet, RuleErrors> {
+    let dir_err = |message: String| {
+        RuleErrors(vec![RuleError {
+            file: dir.to_path_buf(),
+            line: None,
+            rule: None,
+            message,
+        }])
+    };
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| dir_err(format!("cannot read rules directory: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    let mut b = Builder::default();
+    for f in &files {
+        let out = load::load_file(f, &mut b.errors);
+        b.add(out);
+    }
+    b.finish()
+}
+
+#[cfg(test)]
+mod builtin_tests {
+    use super::*;
+
+    #[test]
+    fn builtin_rules_are_the_shipped_directory() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let on_disk: Vec<String> = load_dir(&dir)
+            .unwrap()
+            .rules
+            .iter()
+            .map(|r| r.id.to_string())
+            .collect();
+        let built_in: Vec<String> = builtin()
+            .unwrap()
+            .rules
+            .iter()
+            .map(|r| r.id.to_string())
+            .collect();
+        assert_eq!(on_disk, built_in);
+        let files = std::fs::read_dir(&dir).unwrap().filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        });
+        assert_eq!(
+            files.count(),
+            BUILTIN.len(),
+            "every shipped rule file is built in"
+        );
+    }
+}
+
+#[cfg(test)]
+mod compile_tests;
+#[cfg(test)]
+mod engine_tests;

@@ -1,0 +1,255 @@
+//! Raw rule tables into typed [`Rule`]s, collecting every error with its line.
+//!
+//! Each check records a message and goes on, so one `rules check` run lists all
+//! the mistakes of a file. Messages for unknown spellings list what is accepted.
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use toml::Spanned;
+
+use super::RuleError;
+use super::duration::Dur;
+use super::key::{Field, GroupBy};
+use super::model::{DEFAULT_MAX_KEYS, Exempt, Kind, MAX_COUNT, MAX_MAX_KEYS, Rule};
+use super::raw::{RawRule, StrList};
+use super::tables::{cidrs, compile_decision, compile_match, names};
+use crate::decision::{DecisionAction, Mode};
+use crate::event::Outcome;
+
+/// Where errors go while one file is compiled: knows the file and its text (for
+/// line numbers) and which rule is being compiled.
+pub struct Sink<'a> {
+    pub file: &'a Path,
+    pub text: &'a str,
+    pub rule: Option<String>,
+    pub errors: Vec<RuleError>,
+}
+
+impl Sink<'_> {
+    /// 1-based line of a byte offset of the file text.
+    pub fn line_of(&self, offset: usize) -> usize {
+        let upto = self
+            .text
+            .as_bytes()
+            .get(..offset)
+            .unwrap_or(self.text.as_bytes());
+        memchr::memchr_iter(b'\n', upto).count() + 1
+    }
+
+    /// Records an error at `span`.
+    pub fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let line = self.line_of(span.start);
+        self.err_at(Some(line), message);
+    }
+
+    /// Records an error at a known line (or none).
+    pub fn err_at(&mut self, line: Option<usize>, message: impl Into<String>) {
+        self.errors.push(RuleError {
+            file: self.file.to_path_buf(),
+            line,
+            rule: self.rule.clone(),
+            message: message.into(),
+        });
+    }
+}
+
+/// "one of a, b, c" for messages.
+pub fn one_of(all: &[&str]) -> String {
+    let quoted: Vec<String> = all.iter().map(|s| format!("{s:?}")).collect();
+    format!("one of {}", quoted.join(", "))
+}
+
+/// Parses an enum spelling or records "unknown X ... accepted: ...".
+pub fn spelled<T>(
+    sink: &mut Sink,
+    v: &Spanned<String>,
+    what: &str,
+    all: &[&str],
+    parse: impl Fn(&str) -> Option<T>,
+) -> Option<T> {
+    let r = parse(v.get_ref());
+    if r.is_none() {
+        sink.err(
+            v.span(),
+            format!("unknown {what} {:?}: expected {}", v.get_ref(), one_of(all)),
+        );
+    }
+    r
+}
+
+pub fn dur(sink: &mut Sink, v: &Spanned<String>, what: &str) -> Option<Dur> {
+    Dur::parse(v.get_ref())
+        .map_err(|m| sink.err(v.span(), format!("{what}: {m}")))
+        .ok()
+}
+
+/// True when every event of one key has the same value of `f`, so counting
+/// distinct values of it is pointless.
+fn fixed_by(g: GroupBy, f: Field) -> bool {
+    match f {
+        Field::User => g.has_user(),
+        Field::SourceIp => matches!(g, GroupBy::SourceIp | GroupBy::UserSourceIp),
+        Field::SourceNet => g.has_ip(),
+        _ => false,
+    }
+}
+
+/// True for `[a-z0-9-]+`.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Compiles one rule; every problem goes to `sink`. `line` is the `[[rule]]` header's.
+pub fn compile_rule(sink: &mut Sink, raw: &RawRule, line: usize) -> Option<Rule> {
+    let before = sink.errors.len();
+    let id = raw.id.get_ref();
+    if !valid_id(id) {
+        sink.err(
+            raw.id.span(),
+            format!("rule id {id:?} must be 1 to 64 characters of a-z, 0-9 and -"),
+        );
+    }
+    let kind = spelled(sink, &raw.kind, "kind", Kind::ALL, |s| match s {
+        "threshold" => Some(Kind::Threshold),
+        "consecutive" => Some(Kind::Consecutive),
+        "distinct" => Some(Kind::Distinct(Field::User)), // field set below
+        "sequence" => Some(Kind::Sequence),
+        _ => None,
+    });
+    let group_by = spelled(
+        sink,
+        &raw.group_by,
+        "group_by",
+        GroupBy::ALL,
+        GroupBy::parse,
+    );
+    let count = *raw.count.get_ref();
+    let count = match u32::try_from(count) {
+        Ok(c @ 1..=MAX_COUNT) => Some(c),
+        _ => {
+            sink.err(
+                raw.count.span(),
+                format!("count {count} must be 1..={MAX_COUNT}"),
+            );
+            None
+        }
+    };
+    let window = dur(sink, &raw.window, "window");
+    let mode = raw
+        .mode
+        .as_ref()
+        .and_then(|m| spelled(sink, m, "mode", Mode::ALL, Mode::parse));
+    let max_keys = match &raw.max_keys {
+        None => Some(DEFAULT_MAX_KEYS),
+        Some(v) => match usize::try_from(*v.get_ref()) {
+            Ok(n @ 1..=MAX_MAX_KEYS) => Some(n),
+            _ => {
+                sink.err(
+                    v.span(),
+                    format!("max_keys {} must be 1..={MAX_MAX_KEYS}", v.get_ref()),
+                );
+                None
+            }
+        },
+    };
+    let distinct = raw.distinct.as_ref().map(|d| {
+        (
+            d.span(),
+            spelled(sink, d, "distinct field", Field::ALL, Field::parse),
+        )
+    });
+    let kind = match (kind, distinct) {
+        (Some(Kind::Distinct(_)), Some((span, Some(f)))) => {
+            if let Some(g) = group_by
+                && fixed_by(g, f)
+            {
+                sink.err(span, format!(
+                    "distinct = {:?} is fixed by group_by = {:?}: it can never count more than one value",
+                    raw.distinct.as_ref().map_or("", |d| d.get_ref()),
+                    g.as_str()
+                ));
+            }
+            Some(Kind::Distinct(f))
+        }
+        (Some(Kind::Distinct(_)), None) => {
+            sink.err(
+                raw.kind.span(),
+                format!(
+                    "kind = \"distinct\" needs distinct = the field to count ({})",
+                    one_of(Field::ALL)
+                ),
+            );
+            None
+        }
+        (Some(k), Some((span, _))) if !matches!(k, Kind::Distinct(_)) => {
+            sink.err(
+                span,
+                format!(
+                    "distinct is only for kind = \"distinct\", not {:?}",
+                    k.as_str()
+                ),
+            );
+            Some(k)
+        }
+        (k, _) => k,
+    };
+    let cond = compile_match(sink, &raw.cond);
+    if let Some(k) = kind
+        && k.watches_success()
+        && cond.allows_outcome(Outcome::Success)
+    {
+        sink.err_at(Some(line), format!(
+            "kind = {:?} counts failures and watches successes separately: set outcome = \"failure\" in [rule.match]",
+            k.as_str()
+        ));
+    }
+    if !cond.reason_possible() {
+        let span = raw.cond.reason.as_ref().map_or(0..0, |r| r.span());
+        sink.err(span, "match.reason can never hold: reasons are only set on failures, and match.outcome excludes failure");
+    }
+    let decision = compile_decision(sink, &raw.decision);
+    if let (Some(d), Some(g)) = (&decision, group_by) {
+        let span = raw.decision.get_ref().action.span();
+        if d.action.needs_user() && !g.has_user() {
+            sink.err(span, format!("decision {} needs a user, but group_by = {:?} has none (use \"user\" or \"user+source.ip\")", d.action, g.as_str()));
+        } else if d.action == DecisionAction::BlockIp && !g.has_ip() {
+            sink.err(span, format!("decision block_ip needs an address, but group_by = {:?} has none (use \"source.ip\", \"user+source.ip\" or \"source.net\")", g.as_str()));
+        }
+    }
+    let exempt = Exempt {
+        users: names(&raw.exempt.users),
+        cidrs: raw
+            .exempt
+            .cidrs
+            .as_ref()
+            .map(|v| {
+                let list = Spanned::new(v.span(), StrList(v.get_ref().clone()));
+                cidrs(sink, &list, "exempt.cidrs")
+            })
+            .unwrap_or_default(),
+    };
+    if sink.errors.len() > before {
+        return None;
+    }
+    Some(Rule {
+        id: Arc::from(id.as_str()),
+        description: raw.description.clone(),
+        kind: kind?,
+        group_by: group_by?,
+        count: count?,
+        window: window?,
+        mode,
+        max_keys: max_keys?,
+        cond,
+        decision: decision?,
+        exempt,
+        file: sink.file.to_path_buf(),
+        line,
+    })
+}

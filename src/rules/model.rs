@@ -1,0 +1,165 @@
+//! Compiled rules: the typed form the engine runs (built by [`super::compile`]).
+
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+
+use super::cond::Cond;
+use super::duration::Dur;
+use super::key::{Field, GroupBy};
+use crate::decision::{DecisionAction, Mode, Severity, Unlock};
+use crate::event::Name;
+
+/// Largest `count` a rule may have: a key's window holds at most `count` events,
+/// so this (times `max_keys`) bounds the engine's memory per rule.
+pub const MAX_COUNT: u32 = 1000;
+
+/// Default cap on keys tracked per rule (`max_keys`).
+pub const DEFAULT_MAX_KEYS: usize = 100_000;
+
+/// Largest `max_keys` accepted.
+pub const MAX_MAX_KEYS: usize = 10_000_000;
+
+/// How a rule counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// N matching events for the key within the sliding window.
+    Threshold,
+    /// N matching events with no success for the key in between, within the window.
+    Consecutive,
+    /// N distinct values of a field among matching events within the window.
+    Distinct(Field),
+    /// A success after at least N matching events within the window before it.
+    Sequence,
+}
+
+impl Kind {
+    /// Spellings accepted in rule files.
+    pub const ALL: &'static [&'static str] = &["threshold", "consecutive", "distinct", "sequence"];
+
+    /// True for kinds that look at successes (to reset or to trigger).
+    pub fn watches_success(self) -> bool {
+        matches!(self, Kind::Consecutive | Kind::Sequence)
+    }
+
+    /// The rule-file spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Threshold => "threshold",
+            Kind::Consecutive => "consecutive",
+            Kind::Distinct(_) => "distinct",
+            Kind::Sequence => "sequence",
+        }
+    }
+}
+
+/// Repeat-offender escalation: each repeat within `within` of the previous
+/// decision multiplies the duration by `factor`, up to `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Escalation {
+    pub factor: u32,
+    pub max: Dur,
+    pub within: Dur,
+}
+
+/// `[rule.decision]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionSpec {
+    pub action: DecisionAction,
+    /// Length of a lock/block; `None` for admin unlock and for non-lasting actions.
+    pub duration: Option<Dur>,
+    pub unlock: Unlock,
+    pub severity: Severity,
+    pub escalation: Option<Escalation>,
+    /// For decisions without an end: no repeat for the key within this
+    /// (defaults to the rule's window).
+    pub suppress: Option<Dur>,
+}
+
+impl DecisionSpec {
+    /// The duration of the decision that is the `repeats`-th repeat (0 = first),
+    /// escalated and capped; `None` when the decision has no duration.
+    pub fn duration_for(&self, repeats: u32) -> Option<Dur> {
+        let base = self.duration?;
+        let Some(esc) = self.escalation else {
+            return Some(base);
+        };
+        if esc.factor <= 1 {
+            return Some(base.min(esc.max));
+        }
+        let mut ms = base.ms();
+        for _ in 0..repeats {
+            ms = ms.saturating_mul(i64::from(esc.factor));
+            if ms >= esc.max.ms() {
+                return Some(esc.max);
+            }
+        }
+        Some(Dur::from_ms(ms.min(esc.max.ms())))
+    }
+}
+
+/// `[rule.exempt]`: targets never locked or blocked (they get an alert instead).
+#[derive(Debug, Clone, Default)]
+pub struct Exempt {
+    pub users: Vec<Name>,
+    pub cidrs: Vec<IpNet>,
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Unique id (`[a-z0-9-]+`).
+    pub id: Name,
+    pub description: String,
+    pub kind: Kind,
+    pub group_by: GroupBy,
+    /// Events (or distinct values) needed to fire, 1..=[`MAX_COUNT`].
+    pub count: u32,
+    pub window: Dur,
+    /// Per-rule override of the engine's mode.
+    pub mode: Option<Mode>,
+    /// Cap on keys tracked; past it the least recently seen are evicted.
+    pub max_keys: usize,
+    pub cond: Cond,
+    pub decision: DecisionSpec,
+    pub exempt: Exempt,
+    /// Where the rule is written (for listings and messages).
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+impl Rule {
+    /// How long after a decision further matches for the key are suppressed, when
+    /// the decision itself has no end (admin unlock, alert, password reset).
+    pub fn quiet_after(&self) -> Dur {
+        self.decision.suppress.unwrap_or(self.window)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escalation_doubles_and_caps() {
+        let d = DecisionSpec {
+            action: DecisionAction::LockAccount,
+            duration: Some(Dur::from_secs(1800)),
+            unlock: Unlock::Auto,
+            severity: Severity::Medium,
+            escalation: Some(Escalation {
+                factor: 2,
+                max: Dur::from_secs(86_400),
+                within: Dur::from_secs(86_400),
+            }),
+            suppress: None,
+        };
+        let mins = |r| d.duration_for(r).map(|d| d.ms() / 60_000);
+        assert_eq!(mins(0), Some(30));
+        assert_eq!(mins(1), Some(60));
+        assert_eq!(mins(2), Some(120));
+        assert_eq!(mins(5), Some(960));
+        assert_eq!(mins(6), Some(1440));
+        assert_eq!(mins(u32::MAX), Some(1440));
+    }
+}
