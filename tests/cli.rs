@@ -183,3 +183,28 @@ fn builtin_rules_are_used_when_no_rules_directory_exists() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("6 rules"));
 }
+
+/// The README's rule and format examples are real: they compile as one rules directory.
+#[test]
+fn readme_toml_examples_compile() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    for (i, block) in readme.split("```toml\n").skip(1).enumerate() {
+        let body = block.split("```").next().unwrap();
+        std::fs::write(dir.path().join(format!("readme-{i}.toml")), body).unwrap();
+        n += 1;
+    }
+    assert!(n >= 2, "README has its TOML examples");
+    let out = lw()
+        .args(["rules", "check"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("4 rules, 1 declared formats"));
+}
