@@ -5,6 +5,7 @@
 //! event time, producing [`decision::Decision`]s. [`replay`] drives files through
 //! that core exactly as the daemon will drive live sources.
 
+pub mod config;
 pub mod decision;
 pub mod escape;
 pub mod event;
@@ -12,3 +13,5 @@ pub mod intern;
 pub mod parse;
 pub mod replay;
 pub mod rules;
+pub mod source;
+pub mod state;

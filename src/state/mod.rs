@@ -1,0 +1,3 @@
+//! Durable state in SQLite. (model types; the store is being built)
+
+pub mod model;
