@@ -15,3 +15,4 @@ pub mod replay;
 pub mod rules;
 pub mod source;
 pub mod state;
+pub mod telemetry;
