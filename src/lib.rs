@@ -9,6 +9,7 @@ pub mod config;
 pub mod decision;
 pub mod escape;
 pub mod event;
+pub mod http;
 pub mod intern;
 pub mod parse;
 pub mod replay;
