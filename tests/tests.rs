@@ -2,6 +2,7 @@
 
 mod util;
 
+mod api;
 mod cli;
 mod corpus_json;
 mod corpus_sshd;

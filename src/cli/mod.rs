@@ -1,6 +1,8 @@
 //! Subcommands, one file each, and what they share: input opening, format and
 //! time-zone options, rules-directory discovery, and the error-to-exit-code map.
 
+mod config;
+mod decisions;
 mod input;
 mod parse;
 mod replay;
@@ -68,6 +70,12 @@ enum Command {
     /// Work with rule files.
     #[command(subcommand)]
     Rules(rules::Command),
+    /// Work with the daemon's configuration file.
+    #[command(subcommand)]
+    Config(config::Command),
+    /// List and unlock the daemon's decisions.
+    #[command(subcommand)]
+    Decisions(decisions::Command),
 }
 
 /// Runs the chosen subcommand.
@@ -76,5 +84,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Parse(a) => parse::run(a),
         Command::Replay(a) => replay::run(a),
         Command::Rules(c) => rules::run(c),
+        Command::Config(c) => config::run(c),
+        Command::Decisions(c) => decisions::run(c),
     }
 }

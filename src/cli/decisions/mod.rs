@@ -1,0 +1,298 @@
+//! `loginwatch decisions list|unlock`: the admin API from the command line.
+//!
+//! Both commands talk to the running daemon over HTTP ([`client`]); when no daemon
+//! answers they fall back to the state file ([`offline`]). Both paths produce the
+//! API's JSON, so one renderer serves both and `--json` prints exactly what the
+//! API returns.
+
+mod client;
+mod offline;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, anyhow};
+use loginwatch::config::Config;
+use loginwatch::escape::Escaped;
+use loginwatch::http::UnlockError;
+use serde::Deserialize;
+use serde_json::Value;
+
+use self::client::{ClientError, Endpoint};
+use super::CliError;
+
+/// `loginwatch decisions ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// List decisions, newest first (from the running daemon, else the state file).
+    List {
+        /// Only decisions in force.
+        #[arg(long)]
+        active: bool,
+        /// One JSON object per line, as the API returns them.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        daemon: Daemon,
+    },
+    /// End an active lock or block, recording who and why.
+    Unlock {
+        /// The decision id (as `decisions list` shows it).
+        id: String,
+        /// Why (kept in the audit trail).
+        #[arg(long)]
+        reason: String,
+        /// Who unlocks [default: $SUDO_USER, else $USER].
+        #[arg(long)]
+        by: Option<String>,
+        /// File holding the admin token [default: the token the configuration names].
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        #[command(flatten)]
+        daemon: Daemon,
+    },
+}
+
+/// Which daemon to talk to.
+#[derive(Debug, clap::Args)]
+pub struct Daemon {
+    /// The daemon's configuration (its listen address, token and state file)
+    /// [default: the embedded defaults].
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The daemon's address, e.g. http://127.0.0.1:9464 [default: from the configuration].
+    #[arg(long)]
+    url: Option<String>,
+}
+
+impl Daemon {
+    fn resolve(&self) -> Result<(Config, Endpoint), CliError> {
+        let config = super::config::load(self.config.as_deref())?;
+        let ep = match &self.url {
+            Some(u) => Endpoint::parse(u).map_err(CliError::Usage)?,
+            None => Endpoint::from_listen(config.http.listen),
+        };
+        Ok((config, ep))
+    }
+}
+
+/// The fields of a decision the human listing shows.
+#[derive(Debug, Deserialize)]
+struct Row {
+    id: String,
+    rule: String,
+    action: String,
+    target: Target,
+    at: String,
+    until: Option<String>,
+    status: String,
+    mode: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Target {
+    user: Option<String>,
+    ip: Option<String>,
+    net: Option<String>,
+}
+
+/// The listing's body: `{"decisions": [...]}`.
+#[derive(Debug, Deserialize)]
+struct List {
+    decisions: Vec<Value>,
+}
+
+/// An error body: `{"error": "..."}`.
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    error: String,
+}
+
+/// A response's error message (or its status when the body says nothing).
+fn error_of(r: &client::Response) -> String {
+    serde_json::from_slice::<ErrorBody>(&r.body)
+        .map(|e| e.error)
+        .unwrap_or_else(|_| format!("HTTP status {}", r.status))
+}
+
+/// Runs `decisions ...`.
+pub fn run(c: Command) -> Result<ExitCode, CliError> {
+    match c {
+        Command::List {
+            active,
+            json,
+            daemon,
+        } => {
+            let (config, ep) = daemon.resolve()?;
+            let decisions = list(&config, ep, active)?;
+            print_list(&decisions, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Unlock {
+            id,
+            reason,
+            by,
+            token_file,
+            daemon,
+        } => {
+            let (config, ep) = daemon.resolve()?;
+            let by = by
+                .or_else(|| std::env::var("SUDO_USER").ok())
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "admin".to_owned());
+            let token = match token_file {
+                Some(f) => Some(
+                    std::fs::read_to_string(&f)
+                        .map(|t| t.trim().to_owned())
+                        .map_err(|e| {
+                            CliError::Usage(format!(
+                                "--token-file {}: {e}",
+                                Escaped(&f.display().to_string())
+                            ))
+                        })?,
+                ),
+                None => config.http.admin_token.clone(),
+            };
+            let record = unlock(&config, ep, &id, &by, &reason, token.as_deref())?;
+            let status = record.get("status").and_then(Value::as_str).unwrap_or("?");
+            println!(
+                "decision {} is now {status} (by {})",
+                Escaped(&id),
+                Escaped(&by)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The decisions from the daemon, or from the state file when it is not running.
+fn list(config: &Config, ep: Endpoint, active: bool) -> Result<Vec<Value>, CliError> {
+    let path = if active {
+        "/api/v1/decisions?active=true"
+    } else {
+        "/api/v1/decisions"
+    };
+    match client::request(ep, "GET", path, None, None) {
+        Ok(r) if r.status == 200 => {
+            let l: List =
+                serde_json::from_slice(&r.body).context("decision list from the daemon")?;
+            Ok(l.decisions)
+        }
+        Ok(r) => Err(anyhow!("the daemon refused: {}", Escaped(&error_of(&r))).into()),
+        Err(ClientError::Unreachable(..)) => {
+            let b = offline::offline_backend(config).map_err(anyhow::Error::from)?;
+            let records = b.decisions(active).map_err(anyhow::Error::from)?;
+            records
+                .iter()
+                .map(|r| serde_json::to_value(r).map_err(|e| anyhow::Error::from(e).into()))
+                .collect()
+        }
+        Err(e) => Err(anyhow::Error::from(e).into()),
+    }
+}
+
+/// Unlocks through the daemon, or the state file when it is not running; returns
+/// the updated decision as JSON.
+fn unlock(
+    config: &Config,
+    ep: Endpoint,
+    id: &str,
+    by: &str,
+    reason: &str,
+    token: Option<&str>,
+) -> Result<Value, CliError> {
+    // Ids are hex digits; refusing anything else keeps the request path clean.
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(CliError::Usage(format!(
+            "bad decision id {:?}",
+            Escaped(id).to_string()
+        )));
+    }
+    let body = serde_json::json!({ "by": by, "reason": reason }).to_string();
+    let path = format!("/api/v1/decisions/{id}/unlock");
+    match client::request(ep, "POST", &path, token, Some(body.as_bytes())) {
+        Ok(r) if r.status == 200 => {
+            let v: Value =
+                serde_json::from_slice(&r.body).context("unlock answer from the daemon")?;
+            Ok(v.get("decision").cloned().unwrap_or(Value::Null))
+        }
+        Ok(r) if r.status == 401 => Err(anyhow!(
+            "the daemon refused the admin token: give --token-file, or the --config that names it"
+        )
+        .into()),
+        Ok(r) => Err(anyhow!("cannot unlock {}: {}", Escaped(id), Escaped(&error_of(&r))).into()),
+        Err(ClientError::Unreachable(..)) => {
+            let b = offline::offline_backend(config).map_err(anyhow::Error::from)?;
+            match b.unlock(id, by, reason) {
+                Ok(r) => Ok(serde_json::to_value(&r).context("decision")?),
+                Err(UnlockError::NotFound) => {
+                    Err(anyhow!("cannot unlock {}: no decision with this id", Escaped(id)).into())
+                }
+                Err(e) => Err(anyhow!("cannot unlock {}: {e}", Escaped(id)).into()),
+            }
+        }
+        Err(e) => Err(anyhow::Error::from(e).into()),
+    }
+}
+
+/// Prints the decisions: JSON lines, or one escaped line each for people.
+fn print_list(decisions: &[Value], json: bool) -> Result<(), CliError> {
+    if json {
+        for d in decisions {
+            println!("{d}");
+        }
+        return Ok(());
+    }
+    if decisions.is_empty() {
+        println!("no decisions");
+        return Ok(());
+    }
+    for d in decisions {
+        let r = Row::deserialize(d).context("decision from the daemon")?;
+        println!("{}", Escaped(&row_text(&r)));
+    }
+    Ok(())
+}
+
+/// `ID  STATUS  ACTION  TARGET  at AT until UNTIL  rule RULE (MODE)`.
+fn row_text(r: &Row) -> String {
+    let mut target = Vec::new();
+    if let Some(u) = &r.target.user {
+        target.push(format!("user={u}"));
+    }
+    if let Some(ip) = &r.target.ip {
+        target.push(format!("ip={ip}"));
+    }
+    if let Some(n) = &r.target.net {
+        target.push(format!("net={n}"));
+    }
+    format!(
+        "{}  {:<8}  {:<22}  {}  at {} until {}  rule {} ({})",
+        r.id,
+        r.status,
+        r.action,
+        target.join(" "),
+        r.at,
+        r.until.as_deref().unwrap_or("-"),
+        r.rule,
+        r.mode
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_escape_user_names() {
+        let v = serde_json::json!({
+            "id": "00ff", "rule": "r", "action": "lock_account",
+            "target": {"user": "ev\u{1b}[2Jil"}, "at": "2025-01-01T00:00:00Z",
+            "until": null, "status": "active", "mode": "recommend", "extra": 1
+        });
+        let r = Row::deserialize(&v).unwrap();
+        let line = Escaped(&row_text(&r)).to_string();
+        assert!(line.contains("user=ev\\u{1b}[2Jil"), "{line}");
+        assert!(line.contains("until -"), "{line}");
+    }
+}

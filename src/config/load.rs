@@ -1,0 +1,393 @@
+//! Configuration files into a validated [`Config`], every mistake with its line.
+//!
+//! The file is parsed into toml's spanned document tree, then each top-level key
+//! (and each `[[source]]` table) is deserialized on its own, as the rule loader
+//! does: a wrong type in one key then hides nothing in the others. The values are
+//! checked afterwards, each check recording an error and going on.
+//!
+//! Relative paths are resolved against the directory of the configuration file, so
+//! a config means the same thing whatever directory the daemon is started from
+//! (systemd starts it in `/`).
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::IntoDeserializer;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::raw::{RawConfig, RawHttp, RawSource};
+use super::{Config, ConfigError, ConfigErrors, HttpConfig, SourceConfig, defaults};
+use crate::decision::Mode;
+use crate::parse::{Format, Zone};
+use crate::rules::Dur;
+
+/// Longest accepted source name: names are metric labels and checkpoint keys.
+const MAX_NAME: usize = 64;
+
+/// Loads the configuration: the file at `path`, or the embedded defaults when
+/// `None`. Token environment variables are read from the process environment.
+pub fn load(path: Option<&Path>) -> Result<Config, ConfigErrors> {
+    let Some(path) = path else {
+        return Ok(Config::default_embedded());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: Some(path.to_path_buf()),
+            line: None,
+            message: format!("cannot read: {e}"),
+        }])
+    })?;
+    load_text(&text, path, &|k| std::env::var(k).ok())
+}
+
+/// Validates the text of the file at `file` (used for messages and as the base of
+/// relative paths); `env` looks up environment variables (injected for tests).
+pub fn load_text(
+    text: &str,
+    file: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let mut cx = Cx {
+        file,
+        text,
+        errors: Vec::new(),
+    };
+    let raw = read_raw(&mut cx);
+    let base = file.parent().unwrap_or(Path::new("."));
+    let config = validate(&mut cx, raw, base, env);
+    if cx.errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigErrors(cx.errors))
+    }
+}
+
+/// Where errors go: knows the file and its text, for line numbers.
+struct Cx<'a> {
+    file: &'a Path,
+    text: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+impl Cx<'_> {
+    fn line_of(&self, offset: usize) -> usize {
+        let upto = self
+            .text
+            .as_bytes()
+            .get(..offset)
+            .unwrap_or(self.text.as_bytes());
+        memchr::memchr_iter(b'\n', upto).count() + 1
+    }
+
+    fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let line = self.line_of(span.start);
+        self.err_at(Some(line), message);
+    }
+
+    fn err_at(&mut self, line: Option<usize>, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            file: Some(self.file.to_path_buf()),
+            line,
+            message: message.into(),
+        });
+    }
+
+    /// Deserializes one value, recording serde's error (with its line) on failure.
+    fn de<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        key: &str,
+        v: &Spanned<DeValue<'_>>,
+    ) -> Option<T> {
+        match T::deserialize(v.clone().into_deserializer()) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let span = e.span().unwrap_or(v.span());
+                self.err(span, format!("{key}: {}", e.message()));
+                None
+            }
+        }
+    }
+}
+
+/// The raw file, key by key.
+fn read_raw(cx: &mut Cx) -> RawConfig {
+    let mut raw = RawConfig::default();
+    let doc = match DeTable::parse(cx.text) {
+        Ok(d) => d,
+        Err(e) => {
+            let line = e.span().map(|s| cx.line_of(s.start));
+            cx.err_at(line, format!("TOML syntax: {}", e.message()));
+            return raw;
+        }
+    };
+    for (k, v) in doc.get_ref().iter() {
+        let key = k.get_ref().as_ref();
+        match key {
+            "mode" => raw.mode = cx.de(key, v),
+            "rules_dir" => raw.rules_dir = cx.de(key, v),
+            "state_path" => raw.state_path = cx.de(key, v),
+            "year" => raw.year = cx.de(key, v),
+            "poll_interval" => raw.poll_interval = cx.de(key, v),
+            "checkpoint_interval" => raw.checkpoint_interval = cx.de(key, v),
+            "http" => raw.http = cx.de::<Spanned<RawHttp>>("[http]", v),
+            "source" => match v.get_ref() {
+                DeValue::Array(a) if a.iter().all(|e| e.get_ref().is_table()) => {
+                    raw.source = a.iter().filter_map(|t| cx.de("[[source]]", t)).collect();
+                }
+                _ => cx.err(
+                    v.span(),
+                    "source must be an array of tables: write [[source]]",
+                ),
+            },
+            other => cx.err(
+                k.span(),
+                format!(
+                    "unknown key {other:?}: expected one of {}",
+                    RawConfig::KEYS.join(", ")
+                ),
+            ),
+        }
+    }
+    raw
+}
+
+/// Resolves a path written in the file against the file's directory.
+fn resolve(base: &Path, p: &str) -> PathBuf {
+    let p = Path::new(p);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+/// A duration key (`"1s"`, `"500ms"` is not accepted: whole seconds, like rules).
+fn duration(cx: &mut Cx, key: &str, v: &Option<Spanned<String>>, default: Duration) -> Duration {
+    let Some(v) = v else { return default };
+    match Dur::parse(v.get_ref()) {
+        Ok(d) => Duration::from_millis(u64::try_from(d.ms()).unwrap_or(0)),
+        Err(m) => {
+            cx.err(v.span(), format!("{key}: {m}"));
+            default
+        }
+    }
+}
+
+/// Raw into validated, recording every problem.
+fn validate(
+    cx: &mut Cx,
+    raw: RawConfig,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Config {
+    let mut c = Config::defaults_with_state(PathBuf::new());
+    if let Some(m) = &raw.mode {
+        match Mode::parse(m.get_ref()) {
+            Some(mode) => c.mode = mode,
+            None => cx.err(
+                m.span(),
+                format!(
+                    "unknown mode {:?}: expected one of {}",
+                    m.get_ref(),
+                    Mode::ALL.join(", ")
+                ),
+            ),
+        }
+    }
+    if let Some(d) = &raw.rules_dir {
+        let p = resolve(base, d.get_ref());
+        if !p.is_dir() {
+            cx.err(
+                d.span(),
+                format!("rules_dir {} is not a directory", p.display()),
+            );
+        }
+        c.rules_dir = Some(p);
+    }
+    c.state_path = match &raw.state_path {
+        Some(s) if s.get_ref().is_empty() => {
+            cx.err(s.span(), "state_path is empty");
+            PathBuf::new()
+        }
+        Some(s) => resolve(base, s.get_ref()),
+        None => defaults::state_path(),
+    };
+    if let Some(y) = &raw.year {
+        match i32::try_from(*y.get_ref()) {
+            Ok(v) if (1970..=9999).contains(&v) => c.year = Some(v),
+            _ => cx.err(
+                y.span(),
+                format!("year {} is not in 1970..=9999", y.get_ref()),
+            ),
+        }
+    }
+    c.poll_interval = duration(cx, "poll_interval", &raw.poll_interval, c.poll_interval);
+    c.checkpoint_interval = duration(
+        cx,
+        "checkpoint_interval",
+        &raw.checkpoint_interval,
+        c.checkpoint_interval,
+    );
+    if let Some(h) = &raw.http {
+        c.http = http(cx, h, base, env);
+    }
+    if !raw.source.is_empty() {
+        c.sources.clear();
+        for r in &raw.source {
+            let Some(s) = source(cx, r, base) else {
+                continue;
+            };
+            if c.sources.iter().any(|o| o.name == s.name) {
+                let msg = format!(
+                    "two sources are named {:?}: give each a distinct `name`",
+                    s.name
+                );
+                cx.err(r.span(), msg);
+            }
+            c.sources.push(s);
+        }
+    }
+    c
+}
+
+/// `[http]`: the listen address and the admin token, read now so that a missing
+/// token file is a configuration error, not a failure at the first unlock.
+fn http(
+    cx: &mut Cx,
+    h: &Spanned<RawHttp>,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> HttpConfig {
+    let raw = h.get_ref();
+    let mut out = HttpConfig {
+        listen: defaults::LISTEN,
+        admin_token: None,
+    };
+    if let Some(l) = &raw.listen {
+        match l.get_ref().parse() {
+            Ok(a) => out.listen = a,
+            Err(_) => cx.err(
+                l.span(),
+                format!(
+                    "listen {:?} is not an address: write IP:PORT, e.g. \"127.0.0.1:9464\" or \"[::1]:9464\"",
+                    l.get_ref()
+                ),
+            ),
+        }
+    }
+    match (&raw.admin_token_file, &raw.admin_token_env) {
+        (Some(_), Some(e)) => cx.err(
+            e.span(),
+            "admin_token_file and admin_token_env are both set: choose one",
+        ),
+        (Some(f), None) => {
+            let p = resolve(base, f.get_ref());
+            match std::fs::read_to_string(&p) {
+                Ok(t) => out.admin_token = token(cx, f.span(), t, "the file is empty"),
+                Err(e) => cx.err(
+                    f.span(),
+                    format!("admin_token_file {}: cannot read: {e}", p.display()),
+                ),
+            }
+        }
+        (None, Some(e)) => match env(e.get_ref()) {
+            Some(t) => out.admin_token = token(cx, e.span(), t, "the variable is empty"),
+            None => cx.err(
+                e.span(),
+                format!(
+                    "admin_token_env: environment variable {:?} is not set",
+                    e.get_ref()
+                ),
+            ),
+        },
+        (None, None) => {}
+    }
+    if out.admin_token.is_none() && !out.listen.ip().is_loopback() {
+        let span = raw.listen.as_ref().map_or(h.span(), |l| l.span());
+        cx.err(
+            span,
+            format!(
+                "listen {} is not a loopback address: the admin API needs a token there \
+                 (set admin_token_file or admin_token_env)",
+                out.listen
+            ),
+        );
+    }
+    out
+}
+
+/// A token as read: surrounding whitespace (the file's newline) is not part of it.
+fn token(cx: &mut Cx, span: Range<usize>, t: String, empty: &str) -> Option<String> {
+    let t = t.trim();
+    if t.is_empty() {
+        cx.err(span, format!("admin token: {empty}"));
+        None
+    } else {
+        Some(t.to_owned())
+    }
+}
+
+/// One `[[source]]`.
+fn source(cx: &mut Cx, s: &Spanned<RawSource>, base: &Path) -> Option<SourceConfig> {
+    let raw = s.get_ref();
+    let mut ok = true;
+    let path = raw.path.get_ref();
+    if path.is_empty() {
+        cx.err(raw.path.span(), "source path is empty");
+        ok = false;
+    } else if let Err(e) = glob::Pattern::new(path) {
+        cx.err(
+            raw.path.span(),
+            format!("source path {path:?}: bad glob: {e}"),
+        );
+        ok = false;
+    }
+    let format = match &raw.format {
+        Some(f) if f.get_ref().trim().is_empty() => {
+            cx.err(f.span(), "format is empty");
+            ok = false;
+            String::new()
+        }
+        // Formats declared in rule files are only known once the rules are
+        // loaded; the daemon and `config check` resolve those.
+        Some(f) => f.get_ref().clone(),
+        None => defaults::FORMAT.to_owned(),
+    };
+    let zone = match &raw.tz {
+        Some(t) => t.get_ref().parse::<Zone>().unwrap_or_else(|m| {
+            cx.err(t.span(), m);
+            ok = false;
+            Zone::Local
+        }),
+        None => Zone::Local,
+    };
+    let name = match &raw.name {
+        Some(n) => {
+            let v = n.get_ref();
+            if v.is_empty() || v.chars().count() > MAX_NAME || v.chars().any(char::is_control) {
+                cx.err(
+                    n.span(),
+                    format!("source name {v:?}: 1 to {MAX_NAME} characters, no control characters"),
+                );
+                ok = false;
+            }
+            v.clone()
+        }
+        None => defaults::source_name(path),
+    };
+    let path = resolve(base, path).to_string_lossy().into_owned();
+    ok.then_some(SourceConfig {
+        name,
+        path,
+        format,
+        zone,
+    })
+}
+
+/// Whether `format` names a built-in format (the rest must be declared in rules).
+pub fn is_builtin_format(format: &str) -> bool {
+    Format::by_name(format, &[]).is_some()
+}

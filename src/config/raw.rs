@@ -1,0 +1,58 @@
+//! The configuration file as written: serde structs that mirror the TOML exactly.
+//!
+//! Nothing here is interpreted: enum spellings, durations, addresses and zones stay
+//! strings so that [`super::load`] can check them all and report *every* mistake
+//! with its line. Every value is `Spanned` for that line; unknown keys are refused
+//! so a typo (`pol_interval`) is an error, not a silently ignored setting.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file. The loader fills it key by key (so one bad key hides nothing
+/// else); deserializing it whole is equivalent for a file without errors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub mode: Option<Spanned<String>>,
+    pub rules_dir: Option<Spanned<String>>,
+    pub state_path: Option<Spanned<String>>,
+    pub year: Option<Spanned<i64>>,
+    pub poll_interval: Option<Spanned<String>>,
+    pub checkpoint_interval: Option<Spanned<String>>,
+    pub http: Option<Spanned<RawHttp>>,
+    #[serde(default)]
+    pub source: Vec<Spanned<RawSource>>,
+}
+
+impl RawConfig {
+    /// Every top-level key, for "unknown key" messages.
+    pub const KEYS: &'static [&'static str] = &[
+        "mode",
+        "rules_dir",
+        "state_path",
+        "year",
+        "poll_interval",
+        "checkpoint_interval",
+        "http",
+        "source",
+    ];
+}
+
+/// `[http]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    pub listen: Option<Spanned<String>>,
+    pub admin_token_file: Option<Spanned<String>>,
+    pub admin_token_env: Option<Spanned<String>>,
+}
+
+/// One `[[source]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    pub path: Spanned<String>,
+    pub format: Option<Spanned<String>>,
+    pub tz: Option<Spanned<String>>,
+    pub name: Option<Spanned<String>>,
+}

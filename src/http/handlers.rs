@@ -1,0 +1,258 @@
+//! The route handlers: translate HTTP to [`AdminBackend`] calls and results to
+//! status codes and JSON.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::AppState;
+use super::auth::authorized;
+use super::backend::{AdminBackend, BackendError, UnlockError};
+use crate::escape::Escaped;
+use crate::state::model::{AccountFacts, AuditEntry, DecisionRecord};
+use crate::telemetry::UnlockHow;
+
+/// Longest accepted `by` of an unlock (an admin's name).
+const MAX_BY: usize = 128;
+/// Longest accepted `reason` of an unlock.
+const MAX_REASON: usize = 2000;
+
+/// A failed request: its status and the message of the JSON body.
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<BackendError> for ApiError {
+    fn from(e: BackendError) -> Self {
+        tracing::error!("admin API: {e}");
+        let status = match e {
+            BackendError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            BackendError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+/// Runs a backend call on the blocking pool (the store is synchronous SQLite and
+/// must not stall the async workers serving `/metrics` and `/healthz`).
+async fn blocking<T: Send + 'static>(
+    s: &AppState,
+    f: impl FnOnce(&dyn AdminBackend) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let backend = s.backend.clone();
+    tokio::task::spawn_blocking(move || f(backend.as_ref()))
+        .await
+        .map_err(|e| {
+            tracing::error!("admin API: backend call failed: {e}");
+            ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
+        })
+}
+
+pub async fn metrics(State(s): State<AppState>) -> Response {
+    let body = s.metrics.render();
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub async fn readyz(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let r = blocking(&s, |b| b.readiness()).await?;
+    let status = if r.is_ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({ "ready": r.is_ready(), "problems": r.problems });
+    Ok((status, Json(body)).into_response())
+}
+
+/// Query of the decision list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(default)]
+    active: bool,
+}
+
+#[derive(Serialize)]
+struct DecisionList {
+    decisions: Vec<DecisionRecord>,
+}
+
+pub async fn decisions(
+    State(s): State<AppState>,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<impl Serialize>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let decisions = blocking(&s, move |b| b.decisions(q.active)).await??;
+    Ok(Json(DecisionList { decisions }))
+}
+
+/// A decision with its audit trail (`GET /api/v1/decisions/{id}`).
+#[derive(Serialize)]
+struct DecisionDetail {
+    decision: DecisionRecord,
+    audit: Vec<AuditEntry>,
+}
+
+fn no_decision() -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, "no decision with this id".into())
+}
+
+pub async fn decision(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<impl Serialize>, ApiError> {
+    let found = blocking(&s, move |b| b.decision(&id)).await??;
+    let (decision, audit) = found.ok_or_else(no_decision)?;
+    Ok(Json(DecisionDetail { decision, audit }))
+}
+
+/// Body of `POST /api/v1/decisions/{id}/unlock`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnlockRequest {
+    by: String,
+    reason: String,
+}
+
+fn bad_request(m: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, m.into())
+}
+
+/// Checks an unlock body: both fields present, bounded, `by` printable.
+fn unlock_request(body: &[u8]) -> Result<UnlockRequest, ApiError> {
+    let r: UnlockRequest = serde_json::from_slice(body).map_err(|e| {
+        bad_request(format!(
+            "body must be JSON {{\"by\": ..., \"reason\": ...}}: {e}"
+        ))
+    })?;
+    let by = r.by.trim();
+    if by.is_empty() || by.chars().count() > MAX_BY || by.chars().any(char::is_control) {
+        return Err(bad_request(format!(
+            "`by` must be 1 to {MAX_BY} characters without control characters"
+        )));
+    }
+    let reason = r.reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON {
+        return Err(bad_request(format!(
+            "`reason` must be 1 to {MAX_REASON} characters"
+        )));
+    }
+    Ok(UnlockRequest {
+        by: by.to_owned(),
+        reason: reason.to_owned(),
+    })
+}
+
+pub async fn unlock(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<impl Serialize>, Response> {
+    // Authenticate before looking at anything else, so an unauthenticated caller
+    // learns nothing (not even whether an id exists).
+    if !authorized(&headers, s.admin_token.as_deref()) {
+        let e = ApiError(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong admin token (Authorization: Bearer ...)".into(),
+        );
+        let mut r = e.into_response();
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return Err(r);
+    }
+    let req = unlock_request(&body).map_err(IntoResponse::into_response)?;
+    let (by, reason) = (req.by.clone(), req.reason.clone());
+    let id2 = id.clone();
+    let result = blocking(&s, move |b| b.unlock(&id2, &by, &reason))
+        .await
+        .map_err(IntoResponse::into_response)?;
+    match result {
+        Ok(record) => {
+            s.metrics.unlock(UnlockHow::Admin);
+            tracing::info!(
+                "decision {} unlocked by {}: {}",
+                Escaped(&id),
+                Escaped(&req.by),
+                Escaped(&req.reason)
+            );
+            Ok(Json(json!({ "decision": record })))
+        }
+        Err(UnlockError::NotFound) => Err(no_decision().into_response()),
+        Err(e @ UnlockError::NotActive(_)) => {
+            Err(ApiError(StatusCode::CONFLICT, e.to_string()).into_response())
+        }
+        Err(UnlockError::Other(e)) => Err(ApiError::from(e).into_response()),
+    }
+}
+
+/// An account's facts and the decisions in force about it.
+#[derive(Serialize)]
+struct AccountView {
+    facts: AccountFacts,
+    active_decisions: Vec<DecisionRecord>,
+}
+
+pub async fn account(
+    State(s): State<AppState>,
+    Path(user): Path<String>,
+) -> Result<Json<impl Serialize>, ApiError> {
+    let found = blocking(&s, move |b| b.account(&user)).await??;
+    let (facts, active_decisions) =
+        found.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "account never seen".into()))?;
+    Ok(Json(AccountView {
+        facts,
+        active_decisions,
+    }))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, "no such endpoint".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unlock_bodies_are_checked() {
+        let ok = unlock_request(br#"{"by": " alice ", "reason": "called the helpdesk"}"#)
+            .ok()
+            .unwrap();
+        assert_eq!(
+            (ok.by.as_str(), ok.reason.as_str()),
+            ("alice", "called the helpdesk")
+        );
+        for bad in [
+            &br#"{"by": "alice"}"#[..],
+            br#"{"by": "", "reason": "x"}"#,
+            br#"{"by": "a\u001b[2J", "reason": "x"}"#,
+            br#"{"by": "a", "reason": "  "}"#,
+            br#"{"by": "a", "reason": "x", "extra": 1}"#,
+            b"not json",
+        ] {
+            let e = unlock_request(bad).err().unwrap();
+            assert_eq!(e.0, StatusCode::BAD_REQUEST);
+        }
+    }
+}
