@@ -13,5 +13,6 @@ pub mod intern;
 pub mod parse;
 pub mod replay;
 pub mod rules;
+pub mod snapshot;
 pub mod source;
 pub mod state;
