@@ -129,6 +129,99 @@ impl SshdParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::{LineCtx, ParseOptions};
+    use chrono::{TimeZone, Utc};
+    use std::sync::Arc;
+
+    fn parser() -> SshdParser {
+        SshdParser::new(
+            ParseOptions::at(Utc.with_ymd_and_hms(2026, 1, 5, 12, 0, 0).unwrap()),
+            LineCtx {
+                path: Arc::from("auth.log"),
+            },
+        )
+    }
+
+    fn feed(p: &mut SshdParser, lines: &[&str]) -> usize {
+        lines
+            .iter()
+            .filter(|l| p.parse(l.as_bytes(), 0).unwrap().is_some())
+            .count()
+    }
+
+    const INVALID: &str =
+        "Jan 3 06:25:00 h sshd[6]: Invalid user oracle from 198.51.100.2 port 5000";
+    const ECHO: &str = "Jan 3 06:25:02 h sshd[6]: Failed password for invalid user oracle from 198.51.100.2 port 5000 ssh2";
+    const PAM: &str = "Jan 3 06:25:00 h sshd[5]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.9  user=root";
+    const LOCKED: &str =
+        "Jan 3 06:25:01 h sshd[9]: User root not allowed because account is locked";
+
+    #[test]
+    fn an_echo_after_a_restart_is_still_an_echo() {
+        let mut p = parser();
+        assert_eq!(feed(&mut p, &[INVALID]), 1);
+        let bytes = p.snapshot();
+        let mut q = parser();
+        q.restore(&bytes).unwrap();
+        assert_eq!(
+            feed(&mut q, &[ECHO]),
+            0,
+            "restored: the echo is not counted again"
+        );
+        // Without the state, the echo would be a second failure.
+        assert_eq!(feed(&mut parser(), &[ECHO]), 1);
+    }
+
+    #[test]
+    fn held_failures_round_trip_exactly() {
+        let mut p = parser();
+        assert_eq!(feed(&mut p, &[PAM, LOCKED, INVALID]), 1);
+        let bytes = p.snapshot();
+        let mut q = parser();
+        q.restore(&bytes).unwrap();
+        assert_eq!(q.snapshot(), bytes);
+        assert_eq!(q.conns.live().count(), 3);
+        let held: Vec<_> = q.conns.live().filter_map(|c| c.pending.clone()).collect();
+        assert_eq!(held.len(), 2, "{held:?}");
+        assert!(
+            held.iter()
+                .any(|h| h.ip.is_some() && h.user.as_deref() == Some("root"))
+        );
+    }
+
+    #[test]
+    fn expired_and_empty_slots_are_not_saved() {
+        let mut p = parser();
+        feed(&mut p, &[INVALID]);
+        // 11 minutes later (past the 10 minute expiry): a new connection.
+        feed(
+            &mut p,
+            &["Jan 3 06:36:00 h sshd[7]: Connection from 192.0.2.3 port 1 on 10.0.0.1 port 22"],
+        );
+        let mut q = parser();
+        q.restore(&p.snapshot()).unwrap();
+        let keys: Vec<i64> = q.conns.live().map(|c| c.last).collect();
+        assert_eq!(keys.len(), 1, "only the fresh connection");
+        assert_eq!(parser().conns.live().count(), 0);
+    }
+
+    #[test]
+    fn bad_bytes_leave_the_parser_unchanged() {
+        let mut p = parser();
+        feed(&mut p, &[INVALID]);
+        let good = p.snapshot();
+        let mut bad_reason = parser();
+        feed(&mut bad_reason, &[LOCKED]);
+        let mut bytes = bad_reason.snapshot();
+        // The held failure's reason index is the last byte of the body.
+        if let Some(last) = bytes.last_mut() {
+            *last = 200;
+        }
+        assert!(matches!(p.restore(&bytes), Err(SnapshotError::Invalid(_))));
+        assert!(p.restore(&good[..good.len() - 1]).is_err());
+        assert!(p.restore(b"E\x01").is_err());
+        assert_eq!(p.snapshot(), good);
+    }
 
     #[test]
     fn every_reason_has_a_stable_index() {
