@@ -200,7 +200,7 @@ fn rule_state(saved: RuleIn<'_>, names: &mut Interner) -> RuleState {
             .entries
             .into_iter()
             .map(|e| Entry {
-                t: e.t,
+                t: k.last_seen.wrapping_sub(e.back),
                 ip: e.ip,
                 user: e.user.map(|u| names.intern(u)),
                 val: e.val.map(|v| v.into_val(names)),
@@ -304,9 +304,11 @@ impl<'a> WVal<'a> {
     }
 }
 
+/// An entry; its time is stored as the distance back from the key's
+/// `last_seen` (a byte or two instead of six for an absolute millisecond time).
 #[derive(Serialize, Deserialize)]
 struct WEntry<'a> {
-    t: i64,
+    back: i64,
     ip: Option<IpAddr>,
     #[serde(borrow)]
     user: Option<&'a str>,
@@ -315,9 +317,10 @@ struct WEntry<'a> {
 }
 
 impl<'a> WEntry<'a> {
-    fn of(e: &'a Entry) -> WEntry<'a> {
+    fn of(e: &'a Entry, last_seen: i64) -> WEntry<'a> {
         WEntry {
-            t: e.t,
+            // Wrapping both ways is exact whatever the values.
+            back: last_seen.wrapping_sub(e.t),
             ip: e.ip,
             user: e.user.as_deref(),
             val: e.val.as_ref().map(WVal::of),
@@ -326,11 +329,11 @@ impl<'a> WEntry<'a> {
 }
 
 /// A key's entries, written straight from the engine's deque.
-struct EntriesOut<'a>(&'a VecDeque<Entry>);
+struct EntriesOut<'a>(&'a VecDeque<Entry>, i64);
 
 impl Serialize for EntriesOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(WEntry::of))
+        s.collect_seq(self.0.iter().map(|e| WEntry::of(e, self.1)))
     }
 }
 
@@ -367,7 +370,7 @@ impl Serialize for KeysOut<'_> {
             quiet_until: opt_time(st.quiet_until),
             last_fire: opt_time(st.last_fire),
             repeats: st.repeats,
-            entries: EntriesOut(&st.entries),
+            entries: EntriesOut(&st.entries, st.last_seen),
         }))
     }
 }
