@@ -14,6 +14,7 @@ pub mod intern;
 pub mod parse;
 pub mod replay;
 pub mod rules;
+pub mod snapshot;
 pub mod source;
 pub mod state;
 pub mod telemetry;

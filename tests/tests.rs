@@ -7,3 +7,4 @@ mod cli;
 mod corpus_json;
 mod corpus_sshd;
 mod scenarios;
+mod snapshot;

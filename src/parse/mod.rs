@@ -9,7 +9,8 @@
 //!
 //! Parsers are stateful only where a log needs it: OpenSSH splits one attempt over
 //! several lines of one pid, and the sshd parser correlates them so an attempt is
-//! counted once.
+//! counted once. That state can be saved and restored ([`Parser::snapshot`]) so a
+//! restarted daemon continues mid-attempt exactly as if it had never stopped.
 
 pub mod custom;
 pub mod detect;
@@ -25,6 +26,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::event::{AuthEvent, Name};
+use crate::snapshot::SnapshotError;
 pub use time::Zone;
 
 /// Lines longer than this are refused whole (`line_too_long`), so one giant line
@@ -189,6 +191,31 @@ impl Parser {
             Parser::Sshd(p) => p.parse(line, offset),
             Parser::Json(p) => p.parse(line, offset),
             Parser::Regex(p) => p.parse(line, offset),
+        }
+    }
+
+    /// The parser's state that later lines depend on, as bytes to commit with
+    /// the file offset (see [`crate::snapshot`]). Only the sshd parser has any
+    /// (its multi-line correlation table); the others return no bytes.
+    pub fn snapshot(&self) -> Vec<u8> {
+        match self {
+            Parser::Sshd(p) => p.snapshot(),
+            Parser::Json(_) | Parser::Regex(_) => Vec::new(),
+        }
+    }
+
+    /// Restores a [`Parser::snapshot`] into a parser of the same format. No bytes
+    /// restore nothing (a stateless parser's snapshot, or a source never saved);
+    /// state for another format is an error, and the parser then starts fresh.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Parser::Sshd(p) => p.restore(bytes),
+            Parser::Json(_) | Parser::Regex(_) => Err(SnapshotError::Invalid(
+                "state given to a stateless (JSON or regex) parser",
+            )),
         }
     }
 }

@@ -23,6 +23,7 @@ use super::RuleSet;
 use super::cond::in_nets;
 use super::key::Key;
 use super::model::{Kind, Rule};
+use super::snapshot::fingerprint;
 use super::window::{Entry, KeyState, NEVER, evidence};
 use crate::decision::{Decision, DecisionAction, Mode, Unlock, decision_id};
 use crate::event::{AuthEvent, Name};
@@ -52,34 +53,50 @@ pub struct EngineStats {
     pub rules: Vec<RuleStats>,
 }
 
+/// Everything one rule remembers (fields shared with [`super::snapshot`]).
 #[derive(Debug, Default)]
-struct RuleState {
-    keys: FxHashMap<Key, KeyState>,
-    evicted: u64,
-    decisions: u64,
-    suppressed: u64,
-    late: u64,
+pub(super) struct RuleState {
+    pub(super) keys: FxHashMap<Key, KeyState>,
+    pub(super) evicted: u64,
+    pub(super) decisions: u64,
+    pub(super) suppressed: u64,
+    pub(super) late: u64,
 }
 
 /// Runs a rule set over a stream of events.
+///
+/// Its whole state can be saved and restored ([`Engine::snapshot`],
+/// [`Engine::restore`]) and the rule set swapped while it runs
+/// ([`Engine::reload`]); both live in [`super::snapshot`].
 #[derive(Debug)]
 pub struct Engine {
-    rules: Arc<RuleSet>,
-    mode: Mode,
-    states: Vec<RuleState>,
-    next_sweep: i64,
+    pub(super) rules: Arc<RuleSet>,
+    pub(super) mode: Mode,
+    /// One per rule, in rule-set order.
+    pub(super) states: Vec<RuleState>,
+    /// [`super::snapshot::fingerprint`] of each rule, in rule-set order: tells
+    /// a reload or a restore which rules' state still applies.
+    pub(super) fingerprints: Vec<u64>,
+    pub(super) next_sweep: i64,
 }
 
 impl Engine {
     /// An engine with no history. `mode` applies to rules without their own.
     pub fn new(rules: Arc<RuleSet>, mode: Mode) -> Engine {
         let states = rules.rules.iter().map(|_| RuleState::default()).collect();
+        let fingerprints = rules.rules.iter().map(fingerprint).collect();
         Engine {
             rules,
             mode,
             states,
+            fingerprints,
             next_sweep: NEVER,
         }
+    }
+
+    /// The mode for rules without their own.
+    pub fn mode(&self) -> Mode {
+        self.mode
     }
 
     /// The rule set being run.
@@ -152,6 +169,11 @@ impl RuleState {
     /// Makes room for one more key: sweeps, then evicts the least recently seen
     /// eighth of the keys (at least one) if the rule is still at its cap. Evicting
     /// in batches keeps the cost per new key constant under a flood.
+    ///
+    /// Keys seen at the same time are ordered by the key itself, not by where
+    /// the hash map keeps them: which keys go must not depend on the map's
+    /// history, or an engine restored from a snapshot (same keys, different
+    /// layout) would evict others than the uninterrupted run and decide otherwise.
     fn make_room(&mut self, rule: &Rule, now: i64) {
         self.keys.retain(|_, k| alive(rule, k, now));
         let len = self.keys.len();
@@ -159,20 +181,13 @@ impl RuleState {
             return;
         }
         let n = (len / 8).max(len + 1 - rule.max_keys).min(len);
-        let mut seen: Vec<i64> = self.keys.values().map(|k| k.last_seen).collect();
-        let (_, th, _) = seen.select_nth_unstable(n - 1);
-        let th = *th;
-        let mut ties = n - seen.iter().filter(|&&s| s < th).count();
-        self.keys.retain(|_, k| {
-            if k.last_seen < th {
-                false
-            } else if k.last_seen == th && ties > 0 {
-                ties -= 1;
-                false
-            } else {
-                true
-            }
-        });
+        let mut order: Vec<(i64, &Key)> = self.keys.iter().map(|(k, s)| (s.last_seen, k)).collect();
+        let (_, &mut (th_seen, th_key), _) = order.select_nth_unstable(n - 1);
+        let th_key = th_key.clone();
+        drop(order);
+        // (last_seen, key) is a total order over distinct keys: exactly n are at or below it.
+        self.keys
+            .retain(|k, s| (s.last_seen, k) > (th_seen, &th_key));
         self.evicted += (len - self.keys.len()) as u64;
     }
 }

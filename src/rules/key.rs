@@ -105,8 +105,10 @@ impl Net {
     }
 }
 
-/// One group key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One group key. Ordered so eviction can break ties between equally old keys
+/// the same way whatever the hash map's layout (a restored engine must evict
+/// exactly the keys the uninterrupted one would).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Key {
     User(Name),
     Ip(IpAddr),

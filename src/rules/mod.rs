@@ -9,7 +9,8 @@
 //! Layout: [`raw`] mirrors the TOML, [`load`] handles files and spans,
 //! [`compile`] validates into the typed [`model`] (conditions in [`cond`], keys in
 //! [`key`], durations in [`duration`]); [`engine`] and [`window`] run rules over
-//! events in event time.
+//! events in event time; [`snapshot`] saves and restores the engine's state and
+//! swaps rule sets under a running engine.
 
 pub mod compile;
 pub mod cond;
@@ -19,6 +20,7 @@ pub mod key;
 pub mod load;
 pub mod model;
 pub mod raw;
+pub mod snapshot;
 pub mod tables;
 pub mod window;
 
@@ -30,6 +32,7 @@ pub use duration::Dur;
 pub use engine::{Engine, EngineStats, RuleStats};
 pub use key::{Field, GroupBy};
 pub use model::{DecisionSpec, Escalation, Exempt, Kind, Rule};
+pub use snapshot::{ReloadReport, fingerprint};
 
 use crate::parse::custom::Declared;
 
@@ -227,3 +230,5 @@ mod builtin_tests {
 mod compile_tests;
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod snapshot_tests;

@@ -53,6 +53,7 @@
 //! target of `su`, the invoking user of `sudo`.
 
 mod msg;
+pub mod snapshot;
 mod state;
 #[cfg(test)]
 mod tests;

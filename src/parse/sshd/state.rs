@@ -32,10 +32,12 @@ pub struct Pending {
 
 /// What is remembered about one connection (one sshd pid) or one local
 /// su/sudo invocation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Conn {
-    key: u64,
-    last: i64,
+    /// The table key ([`key`]); 0 for a slot never used.
+    pub(super) key: u64,
+    /// Event time (seconds) of the connection's last line.
+    pub(super) last: i64,
     /// The client address, from any line that carried it.
     pub ip: Option<IpAddr>,
     /// The client port, likewise.
@@ -60,20 +62,40 @@ impl Conn {
             ..Conn::default()
         };
     }
+
+    /// True when the slot remembers something a later line would act on: a
+    /// slot that only holds its key behaves exactly like an empty one.
+    pub fn has_state(&self) -> bool {
+        self.ip.is_some()
+            || self.port.is_some()
+            || self.counted > 0
+            || self.success
+            || self.awaiting_failed
+            || self.pending.is_some()
+    }
 }
 
 /// The table of connections.
 #[derive(Debug)]
 pub struct Table {
     slots: Box<[Conn]>,
+    /// Newest event time (seconds) looked up, `i64::MIN` before the first:
+    /// what "expired" is measured against when the table is saved.
+    newest: i64,
 }
 
 impl Default for Table {
     fn default() -> Self {
         Table {
             slots: vec![Conn::default(); SLOTS].into_boxed_slice(),
+            newest: i64::MIN,
         }
     }
+}
+
+/// The slot of a key. Fibonacci hashing spreads sequential pids over the table.
+fn slot_of(key: u64) -> usize {
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % SLOTS
 }
 
 impl Table {
@@ -81,10 +103,9 @@ impl Table {
     /// or went idle longer than [`EXPIRY_SECS`]. Key 0 is never stored.
     pub fn get(&mut self, key: u64, ts: DateTime<Utc>) -> &mut Conn {
         let now = ts.timestamp();
-        // Fibonacci hashing spreads sequential pids over the table.
+        self.newest = self.newest.max(now);
         // (The table always has SLOTS entries, so the index is in bounds.)
-        let i = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % SLOTS;
-        let slot = &mut self.slots[i];
+        let slot = &mut self.slots[slot_of(key)];
         if slot.key != key || (now - slot.last).abs() > EXPIRY_SECS {
             *slot = Conn {
                 key,
@@ -93,6 +114,35 @@ impl Table {
         }
         slot.last = now;
         slot
+    }
+
+    /// Newest event time (seconds) looked up, `i64::MIN` before the first.
+    pub fn newest(&self) -> i64 {
+        self.newest
+    }
+
+    /// The slots worth saving: used, holding state, and not idle longer than
+    /// [`EXPIRY_SECS`] before the newest line (a later line would find such a
+    /// slot expired and start over, unless its clock stepped back that far).
+    pub fn live(&self) -> impl Iterator<Item = &Conn> {
+        let horizon = self.newest.saturating_sub(EXPIRY_SECS);
+        self.slots
+            .iter()
+            .filter(move |c| c.key != 0 && c.has_state() && c.last >= horizon)
+    }
+
+    /// Replaces the table's content with saved slots (as [`Table::live`] gave
+    /// them) and the newest time. Slots with key 0 are ignored.
+    pub fn restore(&mut self, newest: i64, conns: impl IntoIterator<Item = Conn>) {
+        *self = Table::default();
+        self.newest = newest;
+        for c in conns {
+            if c.key != 0
+                && let Some(slot) = self.slots.get_mut(slot_of(c.key))
+            {
+                *slot = c;
+            }
+        }
     }
 }
 

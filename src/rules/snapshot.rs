@@ -1,0 +1,412 @@
+//! Saving and restoring the engine's state, and swapping its rule set live.
+//!
+//! The daemon commits [`Engine::snapshot`] with the file offsets it corresponds
+//! to; after a crash, [`Engine::restore`] plus reading from those offsets gives
+//! exactly the decisions (ids included) of a run that never stopped. So the
+//! snapshot holds everything that influences a future decision: every key's
+//! window entries, its suppression end, escalation history, the sweep clock and
+//! the counters.
+//!
+//! Rule state belongs to a rule *definition*, not just an id: each rule is saved
+//! with a [`fingerprint`] of its compiled form, and state whose rule has since
+//! changed (a different `count`, window, condition...) is dropped rather than
+//! applied to a rule it was not built for. [`Engine::reload`] follows the same
+//! rule when the rules directory changes under a running daemon.
+//!
+//! The wire types below are mirrors of the engine's, kept apart on purpose: the
+//! in-memory types can change shape for speed without silently changing the
+//! stored format, which only changes with [`ENGINE_FORMAT`]. Saving borrows the
+//! engine (no copy of the state is built); restoring borrows names from the
+//! bytes and interns them, so a user seen under many keys shares one allocation
+//! again, as it did before.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::RuleSet;
+use super::engine::{Engine, RuleState};
+use super::key::{Key, Net, Val};
+use super::model::Rule;
+use super::window::{Entry, KeyState, NEVER};
+use crate::decision::Mode;
+use crate::event::Name;
+use crate::intern::Interner;
+use crate::snapshot::{SnapshotError, SnapshotKind, decode, encode, opt_time};
+
+/// Version of the engine snapshot layout: bump it with any change to the wire
+/// types of this module (an older snapshot is then refused, not misread).
+pub const ENGINE_FORMAT: u8 = 1;
+
+/// A 64-bit fingerprint of what a rule does: everything compiled from its file
+/// except the description and where it is written (moving a rule between files
+/// or rewording it keeps its state).
+///
+/// Taken over the `Debug` form of the compiled parts: it covers every field
+/// without a hand-kept list that could miss a new one, and it is deterministic
+/// (no hash maps inside; a regex shows its pattern). Should a toolchain change
+/// that form, rules only start with fresh state once: the safe direction.
+pub fn fingerprint(rule: &Rule) -> u64 {
+    let text = format!(
+        "{:?}|{:?}|{}|{}|{:?}|{}|{:?}|{:?}|{:?}",
+        rule.kind,
+        rule.group_by,
+        rule.count,
+        rule.window.ms(),
+        rule.mode,
+        rule.max_keys,
+        rule.cond,
+        rule.decision,
+        rule.exempt
+    );
+    // FNV-1a 64: stable across runs and builds, unlike std's hashers.
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// What [`Engine::reload`] did with each rule's state, for the daemon's log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadReport {
+    /// Unchanged rules: their state carried over.
+    pub kept: Vec<Name>,
+    /// Rules whose definition changed: they start empty.
+    pub reset: Vec<Name>,
+    /// Rules new in the set.
+    pub added: Vec<Name>,
+    /// Rules no longer in the set: their state was dropped.
+    pub removed: Vec<Name>,
+}
+
+impl Engine {
+    /// The engine's whole state as compact versioned bytes (see the module doc).
+    /// Costs one pass over the keys; the engine is not changed.
+    pub fn snapshot(&self) -> Vec<u8> {
+        let rules = self
+            .rules
+            .rules
+            .iter()
+            .zip(&self.fingerprints)
+            .zip(&self.states)
+            .map(|((r, &fingerprint), st)| RuleOut {
+                id: &r.id,
+                fingerprint,
+                evicted: st.evicted,
+                decisions: st.decisions,
+                suppressed: st.suppressed,
+                late: st.late,
+                keys: KeysOut(&st.keys),
+            })
+            .collect();
+        let body = EngineOut {
+            next_sweep: opt_time(self.next_sweep),
+            rules,
+        };
+        encode(SnapshotKind::Engine, ENGINE_FORMAT, &body)
+    }
+
+    /// An engine running `rules` with the state saved in `bytes`. State of rules
+    /// that are gone or whose definition changed since is dropped (logged); new
+    /// rules start empty. An error (another format version, corrupt bytes) means
+    /// the caller should start with [`Engine::new`] and say so.
+    pub fn restore(rules: Arc<RuleSet>, mode: Mode, bytes: &[u8]) -> Result<Engine, SnapshotError> {
+        let snap: EngineIn = decode(SnapshotKind::Engine, ENGINE_FORMAT, bytes)?;
+        let mut engine = Engine::new(rules, mode);
+        engine.next_sweep = snap.next_sweep.unwrap_or(NEVER);
+        let index: FxHashMap<&str, usize> = engine
+            .rules
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (&*r.id, i))
+            .collect();
+        let mut names = Interner::default();
+        for saved in snap.rules {
+            let Some(&i) = index.get(saved.id) else {
+                tracing::info!(
+                    rule = saved.id,
+                    "rule removed since the snapshot: its state is dropped"
+                );
+                continue;
+            };
+            if engine.fingerprints.get(i) != Some(&saved.fingerprint) {
+                tracing::info!(
+                    rule = saved.id,
+                    "rule changed since the snapshot: it starts with no state"
+                );
+                continue;
+            }
+            if let Some(st) = engine.states.get_mut(i) {
+                *st = rule_state(saved, &mut names);
+            }
+        }
+        Ok(engine)
+    }
+
+    /// Swaps in a new rule set. State of unchanged rules (same id, same
+    /// [`fingerprint`]) carries over, so an attack straddling a reload is still
+    /// counted whole; changed and new rules start empty; removed rules' state is
+    /// dropped. The sweep clock and the mode stay.
+    pub fn reload(&mut self, rules: Arc<RuleSet>) -> ReloadReport {
+        let old_rules = std::mem::replace(&mut self.rules, rules);
+        let old_states = std::mem::take(&mut self.states);
+        let old_fps = std::mem::take(&mut self.fingerprints);
+        let mut old: FxHashMap<Name, (u64, RuleState)> = old_rules
+            .rules
+            .iter()
+            .zip(old_fps)
+            .zip(old_states)
+            .map(|((r, fp), st)| (r.id.clone(), (fp, st)))
+            .collect();
+        let mut report = ReloadReport::default();
+        for r in &self.rules.rules {
+            let fp = fingerprint(r);
+            let st = match old.remove(&*r.id) {
+                Some((old_fp, st)) if old_fp == fp => {
+                    report.kept.push(r.id.clone());
+                    st
+                }
+                Some(_) => {
+                    report.reset.push(r.id.clone());
+                    RuleState::default()
+                }
+                None => {
+                    report.added.push(r.id.clone());
+                    RuleState::default()
+                }
+            };
+            self.fingerprints.push(fp);
+            self.states.push(st);
+        }
+        // Removed rules, in their old order.
+        report.removed = old_rules
+            .rules
+            .iter()
+            .filter(|r| old.contains_key(&*r.id))
+            .map(|r| r.id.clone())
+            .collect();
+        report
+    }
+}
+
+fn rule_state(saved: RuleIn<'_>, names: &mut Interner) -> RuleState {
+    let mut keys = FxHashMap::default();
+    keys.reserve(saved.keys.len());
+    for k in saved.keys {
+        let entries: VecDeque<Entry> = k
+            .entries
+            .into_iter()
+            .map(|e| Entry {
+                t: k.last_seen.wrapping_sub(e.back),
+                ip: e.ip,
+                user: e.user.map(|u| names.intern(u)),
+                val: e.val.map(|v| v.into_val(names)),
+            })
+            .collect();
+        let state = KeyState {
+            entries,
+            last_seen: k.last_seen,
+            quiet_until: k.quiet_until.unwrap_or(NEVER),
+            last_fire: k.last_fire.unwrap_or(NEVER),
+            repeats: k.repeats,
+        };
+        keys.insert(k.key.into_key(names), state);
+    }
+    RuleState {
+        keys,
+        evicted: saved.evicted,
+        decisions: saved.decisions,
+        suppressed: saved.suppressed,
+        late: saved.late,
+    }
+}
+
+// ---- wire types (postcard is positional: the *Out and *In forms of one thing
+// must list the same fields in the same order; the round-trip tests pin that).
+
+#[derive(Serialize, Deserialize)]
+enum WNet {
+    V4(u32),
+    V6(u64),
+}
+
+impl From<Net> for WNet {
+    fn from(n: Net) -> WNet {
+        match n {
+            Net::V4(p) => WNet::V4(p),
+            Net::V6(p) => WNet::V6(p),
+        }
+    }
+}
+
+impl From<WNet> for Net {
+    fn from(n: WNet) -> Net {
+        match n {
+            WNet::V4(p) => Net::V4(p),
+            WNet::V6(p) => Net::V6(p),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+enum WKey<'a> {
+    User(&'a str),
+    Ip(IpAddr),
+    UserIp(&'a str, IpAddr),
+    Net(WNet),
+}
+
+impl<'a> WKey<'a> {
+    fn of(k: &'a Key) -> WKey<'a> {
+        match k {
+            Key::User(u) => WKey::User(u),
+            Key::Ip(ip) => WKey::Ip(*ip),
+            Key::UserIp(u, ip) => WKey::UserIp(u, *ip),
+            Key::Net(n) => WKey::Net((*n).into()),
+        }
+    }
+
+    fn into_key(self, names: &mut Interner) -> Key {
+        match self {
+            WKey::User(u) => Key::User(names.intern(u)),
+            WKey::Ip(ip) => Key::Ip(ip),
+            WKey::UserIp(u, ip) => Key::UserIp(names.intern(u), ip),
+            WKey::Net(n) => Key::Net(n.into()),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+enum WVal<'a> {
+    Name(&'a str),
+    Ip(IpAddr),
+    Net(WNet),
+}
+
+impl<'a> WVal<'a> {
+    fn of(v: &'a Val) -> WVal<'a> {
+        match v {
+            Val::Name(n) => WVal::Name(n),
+            Val::Ip(ip) => WVal::Ip(*ip),
+            Val::Net(n) => WVal::Net((*n).into()),
+        }
+    }
+
+    fn into_val(self, names: &mut Interner) -> Val {
+        match self {
+            WVal::Name(n) => Val::Name(names.intern(n)),
+            WVal::Ip(ip) => Val::Ip(ip),
+            WVal::Net(n) => Val::Net(n.into()),
+        }
+    }
+}
+
+/// An entry; its time is stored as the distance back from the key's
+/// `last_seen` (a byte or two instead of six for an absolute millisecond time).
+#[derive(Serialize, Deserialize)]
+struct WEntry<'a> {
+    back: i64,
+    ip: Option<IpAddr>,
+    #[serde(borrow)]
+    user: Option<&'a str>,
+    #[serde(borrow)]
+    val: Option<WVal<'a>>,
+}
+
+impl<'a> WEntry<'a> {
+    fn of(e: &'a Entry, last_seen: i64) -> WEntry<'a> {
+        WEntry {
+            // Wrapping both ways is exact whatever the values.
+            back: last_seen.wrapping_sub(e.t),
+            ip: e.ip,
+            user: e.user.as_deref(),
+            val: e.val.as_ref().map(WVal::of),
+        }
+    }
+}
+
+/// A key's entries, written straight from the engine's deque.
+struct EntriesOut<'a>(&'a VecDeque<Entry>, i64);
+
+impl Serialize for EntriesOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|e| WEntry::of(e, self.1)))
+    }
+}
+
+#[derive(Serialize)]
+struct KeyOut<'a> {
+    key: WKey<'a>,
+    last_seen: i64,
+    quiet_until: Option<i64>,
+    last_fire: Option<i64>,
+    repeats: u32,
+    entries: EntriesOut<'a>,
+}
+
+#[derive(Deserialize)]
+struct KeyIn<'a> {
+    #[serde(borrow)]
+    key: WKey<'a>,
+    last_seen: i64,
+    quiet_until: Option<i64>,
+    last_fire: Option<i64>,
+    repeats: u32,
+    #[serde(borrow)]
+    entries: Vec<WEntry<'a>>,
+}
+
+/// A rule's keys, written straight from the engine's map.
+struct KeysOut<'a>(&'a FxHashMap<Key, KeyState>);
+
+impl Serialize for KeysOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|(k, st)| KeyOut {
+            key: WKey::of(k),
+            last_seen: st.last_seen,
+            quiet_until: opt_time(st.quiet_until),
+            last_fire: opt_time(st.last_fire),
+            repeats: st.repeats,
+            entries: EntriesOut(&st.entries, st.last_seen),
+        }))
+    }
+}
+
+#[derive(Serialize)]
+struct RuleOut<'a> {
+    id: &'a str,
+    fingerprint: u64,
+    evicted: u64,
+    decisions: u64,
+    suppressed: u64,
+    late: u64,
+    keys: KeysOut<'a>,
+}
+
+#[derive(Deserialize)]
+struct RuleIn<'a> {
+    id: &'a str,
+    fingerprint: u64,
+    evicted: u64,
+    decisions: u64,
+    suppressed: u64,
+    late: u64,
+    #[serde(borrow)]
+    keys: Vec<KeyIn<'a>>,
+}
+
+#[derive(Serialize)]
+struct EngineOut<'a> {
+    next_sweep: Option<i64>,
+    rules: Vec<RuleOut<'a>>,
+}
+
+#[derive(Deserialize)]
+struct EngineIn<'a> {
+    next_sweep: Option<i64>,
+    #[serde(borrow)]
+    rules: Vec<RuleIn<'a>>,
+}
