@@ -116,11 +116,11 @@ impl Followed {
     /// Hashes the consumed head while it is shorter than [`HEAD_MAX`].
     pub fn update_head(&mut self) -> io::Result<()> {
         let want = self.offset.min(HEAD_MAX);
-        if u64::from(self.head_len) < want {
-            if let Some(h) = fingerprint::read_head(&self.file, want)? {
-                self.head_hash = h;
-                self.head_len = want as u32;
-            }
+        if u64::from(self.head_len) < want
+            && let Some(h) = fingerprint::read_head(&self.file, want)?
+        {
+            self.head_hash = h;
+            self.head_len = want as u32;
         }
         Ok(())
     }
