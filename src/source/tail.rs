@@ -80,7 +80,8 @@ impl Tailer {
 
     /// Discovers files (globs, symlinks, files that appear later), detects
     /// rotation and truncation, and calls `on_line` for each new complete line,
-    /// at most `max_lines` times (`max_lines` 0 only discovers). A rotated file
+    /// at most `max_lines` times (with 0 it only discovers files and checks them
+    /// for truncation, and `more` is false). A rotated file
     /// is read before the file that replaced it, and released once it has been
     /// read to its end and stayed unchanged for a whole poll.
     pub fn poll(&mut self, max_lines: usize, on_line: &mut dyn FnMut(TailLine<'_>)) -> PollResult {
@@ -95,7 +96,7 @@ impl Tailer {
         }
         let mut budget = max_lines;
         let n = self.sources.len();
-        'sources: for k in 0..n {
+        for k in 0..n {
             let si = (self.first_source + k) % n;
             let SourceState {
                 spec,
@@ -123,6 +124,12 @@ impl Tailer {
                         next_errors.push(SourceError::from_io(&f.path, &e));
                         continue;
                     }
+                }
+                // Once the budget is spent, the remaining files are still checked
+                // for truncation (cheap), so checkpoints never vouch for content
+                // that is gone; they are read on the next poll.
+                if res.more || max_lines == 0 {
+                    continue;
                 }
                 let before = budget;
                 let at_end = match f.read_lines(&mut self.buf, &spec.name, &mut budget, on_line) {
@@ -154,10 +161,6 @@ impl Tailer {
                 }
                 if budget == 0 && !at_end {
                     res.more = true;
-                }
-                if res.more {
-                    remove_released(spec, files, release, &mut res.events);
-                    break 'sources;
                 }
             }
             remove_released(spec, files, release, &mut res.events);

@@ -420,3 +420,50 @@ fn round_robin_keeps_a_backlog_from_starving_another_source() {
         "second poll starts with the other source"
     );
 }
+
+#[test]
+fn a_problem_is_reported_once_retried_and_cleared_when_fixed() {
+    // Runs as any user (a permission test cannot as root): a directory where
+    // the log should be, later replaced by the log.
+    let d = tempfile::tempdir().unwrap();
+    let bad = d.path().join("auth.log");
+    let good = d.path().join("other.log");
+    fs::create_dir(&bad).unwrap();
+    append(&good, "g1\n");
+    let mut t = Tailer::new(vec![spec("a", &bad), spec("b", &good)], vec![], false);
+    let (got, r) = poll(&mut t, 10);
+    assert_eq!(got, strs(&["g1"]));
+    assert_eq!(
+        r.events
+            .iter()
+            .filter(|e| matches!(e, TailEvent::Problem { .. }))
+            .count(),
+        1
+    );
+    let (_, r) = poll(&mut t, 10);
+    assert!(
+        r.events
+            .iter()
+            .all(|e| !matches!(e, TailEvent::Problem { .. }))
+    );
+    assert_eq!(t.status()[0].errors[0].problem, Problem::NotAFile);
+    fs::remove_dir(&bad).unwrap();
+    append(&bad, "a1\n");
+    assert_eq!(drain(&mut t), strs(&["a1"]));
+    assert!(t.status()[0].errors.is_empty());
+}
+
+#[test]
+fn io_errors_are_classified() {
+    let e = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+    let se = SourceError::from_io(Path::new("/srv/app.log"), &e);
+    assert_eq!(se.problem, Problem::PermissionDenied);
+    assert!(
+        se.hint.contains("read access to /srv/app.log"),
+        "{}",
+        se.hint
+    );
+    let se = SourceError::from_io(Path::new("/x"), &std::io::Error::other("boom"));
+    assert_eq!(se.problem, Problem::Io("boom".into()));
+    assert!(se.to_string().starts_with("/x: boom"));
+}
