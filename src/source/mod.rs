@@ -11,8 +11,8 @@
 //! rule state so a restart resumes exactly where the committed state stands.
 //!
 //! Layout: [`fingerprint`] (identity), [`discover`] (paths and globs to files,
-//! with readable errors), [`follow`] (one open file: reading, truncation), and
-//! [`tail`] (the tailer tying them together).
+//! with readable errors), [`follow`] (one open file: reading, truncation),
+//! [`resume`] (checkpoints to files) and [`tail`] (the tailer tying them together).
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub mod discover;
 pub mod fingerprint;
 pub mod follow;
+pub mod resume;
 pub mod tail;
 #[cfg(test)]
 mod tests;
