@@ -8,3 +8,4 @@ mod corpus_json;
 mod corpus_sshd;
 mod scenarios;
 mod snapshot;
+mod tail;

@@ -1,9 +1,33 @@
-//! Sources: following log files live, by identity rather than by path. (types; the
-//! tailer is being built)
+//! Sources: following log files live, by identity rather than by path.
+//!
+//! The daemon reads logs that other programs write, rotate, truncate and delete
+//! underneath it. A path is therefore only where a file was *last seen*; what is
+//! followed is a file's identity ([`Fingerprint`]: device, inode and a hash of its
+//! first bytes). [`Tailer`] is a synchronous, deterministic core: each
+//! [`Tailer::poll`] rediscovers the configured paths and globs, notices rotation
+//! and truncation, and hands out complete lines. The daemon drives it from a task
+//! woken by `notify` (directories from [`Tailer::watch_dirs`]) with a periodic
+//! poll as the backstop, and commits [`Tailer::checkpoints`] atomically with the
+//! rule state so a restart resumes exactly where the committed state stands.
+//!
+//! Layout: [`fingerprint`] (identity), [`discover`] (paths and globs to files,
+//! with readable errors), [`follow`] (one open file: reading, truncation),
+//! [`resume`] (checkpoints to files) and [`tail`] (the tailer tying them together).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+pub mod discover;
+pub mod fingerprint;
+pub mod follow;
+pub mod resume;
+pub mod tail;
+#[cfg(test)]
+mod tests;
+
+pub use discover::{Problem, SourceError};
+pub use tail::Tailer;
 
 /// Who a file is, independent of its path: rotation renames a file (same
 /// identity, new path) and creates a new one (new identity, old path).
@@ -31,4 +55,126 @@ pub struct Checkpoint {
     pub fingerprint: Fingerprint,
     /// Offset of the first byte not yet consumed (always at a line start).
     pub offset: u64,
+}
+
+/// One configured source as the tailer needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSpec {
+    /// Name used in checkpoints, metrics and [`TailLine::source`].
+    pub name: String,
+    /// A path or a glob (`*`, `?`, `[...]`); a symlink is followed to its target.
+    pub pattern: String,
+}
+
+/// A followed file, stable for its identity during one process run (not across
+/// restarts): the daemon keeps one parser per file, keyed by this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u64);
+
+/// One line handed to the `on_line` callback of [`Tailer::poll`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TailLine<'a> {
+    /// The [`SourceSpec::name`].
+    pub source: &'a str,
+    /// The file it came from.
+    pub file: FileId,
+    /// Where that file was last seen (the old path after a rename is noticed only
+    /// if the new name matches the pattern).
+    pub path: &'a Path,
+    /// Offset of the line's first byte in the file.
+    pub offset: u64,
+    /// The line without `\n` and without a `\r` before it; empty when `too_long`.
+    pub line: &'a [u8],
+    /// The line was longer than [`crate::parse::MAX_LINE`]: its bytes were skipped
+    /// without buffering, and it is delivered only so it can be counted.
+    pub too_long: bool,
+}
+
+/// Why a file starts where it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// A file not seen before: from its first byte.
+    New,
+    /// A checkpoint from the last run matched its identity: from the checkpoint.
+    Resumed,
+    /// `from_end` on the first start: after its last complete line.
+    FromEnd,
+}
+
+/// Something that happened to a file during a poll, for logs and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TailEvent {
+    /// A file is now followed.
+    Opened {
+        source: String,
+        file: FileId,
+        path: PathBuf,
+        offset: u64,
+        start: Start,
+    },
+    /// The file is no longer at any matched path (renamed away or deleted); it is
+    /// read to its end before it is released.
+    Rotated {
+        source: String,
+        file: FileId,
+        path: PathBuf,
+    },
+    /// The file shrank or its first bytes changed (copytruncate, truncation):
+    /// reading restarts at 0. Lines written after the last poll and before the
+    /// truncation are lost: nothing can read them any more.
+    Truncated {
+        source: String,
+        file: FileId,
+        path: PathBuf,
+        offset_was: u64,
+    },
+    /// A rotated file was read to its end and stayed quiet for a poll: closed. The
+    /// daemon can drop its parser.
+    Released {
+        source: String,
+        file: FileId,
+        path: PathBuf,
+    },
+    /// A new problem (reported once; it stays in [`Tailer::status`] while it lasts,
+    /// and the path is retried on every poll).
+    Problem { source: String, error: SourceError },
+    /// A checkpoint from the last run whose file was not found (deleted or
+    /// compressed while the daemon was down): the lines after it are lost.
+    CheckpointUnmatched { checkpoint: Checkpoint },
+}
+
+/// What one [`Tailer::poll`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollResult {
+    /// Lines delivered (including too-long markers).
+    pub lines: usize,
+    /// `max_lines` was reached: more may be waiting, poll again without waiting.
+    pub more: bool,
+    /// File events, in the order they happened.
+    pub events: Vec<TailEvent>,
+}
+
+/// One followed file in [`SourceStatus`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStatus {
+    pub file: FileId,
+    pub path: PathBuf,
+    /// Next byte to read (a line start).
+    pub offset: u64,
+    /// Size at the last poll.
+    pub size: u64,
+    /// No longer at a matched path: being drained.
+    pub rotated: bool,
+}
+
+/// The state of one source for `/readyz` and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceStatus {
+    pub name: String,
+    pub pattern: String,
+    pub files: Vec<FileStatus>,
+    /// Current problems (each with a fix hint); empty when all is readable.
+    pub errors: Vec<SourceError>,
+    /// Bytes written but not yet read, over all followed files (size - offset).
+    pub lag_bytes: u64,
 }
