@@ -6,3 +6,4 @@ mod cli;
 mod corpus_json;
 mod corpus_sshd;
 mod scenarios;
+mod state;
