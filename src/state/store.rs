@@ -40,6 +40,12 @@ pub struct Store {
     path: PathBuf,
 }
 
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
 /// What a restart resumes from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Resume {

@@ -260,3 +260,10 @@ fn a_hand_edited_row_is_corrupt_not_a_panic() {
         "{e}"
     );
 }
+
+#[test]
+fn a_store_can_move_to_a_blocking_thread() {
+    // The daemon hands the store to `spawn_blocking` / a mutex: it must be Send.
+    fn send<T: Send>(_: T) {}
+    send(Store::open_in_memory().unwrap());
+}
