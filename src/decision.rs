@@ -7,12 +7,12 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use chrono::{DateTime, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::event::{Name, rfc3339};
 
 /// What a decision asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionAction {
     LockAccount,
@@ -23,7 +23,7 @@ pub enum DecisionAction {
 }
 
 /// How a lock or block ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unlock {
     /// By itself at `until`.
@@ -33,7 +33,7 @@ pub enum Unlock {
 }
 
 /// How urgent it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Low,
@@ -43,7 +43,7 @@ pub enum Severity {
 }
 
 /// Whether loginwatch only recommends the action or carries it out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     Recommend,
@@ -165,8 +165,9 @@ impl fmt::Display for Target {
     }
 }
 
-/// What the decision rests on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What the decision rests on. (`Deserialize` reads back what `Serialize` wrote:
+/// the state store keeps evidence as this JSON.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     /// Matching events in the window that fired.
     pub count: u64,

@@ -9,3 +9,4 @@ mod corpus_sshd;
 mod scenarios;
 mod snapshot;
 mod tail;
+mod state;

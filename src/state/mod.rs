@@ -1,3 +1,28 @@
-//! Durable state in SQLite. (model types; the store is being built)
+//! Durable state in SQLite: decisions and their lock lifecycle, the audit trail,
+//! account facts, and the resume point (checkpoints plus rule and parser
+//! snapshots) of the daemon.
+//!
+//! Everything the daemon must not forget across a restart (or a `kill -9`) lives
+//! here, written in one transaction per [`Batch`] so that the resume point and
+//! the decisions it produced can never disagree. The store never reads the
+//! clock: every time is passed in, which keeps expiry and audit testable.
+//!
+//! Layout: [`schema`] holds the migration steps and [`migrate`] applies them;
+//! [`store`] opens the database and commits batches; [`decisions`] is the
+//! lock lifecycle (queries, admin unlock, auto-unlock); [`facts`] folds events
+//! into per-account facts; [`codec`] maps typed values to SQLite columns.
 
+pub mod codec;
+pub mod decisions;
+pub mod error;
+pub mod facts;
+pub mod migrate;
 pub mod model;
+pub mod schema;
+pub mod store;
+
+pub use decisions::DecisionFilter;
+pub use error::StateError;
+pub use facts::{FactUpdate, FactsAccumulator};
+pub use model::{AccountFacts, AuditEntry, DecisionRecord, LockStatus};
+pub use store::{Batch, CommitResult, Resume, Store};

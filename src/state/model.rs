@@ -2,12 +2,18 @@
 //! admin API and the CLI.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 use crate::decision::Decision;
 
 /// Where a decision's lock/block stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+///
+/// Decisions that are not locks (`alert`, `require_password_reset`) are stored
+/// `Active` too, meaning "open, not yet acknowledged"; they never expire unless
+/// they carry an `until`, and they are not counted as active locks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LockStatus {
     /// In force (or, for decisions without duration, open).
@@ -16,6 +22,33 @@ pub enum LockStatus {
     Expired,
     /// Ended by an admin.
     Unlocked,
+}
+
+impl LockStatus {
+    /// The spelling in JSON and in the state database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockStatus::Active => "active",
+            LockStatus::Expired => "expired",
+            LockStatus::Unlocked => "unlocked",
+        }
+    }
+
+    /// Parses what [`Self::as_str`] produces.
+    pub fn parse(s: &str) -> Option<LockStatus> {
+        match s {
+            "active" => Some(LockStatus::Active),
+            "expired" => Some(LockStatus::Expired),
+            "unlocked" => Some(LockStatus::Unlocked),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for LockStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A decision as stored, with its lifecycle.
@@ -51,9 +84,14 @@ pub struct AuditEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct AccountFacts {
     pub user: String,
+    /// Earliest successful login seen.
     pub first_success: Option<DateTime<Utc>>,
+    /// Latest successful login seen.
     pub last_success: Option<DateTime<Utc>>,
+    /// Latest failed login or MFA attempt seen.
     pub last_failure: Option<DateTime<Utc>>,
+    /// Source address of the last *successful* login: failures (often an
+    /// attacker's) must not move what "where the owner logs in from" means.
     pub last_source_ip: Option<std::net::IpAddr>,
     /// Failures since the last success.
     pub consecutive_failures: u64,

@@ -1,0 +1,101 @@
+//! The database schema, as an append-only list of migration steps.
+//!
+//! Step `i` (0-based) takes the database from `PRAGMA user_version = i` to
+//! `i + 1`. Steps are never edited once released, only appended: a database
+//! in the field is at some version and must reach the newest by replaying
+//! exactly the steps it has not seen.
+//!
+//! Times are TEXT in fixed-width RFC 3339 (see [`super::codec`]) so that
+//! `until <= ?now` compares correctly and an admin can read the file with the
+//! `sqlite3` shell. `u64` values (inodes, hashes, offsets) are stored
+//! bit-cast to SQLite's signed 64-bit integers.
+
+/// `PRAGMA application_id` of a loginwatch state database ("LWst"): tells our
+/// file from another program's SQLite database at the same path.
+pub const APPLICATION_ID: i32 = 0x4c57_7374;
+
+/// The migration steps, oldest first.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    -- One row per decision; the id is the deterministic decision id, so a
+    -- decision re-derived after a crash hits the primary key and is ignored.
+    CREATE TABLE decisions (
+        id            TEXT PRIMARY KEY,
+        rule          TEXT NOT NULL,
+        action        TEXT NOT NULL,
+        -- 1 for actions that last (lock, block, disable): counted as locks.
+        is_lock       INTEGER NOT NULL,
+        target_user   TEXT,
+        target_ip     TEXT,
+        target_net    TEXT,
+        at            TEXT NOT NULL,
+        until         TEXT,
+        unlock        TEXT NOT NULL,
+        severity      TEXT NOT NULL,
+        mode          TEXT NOT NULL,
+        exempt        INTEGER NOT NULL,
+        evidence      TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        ended_at      TEXT,
+        unlocked_by   TEXT,
+        unlock_reason TEXT,
+        recorded_at   TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX decisions_active ON decisions (status, until);
+    CREATE INDEX decisions_user ON decisions (target_user, at);
+    CREATE INDEX decisions_ip ON decisions (target_ip, at);
+    CREATE INDEX decisions_at ON decisions (at);
+
+    CREATE TABLE audit (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          TEXT NOT NULL,
+        decision_id TEXT NOT NULL REFERENCES decisions (id),
+        what        TEXT NOT NULL,
+        who         TEXT NOT NULL,
+        detail      TEXT NOT NULL
+    );
+    CREATE INDEX audit_decision ON audit (decision_id, seq);
+
+    -- One row per account; small on purpose.
+    CREATE TABLE facts (
+        user                 TEXT PRIMARY KEY,
+        first_success        TEXT,
+        last_success         TEXT,
+        last_failure         TEXT,
+        last_source_ip       TEXT,
+        consecutive_failures INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    -- The resume point: replaced as a whole by every commit.
+    CREATE TABLE checkpoints (
+        seq       INTEGER PRIMARY KEY,
+        source    TEXT NOT NULL,
+        path      BLOB NOT NULL,
+        dev       INTEGER NOT NULL,
+        inode     INTEGER NOT NULL,
+        head_hash INTEGER NOT NULL,
+        head_len  INTEGER NOT NULL,
+        offset    INTEGER NOT NULL
+    );
+    CREATE TABLE engine_snapshot (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        data BLOB NOT NULL
+    );
+    CREATE TABLE parser_snapshots (
+        file_key TEXT PRIMARY KEY,
+        data     BLOB NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this binary writes and reads.
+pub fn current_version() -> u32 {
+    // The list is a handful of entries: the cast cannot truncate.
+    MIGRATIONS.len() as u32
+}

@@ -1,0 +1,292 @@
+//! Opening the state database and committing the daemon's batches.
+//!
+//! A [`Batch`] is everything one checkpoint interval produced: the resume
+//! point (checkpoints, rule-engine and parser snapshots), the new decisions and
+//! the account-fact updates. It is written in ONE transaction, which is what
+//! makes a `kill -9` harmless: after a restart the daemon resumes from a point
+//! whose window state matches its offsets exactly, re-reads what followed, and
+//! re-derives the same decisions under the same ids, which are then ignored.
+//!
+//! SQLite runs in WAL mode so readers (the CLI, `/readyz`) never block the
+//! daemon's writer, with `synchronous = NORMAL` (a power loss may drop the
+//! last commits but never tears one; a process crash loses nothing committed)
+//! and a busy timeout so a second writer (the CLI unlocking while the daemon
+//! runs) waits for the lock instead of failing.
+//!
+//! A `Store` is one connection: `Send`, not `Sync`; share it behind a mutex.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+use super::codec;
+use super::decisions;
+use super::error::StateError;
+use super::facts::{self, FactUpdate};
+use super::migrate;
+use super::model::AccountFacts;
+use super::schema::current_version;
+use crate::decision::Decision;
+use crate::source::{Checkpoint, Fingerprint};
+
+/// How long a statement waits for another connection's write lock.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The state database.
+pub struct Store {
+    pub(super) conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// What a restart resumes from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resume {
+    /// Per-file reading positions.
+    pub checkpoints: Vec<Checkpoint>,
+    /// The rule engine's window state matching those positions.
+    pub engine_snapshot: Option<Vec<u8>>,
+    /// Per-file parser state (e.g. open sshd sessions), by file key.
+    pub parser_snapshots: Vec<(String, Vec<u8>)>,
+    /// When the last batch was committed (`Batch::at`); `None` on a fresh database.
+    pub committed_at: Option<DateTime<Utc>>,
+}
+
+/// One atomic commit. The resume point is replaced as a whole: the stored
+/// checkpoints and parser snapshots become exactly the batch's, and the engine
+/// snapshot becomes `engine_snapshot` (`None` clears it). Decisions and facts
+/// are added to what is stored.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub checkpoints: Vec<Checkpoint>,
+    pub engine_snapshot: Option<Vec<u8>>,
+    /// `(file key, blob)`; keys must be distinct (the last one wins).
+    pub parser_snapshots: Vec<(String, Vec<u8>)>,
+    /// New decisions; ids already stored are ignored (see [`CommitResult`]).
+    pub decisions: Vec<Decision>,
+    /// From [`super::FactsAccumulator::take`].
+    pub facts: Vec<FactUpdate>,
+    /// Wall-clock time of the commit: the "decided" audit time.
+    pub at: DateTime<Utc>,
+}
+
+/// What a commit did with the batch's decisions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommitResult {
+    /// Ids recorded now, in batch order: act on (log, alert, count) these only.
+    pub new: Vec<String>,
+    /// Ids that were already stored (re-derived after a restart): ignored.
+    pub known: Vec<String>,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`. The
+    /// directory must exist: a missing one is an error that names it.
+    pub fn open(path: &Path) -> Result<Store, StateError> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(StateError::MissingDir {
+                path: path.into(),
+                dir: dir.into(),
+            });
+        }
+        let open_err = |source| StateError::Open {
+            path: path.into(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        // Reading the mode back is also the first read: a file that is not a
+        // database fails here, reported with its path.
+        let _mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(open_err)?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(open_err)?;
+        migrate::migrate(&mut conn, path)?;
+        Ok(Store {
+            conn,
+            path: path.into(),
+        })
+    }
+
+    /// A private database in memory (tests, `--dry-run` style uses).
+    pub fn open_in_memory() -> Result<Store, StateError> {
+        let path = PathBuf::from(":memory:");
+        let mut conn = Connection::open_in_memory()?;
+        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+        migrate::migrate(&mut conn, &path)?;
+        Ok(Store { conn, path })
+    }
+
+    /// Opens an existing, current database for reading only: the CLI uses it
+    /// while the daemon runs (WAL lets it read without blocking the writer).
+    pub fn open_read_only(path: &Path) -> Result<Store, StateError> {
+        let open_err = |source| StateError::Open {
+            path: path.into(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        let found = migrate::check_ours(&conn, path)?;
+        if found < current_version() {
+            return Err(StateError::TooOld {
+                path: path.into(),
+                found,
+                supported: current_version(),
+            });
+        }
+        Ok(Store {
+            conn,
+            path: path.into(),
+        })
+    }
+
+    /// The database file (`:memory:` for [`Store::open_in_memory`]).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Everything a restart needs, read in one consistent snapshot.
+    pub fn load_resume(&self) -> Result<Resume, StateError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let mut st = tx.prepare_cached(
+            "SELECT source, path, dev, inode, head_hash, head_len, offset FROM checkpoints
+                 ORDER BY seq",
+        )?;
+        let checkpoints = st
+            .query_map([], |r| {
+                Ok(Checkpoint {
+                    source: r.get(0)?,
+                    path: codec::path_from_sql(r.get(1)?),
+                    fingerprint: Fingerprint {
+                        dev: codec::u64_from_sql(r.get(2)?),
+                        inode: codec::u64_from_sql(r.get(3)?),
+                        head_hash: codec::u64_from_sql(r.get(4)?),
+                        head_len: r.get(5)?,
+                    },
+                    offset: codec::u64_from_sql(r.get(6)?),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        drop(st);
+        let engine_snapshot = tx
+            .query_row("SELECT data FROM engine_snapshot WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let parser_snapshots = tx
+            .prepare_cached("SELECT file_key, data FROM parser_snapshots ORDER BY file_key")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let committed_at: Option<String> = tx
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'committed_at'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        tx.finish()?;
+        Ok(Resume {
+            checkpoints,
+            engine_snapshot,
+            parser_snapshots,
+            committed_at: codec::parse_opt_time(committed_at)?,
+        })
+    }
+
+    /// Commits `batch` in one transaction (see [`Batch`]): all of it or, on
+    /// any error, none of it.
+    pub fn commit(&mut self, batch: &Batch) -> Result<CommitResult, StateError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut result = CommitResult::default();
+        for d in &batch.decisions {
+            if decisions::insert(&tx, d, &batch.at)? {
+                result.new.push(d.id.clone());
+            } else {
+                result.known.push(d.id.clone());
+            }
+        }
+        facts::apply(&tx, &batch.facts)?;
+        tx.execute("DELETE FROM checkpoints", [])?;
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT INTO checkpoints (seq, source, path, dev, inode, head_hash, head_len,
+                     offset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for (seq, c) in batch.checkpoints.iter().enumerate() {
+                let fp = &c.fingerprint;
+                put.execute(params![
+                    seq as i64,
+                    c.source,
+                    codec::path_to_sql(&c.path),
+                    codec::u64_to_sql(fp.dev),
+                    codec::u64_to_sql(fp.inode),
+                    codec::u64_to_sql(fp.head_hash),
+                    fp.head_len,
+                    codec::u64_to_sql(c.offset),
+                ])?;
+            }
+        }
+        tx.execute("DELETE FROM engine_snapshot", [])?;
+        if let Some(data) = &batch.engine_snapshot {
+            tx.execute(
+                "INSERT INTO engine_snapshot (id, data) VALUES (1, ?1)",
+                [data],
+            )?;
+        }
+        tx.execute("DELETE FROM parser_snapshots", [])?;
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT OR REPLACE INTO parser_snapshots (file_key, data) VALUES (?1, ?2)",
+            )?;
+            for (key, data) in &batch.parser_snapshots {
+                put.execute(params![key, data])?;
+            }
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('committed_at', ?1)",
+            [codec::time(&batch.at)],
+        )?;
+        tx.commit()?;
+        Ok(result)
+    }
+
+    /// What the stream taught about `user`, if anything.
+    pub fn account(&self, user: &str) -> Result<Option<AccountFacts>, StateError> {
+        facts::load(&self.conn, user)
+    }
+
+    /// For `/readyz`: takes the write lock and writes a row, then rolls back.
+    /// Fails on a read-only file or directory, a read-only store, or a lock
+    /// held longer than the busy timeout.
+    pub fn check_writable(&self) -> Result<(), StateError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let r = tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('writable_probe', '1')",
+            [],
+        );
+        tx.rollback()?;
+        r?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;

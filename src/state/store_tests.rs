@@ -1,0 +1,269 @@
+//! Unit tests of the store over an in-memory database (the file-based and
+//! multi-process behaviour is in the integration tests).
+
+use std::sync::Arc;
+
+use chrono::TimeZone;
+
+use super::*;
+use crate::decision::{DecisionAction, Evidence, Mode, Severity, Target, Unlock, decision_id};
+use crate::state::{DecisionFilter, LockStatus};
+
+fn t(min: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 12, min, 0).unwrap()
+}
+
+fn decision(
+    rule: &str,
+    action: DecisionAction,
+    user: &str,
+    at: u32,
+    until: Option<u32>,
+) -> Decision {
+    let target = Target::user(Arc::from(user));
+    Decision {
+        kind: "decision",
+        id: decision_id(rule, &target, &t(at), Some(u64::from(at))),
+        rule: Arc::from(rule),
+        action,
+        target,
+        at: t(at),
+        until: until.map(t),
+        unlock: Unlock::Auto,
+        severity: Severity::High,
+        mode: Mode::Enforce,
+        exempt: false,
+        evidence: Evidence {
+            count: 5,
+            first: t(0),
+            last: t(at),
+            source_ips: vec!["192.0.2.1".parse().unwrap()],
+            users: vec![Arc::from(user)],
+        },
+    }
+}
+
+fn checkpoint(offset: u64) -> Checkpoint {
+    Checkpoint {
+        source: "auth".into(),
+        path: "/var/log/auth.log".into(),
+        fingerprint: Fingerprint {
+            dev: 1,
+            inode: u64::MAX - 1,
+            head_hash: 1 << 63,
+            head_len: 256,
+        },
+        offset,
+    }
+}
+
+#[test]
+fn a_fresh_store_resumes_from_nothing() {
+    let s = Store::open_in_memory().unwrap();
+    assert_eq!(s.load_resume().unwrap(), Resume::default());
+    assert_eq!(s.next_expiry().unwrap(), None);
+    s.check_writable().unwrap();
+}
+
+#[test]
+fn commit_replaces_the_resume_point_and_round_trips_records() {
+    let mut s = Store::open_in_memory().unwrap();
+    let d = decision(
+        "account-lockout",
+        DecisionAction::LockAccount,
+        "alice",
+        5,
+        Some(20),
+    );
+    let batch = Batch {
+        checkpoints: vec![checkpoint(10), checkpoint(20)],
+        engine_snapshot: Some(b"engine-1".to_vec()),
+        parser_snapshots: vec![("auth:1".into(), b"p".to_vec())],
+        decisions: vec![d.clone()],
+        facts: vec![],
+        at: t(6),
+    };
+    let r = s.commit(&batch).unwrap();
+    assert_eq!(r.new, vec![d.id.clone()]);
+    let rec = s.decision(&d.id).unwrap().unwrap();
+    assert_eq!(rec.decision, d);
+    assert_eq!(rec.status, LockStatus::Active);
+    let resume = s.load_resume().unwrap();
+    assert_eq!(resume.checkpoints, batch.checkpoints);
+    assert_eq!(resume.engine_snapshot.as_deref(), Some(&b"engine-1"[..]));
+    assert_eq!(resume.committed_at, Some(t(6)));
+
+    // The next batch replaces, it does not add.
+    let next = Batch {
+        checkpoints: vec![checkpoint(30)],
+        at: t(7),
+        ..Batch::default()
+    };
+    s.commit(&next).unwrap();
+    let resume = s.load_resume().unwrap();
+    assert_eq!(resume.checkpoints, vec![checkpoint(30)]);
+    assert_eq!(resume.engine_snapshot, None);
+    assert!(resume.parser_snapshots.is_empty());
+    assert_eq!(s.decisions(&DecisionFilter::default()).unwrap().len(), 1);
+}
+
+#[test]
+fn alerts_are_open_but_not_locks() {
+    let mut s = Store::open_in_memory().unwrap();
+    let lock = decision(
+        "account-lockout",
+        DecisionAction::LockAccount,
+        "alice",
+        5,
+        Some(20),
+    );
+    let alert = decision("spray", DecisionAction::Alert, "bob", 6, None);
+    let reset = decision("r", DecisionAction::RequirePasswordReset, "carol", 7, None);
+    s.commit(&Batch {
+        decisions: vec![lock.clone(), alert.clone(), reset],
+        at: t(8),
+        ..Batch::default()
+    })
+    .unwrap();
+    let counts = s.active_counts().unwrap();
+    assert_eq!(
+        counts,
+        vec![
+            (DecisionAction::LockAccount, 1),
+            (DecisionAction::BlockIp, 0),
+            (DecisionAction::DisableAccount, 0),
+        ]
+    );
+    let active = s
+        .decisions(&DecisionFilter {
+            active_only: true,
+            ..DecisionFilter::default()
+        })
+        .unwrap();
+    assert_eq!(active.len(), 3);
+    let locks = s
+        .decisions(&DecisionFilter {
+            active_only: true,
+            locks_only: true,
+            ..DecisionFilter::default()
+        })
+        .unwrap();
+    assert_eq!(locks.len(), 1);
+    assert_eq!(locks[0].decision.id, lock.id);
+    // An alert without end never expires by itself.
+    assert_eq!(s.next_expiry().unwrap(), Some(t(20)));
+    let expired = s.expire_due(t(59)).unwrap();
+    assert_eq!(expired.len(), 1);
+    assert_eq!(
+        s.decision(&alert.id).unwrap().unwrap().status,
+        LockStatus::Active
+    );
+}
+
+#[test]
+fn filters_select_by_rule_user_ip_action_and_limit() {
+    let mut s = Store::open_in_memory().unwrap();
+    let a = decision("lockout", DecisionAction::LockAccount, "alice", 1, Some(30));
+    let b = decision("lockout", DecisionAction::LockAccount, "bob", 2, Some(30));
+    let mut c = decision("brute", DecisionAction::BlockIp, "x", 3, Some(30));
+    c.target = Target::ip("198.51.100.7".parse().unwrap());
+    s.commit(&Batch {
+        decisions: vec![a.clone(), b.clone(), c.clone()],
+        at: t(4),
+        ..Batch::default()
+    })
+    .unwrap();
+    let ids = |f: DecisionFilter| -> Vec<String> {
+        s.decisions(&f)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.decision.id)
+            .collect()
+    };
+    // Newest first.
+    assert_eq!(
+        ids(DecisionFilter::default()),
+        vec![c.id.clone(), b.id.clone(), a.id.clone()]
+    );
+    let rule = DecisionFilter {
+        rule: Some("lockout".into()),
+        ..DecisionFilter::default()
+    };
+    assert_eq!(ids(rule), vec![b.id.clone(), a.id.clone()]);
+    let user = DecisionFilter {
+        user: Some("alice".into()),
+        ..DecisionFilter::default()
+    };
+    assert_eq!(ids(user), vec![a.id.clone()]);
+    let ip = DecisionFilter {
+        ip: Some("198.51.100.7".parse().unwrap()),
+        ..DecisionFilter::default()
+    };
+    assert_eq!(ids(ip), vec![c.id.clone()]);
+    let action = DecisionFilter {
+        action: Some(DecisionAction::BlockIp),
+        ..DecisionFilter::default()
+    };
+    assert_eq!(ids(action), vec![c.id.clone()]);
+    let limit = DecisionFilter {
+        limit: Some(1),
+        ..DecisionFilter::default()
+    };
+    assert_eq!(ids(limit), vec![c.id.clone()]);
+}
+
+#[test]
+fn unlocking_twice_or_an_unknown_id_is_an_error() {
+    let mut s = Store::open_in_memory().unwrap();
+    let d = decision("lockout", DecisionAction::LockAccount, "alice", 1, None);
+    s.commit(&Batch {
+        decisions: vec![d.clone()],
+        at: t(2),
+        ..Batch::default()
+    })
+    .unwrap();
+    assert!(matches!(
+        s.unlock("0000000000000000", "root", "x", t(3)),
+        Err(StateError::UnknownDecision(_))
+    ));
+    s.unlock(&d.id, "root", "verified by phone", t(3)).unwrap();
+    let e = s.unlock(&d.id, "root", "again", t(4)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StateError::NotActive {
+                status: LockStatus::Unlocked,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(s.audit(&d.id).unwrap().len(), 2);
+}
+
+#[test]
+fn a_hand_edited_row_is_corrupt_not_a_panic() {
+    let mut s = Store::open_in_memory().unwrap();
+    let d = decision("lockout", DecisionAction::LockAccount, "alice", 1, None);
+    s.commit(&Batch {
+        decisions: vec![d.clone()],
+        at: t(2),
+        ..Batch::default()
+    })
+    .unwrap();
+    s.conn
+        .execute("UPDATE decisions SET action = 'explode'", [])
+        .unwrap();
+    let e = s.decision(&d.id).unwrap_err();
+    assert!(
+        matches!(e, StateError::Corrupt { what: "action", .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_store_can_move_to_a_blocking_thread() {
+    // The daemon hands the store to `spawn_blocking` / a mutex: it must be Send.
+    fn send<T: Send>(_: T) {}
+    send(Store::open_in_memory().unwrap());
+}
