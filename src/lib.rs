@@ -6,6 +6,7 @@
 //! that core exactly as the daemon will drive live sources.
 
 pub mod config;
+pub mod daemon;
 pub mod decision;
 pub mod escape;
 pub mod event;

@@ -8,5 +8,5 @@ mod corpus_json;
 mod corpus_sshd;
 mod scenarios;
 mod snapshot;
-mod tail;
 mod state;
+mod tail;

@@ -7,6 +7,7 @@ mod input;
 mod parse;
 mod replay;
 mod rules;
+mod run;
 
 use std::fmt;
 use std::process::ExitCode;
@@ -63,6 +64,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the daemon: tail the logs, apply the rules, keep state, serve metrics and the admin API.
+    Run(run::Args),
     /// Parse log files and print one JSON auth event per line.
     Parse(parse::Args),
     /// Run log files through the rules in event time, as if live, and print the decisions.
@@ -81,6 +84,7 @@ enum Command {
 /// Runs the chosen subcommand.
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
+        Command::Run(a) => run::run(a),
         Command::Parse(a) => parse::run(a),
         Command::Replay(a) => replay::run(a),
         Command::Rules(c) => rules::run(c),

@@ -39,6 +39,9 @@ pub struct RuleStats {
     pub keys: usize,
     /// Keys dropped because the rule reached `max_keys`.
     pub evicted: u64,
+    /// Events that met the rule's conditions and had its group key (this
+    /// process run only: not kept in snapshots).
+    pub matches: u64,
     /// Decisions produced.
     pub decisions: u64,
     /// Matches ignored because a decision for the key was active.
@@ -58,6 +61,7 @@ pub struct EngineStats {
 pub(super) struct RuleState {
     pub(super) keys: FxHashMap<Key, KeyState>,
     pub(super) evicted: u64,
+    pub(super) matches: u64,
     pub(super) decisions: u64,
     pub(super) suppressed: u64,
     pub(super) late: u64,
@@ -133,6 +137,7 @@ impl Engine {
                     rule: r.id.clone(),
                     keys: s.keys.len(),
                     evicted: s.evicted,
+                    matches: s.matches,
                     decisions: s.decisions,
                     suppressed: s.suppressed,
                     late: s.late,
@@ -212,6 +217,7 @@ fn counted(
     mode: Mode,
 ) -> Option<Decision> {
     let key = rule.group_by.key(ev)?;
+    st.matches += 1;
     let val = match rule.kind {
         // An event without the counted field says nothing to a distinct rule.
         Kind::Distinct(f) => Some(f.value(ev)?),

@@ -221,6 +221,7 @@ fn rule_state(saved: RuleIn<'_>, names: &mut Interner) -> RuleState {
         decisions: saved.decisions,
         suppressed: saved.suppressed,
         late: saved.late,
+        matches: 0,
     }
 }
 

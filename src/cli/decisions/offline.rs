@@ -2,20 +2,30 @@
 //!
 //! The decisions commands prefer the running daemon's API (so an unlock is seen by
 //! the daemon at once and counted in its metrics); when nothing answers they fall
-//! back to the state file through this function. It is the one place the state
-//! store is to be plugged in for offline use.
+//! back to the state file through this function. SQLite's WAL mode and busy
+//! timeout make this safe even if a daemon starts meanwhile.
+
+use std::sync::{Arc, Mutex};
 
 use loginwatch::config::Config;
+use loginwatch::daemon::backend::StoreBackend;
 use loginwatch::escape::Escaped;
 use loginwatch::http::{AdminBackend, BackendError};
+use loginwatch::state::Store;
+use loginwatch::telemetry::Metrics;
 
 /// Opens the state file named by `config` as an [`AdminBackend`].
-///
-/// Until the SQLite store provides one, this reports that offline access is not
-/// available, so the commands fail with a clear message instead of guessing.
 pub fn offline_backend(config: &Config) -> Result<Box<dyn AdminBackend>, BackendError> {
-    Err(BackendError::Unavailable(format!(
-        "daemon not running and offline access to the state file {} not available",
-        Escaped(&config.state_path.display().to_string())
+    if !config.state_path.exists() {
+        return Err(BackendError::Unavailable(format!(
+            "daemon not running and no state file at {}",
+            Escaped(&config.state_path.display().to_string())
+        )));
+    }
+    let store = Store::open(&config.state_path).map_err(|e| BackendError::Store(e.to_string()))?;
+    Ok(Box::new(StoreBackend::new(
+        Arc::new(Mutex::new(store)),
+        Arc::new(Mutex::new(Vec::new())),
+        Arc::new(Metrics::new()),
     )))
 }

@@ -1,0 +1,71 @@
+//! `loginwatch run`: start the daemon.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use loginwatch::config::{self, Config};
+use loginwatch::daemon::{self, DaemonError, RunOptions};
+
+use super::CliError;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Arguments of `loginwatch run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Configuration file [default: embedded defaults: /var/log/auth.log, ./rules or
+    /// /etc/loginwatch/rules or the built-in rules, HTTP on 127.0.0.1:9464].
+    #[arg(long, short = 'c', value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// On a first start (no saved state), begin at the end of existing log files
+    /// instead of reading them whole.
+    #[arg(long)]
+    from_end: bool,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value = "human")]
+    log_format: LogFormat,
+    /// Write the bound HTTP address to FILE once listening (useful with port 0).
+    #[arg(long, value_name = "FILE")]
+    addr_file: Option<PathBuf>,
+}
+
+/// Runs the daemon until SIGTERM or Ctrl-C.
+pub fn run(a: Args) -> Result<ExitCode, CliError> {
+    init_logging(a.log_format);
+    let config: Config = config::load(a.config.as_deref()).map_err(|errs| {
+        CliError::Usage(format!(
+            "invalid configuration ({} errors):\n{errs}",
+            errs.0.len()
+        ))
+    })?;
+    let opts = RunOptions {
+        from_end: a.from_end,
+        addr_file: a.addr_file,
+    };
+    match daemon::run(config, opts) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(
+            e @ (DaemonError::Rules(_) | DaemonError::Format { .. } | DaemonError::Listen { .. }),
+        ) => Err(CliError::Usage(e.to_string())),
+        Err(e) => Err(CliError::Runtime(e.into())),
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LOGINWATCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

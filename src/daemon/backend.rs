@@ -1,0 +1,130 @@
+//! The admin API's view of the daemon: [`AdminBackend`] over the SQLite store
+//! and the tailer's source status.
+//!
+//! The store sits behind a std `Mutex`, not a tokio one: its methods are
+//! synchronous and nothing awaits while it is held (the HTTP handlers call these
+//! methods on the blocking pool).
+
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+
+use crate::http::{AdminBackend, BackendError, Problem, Readiness, UnlockError};
+use crate::source::SourceStatus;
+use crate::state::model::{AccountFacts, AuditEntry, DecisionRecord, LockStatus};
+use crate::state::{DecisionFilter, StateError, Store};
+use crate::telemetry::Metrics;
+
+/// The daemon's (or, with no source status, the CLI's offline) backend.
+pub struct StoreBackend {
+    store: Arc<Mutex<Store>>,
+    status: Arc<Mutex<Vec<SourceStatus>>>,
+    metrics: Arc<Metrics>,
+}
+
+impl StoreBackend {
+    pub fn new(
+        store: Arc<Mutex<Store>>,
+        status: Arc<Mutex<Vec<SourceStatus>>>,
+        metrics: Arc<Metrics>,
+    ) -> StoreBackend {
+        StoreBackend {
+            store,
+            status,
+            metrics,
+        }
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StateError>,
+    ) -> Result<T, BackendError> {
+        let mut s = self
+            .store
+            .lock()
+            .map_err(|_| BackendError::Unavailable("state lock poisoned".into()))?;
+        f(&mut s).map_err(|e| BackendError::Store(e.to_string()))
+    }
+}
+
+impl AdminBackend for StoreBackend {
+    fn decisions(&self, active_only: bool) -> Result<Vec<DecisionRecord>, BackendError> {
+        let filter = DecisionFilter {
+            active_only,
+            ..DecisionFilter::default()
+        };
+        self.with(|s| s.decisions(&filter))
+    }
+
+    fn decision(
+        &self,
+        id: &str,
+    ) -> Result<Option<(DecisionRecord, Vec<AuditEntry>)>, BackendError> {
+        self.with(|s| match s.decision(id)? {
+            Some(r) => Ok(Some((r, s.audit(id)?))),
+            None => Ok(None),
+        })
+    }
+
+    fn unlock(&self, id: &str, by: &str, reason: &str) -> Result<DecisionRecord, UnlockError> {
+        let current = self
+            .with(|s| s.decision(id))?
+            .ok_or(UnlockError::NotFound)?;
+        if current.status != LockStatus::Active {
+            return Err(UnlockError::NotActive(current.status));
+        }
+        let rec = self.with(|s| s.unlock(id, by, reason, Utc::now()))?;
+        if let Ok(counts) = self.with(|s| s.active_counts()) {
+            for (action, n) in counts {
+                self.metrics.set_active_locks(action, n as i64);
+            }
+        }
+        Ok(rec)
+    }
+
+    fn account(
+        &self,
+        user: &str,
+    ) -> Result<Option<(AccountFacts, Vec<DecisionRecord>)>, BackendError> {
+        self.with(|s| {
+            let facts = s.account(user)?;
+            let filter = DecisionFilter {
+                active_only: true,
+                user: Some(user.to_owned()),
+                ..DecisionFilter::default()
+            };
+            let active = s.decisions(&filter)?;
+            Ok(match facts {
+                Some(f) => Some((f, active)),
+                None if !active.is_empty() => Some((
+                    AccountFacts {
+                        user: user.to_owned(),
+                        ..AccountFacts::default()
+                    },
+                    active,
+                )),
+                None => None,
+            })
+        })
+    }
+
+    fn readiness(&self) -> Readiness {
+        let mut problems = Vec::new();
+        if let Ok(status) = self.status.lock() {
+            for s in status.iter() {
+                for e in &s.errors {
+                    problems.push(Problem::Source {
+                        name: s.name.clone(),
+                        message: format!("{}: {} ({})", e.path.display(), e.problem, e.hint),
+                    });
+                }
+            }
+        }
+        if let Err(e) = self.with(|s| s.check_writable()) {
+            problems.push(Problem::State {
+                message: e.to_string(),
+            });
+        }
+        Readiness { problems }
+    }
+}

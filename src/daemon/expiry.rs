@@ -1,0 +1,66 @@
+//! Auto-unlock: each lock ends at its absolute end time.
+//!
+//! The store knows the earliest end among active locks; this task sleeps until
+//! then (at most a second, so locks decided meanwhile are seen) and expires what
+//! is due. After a restart that spanned an end time, the first pass expires it with
+//! its true end recorded (the store writes `until`, not the time of noticing).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use tracing::{info, warn};
+
+use crate::escape::Escaped;
+use crate::state::Store;
+use crate::telemetry::{Metrics, UnlockHow};
+
+/// Longest sleep between checks.
+const MAX_SLEEP: Duration = Duration::from_secs(1);
+
+/// Runs until `stop` turns true.
+pub async fn run(
+    store: Arc<Mutex<Store>>,
+    metrics: Arc<Metrics>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let store2 = store.clone();
+        let metrics2 = metrics.clone();
+        let sleep = tokio::task::spawn_blocking(move || expire_now(&store2, &metrics2))
+            .await
+            .unwrap_or(MAX_SLEEP);
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(sleep) => {}
+        }
+    }
+}
+
+/// Expires what is due now; returns how long to sleep before the next check.
+pub fn expire_now(store: &Mutex<Store>, metrics: &Metrics) -> Duration {
+    let Ok(mut store) = store.lock() else {
+        return MAX_SLEEP;
+    };
+    let now = Utc::now();
+    match store.expire_due(now) {
+        Ok(expired) => {
+            for r in &expired {
+                metrics.unlock(UnlockHow::Auto);
+                info!(id = %r.decision.id, rule = %Escaped(&r.decision.rule), target = %Escaped(&r.decision.target.to_string()), "Auto-unlocked.");
+            }
+            if !expired.is_empty()
+                && let Ok(counts) = store.active_counts()
+            {
+                for (action, n) in counts {
+                    metrics.set_active_locks(action, n as i64);
+                }
+            }
+        }
+        Err(e) => warn!(error = %e, "Expiring locks failed."),
+    }
+    match store.next_expiry() {
+        Ok(Some(t)) => (t - now).to_std().unwrap_or(Duration::ZERO).min(MAX_SLEEP),
+        _ => MAX_SLEEP,
+    }
+}

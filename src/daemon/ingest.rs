@@ -1,0 +1,337 @@
+//! The ingest loop: tailer -> parser -> rule engine -> state, on one thread.
+//!
+//! Everything on this path is synchronous and owned by one thread (no locks per
+//! line): the tailer hands out complete lines, the source's parser turns them into
+//! events, the engine turns events into decisions. Every `checkpoint_interval`
+//! (and at shutdown) one SQLite transaction commits the file offsets together with
+//! the engine's and parsers' snapshots and the decisions made since the last
+//! commit. A `kill -9` therefore loses nothing and repeats nothing: the restart
+//! resumes from a state where offsets, windows and correlation tables agree, and
+//! re-derived decisions carry the same deterministic ids (`INSERT OR IGNORE`).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tracing::{info, warn};
+
+use crate::decision::Decision;
+use crate::escape::Escaped;
+use crate::event::{Name, Outcome, rfc3339};
+use crate::intern::Interner;
+use crate::parse::{Format, LineCtx, ParseOptions, Parser, UnparsedReason, Zone, detect};
+use crate::rules::{Engine, RuleSet};
+use crate::source::{SourceStatus, TailEvent, TailLine, Tailer};
+use crate::state::{Batch, FactsAccumulator, Store};
+use crate::telemetry::Metrics;
+
+/// Lines handled per tailer poll before the loop looks at reloads and commits.
+const BATCH_LINES: usize = 16 * 1024;
+
+/// One configured source's parsing state. One parser per source, not per file:
+/// OpenSSH can split one attempt across a rotation, and the correlation table
+/// is keyed by host and pid anyway.
+pub struct SourceParse {
+    /// Configured format (`Auto` is resolved on the first line).
+    pub format: Format,
+    pub zone: Zone,
+    pub parser: Option<Parser>,
+    /// Snapshot restored before the parser existed (applied when it is created).
+    pub pending_restore: Option<Vec<u8>>,
+}
+
+/// Counters accumulated per batch and added to the metrics in bulk, so the hot
+/// path does not look up label values per line.
+#[derive(Default)]
+struct BatchCounts {
+    lines: HashMap<String, u64>,
+    events: HashMap<(String, Outcome), u64>,
+    unparsed: HashMap<(String, UnparsedReason), u64>,
+}
+
+/// Inputs of the ingest thread.
+pub struct Ingest {
+    pub tailer: Tailer,
+    pub sources: HashMap<String, SourceParse>,
+    pub engine: Engine,
+    pub store: Arc<Mutex<Store>>,
+    pub metrics: Arc<Metrics>,
+    pub year: Option<i32>,
+    pub checkpoint_interval: Duration,
+    pub poll_interval: Duration,
+    /// Wake-ups from the file watcher.
+    pub wake: Receiver<()>,
+    /// New rule sets from the reload task.
+    pub reloads: Receiver<Arc<RuleSet>>,
+    pub shutdown: Arc<AtomicBool>,
+    /// Source status for `/readyz`, refreshed every loop.
+    pub status: Arc<Mutex<Vec<SourceStatus>>>,
+}
+
+impl Ingest {
+    /// Runs until `shutdown` is set, then commits a last time.
+    pub fn run(mut self) {
+        let mut pending: Vec<Decision> = Vec::new();
+        let mut facts = FactsAccumulator::new();
+        let mut interner = Interner::default();
+        let mut last_commit = Instant::now();
+        let mut dirty = false;
+        let mut last_counts: HashMap<(Name, &'static str), u64> = HashMap::new();
+        loop {
+            let stopping = self.shutdown.load(Ordering::SeqCst);
+            while let Ok(set) = self.reloads.try_recv() {
+                let report = self.engine.reload(set);
+                info!(?report, "Rules reloaded.");
+            }
+            let read_at = Instant::now();
+            let mut counts = BatchCounts::default();
+            let mut made: Vec<Decision> = Vec::new();
+            let result = {
+                let Ingest {
+                    tailer,
+                    sources,
+                    engine,
+                    year,
+                    ..
+                } = &mut self;
+                let year = *year;
+                tailer.poll(BATCH_LINES, &mut |line: TailLine<'_>| {
+                    handle_line(
+                        line,
+                        sources,
+                        engine,
+                        &mut facts,
+                        &mut interner,
+                        year,
+                        &mut counts,
+                        &mut made,
+                    );
+                })
+            };
+            for ev in &result.events {
+                log_tail_event(ev);
+                if let TailEvent::Problem { .. } = ev {
+                    // Reported once here; status carries it while it lasts.
+                }
+            }
+            let got_lines = result.lines > 0;
+            if got_lines {
+                dirty = true;
+            }
+            self.flush_counts(counts);
+            if !made.is_empty() {
+                let elapsed = read_at.elapsed().as_secs_f64();
+                for d in &made {
+                    self.metrics.event_to_decision_seconds.observe(elapsed);
+                    log_decision(d);
+                }
+                pending.extend(made);
+            }
+            let status = self.tailer.status();
+            for s in &status {
+                self.metrics.set_source_up(&s.name, s.errors.is_empty());
+                self.metrics
+                    .source_lag_bytes
+                    .with_label_values(&[s.name.as_str()])
+                    .set(s.lag_bytes as i64);
+            }
+            if let Ok(mut st) = self.status.lock() {
+                *st = status;
+            }
+            let due = last_commit.elapsed() >= self.checkpoint_interval;
+            if dirty && (due || stopping || !pending.is_empty()) {
+                match self.commit(&mut pending, &mut facts) {
+                    Ok(()) => {
+                        dirty = false;
+                        last_commit = Instant::now();
+                    }
+                    Err(e) => warn!(error = %e, "Committing state failed; retrying."),
+                }
+                self.engine_metrics(&mut last_counts);
+            }
+            if stopping {
+                return;
+            }
+            if result.more {
+                continue;
+            }
+            match self.wake.recv_timeout(self.poll_interval) {
+                Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => std::thread::sleep(self.poll_interval),
+            }
+            // Coalesce a burst of wake-ups into one poll.
+            while self.wake.try_recv().is_ok() {}
+        }
+    }
+
+    fn commit(
+        &mut self,
+        pending: &mut Vec<Decision>,
+        facts: &mut FactsAccumulator,
+    ) -> Result<(), crate::state::StateError> {
+        let batch = Batch {
+            checkpoints: self.tailer.checkpoints(),
+            engine_snapshot: Some(self.engine.snapshot()),
+            parser_snapshots: self
+                .sources
+                .iter()
+                .filter_map(|(name, s)| s.parser.as_ref().map(|p| (name.clone(), p.snapshot())))
+                .collect(),
+            decisions: pending.clone(),
+            facts: facts.take(),
+            at: Utc::now(),
+        };
+        let Ok(mut store) = self.store.lock() else {
+            // A thread panicked holding the store: nothing sensible is left to do
+            // but stop committing; the next restart resumes from the last commit.
+            return Ok(());
+        };
+        let result = store.commit(&batch)?;
+        for d in batch
+            .decisions
+            .iter()
+            .filter(|d| result.new.contains(&d.id))
+        {
+            self.metrics.decision(&d.rule, d.action, d.mode);
+        }
+        if let Ok(counts) = store.active_counts() {
+            for (action, n) in counts {
+                self.metrics.set_active_locks(action, n as i64);
+            }
+        }
+        pending.clear();
+        Ok(())
+    }
+
+    fn flush_counts(&self, c: BatchCounts) {
+        for (s, n) in c.lines {
+            self.metrics
+                .lines_read
+                .with_label_values(&[s.as_str()])
+                .inc_by(n);
+        }
+        for ((s, o), n) in c.events {
+            self.metrics
+                .events
+                .with_label_values(&[s.as_str(), o.as_str()])
+                .inc_by(n);
+        }
+        for ((s, r), n) in c.unparsed {
+            self.metrics
+                .unparsed_lines
+                .with_label_values(&[s.as_str(), r.as_str()])
+                .inc_by(n);
+        }
+    }
+
+    /// Engine counters into metrics. The engine's counters restart at zero for a
+    /// rule that a reload changed, so what is added is the growth since the last
+    /// look, or the whole value after such a reset.
+    fn engine_metrics(&self, last: &mut HashMap<(Name, &'static str), u64>) {
+        let mut delta = |rule: &Name, what: &'static str, now: u64| {
+            let prev = last.insert((rule.clone(), what), now).unwrap_or(0);
+            if now >= prev { now - prev } else { now }
+        };
+        for r in &self.engine.stats().rules {
+            let id: &str = &r.rule;
+            self.metrics
+                .tracked_keys
+                .with_label_values(&[id])
+                .set(r.keys as i64);
+            self.metrics
+                .evicted_keys
+                .with_label_values(&[id])
+                .inc_by(delta(&r.rule, "evicted", r.evicted));
+            self.metrics
+                .rule_matches
+                .with_label_values(&[id])
+                .inc_by(delta(&r.rule, "matches", r.matches));
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn handle_line(
+    line: TailLine<'_>,
+    sources: &mut HashMap<String, SourceParse>,
+    engine: &mut Engine,
+    facts: &mut FactsAccumulator,
+    interner: &mut Interner,
+    year: Option<i32>,
+    counts: &mut BatchCounts,
+    made: &mut Vec<Decision>,
+) {
+    *counts.lines.entry(line.source.to_owned()).or_default() += 1;
+    let Some(src) = sources.get_mut(line.source) else {
+        return;
+    };
+    if line.too_long {
+        *counts
+            .unparsed
+            .entry((line.source.to_owned(), UnparsedReason::TooLong))
+            .or_default() += 1;
+        return;
+    }
+    let parser = src.parser.get_or_insert_with(|| {
+        let format = match &src.format {
+            Format::Auto => detect::detect(&[line.line]),
+            f => f.clone(),
+        };
+        let opts = ParseOptions { year, zone: src.zone, now: Utc::now() };
+        let mut p = Parser::new(&format, &opts, LineCtx { path: Name::from(line.source) });
+        if let Some(snap) = src.pending_restore.take()
+            && let Err(e) = p.restore(&snap)
+        {
+            warn!(source = %Escaped(line.source), error = %e, "Parser state from the last run unusable; starting fresh.");
+        }
+        p
+    });
+    match parser.parse(line.line, line.offset) {
+        Ok(Some(mut ev)) => {
+            // One parser per source: stamp the file the line really came from.
+            ev.log_path = Some(interner.intern(&line.path.to_string_lossy()));
+            *counts
+                .events
+                .entry((line.source.to_owned(), ev.outcome))
+                .or_default() += 1;
+            facts.observe(&ev);
+            made.extend(engine.observe(&ev));
+        }
+        Ok(None) => {}
+        Err(e) => {
+            *counts
+                .unparsed
+                .entry((line.source.to_owned(), e.reason))
+                .or_default() += 1;
+        }
+    }
+}
+
+fn log_tail_event(ev: &TailEvent) {
+    match ev {
+        TailEvent::Problem { source, error } => {
+            warn!(source = %Escaped(source), path = %Escaped(&error.path.to_string_lossy()), problem = %error.problem, hint = %error.hint, "Source cannot be read; retrying.")
+        }
+        other => info!(event = ?other, "Source."),
+    }
+}
+
+/// One readable line per decision.
+fn log_decision(d: &Decision) {
+    let target = d.target.to_string();
+    info!(
+        rule = %Escaped(&d.rule),
+        action = %d.action,
+        target = %Escaped(&target),
+        until = %d.until.map(|t| rfc3339(&t)).unwrap_or_else(|| "admin unlock".into()),
+        count = d.evidence.count,
+        id = %d.id,
+        "Decision: {} {} ({})",
+        d.action,
+        Escaped(&target),
+        Escaped(&d.rule)
+    );
+}

@@ -1,0 +1,240 @@
+//! `loginwatch run`: the long-running service.
+//!
+//! Wiring only; each stage lives in its own module. Threads and tasks:
+//! - the ingest thread ([`ingest`]): tailer, parsers, engine, state commits;
+//! - a `notify` watcher that wakes the ingest thread when a log directory changes
+//!   (the periodic poll is the backstop when notify misses something);
+//! - [`reload`]: rule files watched (debounced) and SIGHUP; a new set is compiled
+//!   whole and handed to the ingest thread, or rejected with the old set kept;
+//! - [`expiry`]: auto-unlock at each lock's end time, also after a restart;
+//! - the HTTP server (metrics, health, admin API).
+//!
+//! Shutdown (SIGTERM, Ctrl-C) is one path: stop reading, commit, exit 0.
+
+pub mod backend;
+pub mod expiry;
+pub mod ingest;
+pub mod reload;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use notify::Watcher;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::parse::Format;
+use crate::rules::{Engine, RuleErrors, RuleSet};
+use crate::source::{SourceSpec, Tailer};
+use crate::state::{StateError, Store};
+use crate::telemetry::Metrics;
+
+/// Why the daemon could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("state: {0}")]
+    State(#[from] StateError),
+    #[error("invalid rules:\n{0}")]
+    Rules(RuleErrors),
+    #[error("source {name}: unknown format {format:?}")]
+    Format { name: String, format: String },
+    #[error("cannot listen on {addr}: {error}")]
+    Listen {
+        addr: SocketAddr,
+        error: std::io::Error,
+    },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Options given on the command line rather than in the config.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// On a first start, begin at the end of existing files.
+    pub from_end: bool,
+    /// Write the bound HTTP address to this file once listening (tests use port 0).
+    pub addr_file: Option<PathBuf>,
+}
+
+/// Loads the rule set the config names (directory, default directories, or built in).
+pub fn load_rules(config: &Config) -> Result<(RuleSet, Option<PathBuf>), RuleErrors> {
+    let dir = match &config.rules_dir {
+        Some(d) => Some(d.clone()),
+        None => ["./rules", "/etc/loginwatch/rules"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_dir()),
+    };
+    match dir {
+        Some(d) => crate::rules::load_dir(&d).map(|s| (s, Some(d))),
+        None => crate::rules::builtin().map(|s| (s, None)),
+    }
+}
+
+/// Runs the daemon until SIGTERM or Ctrl-C.
+pub fn run(config: Config, opts: RunOptions) -> Result<(), DaemonError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(run_async(config, opts))
+}
+
+async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> {
+    let metrics = Arc::new(Metrics::new());
+    let (rules, rules_dir) = load_rules(&config).map_err(DaemonError::Rules)?;
+    let rules = Arc::new(rules);
+    info!(rules = rules.rules.len(), dir = ?rules_dir, mode = ?config.mode, "Rules loaded.");
+
+    let store = Store::open(&config.state_path)?;
+    let resume = store.load_resume()?;
+    let first_start = resume.checkpoints.is_empty() && resume.engine_snapshot.is_none();
+    let engine = match &resume.engine_snapshot {
+        Some(bytes) => Engine::restore(rules.clone(), config.mode, bytes).unwrap_or_else(|e| {
+            warn!(error = %e, "Rule state from the last run unusable; starting with empty windows.");
+            Engine::new(rules.clone(), config.mode)
+        }),
+        None => Engine::new(rules.clone(), config.mode),
+    };
+    let store = Arc::new(Mutex::new(store));
+
+    let mut sources = HashMap::new();
+    let mut specs = Vec::new();
+    let mut parser_snaps: HashMap<String, Vec<u8>> = resume.parser_snapshots.into_iter().collect();
+    for s in &config.sources {
+        let format =
+            Format::by_name(&s.format, &rules.formats).ok_or_else(|| DaemonError::Format {
+                name: s.name.clone(),
+                format: s.format.clone(),
+            })?;
+        sources.insert(
+            s.name.clone(),
+            ingest::SourceParse {
+                format,
+                zone: s.zone,
+                parser: None,
+                pending_restore: parser_snaps.remove(&s.name),
+            },
+        );
+        specs.push(SourceSpec {
+            name: s.name.clone(),
+            pattern: s.path.clone(),
+        });
+    }
+    let tailer = Tailer::new(specs, resume.checkpoints, opts.from_end && first_start);
+
+    // Wake-ups: notify on the directories of the sources.
+    let (wake_tx, wake_rx) = mpsc::channel::<()>();
+    let watch_tx = wake_tx.clone();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if res.is_ok() {
+            let _ = watch_tx.send(());
+        }
+    })
+    .map_err(|e| std::io::Error::other(e.to_string()))?;
+    for dir in tailer.watch_dirs() {
+        if let Err(e) = watcher.watch(&dir, notify::RecursiveMode::NonRecursive) {
+            warn!(dir = %dir.display(), error = %e, "Cannot watch directory; relying on polling.");
+        }
+    }
+
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let status = Arc::new(Mutex::new(Vec::new()));
+    let (reload_tx, reload_rx) = mpsc::channel();
+    let ingest = ingest::Ingest {
+        tailer,
+        sources,
+        engine,
+        store: store.clone(),
+        metrics: metrics.clone(),
+        year: config.year,
+        checkpoint_interval: config.checkpoint_interval,
+        poll_interval: config.poll_interval,
+        wake: wake_rx,
+        reloads: reload_rx,
+        shutdown: shutdown.clone(),
+        status: status.clone(),
+    };
+    let ingest_thread = std::thread::Builder::new()
+        .name("ingest".into())
+        .spawn(move || ingest.run())?;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let reload_task = tokio::spawn(reload::run(
+        rules_dir,
+        config.clone(),
+        reload_tx,
+        metrics.clone(),
+        stop_rx.clone(),
+    ));
+    let expiry_task = tokio::spawn(expiry::run(store.clone(), metrics.clone(), stop_rx.clone()));
+
+    let backend = Arc::new(backend::StoreBackend::new(
+        store.clone(),
+        status,
+        metrics.clone(),
+    ));
+    let app = AppState {
+        backend,
+        metrics: metrics.clone(),
+        admin_token: config.http.admin_token.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|error| DaemonError::Listen {
+            addr: config.http.listen,
+            error,
+        })?;
+    let addr = listener.local_addr()?;
+    info!(%addr, "Listening.");
+    if let Some(f) = &opts.addr_file {
+        std::fs::write(f, addr.to_string())?;
+    }
+    let mut http_stop = stop_rx.clone();
+    let server = tokio::spawn(http::serve(listener, http::router(app), async move {
+        let _ = http_stop.changed().await;
+    }));
+
+    wait_for_shutdown_signal().await;
+    info!("Shutting down.");
+    shutdown.store(true, Ordering::SeqCst);
+    let _ = wake_tx.send(());
+    let _ = stop_tx.send(true);
+    drop(watcher);
+    let joined = tokio::task::spawn_blocking(move || ingest_thread.join()).await;
+    if !matches!(joined, Ok(Ok(()))) {
+        warn!("Ingest thread ended abnormally.");
+    }
+    let _ = reload_task.await;
+    let _ = expiry_task.await;
+    let _ = server.await;
+    info!("Stopped.");
+    Ok(())
+}
+
+async fn wait_for_shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

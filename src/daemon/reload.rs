@@ -1,0 +1,95 @@
+//! Rule reload: on a change in the rules directory (debounced) and on SIGHUP.
+//!
+//! The new set is compiled whole before anything changes. With any error the old
+//! set stays live, every error is logged with its file and line, and
+//! `loginwatch_rules_reloads_total{result="error"}` counts it. A good set goes to
+//! the ingest thread, which swaps it in keeping the windows of unchanged rules.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+
+use notify::Watcher;
+use tracing::{error, info, warn};
+
+use crate::config::Config;
+use crate::rules::RuleSet;
+use crate::telemetry::{Metrics, ReloadResult};
+
+/// Quiet time after the last change before reloading: editors write files in
+/// several steps (temp file, rename), and a half-written set must not be tried.
+const DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// Runs until `stop` turns true.
+pub async fn run(
+    dir: Option<PathBuf>,
+    config: Config,
+    to_ingest: Sender<Arc<RuleSet>>,
+    metrics: Arc<Metrics>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let _watcher = dir.as_ref().and_then(|d| {
+        let tx = tx.clone();
+        let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            if let Ok(ev) = res
+                && !matches!(ev.kind, notify::EventKind::Access(_))
+            {
+                let _ = tx.send(());
+            }
+        })
+        .ok()?;
+        match w.watch(d, notify::RecursiveMode::NonRecursive) {
+            Ok(()) => Some(w),
+            Err(e) => {
+                warn!(dir = %d.display(), error = %e, "Cannot watch the rules directory; reload with SIGHUP.");
+                None
+            }
+        }
+    });
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        #[cfg(unix)]
+        let hup_recv = async {
+            match hup.as_mut() {
+                Some(h) => h.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let hup_recv = std::future::pending::<Option<()>>();
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = hup_recv => info!("SIGHUP: reloading rules."),
+            Some(()) = rx.recv() => {
+                // Debounce: wait until the directory has been quiet for a moment.
+                loop {
+                    match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
+                        Ok(Some(())) => continue,
+                        _ => break,
+                    }
+                }
+            }
+        }
+        reload_once(&config, &to_ingest, &metrics);
+    }
+}
+
+/// Compiles the rules and hands a good set to the ingest thread.
+pub fn reload_once(config: &Config, to_ingest: &Sender<Arc<RuleSet>>, metrics: &Metrics) {
+    match super::load_rules(config) {
+        Ok((set, _)) => {
+            info!(rules = set.rules.len(), "New rule set compiled.");
+            metrics.reload(ReloadResult::Ok);
+            let _ = to_ingest.send(Arc::new(set));
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                error!(error = %e, "Rule file rejected; the previous rules stay live.");
+            }
+            metrics.reload(ReloadResult::Error);
+        }
+    }
+}
