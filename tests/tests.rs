@@ -1,11 +1,13 @@
 //! All integration tests, compiled into one binary (one `mod` per topic).
 
+mod sshgen;
 mod util;
 
 mod api;
 mod cli;
 mod corpus_json;
 mod corpus_sshd;
+mod daemon;
 mod scenarios;
 mod snapshot;
 mod state;

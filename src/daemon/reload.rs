@@ -65,12 +65,7 @@ pub async fn run(
             _ = hup_recv => info!("SIGHUP: reloading rules."),
             Some(()) = rx.recv() => {
                 // Debounce: wait until the directory has been quiet for a moment.
-                loop {
-                    match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
-                        Ok(Some(())) => continue,
-                        _ => break,
-                    }
-                }
+                while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
             }
         }
         reload_once(&config, &to_ingest, &metrics);

@@ -1,0 +1,419 @@
+//! End-to-end tests of `loginwatch run`: the real binary in a temp dir on port 0.
+//! Lines appended to a log become decisions visible in the API and metrics; admin
+//! unlock, auto-unlock, restart, rule reload and `kill -9` recovery.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::sshgen::{Rng, generate};
+
+const TOKEN: &str = "s3cret-admin-token";
+
+/// A running daemon; killed when dropped.
+struct Daemon {
+    child: Child,
+    addr: String,
+    stderr: PathBuf,
+}
+
+impl Daemon {
+    fn start(dir: &Path) -> Daemon {
+        let addr_file = dir.join("addr");
+        let _ = fs::remove_file(&addr_file);
+        let stderr = dir.join(format!("stderr-{:016x}.log", rand_u64()));
+        let child = Command::new(env!("CARGO_BIN_EXE_loginwatch"))
+            .args(["run", "--config"])
+            .arg(dir.join("loginwatch.toml"))
+            .arg("--addr-file")
+            .arg(&addr_file)
+            .env("LOGINWATCH_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let mut d = Daemon {
+            child,
+            addr: String::new(),
+            stderr,
+        };
+        wait_for("the daemon to listen", Duration::from_secs(20), || {
+            if let Ok(Some(status)) = d.child.try_wait() {
+                panic!("daemon exited early ({status}): {}", d.log());
+            }
+            fs::read_to_string(&addr_file)
+                .ok()
+                .filter(|a| !a.is_empty())
+        })
+        .map(|a| d.addr = a)
+        .unwrap();
+        d
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    fn get(&self, path: &str) -> Value {
+        reqwest::blocking::get(self.url(path))
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
+    fn metrics(&self) -> String {
+        reqwest::blocking::get(self.url("/metrics"))
+            .unwrap()
+            .text()
+            .unwrap()
+    }
+
+    /// The value of one series (`name{labels}` exactly as rendered), 0 if absent.
+    fn metric(&self, series: &str) -> f64 {
+        self.metrics()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(series)
+                    .and_then(|v| v.strip_prefix(' '))
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(0.0)
+    }
+
+    fn decisions(&self, active: bool) -> Vec<Value> {
+        let v = self.get(if active {
+            "/api/v1/decisions?active=true"
+        } else {
+            "/api/v1/decisions"
+        });
+        v["decisions"].as_array().cloned().unwrap_or_default()
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// SIGTERM, and the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "daemon did not stop within 10 s after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}
+
+/// Polls `f` until it returns `Some`, or panics after `limit`.
+fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// A temp dir with a config, a rules directory (the shipped rules, with the lock
+/// shortened to `lock` so auto-unlock can be watched), a token file and an empty log.
+fn setup(lock: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    fs::create_dir(&rules).unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let accounts = fs::read_to_string(repo.join("accounts.toml")).unwrap();
+    let accounts = accounts
+        .replacen("duration = \"30m\"", &format!("duration = \"{lock}\""), 1)
+        .replacen(
+            "escalation = { factor = 2, max = \"24h\", within = \"24h\" }",
+            "",
+            1,
+        );
+    fs::write(rules.join("accounts.toml"), accounts).unwrap();
+    fs::copy(repo.join("network.toml"), rules.join("network.toml")).unwrap();
+    fs::write(dir.path().join("token"), TOKEN).unwrap();
+    fs::write(dir.path().join("auth.log"), "").unwrap();
+    fs::write(
+        dir.path().join("loginwatch.toml"),
+        "state_path = \"state.db\"\nrules_dir = \"rules\"\npoll_interval = \"1s\"\ncheckpoint_interval = \"1s\"\n\
+         [http]\nlisten = \"127.0.0.1:0\"\nadmin_token_file = \"token\"\n\
+         [[source]]\npath = \"auth.log\"\nformat = \"sshd\"\ntz = \"UTC\"\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn append(path: &Path, lines: &[String]) {
+    let mut f = OpenOptions::new().append(true).open(path).unwrap();
+    for l in lines {
+        writeln!(f, "{l}").unwrap();
+    }
+}
+
+/// `n` failed passwords for `user`, stamped now (the daemon works in event time,
+/// and auto-unlock compares lock ends with the wall clock).
+fn failures(user: &str, n: usize, pid0: u32) -> Vec<String> {
+    let now = chrono::Utc::now().to_rfc3339();
+    (0..n)
+        .map(|i| {
+            format!(
+                "{now} web1 sshd[{}]: Failed password for {user} from 203.0.113.9 port {} ssh2",
+                pid0 + i as u32,
+                40000 + i
+            )
+        })
+        .collect()
+}
+
+fn active_for(d: &Daemon, user: &str) -> Option<Value> {
+    d.decisions(true)
+        .into_iter()
+        .find(|x| x["target"]["user"] == user)
+}
+
+#[test]
+fn lock_unlock_auto_unlock_and_restart() {
+    let dir = setup("3s");
+    let log = dir.path().join("auth.log");
+    let d = Daemon::start(dir.path());
+    assert_eq!(
+        reqwest::blocking::get(d.url("/readyz")).unwrap().status(),
+        200
+    );
+
+    append(&log, &failures("alice", 5, 100));
+    let lock = wait_for("alice's lock", Duration::from_secs(20), || {
+        active_for(&d, "alice")
+    })
+    .unwrap();
+    assert_eq!(lock["rule"], "account-lockout");
+    assert_eq!(lock["action"], "lock_account");
+    assert_eq!(d.metric("loginwatch_decisions_total{action=\"lock_account\",mode=\"recommend\",rule=\"account-lockout\"}"), 1.0);
+    assert_eq!(
+        d.metric("loginwatch_active_locks{action=\"lock_account\"}"),
+        1.0
+    );
+    assert_eq!(
+        d.metric("loginwatch_lines_read_total{source=\"auth.log\"}"),
+        5.0
+    );
+    let account = d.get("/api/v1/accounts/alice");
+    assert_eq!(account["facts"]["consecutive_failures"], 5, "{account}");
+
+    // Admin unlock needs the token, and records who and why.
+    let id = lock["id"].as_str().unwrap().to_string();
+    let client = reqwest::blocking::Client::new();
+    let body = serde_json::json!({"by": "helpdesk", "reason": "user confirmed caps lock"});
+    let r = client
+        .post(d.url(&format!("/api/v1/decisions/{id}/unlock")))
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = client
+        .post(d.url(&format!("/api/v1/decisions/{id}/unlock")))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let shown = d.get(&format!("/api/v1/decisions/{id}"));
+    assert_eq!(shown["decision"]["status"], "unlocked");
+    assert_eq!(shown["decision"]["unlocked_by"], "helpdesk");
+    assert!(
+        shown["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["what"] == "unlocked")
+    );
+    assert_eq!(d.metric("loginwatch_unlocks_total{how=\"admin\"}"), 1.0);
+
+    // Auto-unlock at the lock's end (3 s here).
+    append(&log, &failures("bob", 5, 200));
+    let lock = wait_for("bob's lock", Duration::from_secs(20), || {
+        active_for(&d, "bob")
+    })
+    .unwrap();
+    let id = lock["id"].as_str().unwrap().to_string();
+    wait_for("bob's auto-unlock", Duration::from_secs(20), || {
+        (d.get(&format!("/api/v1/decisions/{id}"))["decision"]["status"] == "expired").then_some(())
+    });
+    assert_eq!(d.metric("loginwatch_unlocks_total{how=\"auto\"}"), 1.0);
+    assert_eq!(
+        d.metric("loginwatch_active_locks{action=\"lock_account\"}"),
+        0.0
+    );
+
+    // SIGTERM: clean exit; a restart neither re-reads lines nor re-decides.
+    let before = d.decisions(false).len();
+    let status = d.terminate();
+    assert!(status.success(), "exit status {status}");
+    let d = Daemon::start(dir.path());
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(d.decisions(false).len(), before);
+    assert_eq!(
+        d.metric("loginwatch_lines_read_total{source=\"auth.log\"}"),
+        0.0
+    );
+    assert!(d.log().contains("Resumed"), "{}", d.log());
+}
+
+#[test]
+fn broken_rules_are_rejected_and_the_old_rules_keep_firing() {
+    let dir = setup("30m");
+    let log = dir.path().join("auth.log");
+    let d = Daemon::start(dir.path());
+    let broken = dir.path().join("rules/zz-broken.toml");
+    fs::write(
+        &broken,
+        "[[rule]]\nid = \"typo\"\nkind = \"treshold\"\ngroup_by = \"user\"\ncount = 3\nwindow = \"1m\"\ndecision = { action = \"alert\" }\n",
+    )
+    .unwrap();
+    wait_for("the reload error", Duration::from_secs(20), || {
+        (d.metric("loginwatch_rules_reloads_total{result=\"error\"}") >= 1.0).then_some(())
+    });
+    assert!(
+        d.log().contains("zz-broken.toml:3"),
+        "the error names file and line: {}",
+        d.log()
+    );
+    append(&log, &failures("carol", 5, 300));
+    wait_for(
+        "carol's lock under the old rules",
+        Duration::from_secs(20),
+        || active_for(&d, "carol"),
+    );
+
+    // Fixed: the rule file is picked up.
+    fs::write(&broken, "[[rule]]\nid = \"any-success\"\nkind = \"threshold\"\ngroup_by = \"user\"\ncount = 1\nwindow = \"1m\"\nmatch = { outcome = \"success\" }\ndecision = { action = \"alert\", severity = \"low\" }\n").unwrap();
+    wait_for("the good reload", Duration::from_secs(20), || {
+        (d.metric("loginwatch_rules_reloads_total{result=\"ok\"}") >= 1.0).then_some(())
+    });
+    let now = chrono::Utc::now().to_rfc3339();
+    append(
+        &log,
+        &[format!(
+            "{now} web1 sshd[400]: Accepted publickey for dave from 192.0.2.8 port 4000 ssh2"
+        )],
+    );
+    wait_for("the new rule's alert", Duration::from_secs(20), || {
+        d.decisions(true)
+            .into_iter()
+            .find(|x| x["rule"] == "any-success")
+    });
+}
+
+/// The reference: `loginwatch replay` of the whole log with the same rules.
+fn replay_ids(dir: &Path, log: &Path) -> Vec<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_loginwatch"))
+        .args([
+            "replay", "--json", "--format", "sshd", "--tz", "UTC", "--rules",
+        ])
+        .arg(dir.join("rules"))
+        .arg(log)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut ids: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["type"] == "decision")
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn kill_9_at_random_points_changes_no_decision() {
+    let dir = setup("30m");
+    let log = dir.path().join("auth.log");
+    let lines = generate(7, 6000);
+    // The reference run, on a copy holding the whole log.
+    let full = dir.path().join("full.log");
+    fs::write(
+        &full,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let expected = replay_ids(dir.path(), &full);
+    assert!(
+        expected.len() >= 5,
+        "the generated log fires rules: {}",
+        expected.len()
+    );
+
+    // Append the log in bursts while killing the daemon at random moments.
+    let mut rng = Rng(rand_u64());
+    let mut d = Daemon::start(dir.path());
+    let mut kills = 0;
+    for chunk in lines.chunks(150) {
+        append(&log, chunk);
+        std::thread::sleep(Duration::from_millis(rng.below(60)));
+        if rng.below(8) == 0 {
+            d.kill9();
+            kills += 1;
+            d = Daemon::start(dir.path());
+        }
+    }
+    assert!(kills >= 2, "killed only {kills} times");
+    let got = wait_for("all decisions", Duration::from_secs(30), || {
+        let mut ids: Vec<String> = d
+            .decisions(false)
+            .iter()
+            .map(|x| x["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        (ids.len() >= expected.len()).then_some(ids)
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let mut again: Vec<String> = d
+        .decisions(false)
+        .iter()
+        .map(|x| x["id"].as_str().unwrap().to_string())
+        .collect();
+    again.sort();
+    assert_eq!(got, again, "no late extra decisions");
+    assert_eq!(
+        got, expected,
+        "decisions after {kills} kill -9 differ from an uninterrupted run"
+    );
+}
