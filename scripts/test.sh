@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test of loginwatch. This is the README's test command; CI runs it.
+#
+# Installs what the tests need from Debian's packages when it is missing and we
+# are root (promtool, from the `prometheus` package, checks the metrics output),
+# with a policy-rc.d that keeps the package from starting its own service. Then
+# runs the whole cargo test suite. Tests that need a tool that could not be
+# installed print one SKIP line instead of failing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
+
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing: ${need_pkgs[*]}" >&2
+        pol=/usr/sbin/policy-rc.d
+        had_pol=0
+        [ -e "$pol" ] && had_pol=1 && cp "$pol" "$pol.loginwatch-bak"
+        printf '#!/bin/sh\nexit 101\n' > "$pol" && chmod +x "$pol"
+        trap 'if [ $had_pol = 1 ]; then mv "$pol.loginwatch-bak" "$pol"; else rm -f "$pol"; fi' EXIT
+        apt-get update -qq >/dev/null 2>&1 || true
+        apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null 2>&1 \
+            || echo "could not install ${need_pkgs[*]}; the tests that need them will SKIP" >&2
+    else
+        echo "missing ${need_pkgs[*]} (not root or no apt-get); the tests that need them will SKIP" >&2
+    fi
+fi
+
+cargo test --locked
