@@ -44,12 +44,39 @@ pub struct SourceParse {
 }
 
 /// Counters accumulated per batch and added to the metrics in bulk, so the hot
-/// path does not look up label values per line.
+/// path neither looks up label values nor allocates per line.
 #[derive(Default)]
 struct BatchCounts {
-    lines: HashMap<String, u64>,
-    events: HashMap<(String, Outcome), u64>,
-    unparsed: HashMap<(String, UnparsedReason), u64>,
+    per_source: HashMap<String, SourceCounts>,
+}
+
+#[derive(Default)]
+struct SourceCounts {
+    lines: u64,
+    /// By outcome: success, failure, unknown.
+    events: [u64; 3],
+    unparsed: HashMap<UnparsedReason, u64>,
+}
+
+impl BatchCounts {
+    fn source(&mut self, name: &str) -> &mut SourceCounts {
+        // Look up by &str first: the String is allocated once per source per batch.
+        if !self.per_source.contains_key(name) {
+            self.per_source
+                .insert(name.to_owned(), SourceCounts::default());
+        }
+        self.per_source.get_mut(name).expect("inserted above")
+    }
+}
+
+const OUTCOMES: [Outcome; 3] = [Outcome::Success, Outcome::Failure, Outcome::Unknown];
+
+fn outcome_index(o: Outcome) -> usize {
+    match o {
+        Outcome::Success => 0,
+        Outcome::Failure => 1,
+        Outcome::Unknown => 2,
+    }
 }
 
 /// Inputs of the ingest thread.
@@ -62,8 +89,9 @@ pub struct Ingest {
     pub year: Option<i32>,
     pub checkpoint_interval: Duration,
     pub poll_interval: Duration,
-    /// Wake-ups from the file watcher.
-    pub wake: Receiver<()>,
+    /// Wake-ups from the file watcher, with when the change was seen: the closest
+    /// this process can know of when a line was appended.
+    pub wake: Receiver<Instant>,
     /// New rule sets from the reload task.
     pub reloads: Receiver<Arc<RuleSet>>,
     pub shutdown: Arc<AtomicBool>,
@@ -79,6 +107,7 @@ impl Ingest {
         let mut interner = Interner::default();
         let mut last_commit = Instant::now();
         let mut dirty = false;
+        let mut woke_at: Option<Instant> = None;
         let mut last_counts: HashMap<(Name, &'static str), u64> = HashMap::new();
         loop {
             let stopping = self.shutdown.load(Ordering::SeqCst);
@@ -86,7 +115,9 @@ impl Ingest {
                 let report = self.engine.reload(set);
                 info!(?report, "Rules reloaded.");
             }
-            let read_at = Instant::now();
+            // Decision latency is measured from the earliest wake-up this poll
+            // answers (notify fires as the writer appends), else from now.
+            let read_at = woke_at.take().unwrap_or_else(Instant::now);
             let mut counts = BatchCounts::default();
             let mut made: Vec<Decision> = Vec::new();
             let result = {
@@ -159,7 +190,8 @@ impl Ingest {
                 continue;
             }
             match self.wake.recv_timeout(self.poll_interval) {
-                Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                Ok(at) => woke_at = Some(at),
+                Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => std::thread::sleep(self.poll_interval),
             }
             // Coalesce a burst of wake-ups into one poll.
@@ -207,23 +239,26 @@ impl Ingest {
     }
 
     fn flush_counts(&self, c: BatchCounts) {
-        for (s, n) in c.lines {
+        for (s, c) in c.per_source {
+            let s = s.as_str();
             self.metrics
                 .lines_read
-                .with_label_values(&[s.as_str()])
-                .inc_by(n);
-        }
-        for ((s, o), n) in c.events {
-            self.metrics
-                .events
-                .with_label_values(&[s.as_str(), o.as_str()])
-                .inc_by(n);
-        }
-        for ((s, r), n) in c.unparsed {
-            self.metrics
-                .unparsed_lines
-                .with_label_values(&[s.as_str(), r.as_str()])
-                .inc_by(n);
+                .with_label_values(&[s])
+                .inc_by(c.lines);
+            for (o, n) in OUTCOMES.iter().zip(c.events) {
+                if n > 0 {
+                    self.metrics
+                        .events
+                        .with_label_values(&[s, o.as_str()])
+                        .inc_by(n);
+                }
+            }
+            for (r, n) in c.unparsed {
+                self.metrics
+                    .unparsed_lines
+                    .with_label_values(&[s, r.as_str()])
+                    .inc_by(n);
+            }
         }
     }
 
@@ -264,15 +299,13 @@ fn handle_line(
     counts: &mut BatchCounts,
     made: &mut Vec<Decision>,
 ) {
-    *counts.lines.entry(line.source.to_owned()).or_default() += 1;
+    let c = counts.source(line.source);
+    c.lines += 1;
     let Some(src) = sources.get_mut(line.source) else {
         return;
     };
     if line.too_long {
-        *counts
-            .unparsed
-            .entry((line.source.to_owned(), UnparsedReason::TooLong))
-            .or_default() += 1;
+        *c.unparsed.entry(UnparsedReason::TooLong).or_default() += 1;
         return;
     }
     let parser = src.parser.get_or_insert_with(|| {
@@ -293,19 +326,13 @@ fn handle_line(
         Ok(Some(mut ev)) => {
             // One parser per source: stamp the file the line really came from.
             ev.log_path = Some(interner.intern(&line.path.to_string_lossy()));
-            *counts
-                .events
-                .entry((line.source.to_owned(), ev.outcome))
-                .or_default() += 1;
+            c.events[outcome_index(ev.outcome)] += 1;
             facts.observe(&ev);
             made.extend(engine.observe(&ev));
         }
         Ok(None) => {}
         Err(e) => {
-            *counts
-                .unparsed
-                .entry((line.source.to_owned(), e.reason))
-                .or_default() += 1;
+            *c.unparsed.entry(e.reason).or_default() += 1;
         }
     }
 }

@@ -129,11 +129,11 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let tailer = Tailer::new(specs, resume.checkpoints, opts.from_end && first_start);
 
     // Wake-ups: notify on the directories of the sources.
-    let (wake_tx, wake_rx) = mpsc::channel::<()>();
+    let (wake_tx, wake_rx) = mpsc::channel::<std::time::Instant>();
     let watch_tx = wake_tx.clone();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if res.is_ok() {
-            let _ = watch_tx.send(());
+            let _ = watch_tx.send(std::time::Instant::now());
         }
     })
     .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -203,7 +203,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     wait_for_shutdown_signal().await;
     info!("Shutting down.");
     shutdown.store(true, Ordering::SeqCst);
-    let _ = wake_tx.send(());
+    let _ = wake_tx.send(std::time::Instant::now());
     let _ = stop_tx.send(true);
     drop(watcher);
     let joined = tokio::task::spawn_blocking(move || ingest_thread.join()).await;
