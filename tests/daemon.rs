@@ -280,6 +280,8 @@ fn lock_unlock_auto_unlock_and_restart() {
         0.0
     );
 
+    promtool_check(&d.metrics());
+
     // SIGTERM: clean exit; a restart neither re-reads lines nor re-decides.
     let before = d.decisions(false).len();
     let status = d.terminate();
@@ -292,6 +294,22 @@ fn lock_unlock_auto_unlock_and_restart() {
         0.0
     );
     assert!(d.log().contains("Resumed"), "{}", d.log());
+
+    // With the daemon stopped, the CLI reads (and unlocks in) the state file.
+    assert!(d.terminate().success());
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_loginwatch"))
+            .args(args)
+            .arg("--config")
+            .arg(dir.path().join("loginwatch.toml"))
+            .output()
+            .unwrap()
+    };
+    let out = cli(&["decisions", "list", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(listed.lines().count(), before, "{listed}");
+    assert!(listed.contains("\"unlocked_by\":\"helpdesk\""), "{listed}");
 }
 
 #[test]
@@ -416,4 +434,42 @@ fn kill_9_at_random_points_changes_no_decision() {
         got, expected,
         "decisions after {kills} kill -9 differ from an uninterrupted run"
     );
+}
+
+/// `promtool check metrics` on the live daemon's output (SKIP without promtool).
+fn promtool_check(text: &str) {
+    if Command::new("promtool").arg("--version").output().is_err() {
+        println!(
+            "SKIP promtool check of the daemon's metrics: promtool is not installed (apt-get install prometheus)"
+        );
+        return;
+    }
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in [
+        "loginwatch_decisions_total",
+        "loginwatch_event_to_decision_seconds_bucket",
+        "process_resident_memory_bytes",
+        "loginwatch_build_info",
+    ] {
+        assert!(text.contains(name), "{name} missing from /metrics");
+    }
 }
