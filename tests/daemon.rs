@@ -306,7 +306,11 @@ fn lock_unlock_auto_unlock_and_restart() {
             .unwrap()
     };
     let out = cli(&["decisions", "list", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let listed = String::from_utf8(out.stdout).unwrap();
     assert_eq!(listed.lines().count(), before, "{listed}");
     assert!(listed.contains("\"unlocked_by\":\"helpdesk\""), "{listed}");

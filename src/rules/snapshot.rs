@@ -39,7 +39,7 @@ use crate::snapshot::{SnapshotError, SnapshotKind, decode, encode, opt_time};
 
 /// Version of the engine snapshot layout: bump it with any change to the wire
 /// types of this module (an older snapshot is then refused, not misread).
-pub const ENGINE_FORMAT: u8 = 1;
+pub const ENGINE_FORMAT: u8 = 2;
 
 /// A 64-bit fingerprint of what a rule does: everything compiled from its file
 /// except the description and where it is written (moving a rule between files
@@ -98,6 +98,7 @@ impl Engine {
                 decisions: st.decisions,
                 suppressed: st.suppressed,
                 late: st.late,
+                matches: st.matches,
                 keys: KeysOut(&st.keys),
             })
             .collect();
@@ -221,7 +222,7 @@ fn rule_state(saved: RuleIn<'_>, names: &mut Interner) -> RuleState {
         decisions: saved.decisions,
         suppressed: saved.suppressed,
         late: saved.late,
-        matches: 0,
+        matches: saved.matches,
     }
 }
 
@@ -384,6 +385,7 @@ struct RuleOut<'a> {
     decisions: u64,
     suppressed: u64,
     late: u64,
+    matches: u64,
     keys: KeysOut<'a>,
 }
 
@@ -395,6 +397,7 @@ struct RuleIn<'a> {
     decisions: u64,
     suppressed: u64,
     late: u64,
+    matches: u64,
     #[serde(borrow)]
     keys: Vec<KeyIn<'a>>,
 }
