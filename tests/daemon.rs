@@ -477,3 +477,35 @@ fn promtool_check(text: &str) {
         assert!(text.contains(name), "{name} missing from /metrics");
     }
 }
+
+#[test]
+fn a_missing_source_is_not_ready_until_it_appears_then_read_from_its_start() {
+    let dir = setup("30m");
+    let log = dir.path().join("auth.log");
+    fs::remove_file(&log).unwrap();
+    let d = Daemon::start(dir.path());
+    wait_for("not ready", Duration::from_secs(20), || {
+        let r = reqwest::blocking::get(d.url("/readyz")).unwrap();
+        (r.status() == 503).then(|| r.text().unwrap())
+    })
+    .map(|body| assert!(body.contains("no file matches"), "{body}"));
+    assert_eq!(d.metric("loginwatch_source_up{source=\"auth.log\"}"), 0.0);
+    fs::write(&log, "").unwrap();
+    append(&log, &failures("erin", 5, 500));
+    wait_for(
+        "erin's lock from the new file",
+        Duration::from_secs(20),
+        || active_for(&d, "erin"),
+    );
+    assert_eq!(
+        reqwest::blocking::get(d.url("/readyz")).unwrap().status(),
+        200
+    );
+    assert_eq!(d.metric("loginwatch_source_up{source=\"auth.log\"}"), 1.0);
+    assert_eq!(
+        d.log().matches("no file matches").count(),
+        1,
+        "reported once: {}",
+        d.log()
+    );
+}

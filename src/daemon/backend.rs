@@ -112,6 +112,12 @@ impl AdminBackend for StoreBackend {
         let mut problems = Vec::new();
         if let Ok(status) = self.status.lock() {
             for s in status.iter() {
+                if let Some(hint) = s.missing_hint() {
+                    problems.push(Problem::Source {
+                        name: s.name.clone(),
+                        message: hint,
+                    });
+                }
                 for e in &s.errors {
                     problems.push(Problem::Source {
                         name: s.name.clone(),

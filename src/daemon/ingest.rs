@@ -108,6 +108,7 @@ impl Ingest {
         let mut last_commit = Instant::now();
         let mut dirty = false;
         let mut woke_at: Option<Instant> = None;
+        let mut missing: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut last_counts: HashMap<(Name, &'static str), u64> = HashMap::new();
         loop {
             let stopping = self.shutdown.load(Ordering::SeqCst);
@@ -163,7 +164,17 @@ impl Ingest {
             }
             let status = self.tailer.status();
             for s in &status {
-                self.metrics.set_source_up(&s.name, s.errors.is_empty());
+                self.metrics.set_source_up(&s.name, s.is_up());
+                // A missing file is reported once when it goes missing, not per poll.
+                match s.missing_hint() {
+                    Some(hint) if missing.insert(s.name.clone()) => {
+                        warn!(source = %Escaped(&s.name), "{}; waiting for it.", Escaped(&hint))
+                    }
+                    Some(_) => {}
+                    None => {
+                        missing.remove(&s.name);
+                    }
+                }
                 self.metrics
                     .source_lag_bytes
                     .with_label_values(&[s.name.as_str()])

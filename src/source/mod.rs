@@ -178,3 +178,28 @@ pub struct SourceStatus {
     /// Bytes written but not yet read, over all followed files (size - offset).
     pub lag_bytes: u64,
 }
+
+impl SourceStatus {
+    /// True when the source can be read now: no problem, and at least one file.
+    /// A missing file is retried (it is read from its start once it appears), but
+    /// until then nothing is watched, which an operator must hear about.
+    pub fn is_up(&self) -> bool {
+        self.errors.is_empty() && !self.files.is_empty()
+    }
+
+    /// When no file matches the pattern: what is wrong and how to fix it.
+    pub fn missing_hint(&self) -> Option<String> {
+        if !self.files.is_empty() || !self.errors.is_empty() {
+            return None;
+        }
+        let fix = if self.pattern.ends_with("/var/log/auth.log")
+            || self.pattern.ends_with("/var/log/secure")
+        {
+            "on Debian 12 and later sshd logs only to the journal: install rsyslog \
+             (apt-get install rsyslog), or point the source at the file your syslog daemon writes"
+        } else {
+            "check the path; the file is read from its start once it appears"
+        };
+        Some(format!("no file matches {}: {fix}", self.pattern))
+    }
+}
