@@ -484,11 +484,12 @@ fn a_missing_source_is_not_ready_until_it_appears_then_read_from_its_start() {
     let log = dir.path().join("auth.log");
     fs::remove_file(&log).unwrap();
     let d = Daemon::start(dir.path());
-    wait_for("not ready", Duration::from_secs(20), || {
+    let body = wait_for("not ready", Duration::from_secs(20), || {
         let r = reqwest::blocking::get(d.url("/readyz")).unwrap();
         (r.status() == 503).then(|| r.text().unwrap())
     })
-    .map(|body| assert!(body.contains("no file matches"), "{body}"));
+    .unwrap();
+    assert!(body.contains("no file matches"), "{body}");
     assert_eq!(d.metric("loginwatch_source_up{source=\"auth.log\"}"), 0.0);
     fs::write(&log, "").unwrap();
     append(&log, &failures("erin", 5, 500));
