@@ -147,6 +147,63 @@ str_enum!(Reason {
     TooManyAttempts => "too_many_attempts", Other => "other",
 });
 
+/// What the GeoIP databases say about a source address (`source.geo.*`,
+/// `source.as.*`). Shared per address through a cache, hence behind an `Arc`
+/// on the event.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Geo {
+    /// `source.geo.country_iso_code` (`JP`, `SE`).
+    pub country_iso_code: Option<Name>,
+    /// `source.geo.city_name`.
+    pub city_name: Option<Name>,
+    /// `source.geo.location`: (latitude, longitude) in degrees.
+    pub location: Option<(f64, f64)>,
+    /// `source.as.number`.
+    pub as_number: Option<u32>,
+    /// `source.as.organization.name`.
+    pub as_organization: Option<Name>,
+    /// Anonymity flags from an Anonymous-IP database.
+    pub anonymous: Anonymous,
+}
+
+/// Whether an address belongs to an anonymizing network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Anonymous {
+    pub vpn: bool,
+    pub tor: bool,
+    pub hosting: bool,
+    pub public_proxy: bool,
+    /// Any of the above (or the database's own `is_anonymous`).
+    pub any: bool,
+}
+
+/// Where an account stands in the directory or SaaS admin console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AccountStatus {
+    #[default]
+    Active,
+    /// Suspended or disabled (停止中).
+    Suspended,
+    /// Removed.
+    Deleted,
+}
+
+/// An account as the inventory (an export of the directory) describes it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Account {
+    /// The login name, as logs spell it.
+    pub user: Name,
+    pub email: Option<Name>,
+    pub display_name: Option<Name>,
+    pub status: AccountStatus,
+    pub admin: bool,
+    pub groups: Vec<Name>,
+    pub password_changed_at: Option<DateTime<Utc>>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// Never locked or blocked (break-glass, monitoring), still alerted.
+    pub exempt: bool,
+}
+
 /// One normalized authentication event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthEvent {
@@ -178,6 +235,10 @@ pub struct AuthEvent {
     pub log_path: Option<Name>,
     /// `log.offset`: byte offset of the line's first byte in that file.
     pub log_offset: Option<u64>,
+    /// Set by enrichment (GeoIP), not by parsers.
+    pub geo: Option<Arc<Geo>>,
+    /// Set by enrichment (the account inventory), not by parsers.
+    pub account: Option<Arc<Account>>,
 }
 
 impl AuthEvent {
@@ -198,6 +259,8 @@ impl AuthEvent {
             device_id: None,
             log_path: None,
             log_offset: None,
+            geo: None,
+            account: None,
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod daemon;
 pub mod decision;
+pub mod enrich;
 pub mod escape;
 pub mod event;
 pub mod http;
