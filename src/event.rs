@@ -239,6 +239,9 @@ pub struct AuthEvent {
     pub geo: Option<Arc<Geo>>,
     /// Set by enrichment (the account inventory), not by parsers.
     pub account: Option<Arc<Account>>,
+    /// Set by enrichment: the names of the configured IP lists holding
+    /// `source.ip` (shared per address through a cache).
+    pub lists: Option<Arc<[Name]>>,
 }
 
 impl AuthEvent {
@@ -261,6 +264,7 @@ impl AuthEvent {
             log_offset: None,
             geo: None,
             account: None,
+            lists: None,
         }
     }
 
