@@ -136,9 +136,19 @@ const BUILTIN: &[(&str, &str)] = &[
         "rules/accounts.toml",
         include_str!("../../rules/accounts.toml"),
     ),
+    ("rules/geo.toml", include_str!("../../rules/geo.toml")),
+    (
+        "rules/lifecycle.toml",
+        include_str!("../../rules/lifecycle.toml"),
+    ),
+    ("rules/mfa.toml", include_str!("../../rules/mfa.toml")),
     (
         "rules/network.toml",
         include_str!("../../rules/network.toml"),
+    ),
+    (
+        "rules/restrictions.toml",
+        include_str!("../../rules/restrictions.toml"),
     ),
 ];
 
