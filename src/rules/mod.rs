@@ -277,4 +277,6 @@ mod compile_tests;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
+mod kinds_tests;
+#[cfg(test)]
 mod snapshot_tests;
