@@ -399,7 +399,7 @@ fn every_example_in_the_reference_compiles() {
         .skip(1)
         .filter_map(|b| b.split("```").next())
         .collect();
-    assert_eq!(blocks.len(), 4, "one example per kind");
+    assert_eq!(blocks.len(), Kind::ALL.len(), "one example per kind");
     for b in blocks {
         let set = RuleSet::from_str(b, "README.md").unwrap_or_else(|e| panic!("{e}\n{b}"));
         assert_eq!(set.rules.len(), 1);
