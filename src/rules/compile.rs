@@ -12,7 +12,8 @@ use toml::Spanned;
 use super::RuleError;
 use super::duration::Dur;
 use super::key::{Field, GroupBy};
-use super::model::{DEFAULT_MAX_KEYS, Exempt, Kind, MAX_COUNT, MAX_MAX_KEYS, Rule};
+use super::kinds;
+use super::model::{DEFAULT_MAX_KEYS, Exempt, Kind, MAX_MAX_KEYS, Rule};
 use super::raw::{RawRule, StrList};
 use super::tables::{cidrs, compile_decision, compile_match, names};
 use crate::decision::{DecisionAction, Mode};
@@ -120,6 +121,8 @@ pub fn compile_rule(sink: &mut Sink, raw: &RawRule, line: usize) -> Option<Rule>
         "consecutive" => Some(Kind::Consecutive),
         "distinct" => Some(Kind::Distinct(Field::User)), // field set below
         "sequence" => Some(Kind::Sequence),
+        "restriction" => Some(Kind::Restriction),
+        "travel" => Some(Kind::Travel),
         _ => None,
     });
     let group_by = spelled(
@@ -129,17 +132,7 @@ pub fn compile_rule(sink: &mut Sink, raw: &RawRule, line: usize) -> Option<Rule>
         GroupBy::ALL,
         GroupBy::parse,
     );
-    let count = *raw.count.get_ref();
-    let count = match u32::try_from(count) {
-        Ok(c @ 1..=MAX_COUNT) => Some(c),
-        _ => {
-            sink.err(
-                raw.count.span(),
-                format!("count {count} must be 1..={MAX_COUNT}"),
-            );
-            None
-        }
-    };
+    let count = kinds::count(sink, raw, kind, line);
     let window = dur(sink, &raw.window, "window");
     let mode = raw
         .mode
@@ -213,6 +206,7 @@ pub fn compile_rule(sink: &mut Sink, raw: &RawRule, line: usize) -> Option<Rule>
         let span = raw.cond.reason.as_ref().map_or(0..0, |r| r.span());
         sink.err(span, "match.reason can never hold: reasons are only set on failures, and match.outcome excludes failure");
     }
+    let extra = kinds::extra(sink, raw, kind, group_by, &cond, line);
     let decision = compile_decision(sink, &raw.decision);
     if let (Some(d), Some(g)) = (&decision, group_by) {
         let span = raw.decision.get_ref().action.span();
@@ -249,6 +243,7 @@ pub fn compile_rule(sink: &mut Sink, raw: &RawRule, line: usize) -> Option<Rule>
         cond,
         decision: decision?,
         exempt,
+        extra,
         file: sink.file.to_path_buf(),
         line,
     })

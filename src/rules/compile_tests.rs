@@ -1,6 +1,7 @@
 //! Loading and validation: every mistake reported, each with file, line and rule.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::{Kind, RuleError, RuleSet, load_dir};
 use crate::decision::{DecisionAction, Severity, Unlock};
@@ -276,6 +277,11 @@ fn shipped_rules_compile_with_the_documented_values() {
             "account-lockout",
             "distributed-bruteforce",
             "success-after-failures",
+            "impossible-travel",
+            "expired-password",
+            "disabled-account-attempts",
+            "mfa-failures",
+            "mfa-fatigue-success",
             "ip-bruteforce",
             "password-spray",
             "user-enumeration"
@@ -323,6 +329,43 @@ fn shipped_rules_compile_with_the_documented_values() {
         (Kind::Sequence, 5, Dur::from_secs(3600))
     );
     assert_eq!(seq.decision.action, DecisionAction::RequirePasswordReset);
+    assert!(matches!(seq.extra, super::model::Extra::None));
+    let travel = r("impossible-travel");
+    assert_eq!(
+        (travel.kind, travel.window),
+        (Kind::Travel, Dur::from_secs(86_400))
+    );
+    match &travel.extra {
+        super::model::Extra::Travel(t) => {
+            assert_eq!((t.max_speed_kmh, t.min_distance_km), (900, 100));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        (travel.decision.action, travel.decision.severity),
+        (DecisionAction::Alert, Severity::High)
+    );
+    let exp = r("expired-password");
+    assert_eq!((exp.kind, exp.count), (Kind::Threshold, 1));
+    assert_eq!(exp.decision.action, DecisionAction::RequirePasswordReset);
+    assert_eq!(exp.decision.suppress, Some(Dur::from_secs(86_400)));
+    let dis = r("disabled-account-attempts");
+    assert_eq!((dis.count, dis.window), (3, Dur::from_secs(3600)));
+    assert_eq!(dis.decision.severity, Severity::High);
+    let mfa = r("mfa-failures");
+    assert_eq!(
+        (mfa.kind, mfa.count, mfa.window),
+        (Kind::Threshold, 5, Dur::from_secs(600))
+    );
+    let fat = r("mfa-fatigue-success");
+    assert_eq!(
+        (fat.kind, fat.count, fat.window),
+        (Kind::Sequence, 5, Dur::from_secs(600))
+    );
+    assert_eq!(fat.decision.severity, Severity::High);
+    assert!(set.uses_geo(), "impossible-travel needs GeoIP");
+    assert_eq!(set.geo_rules(), [Arc::<str>::from("impossible-travel")]);
+    assert!(set.referenced_lists().is_empty());
     assert!(set.rules.iter().all(|r| !r.description.is_empty()));
 }
 
@@ -356,7 +399,7 @@ fn every_example_in_the_reference_compiles() {
         .skip(1)
         .filter_map(|b| b.split("```").next())
         .collect();
-    assert_eq!(blocks.len(), 4, "one example per kind");
+    assert_eq!(blocks.len(), Kind::ALL.len(), "one example per kind");
     for b in blocks {
         let set = RuleSet::from_str(b, "README.md").unwrap_or_else(|e| panic!("{e}\n{b}"));
         assert_eq!(set.rules.len(), 1);

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use regex::Regex;
 
+use super::enriched::EnrichCond;
 use crate::event::{Action, AuthEvent, Method, Name, Outcome, Reason};
 
 /// A set of fieldless enum values as a bitmask (bit = discriminant).
@@ -73,6 +74,9 @@ pub struct Cond {
     pub source_ip: Option<Vec<IpNet>>,
     /// `source.ip` inside none of these networks; an event without IP passes.
     pub not_source_ip: Vec<IpNet>,
+    /// Conditions on enrichment (GeoIP, IP lists, inventory); boxed because
+    /// most rules have none.
+    pub enriched: Option<Box<EnrichCond>>,
 }
 
 impl Default for Cond {
@@ -89,6 +93,7 @@ impl Default for Cond {
             method: None,
             source_ip: None,
             not_source_ip: Vec::new(),
+            enriched: None,
         }
     }
 }
@@ -132,7 +137,7 @@ impl Cond {
             && self.fields_match(ev)
     }
 
-    /// The name, service, method and network conditions.
+    /// The name, service, method, network and enrichment conditions.
     fn fields_match(&self, ev: &AuthEvent) -> bool {
         let user = ev.user.as_deref();
         self.user
@@ -156,6 +161,7 @@ impl Cond {
                 || !ev
                     .source_ip
                     .is_some_and(|ip| in_nets(&self.not_source_ip, &ip)))
+            && self.enriched.as_ref().is_none_or(|c| c.matches(ev))
     }
 
     /// True when some event with this outcome could satisfy the condition.

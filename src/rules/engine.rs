@@ -22,9 +22,10 @@ use serde::Serialize;
 use super::RuleSet;
 use super::cond::in_nets;
 use super::key::Key;
-use super::model::{Kind, Rule};
+use super::model::{Extra, Kind, Rule};
 use super::snapshot::fingerprint;
 use super::window::{Entry, KeyState, NEVER, evidence};
+use super::{restriction, travel};
 use crate::decision::{Decision, DecisionAction, Mode, Unlock, decision_id};
 use crate::event::{AuthEvent, Name};
 
@@ -179,7 +180,7 @@ impl RuleState {
     /// the hash map keeps them: which keys go must not depend on the map's
     /// history, or an engine restored from a snapshot (same keys, different
     /// layout) would evict others than the uninterrupted run and decide otherwise.
-    fn make_room(&mut self, rule: &Rule, now: i64) {
+    pub(super) fn make_room(&mut self, rule: &Rule, now: i64) {
         self.keys.retain(|_, k| alive(rule, k, now));
         let len = self.keys.len();
         if len < rule.max_keys {
@@ -199,6 +200,16 @@ impl RuleState {
 
 /// One rule, one event.
 fn step(rule: &Rule, st: &mut RuleState, ev: &AuthEvent, t: i64, mode: Mode) -> Option<Decision> {
+    match (&rule.kind, &rule.extra) {
+        (Kind::Travel, Extra::Travel(tr)) => return travel::step(rule, tr, st, ev, t, mode),
+        (Kind::Restriction, Extra::Allow(allow)) => {
+            // Violations are counted like a threshold rule's matches.
+            return (rule.cond.matches(ev) && restriction::violates(allow, ev))
+                .then(|| counted(rule, st, ev, t, mode))
+                .flatten();
+        }
+        _ => {}
+    }
     if rule.cond.matches(ev) {
         counted(rule, st, ev, t, mode)
     } else if rule.kind.watches_success() && rule.cond.matches_success(ev) {
@@ -251,7 +262,7 @@ fn counted(
     };
     let count = rule.count as usize;
     match rule.kind {
-        Kind::Threshold | Kind::Consecutive => ks.insert(entry),
+        Kind::Threshold | Kind::Consecutive | Kind::Restriction | Kind::Travel => ks.insert(entry),
         Kind::Distinct(_) => ks.insert_distinct(entry),
         Kind::Sequence => {
             // Failures only arm a sequence; the success fires it.
@@ -288,6 +299,18 @@ fn success(
         ks.expire(t.saturating_sub(rule.window.ms()));
         // Only failures before the success count (a late failure after it does not).
         let before = ks.entries.iter().take_while(|e| e.t <= t).count();
+        // With success_from_failing_ip, a success from an address that did not
+        // fail (the owner at home while a bot fails elsewhere) neither fires
+        // nor forgives the failures.
+        if matches!(rule.extra, Extra::SuccessFromFailingIp)
+            && !ks
+                .entries
+                .iter()
+                .take(before)
+                .any(|e| e.ip.is_some() && e.ip == ev.source_ip)
+        {
+            return None;
+        }
         if before >= rule.count as usize {
             ks.entries.truncate(before);
             let mut d = fire(rule, ks, &key, ev, t, mode, true);
@@ -303,7 +326,7 @@ fn success(
 }
 
 /// Builds the decision for a full window and updates suppression and escalation.
-fn fire(
+pub(super) fn fire(
     rule: &Rule,
     ks: &mut KeyState,
     key: &Key,
@@ -358,6 +381,8 @@ fn fire(
 
 /// Exempt users are compared with the key's user; exempt networks with the key's
 /// address or network, or for user keys with the triggering event's address.
+/// An account the inventory marks exempt (break-glass, monitoring) is exempt in
+/// every rule keyed by its user.
 fn is_exempt(rule: &Rule, key: &Key, ev: &AuthEvent) -> bool {
     let ex = &rule.exempt;
     let user = match key {
@@ -365,6 +390,13 @@ fn is_exempt(rule: &Rule, key: &Key, ev: &AuthEvent) -> bool {
         _ => None,
     };
     if user.is_some_and(|u| ex.users.iter().any(|x| x == u)) {
+        return true;
+    }
+    if user.is_some_and(|u| {
+        ev.account
+            .as_ref()
+            .is_some_and(|a| a.exempt && a.user == *u)
+    }) {
         return true;
     }
     if ex.cidrs.is_empty() {

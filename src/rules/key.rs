@@ -190,6 +190,10 @@ pub enum Val {
     Name(Name),
     Ip(IpAddr),
     Net(Net),
+    /// A location in micro-degrees (latitude, longitude): what `travel` rules
+    /// remember of a user's last located success (integers, so values stay
+    /// `Eq`/`Hash` and snapshot exactly).
+    Geo(i32, i32),
 }
 
 #[cfg(test)]

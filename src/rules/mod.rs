@@ -8,20 +8,26 @@
 //!
 //! Layout: [`raw`] mirrors the TOML, [`load`] handles files and spans,
 //! [`compile`] validates into the typed [`model`] (conditions in [`cond`], keys in
-//! [`key`], durations in [`duration`]); [`engine`] and [`window`] run rules over
-//! events in event time; [`snapshot`] saves and restores the engine's state and
+//! [`key`], durations in [`duration`], enrichment conditions in [`enriched`],
+//! kind-specific keys in [`kinds`]); [`engine`] and [`window`] run rules over
+//! events in event time, with [`restriction`] and [`travel`] for the kinds that
+//! do more than count; [`snapshot`] saves and restores the engine's state and
 //! swaps rule sets under a running engine.
 
 pub mod compile;
 pub mod cond;
 pub mod duration;
 pub mod engine;
+pub mod enriched;
 pub mod key;
+pub mod kinds;
 pub mod load;
 pub mod model;
 pub mod raw;
+pub mod restriction;
 pub mod snapshot;
 pub mod tables;
+pub mod travel;
 pub mod window;
 
 use std::collections::HashMap;
@@ -34,6 +40,7 @@ pub use key::{Field, GroupBy};
 pub use model::{DecisionSpec, Escalation, Exempt, Kind, Rule};
 pub use snapshot::{ReloadReport, fingerprint};
 
+use crate::event::Name;
 use crate::parse::custom::Declared;
 
 /// A compiled, validated set of rules (and the formats the files declare).
@@ -129,9 +136,19 @@ const BUILTIN: &[(&str, &str)] = &[
         "rules/accounts.toml",
         include_str!("../../rules/accounts.toml"),
     ),
+    ("rules/geo.toml", include_str!("../../rules/geo.toml")),
+    (
+        "rules/lifecycle.toml",
+        include_str!("../../rules/lifecycle.toml"),
+    ),
+    ("rules/mfa.toml", include_str!("../../rules/mfa.toml")),
     (
         "rules/network.toml",
         include_str!("../../rules/network.toml"),
+    ),
+    (
+        "rules/restrictions.toml",
+        include_str!("../../rules/restrictions.toml"),
     ),
 ];
 
@@ -166,6 +183,35 @@ impl RuleSet {
     /// The rule with this id.
     pub fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| &*r.id == id)
+    }
+
+    /// True when some rule needs GeoIP data ([`Rule::uses_geo`]): without a
+    /// database those rules never fire, which the daemon reports at start-up.
+    pub fn uses_geo(&self) -> bool {
+        self.rules.iter().any(Rule::uses_geo)
+    }
+
+    /// The ids of the rules that need GeoIP data, for that report.
+    pub fn geo_rules(&self) -> Vec<Name> {
+        self.rules
+            .iter()
+            .filter(|r| r.uses_geo())
+            .map(|r| r.id.clone())
+            .collect()
+    }
+
+    /// The named IP lists the rules refer to (`in_list`, `not_in_list`),
+    /// sorted, once each: the daemon rejects names no configured list has.
+    pub fn referenced_lists(&self) -> Vec<Name> {
+        let mut v: Vec<Name> = self
+            .rules
+            .iter()
+            .filter_map(|r| r.cond.enriched.as_deref())
+            .flat_map(|c| c.lists().cloned())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 }
 
@@ -230,5 +276,7 @@ mod builtin_tests {
 mod compile_tests;
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod kinds_tests;
 #[cfg(test)]
 mod snapshot_tests;

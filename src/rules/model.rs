@@ -7,6 +7,8 @@ use ipnet::IpNet;
 use super::cond::Cond;
 use super::duration::Dur;
 use super::key::{Field, GroupBy};
+use super::restriction::Allow;
+use super::travel::Travel;
 use crate::decision::{DecisionAction, Mode, Severity, Unlock};
 use crate::event::Name;
 
@@ -31,11 +33,24 @@ pub enum Kind {
     Distinct(Field),
     /// A success after at least N matching events within the window before it.
     Sequence,
+    /// N matching events within the window from outside what `[[rule.allow]]`
+    /// permits for the user (see [`super::restriction`]).
+    Restriction,
+    /// Two successes of one user too far apart for the time between them (see
+    /// [`super::travel`]).
+    Travel,
 }
 
 impl Kind {
     /// Spellings accepted in rule files.
-    pub const ALL: &'static [&'static str] = &["threshold", "consecutive", "distinct", "sequence"];
+    pub const ALL: &'static [&'static str] = &[
+        "threshold",
+        "consecutive",
+        "distinct",
+        "sequence",
+        "restriction",
+        "travel",
+    ];
 
     /// True for kinds that look at successes (to reset or to trigger).
     pub fn watches_success(self) -> bool {
@@ -49,6 +64,8 @@ impl Kind {
             Kind::Consecutive => "consecutive",
             Kind::Distinct(_) => "distinct",
             Kind::Sequence => "sequence",
+            Kind::Restriction => "restriction",
+            Kind::Travel => "travel",
         }
     }
 }
@@ -105,6 +122,20 @@ pub struct Exempt {
     pub cidrs: Vec<IpNet>,
 }
 
+/// What some kinds need beyond the common keys.
+#[derive(Debug, Clone, Default)]
+pub enum Extra {
+    #[default]
+    None,
+    /// `sequence` with `success_from_failing_ip = true`: only a success from
+    /// an address among the failures fires (or forgives) the sequence.
+    SuccessFromFailingIp,
+    /// `restriction`: who may log in from where.
+    Allow(Vec<Allow>),
+    /// `travel`: speed, noise floor and ignored ranges.
+    Travel(Travel),
+}
+
 /// One compiled rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -123,6 +154,8 @@ pub struct Rule {
     pub cond: Cond,
     pub decision: DecisionSpec,
     pub exempt: Exempt,
+    /// Kind-specific settings.
+    pub extra: Extra,
     /// Where the rule is written (for listings and messages).
     pub file: PathBuf,
     pub line: usize,
@@ -133,6 +166,15 @@ impl Rule {
     /// the decision itself has no end (admin unlock, alert, password reset).
     pub fn quiet_after(&self) -> Dur {
         self.decision.suppress.unwrap_or(self.window)
+    }
+
+    /// True when the rule needs GeoIP data: geo conditions, an allowance by
+    /// country, or impossible travel. Without a database such a rule never
+    /// fires, so the daemon says so at start-up.
+    pub fn uses_geo(&self) -> bool {
+        self.cond.enriched.as_ref().is_some_and(|c| c.uses_geo())
+            || self.kind == Kind::Travel
+            || matches!(&self.extra, Extra::Allow(a) if a.iter().any(|a| !a.countries.is_empty()))
     }
 }
 

@@ -20,7 +20,9 @@ pub struct RawRule {
     pub description: String,
     pub kind: Spanned<String>,
     pub group_by: Spanned<String>,
-    pub count: Spanned<i64>,
+    /// Required for the counting kinds; `restriction` defaults to 1, `travel`
+    /// has none.
+    pub count: Option<Spanned<i64>>,
     pub window: Spanned<String>,
     pub distinct: Option<Spanned<String>>,
     pub mode: Option<Spanned<String>>,
@@ -30,6 +32,27 @@ pub struct RawRule {
     pub decision: Spanned<RawDecision>,
     #[serde(default)]
     pub exempt: RawExempt,
+    /// `sequence` only: the success must come from an address that failed.
+    pub success_from_failing_ip: Option<Spanned<bool>>,
+    /// `restriction` only: `[[rule.allow]]` tables.
+    pub allow: Option<Spanned<Vec<Spanned<RawAllow>>>>,
+    /// `travel` only: speed above which two logins are impossible.
+    pub max_speed_kmh: Option<Spanned<i64>>,
+    /// `travel` only: pairs closer than this are GeoIP noise.
+    pub min_distance_km: Option<Spanned<i64>>,
+    /// `travel` only: corporate ranges / VPN egress never compared.
+    pub ignore_cidrs: Option<Spanned<StrList>>,
+}
+
+/// One `[[rule.allow]]` table of a `restriction` rule: who it applies to and
+/// where they may log in from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAllow {
+    pub user: Option<Spanned<NameCond>>,
+    pub group: Option<Spanned<StrList>>,
+    pub cidrs: Option<Spanned<StrList>>,
+    pub countries: Option<Spanned<StrList>>,
 }
 
 /// `[rule.match]`: every present condition must hold.
@@ -46,7 +69,30 @@ pub struct RawMatch {
     pub method: Option<Spanned<StrList>>,
     pub source_ip: Option<Spanned<StrList>>,
     pub not_source_ip: Option<Spanned<StrList>>,
+    // Enrichment conditions (see `super::enriched`).
+    pub country: Option<Spanned<StrList>>,
+    pub not_country: Option<Spanned<StrList>>,
+    pub asn: Option<Spanned<IntList>>,
+    pub not_asn: Option<Spanned<IntList>>,
+    pub anonymous: Option<Spanned<Anonymity>>,
+    pub in_list: Option<Spanned<StrList>>,
+    pub not_in_list: Option<Spanned<StrList>>,
+    pub account_status: Option<Spanned<StrList>>,
+    pub admin: Option<Spanned<bool>>,
+    pub group: Option<Spanned<StrList>>,
+    pub exempt: Option<Spanned<bool>>,
 }
+
+/// `anonymous = true|false`, or a list of kinds (`["vpn", "tor"]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anonymity {
+    Flag(bool),
+    Kinds(Vec<String>),
+}
+
+/// A number or a list of numbers (`asn = 64496` or `asn = [64496, 64497]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntList(pub Vec<i64>);
 
 /// `[rule.decision]`.
 #[derive(Debug, Deserialize)]
@@ -148,5 +194,69 @@ impl<'de> Deserialize<'de> for StrList {
 impl<'de> Deserialize<'de> for NameCond {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<NameCond, D::Error> {
         d.deserialize_any(CondVisitor { allow_regex: true })
+    }
+}
+
+struct AnonVisitor;
+
+impl<'de> Visitor<'de> for AnonVisitor {
+    type Value = Anonymity;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("true, false, or a list of \"vpn\", \"tor\", \"hosting\", \"public_proxy\"")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Anonymity, E> {
+        Ok(Anonymity::Flag(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Anonymity, E> {
+        Ok(Anonymity::Kinds(vec![v.to_owned()]))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Anonymity, A::Error> {
+        let mut v = Vec::new();
+        while let Some(s) = seq.next_element::<String>()? {
+            v.push(s);
+        }
+        Ok(Anonymity::Kinds(v))
+    }
+}
+
+impl<'de> Deserialize<'de> for Anonymity {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Anonymity, D::Error> {
+        d.deserialize_any(AnonVisitor)
+    }
+}
+
+struct IntVisitor;
+
+impl<'de> Visitor<'de> for IntVisitor {
+    type Value = IntList;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a number or a list of numbers")
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<IntList, E> {
+        Ok(IntList(vec![v]))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<IntList, E> {
+        Ok(IntList(vec![i64::try_from(v).unwrap_or(-1)]))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<IntList, A::Error> {
+        let mut v = Vec::new();
+        while let Some(n) = seq.next_element::<i64>()? {
+            v.push(n);
+        }
+        Ok(IntList(v))
+    }
+}
+
+impl<'de> Deserialize<'de> for IntList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<IntList, D::Error> {
+        d.deserialize_any(IntVisitor)
     }
 }

@@ -39,7 +39,7 @@ use crate::snapshot::{SnapshotError, SnapshotKind, decode, encode, opt_time};
 
 /// Version of the engine snapshot layout: bump it with any change to the wire
 /// types of this module (an older snapshot is then refused, not misread).
-pub const ENGINE_FORMAT: u8 = 2;
+pub const ENGINE_FORMAT: u8 = 3;
 
 /// A 64-bit fingerprint of what a rule does: everything compiled from its file
 /// except the description and where it is written (moving a rule between files
@@ -51,7 +51,7 @@ pub const ENGINE_FORMAT: u8 = 2;
 /// that form, rules only start with fresh state once: the safe direction.
 pub fn fingerprint(rule: &Rule) -> u64 {
     let text = format!(
-        "{:?}|{:?}|{}|{}|{:?}|{}|{:?}|{:?}|{:?}",
+        "{:?}|{:?}|{}|{}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
         rule.kind,
         rule.group_by,
         rule.count,
@@ -60,7 +60,8 @@ pub fn fingerprint(rule: &Rule) -> u64 {
         rule.max_keys,
         rule.cond,
         rule.decision,
-        rule.exempt
+        rule.exempt,
+        rule.extra
     );
     // FNV-1a 64: stable across runs and builds, unlike std's hashers.
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -286,6 +287,7 @@ enum WVal<'a> {
     Name(&'a str),
     Ip(IpAddr),
     Net(WNet),
+    Geo(i32, i32),
 }
 
 impl<'a> WVal<'a> {
@@ -294,6 +296,7 @@ impl<'a> WVal<'a> {
             Val::Name(n) => WVal::Name(n),
             Val::Ip(ip) => WVal::Ip(*ip),
             Val::Net(n) => WVal::Net((*n).into()),
+            Val::Geo(a, b) => WVal::Geo(*a, *b),
         }
     }
 
@@ -302,6 +305,7 @@ impl<'a> WVal<'a> {
             WVal::Name(n) => Val::Name(names.intern(n)),
             WVal::Ip(ip) => Val::Ip(ip),
             WVal::Net(n) => Val::Net(n.into()),
+            WVal::Geo(a, b) => Val::Geo(a, b),
         }
     }
 }

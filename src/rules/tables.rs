@@ -78,7 +78,7 @@ fn name_cond(sink: &mut Sink, v: &Option<Spanned<NameCond>>, what: &str) -> Opti
 }
 
 /// Parses `"10.0.0.0/8"` or a bare address (a single host).
-fn cidr(s: &str) -> Option<IpNet> {
+pub fn cidr(s: &str) -> Option<IpNet> {
     s.parse::<IpNet>()
         .ok()
         .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
@@ -147,6 +147,7 @@ pub fn compile_match(sink: &mut Sink, m: &RawMatch) -> Cond {
             .as_ref()
             .map(|v| cidrs(sink, v, "match.not_source_ip"))
             .unwrap_or_default(),
+        enriched: super::enriched::compile(sink, m),
     }
 }
 

@@ -1,0 +1,210 @@
+//! `kind = "restriction"`: logins of a user or group from outside the networks
+//! or countries it is allowed to use (the IP restriction cybozu.com and LINE
+//! WORKS offer, checked on the logs of every service).
+//!
+//! A rule lists allowances (`[[rule.allow]]`): who they apply to (`user`,
+//! `group`) and where from (`cidrs`, `countries`). An event of a user no
+//! allowance applies to is unrestricted. For a restricted user, the event is
+//! a violation unless its address is in the CIDRs or its country in the
+//! countries of one of the user's allowances; violations are then counted like
+//! a `threshold` rule (`count`, default 1, within `window`).
+//!
+//! Unjudgeable events never fire: no user or no address; or an allowance by
+//! country when the event has no GeoIP data at all (no database configured:
+//! the rule is reported as using geo, hence inactive). An event *with* GeoIP
+//! data but no country (an address the database does not place) is judged and
+//! fails the countries: the restriction fails closed.
+
+use ipnet::IpNet;
+use toml::Spanned;
+
+use super::compile::Sink;
+use super::cond::{NameMatch, in_nets};
+use super::enriched::countries;
+use super::raw::{NameCond, RawAllow, StrList};
+use super::tables::{cidrs, names};
+use crate::event::{AuthEvent, Name};
+
+/// One `[[rule.allow]]`: users (by name or group) and where they may log in from.
+#[derive(Debug, Clone)]
+pub struct Allow {
+    /// User names (or a regex) the allowance applies to.
+    pub user: Option<NameMatch>,
+    /// Inventory groups the allowance applies to (member of any).
+    pub groups: Vec<Name>,
+    /// Networks the users may log in from.
+    pub cidrs: Vec<IpNet>,
+    /// Countries (ISO codes, upper case) the users may log in from.
+    pub countries: Vec<Name>,
+}
+
+impl Allow {
+    fn applies(&self, user: &str, ev: &AuthEvent) -> bool {
+        self.user.as_ref().is_some_and(|m| m.matches(user))
+            || (!self.groups.is_empty()
+                && ev
+                    .account
+                    .as_ref()
+                    .is_some_and(|a| a.groups.iter().any(|g| self.groups.iter().any(|w| w == g))))
+    }
+}
+
+/// True when the event is a login the allowances forbid (see the module doc).
+pub fn violates(allow: &[Allow], ev: &AuthEvent) -> bool {
+    let (Some(user), Some(ip)) = (ev.user.as_deref(), ev.source_ip) else {
+        return false;
+    };
+    let country = ev.geo.as_ref().and_then(|g| g.country_iso_code.as_deref());
+    let mut restricted = false;
+    let mut by_country = false;
+    for a in allow.iter().filter(|a| a.applies(user, ev)) {
+        restricted = true;
+        if in_nets(&a.cidrs, &ip) || country.is_some_and(|c| a.countries.iter().any(|x| &**x == c))
+        {
+            return false;
+        }
+        by_country |= !a.countries.is_empty();
+    }
+    restricted && !(by_country && ev.geo.is_none())
+}
+
+/// Compiles the `[[rule.allow]]` tables; each must say who and where.
+pub fn compile(sink: &mut Sink, raw: &Spanned<Vec<Spanned<RawAllow>>>) -> Vec<Allow> {
+    if raw.get_ref().is_empty() {
+        sink.err(
+            raw.span(),
+            "kind = \"restriction\" needs at least one [[rule.allow]]",
+        );
+    }
+    let mut out = Vec::new();
+    for a in raw.get_ref() {
+        let span = a.span();
+        let a = a.get_ref();
+        if a.user.is_none() && a.group.is_none() {
+            sink.err(
+                span.clone(),
+                "[[rule.allow]] needs user or group: whom it applies to (user = { regex = \".*\" } for everyone)",
+            );
+        }
+        if a.cidrs.is_none() && a.countries.is_none() {
+            sink.err(
+                span.clone(),
+                "[[rule.allow]] needs cidrs or countries: where its users may log in from",
+            );
+        }
+        let user = a.user.as_ref().and_then(|u| match u.get_ref() {
+            NameCond::List(l) => Some(NameMatch::List(names(l))),
+            NameCond::Regex(r) => match regex::Regex::new(r) {
+                Ok(r) => Some(NameMatch::Regex(r)),
+                Err(e) => {
+                    sink.err(u.span(), format!("bad regex in allow.user: {e}"));
+                    None
+                }
+            },
+        });
+        let empty = Spanned::new(0..0, StrList(Vec::new()));
+        out.push(Allow {
+            user,
+            groups: names(&a.group.as_ref().unwrap_or(&empty).get_ref().0),
+            cidrs: a
+                .cidrs
+                .as_ref()
+                .map(|v| cidrs(sink, v, "allow.cidrs"))
+                .unwrap_or_default(),
+            countries: a
+                .countries
+                .as_ref()
+                .map(|v| countries(sink, v, "allow.countries"))
+                .unwrap_or_default(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Account, Action, Geo, Outcome};
+    use chrono::{TimeZone, Utc};
+    use std::sync::Arc;
+
+    fn ev(user: &str, ip: &str, country: Option<Option<&str>>, groups: &[&str]) -> AuthEvent {
+        let mut e = AuthEvent::new(
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            Action::Login,
+            Outcome::Success,
+        );
+        e.user = Some(Arc::from(user));
+        e.source_ip = Some(ip.parse().unwrap());
+        e.geo = country.map(|c| {
+            Arc::new(Geo {
+                country_iso_code: c.map(Arc::from),
+                ..Geo::default()
+            })
+        });
+        if !groups.is_empty() {
+            e.account = Some(Arc::new(Account {
+                user: Arc::from(user),
+                groups: groups.iter().map(|g| Arc::from(*g)).collect(),
+                ..Account::default()
+            }));
+        }
+        e
+    }
+
+    fn admins() -> Vec<Allow> {
+        vec![Allow {
+            user: None,
+            groups: vec![Arc::from("admins")],
+            cidrs: vec!["10.0.0.0/8".parse().unwrap()],
+            countries: vec![Arc::from("JP")],
+        }]
+    }
+
+    #[test]
+    fn restricted_users_must_come_from_an_allowed_place() {
+        let a = admins();
+        assert!(violates(
+            &a,
+            &ev("root", "192.0.2.1", Some(Some("SE")), &["admins"])
+        ));
+        assert!(!violates(
+            &a,
+            &ev("root", "10.1.1.1", Some(Some("SE")), &["admins"])
+        ));
+        assert!(!violates(
+            &a,
+            &ev("root", "192.0.2.1", Some(Some("JP")), &["admins"])
+        ));
+        // Not in the group: unrestricted.
+        assert!(!violates(
+            &a,
+            &ev("bob", "192.0.2.1", Some(Some("SE")), &["staff"])
+        ));
+        assert!(!violates(
+            &a,
+            &ev("bob", "192.0.2.1", Some(Some("SE")), &[])
+        ));
+    }
+
+    #[test]
+    fn unlocated_is_judged_but_no_geo_at_all_is_not() {
+        let a = admins();
+        // GeoIP ran and could not place the address: fails closed.
+        assert!(violates(
+            &a,
+            &ev("root", "192.0.2.1", Some(None), &["admins"])
+        ));
+        // No GeoIP at all: the country allowance cannot be judged.
+        assert!(!violates(&a, &ev("root", "192.0.2.1", None, &["admins"])));
+        // A CIDR-only allowance needs no GeoIP.
+        let cidr_only = vec![Allow {
+            user: Some(NameMatch::List(vec![Arc::from("root")])),
+            groups: Vec::new(),
+            cidrs: vec!["10.0.0.0/8".parse().unwrap()],
+            countries: Vec::new(),
+        }];
+        assert!(violates(&cidr_only, &ev("root", "192.0.2.1", None, &[])));
+        assert!(!violates(&cidr_only, &ev("root", "10.0.0.1", None, &[])));
+    }
+}
