@@ -191,6 +191,13 @@ impl World {
             Op::Restart => {
                 let cps = self.tailer.checkpoints();
                 self.tailer = Tailer::new(self.specs.clone(), cps, false);
+                // The daemon polls as soon as it starts, which adopts (and holds
+                // open) files rotated while it was down. Without that, a rotated
+                // file that was empty at the checkpoint has nothing to vouch for
+                // it: if it is deleted and its inode reused by a fresh
+                // copytruncate copy before the first poll, the copy is taken for
+                // it and read from 0. Only a stop can open that window.
+                self.poll(0);
             }
             Op::RestartAcrossRotation { before, after } => {
                 self.complete_partial();
