@@ -26,6 +26,7 @@ pub mod json;
 pub mod read;
 pub mod values;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -192,13 +193,18 @@ impl Inventory {
         if let Some(&i) = self.by_user.get(user) {
             return Some(i);
         }
-        // Allocates only on a miss of the exact name.
-        let folded = user.to_lowercase();
-        if let Some(&i) = self.by_user_folded.get(&folded) {
+        // Allocates only for a name that changes under lower-casing: the
+        // common miss (an attacker's made-up lower-case name) stays free.
+        let folded: Cow<'_, str> = if user.chars().all(|c| c.to_lowercase().eq([c])) {
+            Cow::Borrowed(user)
+        } else {
+            Cow::Owned(user.to_lowercase())
+        };
+        if let Some(&i) = self.by_user_folded.get(&*folded) {
             return i;
         }
         let (id, domain) = folded.rsplit_once('@')?;
-        if let Some(&i) = self.by_email.get(&folded) {
+        if let Some(&i) = self.by_email.get(&*folded) {
             return i;
         }
         let (written_id, _) = user.rsplit_once('@')?;
