@@ -9,6 +9,7 @@ mod corpus_json;
 mod corpus_sshd;
 mod daemon;
 mod rules4;
+mod inventory;
 mod scenarios;
 mod snapshot;
 mod state;

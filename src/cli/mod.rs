@@ -1,6 +1,7 @@
 //! Subcommands, one file each, and what they share: input opening, format and
 //! time-zone options, rules-directory discovery, and the error-to-exit-code map.
 
+mod accounts;
 mod config;
 mod decisions;
 mod input;
@@ -79,6 +80,9 @@ enum Command {
     /// List and unlock the daemon's decisions.
     #[command(subcommand)]
     Decisions(decisions::Command),
+    /// Review accounts (inactive accounts from learned facts and the inventory).
+    #[command(subcommand)]
+    Accounts(accounts::Command),
 }
 
 /// Runs the chosen subcommand.
@@ -90,5 +94,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Rules(c) => rules::run(c),
         Command::Config(c) => config::run(c),
         Command::Decisions(c) => decisions::run(c),
+        Command::Accounts(c) => accounts::run(c),
     }
 }

@@ -140,28 +140,37 @@ pub fn merge(stored: Option<AccountFacts>, update: &FactUpdate) -> AccountFacts 
     f
 }
 
+const SELECT: &str = "SELECT user, first_success, last_success, last_failure, last_source_ip,
+        consecutive_failures FROM facts";
+
+/// Decodes one row of [`SELECT`].
+fn decode(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountFacts> {
+    let decode = || -> Result<AccountFacts, StateError> {
+        Ok(AccountFacts {
+            user: r.get(0)?,
+            first_success: codec::parse_opt_time(r.get(1)?)?,
+            last_success: codec::parse_opt_time(r.get(2)?)?,
+            last_failure: codec::parse_opt_time(r.get(3)?)?,
+            last_source_ip: codec::parse_ip(r.get(4)?)?,
+            consecutive_failures: codec::u64_from_sql(r.get(5)?),
+        })
+    };
+    decode().map_err(in_row)
+}
+
 /// Reads one account's row.
 pub fn load(conn: &rusqlite::Connection, user: &str) -> Result<Option<AccountFacts>, StateError> {
-    conn.query_row(
-        "SELECT user, first_success, last_success, last_failure, last_source_ip,
-                consecutive_failures FROM facts WHERE user = ?1",
-        [user],
-        |r| {
-            let decode = || -> Result<AccountFacts, StateError> {
-                Ok(AccountFacts {
-                    user: r.get(0)?,
-                    first_success: codec::parse_opt_time(r.get(1)?)?,
-                    last_success: codec::parse_opt_time(r.get(2)?)?,
-                    last_failure: codec::parse_opt_time(r.get(3)?)?,
-                    last_source_ip: codec::parse_ip(r.get(4)?)?,
-                    consecutive_failures: codec::u64_from_sql(r.get(5)?),
-                })
-            };
-            decode().map_err(in_row)
-        },
-    )
-    .optional()
-    .map_err(from_row)
+    conn.query_row(&format!("{SELECT} WHERE user = ?1"), [user], decode)
+        .optional()
+        .map_err(from_row)
+}
+
+/// Reads every account's row, by user name (the inactive-account sweep; one
+/// small row per account that ever logged in or failed).
+pub fn all(conn: &rusqlite::Connection) -> Result<Vec<AccountFacts>, StateError> {
+    let mut st = conn.prepare(&format!("{SELECT} ORDER BY user"))?;
+    let rows = st.query_map([], decode).map_err(from_row)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(from_row)
 }
 
 /// Merges `updates` into their rows inside the commit's transaction.

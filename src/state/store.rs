@@ -272,6 +272,11 @@ impl Store {
         facts::load(&self.conn, user)
     }
 
+    /// Every account's facts, by user name.
+    pub fn all_facts(&self) -> Result<Vec<AccountFacts>, StateError> {
+        facts::all(&self.conn)
+    }
+
     /// For `/readyz`: takes the write lock and writes a row, then rolls back.
     /// Fails on a read-only file or directory, a read-only store, or a lock
     /// held longer than the busy timeout.

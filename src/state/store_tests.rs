@@ -267,3 +267,27 @@ fn a_store_can_move_to_a_blocking_thread() {
     fn send<T: Send>(_: T) {}
     send(Store::open_in_memory().unwrap());
 }
+
+#[test]
+fn all_facts_lists_every_account_by_name() {
+    use crate::event::{Action, AuthEvent, Outcome};
+    let mut s = Store::open_in_memory().unwrap();
+    assert!(s.all_facts().unwrap().is_empty());
+    let mut acc = crate::state::FactsAccumulator::new();
+    for (min, user) in [(1, "zoe"), (2, "adam"), (3, "zoe")] {
+        let mut e = AuthEvent::new(t(min), Action::Login, Outcome::Success);
+        e.user = Some(Arc::from(user));
+        acc.observe(&e);
+    }
+    s.commit(&Batch {
+        facts: acc.take(),
+        at: t(4),
+        ..Batch::default()
+    })
+    .unwrap();
+    let all = s.all_facts().unwrap();
+    let users: Vec<&str> = all.iter().map(|f| f.user.as_str()).collect();
+    assert_eq!(users, ["adam", "zoe"]);
+    assert_eq!(all[1].last_success, Some(t(3)));
+    assert_eq!(s.account("zoe").unwrap().as_ref(), Some(&all[1]));
+}
