@@ -8,6 +8,7 @@ mod cli;
 mod corpus_json;
 mod corpus_sshd;
 mod daemon;
+mod saas;
 mod scenarios;
 mod snapshot;
 mod state;
