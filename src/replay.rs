@@ -78,6 +78,7 @@ impl FileSource {
             Format::Auto | Format::Sshd => "sshd",
             Format::Json(_) => "json",
             Format::Regex(_) => "regex",
+            Format::Csv(_) => "csv",
         };
         let parser = Parser::new(&format, opts, LineCtx { path: path.clone() });
         Ok(FileSource {

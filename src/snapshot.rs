@@ -19,6 +19,8 @@ pub enum SnapshotKind {
     Engine,
     /// sshd parser correlation state ([`crate::parse::Parser::snapshot`]).
     SshdParser,
+    /// CSV parser header and encoding ([`crate::parse::csv::CsvParser::snapshot`]).
+    CsvParser,
 }
 
 impl SnapshotKind {
@@ -26,6 +28,7 @@ impl SnapshotKind {
         match self {
             SnapshotKind::Engine => b'E',
             SnapshotKind::SshdParser => b'S',
+            SnapshotKind::CsvParser => b'C',
         }
     }
 
@@ -34,6 +37,7 @@ impl SnapshotKind {
         match self {
             SnapshotKind::Engine => "rule engine",
             SnapshotKind::SshdParser => "sshd parser",
+            SnapshotKind::CsvParser => "CSV parser",
         }
     }
 }

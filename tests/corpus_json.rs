@@ -39,6 +39,7 @@ fn format_name(f: &Format) -> String {
         Format::Sshd => "sshd".into(),
         Format::Auto => "auto".into(),
         Format::Regex(s) => s.name.clone(),
+        Format::Csv(s) => s.name.clone(),
     }
 }
 

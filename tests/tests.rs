@@ -10,6 +10,7 @@ mod corpus_sshd;
 mod daemon;
 mod rules4;
 mod inventory;
+mod saas;
 mod scenarios;
 mod snapshot;
 mod state;

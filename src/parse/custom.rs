@@ -22,6 +22,19 @@
 //! filter = { type = ["login", "mfa"] }
 //! ```
 //!
+//! A `kind = "csv"` format starts from a CSV preset (`lineworks-audit`,
+//! `cybozu-audit`) and adds header names and value-table entries, tried before
+//! the preset's, in a `csv` table of the shape of `formats/*.toml`:
+//!
+//! ```toml
+//! [[format]]
+//! name = "lineworks-2025"
+//! kind = "csv"
+//! preset = "lineworks-audit"
+//! zone = "UTC"
+//! csv = { columns = { user = ["Account"] } }
+//! ```
+//!
 //! Map keys are log words compared ASCII-case-insensitively; a trailing `*` makes a
 //! prefix. TOML tables have no order, so exact words are tried before prefixes, and
 //! longer prefixes before shorter ones. Our own spellings (`success`, `bad_password`,
@@ -110,6 +123,8 @@ pub struct RawFormat {
     /// `kind = "json"`: path -> accepted values; other lines are not about auth.
     #[serde(default)]
     pub filter: BTreeMap<String, OneOrMany>,
+    /// `kind = "csv"`: header names and value tables in front of the preset's.
+    pub csv: Option<super::csv::RawCsv>,
 }
 
 /// A validated declared format.
@@ -175,13 +190,19 @@ pub fn compile(raw: &RawFormat) -> Result<Declared, Vec<String>> {
     let format = match raw.kind.as_str() {
         "regex" => c.regex(raw, time_format, zone, outcome, action, maps),
         "json" => c.json(raw, time_format, zone, outcome, action, maps),
+        "csv" => c.csv(raw, zone),
         k => {
             c.err(format!(
-                "unknown kind {k:?} (expected \"regex\" or \"json\")"
+                "unknown kind {k:?} (expected \"regex\", \"json\" or \"csv\")"
             ));
             None
         }
     };
+    if raw.csv.is_some() && raw.kind != "csv" {
+        errs.push(format!(
+            "format {name:?}: the `csv` table is only for kind = \"csv\""
+        ));
+    }
     match format {
         Some(format) if errs.is_empty() => Ok(Declared {
             name: name.to_string(),
@@ -246,6 +267,37 @@ impl Ctx<'_> {
             }
         }
         out
+    }
+
+    /// `kind = "csv"`: a CSV preset plus the declared `csv` table.
+    fn csv(&mut self, raw: &RawFormat, zone: Option<Zone>) -> Option<Format> {
+        for (set, key) in [
+            (raw.pattern.is_some(), "pattern"),
+            (raw.fields.is_some(), "fields"),
+            (!raw.filter.is_empty(), "filter"),
+            (raw.time_format.is_some(), "time_format"),
+            (raw.outcome.is_some(), "outcome"),
+            (raw.action.is_some(), "action"),
+            (raw.service.is_some(), "service"),
+            (!raw.outcome_map.is_empty(), "outcome_map"),
+            (!raw.reason_map.is_empty(), "reason_map"),
+            (!raw.action_map.is_empty(), "action_map"),
+        ] {
+            if set {
+                self.err(format!(
+                    "`{key}` is not used by kind = \"csv\" (its texts go in the `csv` table)"
+                ));
+            }
+        }
+        match super::csv::declared(self.name, raw.preset.as_deref(), zone, raw.csv.as_ref()) {
+            Ok(spec) => Some(Format::Csv(spec)),
+            Err(es) => {
+                for e in es {
+                    self.err(e);
+                }
+                None
+            }
+        }
     }
 
     fn paths(&mut self, field: &str, p: &Option<OneOrMany>) -> Option<Vec<Path>> {

@@ -3,8 +3,10 @@
 //! A file whose first non-empty line starts with `{` is JSON lines; the preset is
 //! chosen by keys only one product writes (checked on the first line that parses
 //! as a JSON object, falling back to a plain-text key search when none does, e.g.
-//! a first line cut by log rotation). Anything else is read as syslog (`sshd`),
-//! which covers auth.log, secure and journal exports. Declared formats are never
+//! a first line cut by log rotation). A first line that is the header row of a
+//! known CSV export (LINE WORKS or cybozu.com audit log, English or Japanese
+//! headers, UTF-8 or Shift_JIS) selects that format. Anything else is read as
+//! syslog (`sshd`), which covers auth.log, secure and journal exports. Declared formats are never
 //! guessed: they are chosen by name.
 
 use serde_json::Value;
@@ -20,7 +22,12 @@ pub fn detect(first_lines: &[&[u8]]) -> Format {
         .filter(|l| !l.is_empty());
     match lines.next() {
         Some(first) if first.first() == Some(&b'{') => {}
-        _ => return Format::Sshd,
+        Some(first) => {
+            return super::csv::detect_header(first)
+                .map(Format::Csv)
+                .unwrap_or(Format::Sshd);
+        }
+        None => return Format::Sshd,
     }
     let parsed = first_lines.iter().find_map(|l| {
         serde_json::from_slice::<Value>(trim_start(l))
@@ -93,6 +100,7 @@ mod tests {
         let b: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
         match detect(&b) {
             Format::Json(s) => s.name,
+            Format::Csv(s) => s.name,
             Format::Sshd => "sshd".into(),
             other => format!("{other:?}"),
         }
@@ -157,5 +165,47 @@ mod tests {
         assert_eq!(name(&[r#"{"eventName":"ConsoleLogin","cut"#]), "cloudtrail");
         assert_eq!(name(&[r#"{"userPrincipalName":"a@b"#]), "entra-signin");
         assert_eq!(name(&[r#"{"nothing":"#]), "ecs");
+    }
+
+    #[test]
+    fn csv_exports_by_their_header_row() {
+        let cases = [
+            (
+                "Date,User,Description,Service Type,IP Address",
+                "lineworks-audit",
+            ),
+            (
+                "\u{feff}\"Date\",\"User\",\"Description\",\"Service Type\",\"IP Address\",\"Login method\"",
+                "lineworks-audit",
+            ),
+            (
+                "日時,ユーザー,説明,サービス種別,IPアドレス",
+                "lineworks-audit",
+            ),
+            (
+                "Date,User,Level,Service,Module,Action,Result,Supplement",
+                "cybozu-audit",
+            ),
+            (
+                "日時,ユーザー,レベル,サービス,モジュール,アクション,結果,補足",
+                "cybozu-audit",
+            ),
+            ("Date,User,Comment", "sshd"),
+            (
+                "Jan  1 00:00:00 h sshd[1]: Failed password, oddly, for x",
+                "sshd",
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(name(&["", line]), want, "{line}");
+        }
+    }
+
+    #[test]
+    fn shift_jis_header_is_detected() {
+        let (bytes, _, bad) = encoding_rs::SHIFT_JIS
+            .encode("日時,ユーザー,レベル,サービス,モジュール,アクション,結果,補足");
+        assert!(!bad);
+        assert!(matches!(detect(&[&bytes]), Format::Csv(s) if s.name == "cybozu-audit"));
     }
 }

@@ -12,6 +12,7 @@
 //! counted once. That state can be saved and restored ([`Parser::snapshot`]) so a
 //! restarted daemon continues mid-attempt exactly as if it had never stopped.
 
+pub mod csv;
 pub mod custom;
 pub mod detect;
 pub mod json;
@@ -48,6 +49,8 @@ pub enum UnparsedReason {
     WrongShape,
     /// A value that cannot be read (an IP that is not an IP, an unknown outcome code).
     BadValue,
+    /// The end marker of an export that stopped early (LINE WORKS' `downloadLogs error`).
+    IncompleteExport,
 }
 
 impl UnparsedReason {
@@ -60,6 +63,7 @@ impl UnparsedReason {
             UnparsedReason::BadTimestamp => "bad_timestamp",
             UnparsedReason::WrongShape => "wrong_shape",
             UnparsedReason::BadValue => "bad_value",
+            UnparsedReason::IncompleteExport => "incomplete_export",
         }
     }
 }
@@ -128,6 +132,8 @@ pub enum Format {
     Json(json::JsonSpec),
     /// A declared regex format.
     Regex(regex::RegexSpec),
+    /// A CSV export with a header row (`lineworks-audit`, `cybozu-audit`, or declared).
+    Csv(self::csv::CsvSpec),
 }
 
 impl Format {
@@ -143,6 +149,9 @@ impl Format {
         if let Some(spec) = json::preset(name) {
             return Some(Format::Json(spec));
         }
+        if let Some(spec) = self::csv::preset(name) {
+            return Some(Format::Csv(spec));
+        }
         declared
             .iter()
             .find(|d| d.name() == name)
@@ -153,6 +162,7 @@ impl Format {
     pub fn builtin_names() -> Vec<&'static str> {
         let mut v = vec!["auto", "sshd"];
         v.extend(json::PRESETS);
+        v.extend(self::csv::PRESETS);
         v
     }
 }
@@ -163,6 +173,7 @@ pub enum Parser {
     Sshd(sshd::SshdParser),
     Json(json::JsonParser),
     Regex(regex::RegexParser),
+    Csv(self::csv::CsvParser),
 }
 
 impl Parser {
@@ -175,6 +186,9 @@ impl Parser {
             }
             Format::Regex(spec) => {
                 Parser::Regex(regex::RegexParser::new(spec.clone(), opts.clone(), ctx))
+            }
+            Format::Csv(spec) => {
+                Parser::Csv(self::csv::CsvParser::new(spec.clone(), opts.clone(), ctx))
             }
         }
     }
@@ -191,15 +205,18 @@ impl Parser {
             Parser::Sshd(p) => p.parse(line, offset),
             Parser::Json(p) => p.parse(line, offset),
             Parser::Regex(p) => p.parse(line, offset),
+            Parser::Csv(p) => p.parse(line, offset),
         }
     }
 
     /// The parser's state that later lines depend on, as bytes to commit with
-    /// the file offset (see [`crate::snapshot`]). Only the sshd parser has any
-    /// (its multi-line correlation table); the others return no bytes.
+    /// the file offset (see [`crate::snapshot`]). The sshd parser has its
+    /// multi-line correlation table, the CSV parser the file's header row and
+    /// encoding; the others return no bytes.
     pub fn snapshot(&self) -> Vec<u8> {
         match self {
             Parser::Sshd(p) => p.snapshot(),
+            Parser::Csv(p) => p.snapshot(),
             Parser::Json(_) | Parser::Regex(_) => Vec::new(),
         }
     }
@@ -213,6 +230,7 @@ impl Parser {
         }
         match self {
             Parser::Sshd(p) => p.restore(bytes),
+            Parser::Csv(p) => p.restore(bytes),
             Parser::Json(_) | Parser::Regex(_) => Err(SnapshotError::Invalid(
                 "state given to a stateless (JSON or regex) parser",
             )),
