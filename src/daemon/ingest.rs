@@ -321,7 +321,7 @@ fn handle_line(
     }
     let parser = src.parser.get_or_insert_with(|| {
         let format = match &src.format {
-            Format::Auto => detect::detect(&[line.line]),
+            Format::Auto => detect_format(&line),
             f => f.clone(),
         };
         let opts = ParseOptions { year, zone: src.zone, now: Utc::now() };
@@ -346,6 +346,27 @@ fn handle_line(
             *c.unparsed.entry(e.reason).or_default() += 1;
         }
     }
+}
+
+/// `auto`: the format of a source, from the first lines of its file. Resuming
+/// mid-file (after a restart) the first line delivered is not the file's first
+/// line, and a CSV export's header is only there: so read the head of the file.
+fn detect_format(line: &TailLine<'_>) -> Format {
+    if line.offset == 0 {
+        return detect::detect(&[line.line]);
+    }
+    let mut head = Vec::with_capacity(8192);
+    let read = std::fs::File::open(line.path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 8192), &mut head));
+    if read.is_err() || head.is_empty() {
+        return detect::detect(&[line.line]);
+    }
+    let lines: Vec<&[u8]> = head
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .take(8)
+        .collect();
+    detect::detect(&lines)
 }
 
 fn log_tail_event(ev: &TailEvent) {
