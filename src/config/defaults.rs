@@ -107,6 +107,9 @@ impl Config {
             year: None,
             poll_interval: POLL_INTERVAL,
             checkpoint_interval: CHECKPOINT_INTERVAL,
+            geoip: Vec::new(),
+            ip_lists: Vec::new(),
+            inventory: None,
         }
     }
 }

@@ -66,7 +66,7 @@ pub fn load_text(
 }
 
 /// Where errors go: knows the file and its text, for line numbers.
-struct Cx<'a> {
+pub(super) struct Cx<'a> {
     file: &'a Path,
     text: &'a str,
     errors: Vec<ConfigError>,
@@ -82,7 +82,7 @@ impl Cx<'_> {
         memchr::memchr_iter(b'\n', upto).count() + 1
     }
 
-    fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
+    pub(super) fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
         let line = self.line_of(span.start);
         self.err_at(Some(line), message);
     }
@@ -133,6 +133,17 @@ fn read_raw(cx: &mut Cx) -> RawConfig {
             "poll_interval" => raw.poll_interval = cx.de(key, v),
             "checkpoint_interval" => raw.checkpoint_interval = cx.de(key, v),
             "http" => raw.http = cx.de::<Spanned<RawHttp>>("[http]", v),
+            "geoip" => raw.geoip = cx.de(key, v),
+            "inventory" => raw.inventory = cx.de("[inventory]", v),
+            "ip_list" => match v.get_ref() {
+                DeValue::Array(a) if a.iter().all(|e| e.get_ref().is_table()) => {
+                    raw.ip_list = a.iter().filter_map(|t| cx.de("[[ip_list]]", t)).collect();
+                }
+                _ => cx.err(
+                    v.span(),
+                    "ip_list must be an array of tables: write [[ip_list]]",
+                ),
+            },
             "source" => match v.get_ref() {
                 DeValue::Array(a) if a.iter().all(|e| e.get_ref().is_table()) => {
                     raw.source = a.iter().filter_map(|t| cx.de("[[source]]", t)).collect();
@@ -155,7 +166,7 @@ fn read_raw(cx: &mut Cx) -> RawConfig {
 }
 
 /// Resolves a path written in the file against the file's directory.
-fn resolve(base: &Path, p: &str) -> PathBuf {
+pub(super) fn resolve(base: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);
     if p.is_absolute() {
         p.to_path_buf()
@@ -249,6 +260,13 @@ fn validate(
             }
             c.sources.push(s);
         }
+    }
+    if let Some(g) = &raw.geoip {
+        c.geoip = super::enrich::geoip(cx, g, base);
+    }
+    c.ip_lists = super::enrich::ip_lists(cx, &raw.ip_list, base);
+    if let Some(i) = &raw.inventory {
+        c.inventory = Some(super::enrich::inventory(cx, i, base));
     }
     c
 }

@@ -10,6 +10,7 @@
 //! `docs/config.md` documents every key.
 
 pub mod defaults;
+pub mod enrich;
 pub mod load;
 pub mod raw;
 
@@ -65,6 +66,12 @@ pub struct Config {
     pub poll_interval: Duration,
     /// How often checkpoints and rule state are committed.
     pub checkpoint_interval: Duration,
+    /// GeoIP databases (City or Country, ASN, Anonymous-IP), any of them.
+    pub geoip: Vec<PathBuf>,
+    /// Named IP lists for rule conditions (`in_list`).
+    pub ip_lists: Vec<enrich::IpListConfig>,
+    /// The account inventory, if any.
+    pub inventory: Option<enrich::InventoryConfig>,
 }
 
 /// One problem in a configuration file.

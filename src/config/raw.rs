@@ -22,6 +22,10 @@ pub struct RawConfig {
     pub http: Option<Spanned<RawHttp>>,
     #[serde(default)]
     pub source: Vec<Spanned<RawSource>>,
+    pub geoip: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub ip_list: Vec<Spanned<super::enrich::RawIpList>>,
+    pub inventory: Option<Spanned<super::enrich::RawInventory>>,
 }
 
 impl RawConfig {
@@ -35,6 +39,9 @@ impl RawConfig {
         "checkpoint_interval",
         "http",
         "source",
+        "geoip",
+        "ip_list",
+        "inventory",
     ];
 }
 
