@@ -3,6 +3,7 @@
 
 mod config;
 mod decisions;
+mod geoip;
 mod input;
 mod parse;
 mod replay;
@@ -79,6 +80,8 @@ enum Command {
     /// List and unlock the daemon's decisions.
     #[command(subcommand)]
     Decisions(decisions::Command),
+    /// Print what the GeoIP databases say about an address.
+    Geoip(geoip::Args),
 }
 
 /// Runs the chosen subcommand.
@@ -90,5 +93,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Rules(c) => rules::run(c),
         Command::Config(c) => config::run(c),
         Command::Decisions(c) => decisions::run(c),
+        Command::Geoip(a) => geoip::run(a),
     }
 }
