@@ -8,6 +8,7 @@ mod cli;
 mod corpus_json;
 mod corpus_sshd;
 mod daemon;
+mod enrich;
 mod scenarios;
 mod snapshot;
 mod state;
