@@ -11,6 +11,7 @@ mod daemon;
 mod inventory;
 mod rules4;
 mod saas;
+mod enrich;
 mod scenarios;
 mod snapshot;
 mod state;

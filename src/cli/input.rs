@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use clap::Args;
 
+use loginwatch::enrich::{Enricher, GeoDbs, IpLists};
 use loginwatch::escape::Escaped;
 use loginwatch::parse::custom::Declared;
 use loginwatch::parse::{Format, ParseError, ParseOptions, Zone};
@@ -27,6 +28,10 @@ pub struct InputArgs {
     /// Time zone of timestamps without an offset: UTC, local, or an IANA name (Asia/Tokyo).
     #[arg(long, default_value = "local")]
     pub tz: String,
+    /// A GeoIP database (.mmdb: City, Country, ASN or Anonymous-IP, its type read
+    /// from its metadata) to enrich events with; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub geoip: Vec<PathBuf>,
     /// Log files to read; `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -86,6 +91,11 @@ impl InputArgs {
         Ok(out)
     }
 
+    /// The enricher for `--geoip`, or `None` when there is nothing to add.
+    pub fn enricher(&self) -> Result<Option<Enricher>, CliError> {
+        Ok(open_geoip(&self.geoip)?.map(|dbs| Enricher::new(Some(dbs), IpLists::empty(), None)))
+    }
+
     /// Total size of the regular input files, for a progress bar.
     pub fn total_bytes(&self) -> u64 {
         self.files
@@ -94,6 +104,21 @@ impl InputArgs {
             .map(|m| m.len())
             .sum()
     }
+}
+
+/// Opens the `--geoip` databases (`None` for none); every unusable file is
+/// named in one usage error.
+pub fn open_geoip(paths: &[PathBuf]) -> Result<Option<GeoDbs>, CliError> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    GeoDbs::open(paths).map(Some).map_err(|errs| {
+        let msgs: Vec<String> = errs
+            .iter()
+            .map(|e| Escaped(&e.to_string()).to_string())
+            .collect();
+        CliError::Usage(msgs.join("\n"))
+    })
 }
 
 /// A progress bar on stderr when it is a terminal and the input is large enough to wait for.

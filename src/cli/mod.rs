@@ -4,6 +4,7 @@
 mod accounts;
 mod config;
 mod decisions;
+mod geoip;
 mod input;
 mod parse;
 mod replay;
@@ -83,6 +84,8 @@ enum Command {
     /// Review accounts (inactive accounts from learned facts and the inventory).
     #[command(subcommand)]
     Accounts(accounts::Command),
+    /// Print what the GeoIP databases say about an address.
+    Geoip(geoip::Args),
 }
 
 /// Runs the chosen subcommand.
@@ -95,5 +98,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Config(c) => config::run(c),
         Command::Decisions(c) => decisions::run(c),
         Command::Accounts(c) => accounts::run(c),
+        Command::Geoip(a) => geoip::run(a),
     }
 }

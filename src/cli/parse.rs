@@ -35,6 +35,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     };
     let format = a.input.format(&declared)?;
     let sources = a.input.open(&format, &opts)?;
+    let mut enricher = a.input.enricher()?;
     let pb = input::progress(a.input.total_bytes());
     let mut stats = Stats::default();
     let show = a.show_unparsed;
@@ -46,7 +47,10 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     let mut done = 0u64;
     for mut src in sources {
-        while let Some(ev) = src.next_event(&mut stats, &mut hook)? {
+        while let Some(mut ev) = src.next_event(&mut stats, &mut hook)? {
+            if let Some(en) = &mut enricher {
+                en.enrich(&mut ev);
+            }
             if let Err(e) = serde_json::to_writer(&mut out, &ev)
                 .map_err(io::Error::from)
                 .and_then(|_| out.write_all(b"\n"))

@@ -51,6 +51,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     let opts = a.input.options()?;
     let format = a.input.format(&set.formats)?;
     let sources = a.input.open(&format, &opts)?;
+    let mut enricher = a.input.enricher()?;
     let mut engine = Engine::new(Arc::new(set), Mode::Recommend);
     let mut merge = EventMerge::new(sources);
     let pb = input::progress(a.input.total_bytes());
@@ -63,7 +64,10 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     };
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     let mut per_rule: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
-    while let Some(ev) = merge.next_event(&mut stats, &mut hook)? {
+    while let Some(mut ev) = merge.next_event(&mut stats, &mut hook)? {
+        if let Some(en) = &mut enricher {
+            en.enrich(&mut ev);
+        }
         for d in engine.observe(&ev) {
             stats.decisions += 1;
             *per_rule
