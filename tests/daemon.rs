@@ -510,3 +510,51 @@ fn a_missing_source_is_not_ready_until_it_appears_then_read_from_its_start() {
         d.log()
     );
 }
+
+#[test]
+fn the_daemon_enriches_events_for_the_rules() {
+    let dir = setup("30m");
+    let d = dir.path();
+    fs::write(d.join("tor.netset"), "203.0.113.0/24\n").unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/geo.toml");
+    fs::copy(shipped, d.join("rules/geo.toml")).unwrap();
+    fs::write(
+        d.join("accounts.csv"),
+        "user,email,status\nfrank,frank@example.jp,active\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("rules/tor.toml"),
+        "[[rule]]\nid = \"tor-login\"\nkind = \"threshold\"\ngroup_by = \"user\"\ncount = 1\nwindow = \"1h\"\n\
+         match = { outcome = \"success\", in_list = \"tor-exits\" }\ndecision = { action = \"alert\" }\n",
+    )
+    .unwrap();
+    let cfg = fs::read_to_string(d.join("loginwatch.toml")).unwrap();
+    let cfg = format!(
+        "{cfg}[[ip_list]]\nname = \"tor-exits\"\npath = \"tor.netset\"\n[inventory]\npath = \"accounts.csv\"\n"
+    );
+    fs::write(d.join("loginwatch.toml"), cfg).unwrap();
+    let daemon = Daemon::start(d);
+    assert!(
+        daemon.log().contains("Geo rules inactive"),
+        "{}",
+        daemon.log()
+    );
+    let now = chrono::Utc::now().to_rfc3339();
+    append(
+        &d.join("auth.log"),
+        &[format!(
+            "{now} web1 sshd[9]: Accepted password for frank from 203.0.113.9 port 4000 ssh2"
+        )],
+    );
+    wait_for("the list rule's alert", Duration::from_secs(20), || {
+        daemon
+            .decisions(true)
+            .into_iter()
+            .find(|x| x["rule"] == "tor-login")
+    });
+    assert_eq!(
+        daemon.get("/api/v1/accounts/frank")["facts"]["last_source_ip"],
+        "203.0.113.9"
+    );
+}

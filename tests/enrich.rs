@@ -581,3 +581,145 @@ fn maxmind_corrupt_databases_are_errors() {
         assert!(errs[0].to_string().contains(&name), "{}", errs[0]);
     }
 }
+
+/// A directory holding a config with GeoIP databases, an IP list, an inventory
+/// and the shipped rules plus one rule on the list.
+fn config_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_dbs(d);
+    std::fs::create_dir(d.join("lists")).unwrap();
+    std::fs::write(d.join("lists/tor.netset"), "# tor exits\n203.0.113.0/24\n").unwrap();
+    std::fs::write(
+        d.join("accounts.csv"),
+        "user,email,display_name,status,admin\nalice,alice@example.jp,Alice Abe,active,no\nbob,bob@example.jp,Bob Ban,suspended,no\n",
+    )
+    .unwrap();
+    let rules = d.join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    for e in std::fs::read_dir(&shipped).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            std::fs::copy(&p, rules.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::write(
+        rules.join("tor.toml"),
+        "[[rule]]\nid = \"tor-login\"\nkind = \"threshold\"\ngroup_by = \"user\"\ncount = 1\nwindow = \"1h\"\n\
+         match = { outcome = \"success\", in_list = \"tor-exits\" }\ndecision = { action = \"alert\", severity = \"high\" }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("loginwatch.toml"),
+        "rules_dir = \"rules\"\ngeoip = [\"city.mmdb\", \"asn.mmdb\", \"anon.mmdb\"]\n\
+         [[ip_list]]\nname = \"tor-exits\"\npath = \"lists/tor.netset\"\n\
+         [inventory]\npath = \"accounts.csv\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("auth.log"),
+        "2026-11-14T06:00:00Z web1 sshd[1]: Accepted password for alice from 192.0.2.10 port 4000 ssh2\n\
+         2026-11-14T06:10:00Z web1 sshd[2]: Accepted password for alice from 2001:db8::1 port 4000 ssh2\n\
+         2026-11-14T06:20:00Z web1 sshd[3]: Accepted password for carol from 203.0.113.9 port 4000 ssh2\n\
+         2026-11-14T06:30:00Z web1 sshd[4]: Failed password for bob from 198.51.100.7 port 4000 ssh2\n\
+         2026-11-14T06:31:00Z web1 sshd[5]: Failed password for bob from 198.51.100.7 port 4001 ssh2\n\
+         2026-11-14T06:32:00Z web1 sshd[6]: Failed password for bob from 198.51.100.7 port 4002 ssh2\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn replay_with_config_runs_geo_list_and_inventory_rules() {
+    let dir = config_dir();
+    let d = dir.path();
+    let out = lw()
+        .current_dir(d)
+        .args([
+            "replay",
+            "--json",
+            "--tz",
+            "UTC",
+            "--config",
+            "loginwatch.toml",
+            "auth.log",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rules: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "decision")
+        .map(|v| format!("{} {}", v["rule"].as_str().unwrap(), v["target"]))
+        .collect();
+    let has = |r: &str| rules.iter().any(|x| x.starts_with(r));
+    assert!(
+        has("impossible-travel"),
+        "Tokyo to Linköping in 10 minutes: {rules:?}"
+    );
+    assert!(
+        has("tor-login"),
+        "a success from a listed address: {rules:?}"
+    );
+    assert!(
+        has("disabled-account-attempts"),
+        "3 attempts on a suspended account: {rules:?}"
+    );
+    // parse --config shows what the rules saw.
+    let out = lw()
+        .current_dir(d)
+        .args([
+            "parse",
+            "--tz",
+            "UTC",
+            "--config",
+            "loginwatch.toml",
+            "auth.log",
+        ])
+        .output()
+        .unwrap();
+    let first: serde_json::Value = serde_json::from_str(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["source.geo.country_iso_code"], "JP");
+    assert_eq!(first["user.email"], "alice@example.jp");
+}
+
+#[test]
+fn a_rule_naming_an_unconfigured_list_is_a_usage_error() {
+    let dir = config_dir();
+    let d = dir.path();
+    let cfg = std::fs::read_to_string(d.join("loginwatch.toml")).unwrap();
+    let cfg = cfg.replace(
+        "[[ip_list]]\nname = \"tor-exits\"\npath = \"lists/tor.netset\"\n",
+        "",
+    );
+    std::fs::write(d.join("loginwatch.toml"), cfg).unwrap();
+    let out = lw()
+        .current_dir(d)
+        .args([
+            "replay",
+            "--json",
+            "--tz",
+            "UTC",
+            "--config",
+            "loginwatch.toml",
+            "auth.log",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tor-exits"));
+}

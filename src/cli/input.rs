@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use clap::Args;
 
+use loginwatch::config::Config;
 use loginwatch::enrich::{Enricher, GeoDbs, IpLists};
 use loginwatch::escape::Escaped;
 use loginwatch::parse::custom::Declared;
 use loginwatch::parse::{Format, ParseError, ParseOptions, Zone};
 use loginwatch::replay::FileSource;
+use loginwatch::rules::RuleSet;
 
 use super::CliError;
 
@@ -32,6 +34,11 @@ pub struct InputArgs {
     /// from its metadata) to enrich events with; repeatable.
     #[arg(long, value_name = "FILE")]
     pub geoip: Vec<PathBuf>,
+    /// The daemon's configuration file: its enrichment (GeoIP, IP lists,
+    /// inventory), rules directory and mode are used, its sources ignored, so
+    /// history is backtested with the live view.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Log files to read; `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -91,9 +98,44 @@ impl InputArgs {
         Ok(out)
     }
 
-    /// The enricher for `--geoip`, or `None` when there is nothing to add.
-    pub fn enricher(&self) -> Result<Option<Enricher>, CliError> {
-        Ok(open_geoip(&self.geoip)?.map(|dbs| Enricher::new(Some(dbs), IpLists::empty(), None)))
+    /// The `--config` file, validated (every error listed, exit 2).
+    pub fn config(&self) -> Result<Option<Config>, CliError> {
+        let Some(p) = &self.config else {
+            return Ok(None);
+        };
+        loginwatch::config::load(Some(p)).map(Some).map_err(|errs| {
+            CliError::Usage(format!(
+                "invalid configuration ({} errors):\n{errs}",
+                errs.0.len()
+            ))
+        })
+    }
+
+    /// The enricher for `--config` and `--geoip`, or `None` when there is
+    /// nothing to add; `rules` are checked against it (unknown IP lists are an
+    /// error, geo rules without a database are reported inactive).
+    pub fn enricher(
+        &self,
+        config: Option<&Config>,
+        rules: Option<&RuleSet>,
+    ) -> Result<Option<Enricher>, CliError> {
+        let Some(config) = config else {
+            return Ok(open_geoip(&self.geoip)?
+                .map(|dbs| Enricher::new(Some(dbs), IpLists::empty(), None)));
+        };
+        let loaded = loginwatch::enrich::setup::load(config, &self.geoip).map_err(|errs| {
+            CliError::Usage(
+                errs.iter()
+                    .map(|e| Escaped(e).to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+        })?;
+        if let Some(rules) = rules {
+            loginwatch::enrich::setup::check_rules(rules, config, &loaded.enricher)
+                .map_err(CliError::Usage)?;
+        }
+        Ok((!loaded.enricher.is_noop()).then_some(loaded.enricher))
     }
 
     /// Total size of the regular input files, for a progress bar.

@@ -26,6 +26,7 @@ pub struct Args {
 /// Runs `parse`.
 pub fn run(a: Args) -> Result<ExitCode, CliError> {
     let opts = a.input.options()?;
+    let config = a.input.config()?;
     let declared = if a.rules.is_some()
         || loginwatch::parse::Format::by_name(&a.input.format, &[]).is_none()
     {
@@ -35,7 +36,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     };
     let format = a.input.format(&declared)?;
     let sources = a.input.open(&format, &opts)?;
-    let mut enricher = a.input.enricher()?;
+    let mut enricher = a.input.enricher(config.as_ref(), None)?;
     let pb = input::progress(a.input.total_bytes());
     let mut stats = Stats::default();
     let show = a.show_unparsed;

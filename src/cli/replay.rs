@@ -47,12 +47,18 @@ struct Summary {
 
 /// Runs `replay`.
 pub fn run(a: Args) -> Result<ExitCode, CliError> {
-    let set = rules::load(a.rules.as_deref())?;
+    let config = a.input.config()?;
+    let rules_dir = a
+        .rules
+        .clone()
+        .or_else(|| config.as_ref().and_then(|c| c.rules_dir.clone()));
+    let set = rules::load(rules_dir.as_deref())?;
     let opts = a.input.options()?;
     let format = a.input.format(&set.formats)?;
     let sources = a.input.open(&format, &opts)?;
-    let mut enricher = a.input.enricher()?;
-    let mut engine = Engine::new(Arc::new(set), Mode::Recommend);
+    let mut enricher = a.input.enricher(config.as_ref(), Some(&set))?;
+    let mode = config.as_ref().map_or(Mode::Recommend, |c| c.mode);
+    let mut engine = Engine::new(Arc::new(set), mode);
     let mut merge = EventMerge::new(sources);
     let pb = input::progress(a.input.total_bytes());
     let mut stats = Stats::default();

@@ -28,6 +28,9 @@ use crate::source::{SourceStatus, TailEvent, TailLine, Tailer};
 use crate::state::{Batch, FactsAccumulator, Store};
 use crate::telemetry::Metrics;
 
+/// How often the enrichment files (GeoIP, lists, inventory) are checked for change.
+const RELOAD_CHECK: Duration = Duration::from_secs(5);
+
 /// Lines handled per tailer poll before the loop looks at reloads and commits.
 const BATCH_LINES: usize = 16 * 1024;
 
@@ -84,6 +87,8 @@ pub struct Ingest {
     pub tailer: Tailer,
     pub sources: HashMap<String, SourceParse>,
     pub engine: Engine,
+    /// GeoIP, IP lists and the inventory, applied to every event before the rules.
+    pub enrichment: crate::enrich::setup::Loaded,
     pub store: Arc<Mutex<Store>>,
     pub metrics: Arc<Metrics>,
     pub year: Option<i32>,
@@ -108,6 +113,7 @@ impl Ingest {
         let mut last_commit = Instant::now();
         let mut dirty = false;
         let mut woke_at: Option<Instant> = None;
+        let mut last_reload_check = Instant::now();
         let mut missing: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut last_counts: HashMap<(Name, &'static str), u64> = HashMap::new();
         loop {
@@ -121,20 +127,27 @@ impl Ingest {
             let read_at = woke_at.take().unwrap_or_else(Instant::now);
             let mut counts = BatchCounts::default();
             let mut made: Vec<Decision> = Vec::new();
+            if last_reload_check.elapsed() >= RELOAD_CHECK {
+                crate::enrich::setup::reload(&mut self.enrichment);
+                last_reload_check = Instant::now();
+            }
             let result = {
                 let Ingest {
                     tailer,
                     sources,
                     engine,
+                    enrichment,
                     year,
                     ..
                 } = &mut self;
+                let enricher = &mut enrichment.enricher;
                 let year = *year;
                 tailer.poll(BATCH_LINES, &mut |line: TailLine<'_>| {
                     handle_line(
                         line,
                         sources,
                         engine,
+                        enricher,
                         &mut facts,
                         &mut interner,
                         year,
@@ -304,6 +317,7 @@ fn handle_line(
     line: TailLine<'_>,
     sources: &mut HashMap<String, SourceParse>,
     engine: &mut Engine,
+    enricher: &mut crate::enrich::Enricher,
     facts: &mut FactsAccumulator,
     interner: &mut Interner,
     year: Option<i32>,
@@ -338,6 +352,7 @@ fn handle_line(
             // One parser per source: stamp the file the line really came from.
             ev.log_path = Some(interner.intern(&line.path.to_string_lossy()));
             c.events[outcome_index(ev.outcome)] += 1;
+            enricher.enrich(&mut ev);
             facts.observe(&ev);
             made.extend(engine.observe(&ev));
         }

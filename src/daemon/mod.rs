@@ -48,6 +48,8 @@ pub enum DaemonError {
         addr: SocketAddr,
         error: std::io::Error,
     },
+    #[error("enrichment:\n{0}")]
+    Enrich(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -90,6 +92,11 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let (rules, rules_dir) = load_rules(&config).map_err(DaemonError::Rules)?;
     let rules = Arc::new(rules);
     info!(rules = rules.rules.len(), dir = ?rules_dir, mode = ?config.mode, "Rules loaded.");
+
+    let enrichment =
+        crate::enrich::setup::load(&config, &[]).map_err(|e| DaemonError::Enrich(e.join("\n")))?;
+    crate::enrich::setup::check_rules(&rules, &config, &enrichment.enricher)
+        .map_err(DaemonError::Enrich)?;
 
     let store = Store::open(&config.state_path)?;
     let resume = store.load_resume()?;
@@ -150,6 +157,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         tailer,
         sources,
         engine,
+        enrichment,
         store: store.clone(),
         metrics: metrics.clone(),
         year: config.year,

@@ -15,6 +15,7 @@ pub mod cache;
 pub mod geoip;
 pub mod inventory;
 pub mod iplist;
+pub mod setup;
 pub mod stamp;
 
 use std::fmt;
