@@ -195,3 +195,42 @@ fn a_bad_declared_csv_format_is_reported_with_its_line() {
     assert!(text.contains("colour"), "{text}");
     assert!(text.contains("sucess"), "{text}");
 }
+
+#[test]
+fn a_config_profile_selects_the_built_in_lock_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("lw.toml"), "profile = \"cybozu\"\n").unwrap();
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/saas/cybozu-ja.csv");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loginwatch"))
+        .args(["replay", "--json", "--config"])
+        .arg(dir.path().join("lw.toml"))
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let rules: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "decision")
+        .map(|v| v["rule"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        rules,
+        ["cybozu-lockout"],
+        "the profile's 10-failure lock, and only the profile's rules"
+    );
+    std::fs::write(dir.path().join("bad.toml"), "profile = \"office365\"\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loginwatch"))
+        .args(["config", "check"])
+        .arg(dir.path().join("bad.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("office365"));
+}

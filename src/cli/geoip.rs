@@ -25,6 +25,9 @@ pub struct Args {
     /// A GeoIP database (.mmdb: City, Country, ASN or Anonymous-IP); repeatable.
     #[arg(long, value_name = "FILE")]
     geoip: Vec<PathBuf>,
+    /// The daemon's configuration: its `geoip` databases are used (with any --geoip).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// One JSON object with the event field names (`source.geo.*`, `source.as.*`).
     #[arg(long)]
     json: bool,
@@ -38,10 +41,24 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
             Escaped(&a.ip)
         ))
     })?;
-    let Some(dbs) = open_geoip(&a.geoip)? else {
+    let mut paths = match &a.config {
+        Some(p) => {
+            loginwatch::config::load(Some(p))
+                .map_err(|errs| {
+                    CliError::Usage(format!(
+                        "invalid configuration ({} errors):\n{errs}",
+                        errs.0.len()
+                    ))
+                })?
+                .geoip
+        }
+        None => Vec::new(),
+    };
+    paths.extend(a.geoip.iter().cloned());
+    let Some(dbs) = open_geoip(&paths)? else {
         return Err(CliError::Usage(
             "no GeoIP database: pass --geoip FILE (a City, Country, ASN or Anonymous-IP .mmdb; \
-             repeatable)"
+             repeatable), or --config FILE whose `geoip` names them"
                 .into(),
         ));
     };

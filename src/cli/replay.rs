@@ -48,11 +48,22 @@ struct Summary {
 /// Runs `replay`.
 pub fn run(a: Args) -> Result<ExitCode, CliError> {
     let config = a.input.config()?;
-    let rules_dir = a
-        .rules
-        .clone()
-        .or_else(|| config.as_ref().and_then(|c| c.rules_dir.clone()));
-    let set = rules::load(rules_dir.as_deref())?;
+    // --rules wins; else the config's profile, else its rules directory.
+    let profile = config.as_ref().and_then(|c| c.profile.as_deref());
+    let set = match (
+        a.rules.as_deref(),
+        profile.and_then(loginwatch::rules::profile),
+    ) {
+        (None, Some(set)) => {
+            set.map_err(|errs| CliError::Usage(format!("invalid rules:\n{errs}")))?
+        }
+        (dir, _) => {
+            let rules_dir = dir
+                .map(|d| d.to_path_buf())
+                .or_else(|| config.as_ref().and_then(|c| c.rules_dir.clone()));
+            rules::load(rules_dir.as_deref())?
+        }
+    };
     let opts = a.input.options()?;
     let format = a.input.format(&set.formats)?;
     let sources = a.input.open(&format, &opts)?;

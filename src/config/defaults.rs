@@ -98,6 +98,7 @@ impl Config {
         Config {
             sources: vec![source()],
             rules_dir: None,
+            profile: None,
             state_path,
             http: HttpConfig {
                 listen: LISTEN,

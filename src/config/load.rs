@@ -128,6 +128,7 @@ fn read_raw(cx: &mut Cx) -> RawConfig {
         match key {
             "mode" => raw.mode = cx.de(key, v),
             "rules_dir" => raw.rules_dir = cx.de(key, v),
+            "profile" => raw.profile = cx.de(key, v),
             "state_path" => raw.state_path = cx.de(key, v),
             "year" => raw.year = cx.de(key, v),
             "poll_interval" => raw.poll_interval = cx.de(key, v),
@@ -217,6 +218,24 @@ fn validate(
             );
         }
         c.rules_dir = Some(p);
+    }
+    if let Some(p) = &raw.profile {
+        if !crate::rules::profile_names().contains(&p.get_ref().as_str()) {
+            cx.err(
+                p.span(),
+                format!(
+                    "unknown profile {:?}: expected one of {}",
+                    p.get_ref(),
+                    crate::rules::profile_names().join(", ")
+                ),
+            );
+        } else if raw.rules_dir.is_some() {
+            cx.err(
+                p.span(),
+                "profile and rules_dir exclude each other: a profile is a complete rule set",
+            );
+        }
+        c.profile = Some(p.get_ref().clone());
     }
     c.state_path = match &raw.state_path {
         Some(s) if s.get_ref().is_empty() => {

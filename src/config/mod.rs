@@ -55,6 +55,9 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// `None`: `./rules`, else `/etc/loginwatch/rules`, else the built-in rules.
     pub rules_dir: Option<PathBuf>,
+    /// A built-in lock-policy profile (`lineworks`, `cybozu`) used instead of a
+    /// rules directory.
+    pub profile: Option<String>,
     /// SQLite state file.
     pub state_path: PathBuf,
     pub http: HttpConfig,

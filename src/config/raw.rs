@@ -15,6 +15,7 @@ use toml::Spanned;
 pub struct RawConfig {
     pub mode: Option<Spanned<String>>,
     pub rules_dir: Option<Spanned<String>>,
+    pub profile: Option<Spanned<String>>,
     pub state_path: Option<Spanned<String>>,
     pub year: Option<Spanned<i64>>,
     pub poll_interval: Option<Spanned<String>>,
@@ -33,6 +34,7 @@ impl RawConfig {
     pub const KEYS: &'static [&'static str] = &[
         "mode",
         "rules_dir",
+        "profile",
         "state_path",
         "year",
         "poll_interval",

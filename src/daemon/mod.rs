@@ -65,6 +65,9 @@ pub struct RunOptions {
 
 /// Loads the rule set the config names (directory, default directories, or built in).
 pub fn load_rules(config: &Config) -> Result<(RuleSet, Option<PathBuf>), RuleErrors> {
+    if let Some(set) = config.profile.as_deref().and_then(crate::rules::profile) {
+        return set.map(|s| (s, None));
+    }
     let dir = match &config.rules_dir {
         Some(d) => Some(d.clone()),
         None => ["./rules", "/etc/loginwatch/rules"]

@@ -152,6 +152,34 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
+/// The lock-policy profiles of `rules/profiles/`, built in too: `profile =
+/// "lineworks"` in the daemon's config selects one without a rules directory.
+const PROFILES: &[(&str, &str, &str)] = &[
+    (
+        "lineworks",
+        "rules/profiles/lineworks/lineworks.toml",
+        include_str!("../../rules/profiles/lineworks/lineworks.toml"),
+    ),
+    (
+        "cybozu",
+        "rules/profiles/cybozu/cybozu.toml",
+        include_str!("../../rules/profiles/cybozu/cybozu.toml"),
+    ),
+];
+
+/// Names of the built-in profiles.
+pub fn profile_names() -> Vec<&'static str> {
+    PROFILES.iter().map(|p| p.0).collect()
+}
+
+/// The rule set of a built-in profile, `None` for an unknown name.
+pub fn profile(name: &str) -> Option<Result<RuleSet, RuleErrors>> {
+    PROFILES
+        .iter()
+        .find(|p| p.0 == name)
+        .map(|p| RuleSet::from_texts(&[(p.1, p.2)]))
+}
+
 /// The rules built into the binary (the shipped `rules/` directory).
 pub fn builtin() -> Result<RuleSet, RuleErrors> {
     RuleSet::from_texts(BUILTIN)
@@ -243,6 +271,30 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, RuleErrors> {
 #[cfg(test)]
 mod builtin_tests {
     use super::*;
+
+    #[test]
+    fn builtin_profiles_are_the_shipped_profile_directories() {
+        for name in profile_names() {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("rules/profiles")
+                .join(name);
+            let on_disk: Vec<String> = load_dir(&dir)
+                .unwrap()
+                .rules
+                .iter()
+                .map(|r| r.id.to_string())
+                .collect();
+            let built_in: Vec<String> = profile(name)
+                .unwrap()
+                .unwrap()
+                .rules
+                .iter()
+                .map(|r| r.id.to_string())
+                .collect();
+            assert_eq!(on_disk, built_in, "{name}");
+        }
+        assert!(profile("nope").is_none());
+    }
 
     #[test]
     fn builtin_rules_are_the_shipped_directory() {
