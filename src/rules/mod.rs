@@ -153,6 +153,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../rules/network.toml"),
     ),
     (
+        "rules/novelty.toml",
+        include_str!("../../rules/novelty.toml"),
+    ),
+    (
         "rules/restrictions.toml",
         include_str!("../../rules/restrictions.toml"),
     ),
