@@ -181,7 +181,7 @@ fn builtin_rules_are_used_when_no_rules_directory_exists() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("11 rules"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("17 rules"));
 }
 
 /// The README's rule and format examples are real: they compile as one rules directory.

@@ -2,7 +2,7 @@
 //! MaxMind's test databases when `../shared/data` is present), IP lists against a
 //! brute-force oracle, the `Enricher` cache, and the `--geoip` CLI surface.
 
-mod mmdb;
+pub(crate) mod mmdb;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

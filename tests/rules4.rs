@@ -233,7 +233,10 @@ fn the_shipped_rules_still_compile_as_a_set() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
     let set = loginwatch::rules::load_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(set.rules.len(), builtin().unwrap().rules.len());
-    assert_eq!(set.geo_rules(), [Arc::<str>::from("impossible-travel")]);
+    let geo: Vec<Arc<str>> = ["impossible-travel", "new-country", "new-asn"]
+        .map(Arc::from)
+        .to_vec();
+    assert_eq!(set.geo_rules(), geo);
     let rs: &RuleSet = &set;
     assert!(rs.referenced_lists().is_empty());
 }

@@ -10,6 +10,7 @@ mod corpus_sshd;
 mod daemon;
 mod enrich;
 mod inventory;
+mod learn;
 mod rules4;
 mod saas;
 mod scenarios;

@@ -116,15 +116,8 @@ pub fn compile_rule(sink: &mut Sink, raw: &RawRule, line: usize) -> Option<Rule>
             format!("rule id {id:?} must be 1 to 64 characters of a-z, 0-9 and -"),
         );
     }
-    let kind = spelled(sink, &raw.kind, "kind", Kind::ALL, |s| match s {
-        "threshold" => Some(Kind::Threshold),
-        "consecutive" => Some(Kind::Consecutive),
-        "distinct" => Some(Kind::Distinct(Field::User)), // field set below
-        "sequence" => Some(Kind::Sequence),
-        "restriction" => Some(Kind::Restriction),
-        "travel" => Some(Kind::Travel),
-        _ => None,
-    });
+    // `distinct` comes back with a placeholder field, set below.
+    let kind = spelled(sink, &raw.kind, "kind", Kind::ALL, Kind::parse);
     let group_by = spelled(
         sink,
         &raw.group_by,
@@ -133,7 +126,7 @@ pub fn compile_rule(sink: &mut Sink, raw: &RawRule, line: usize) -> Option<Rule>
         GroupBy::parse,
     );
     let count = kinds::count(sink, raw, kind, line);
-    let window = dur(sink, &raw.window, "window");
+    let window = kinds::window(sink, raw, kind, line);
     let mode = raw
         .mode
         .as_ref()
@@ -207,6 +200,7 @@ pub fn compile_rule(sink: &mut Sink, raw: &RawRule, line: usize) -> Option<Rule>
         sink.err(span, "match.reason can never hold: reasons are only set on failures, and match.outcome excludes failure");
     }
     let extra = kinds::extra(sink, raw, kind, group_by, &cond, line);
+    let window = kinds::implied_window(&extra).or(window);
     let decision = compile_decision(sink, &raw.decision);
     if let (Some(d), Some(g)) = (&decision, group_by) {
         let span = raw.decision.get_ref().action.span();

@@ -266,6 +266,46 @@ fn declared_format_errors_carry_file_and_line() {
     assert_eq!(errs[0].0, Some(14));
 }
 
+/// The documented values of the learning and sweep defaults.
+fn learned_defaults(set: &RuleSet) {
+    use super::model::Extra;
+    use super::novelty::NoveltyField;
+    let r = |id| set.rule(id).unwrap();
+    let day = |n: i64| Dur::from_secs(n * 86_400);
+    for (id, field, severity) in [
+        ("new-country", NoveltyField::Country, Severity::High),
+        ("new-asn", NoveltyField::Asn, Severity::Medium),
+        ("new-device", NoveltyField::Device, Severity::Low),
+    ] {
+        let n = r(id);
+        assert_eq!(
+            (n.kind, n.group_by, n.window),
+            (Kind::Novelty, GroupBy::User, day(30))
+        );
+        assert!(matches!(&n.extra, Extra::Novelty(x) if x.field == field && x.quiet == day(7)));
+        assert_eq!(
+            (n.decision.action, n.decision.severity, n.decision.suppress),
+            (DecisionAction::Alert, severity, None)
+        );
+    }
+    let dm = r("dormant-reactivated");
+    assert!(matches!(dm.extra, Extra::Dormant(d) if d.days == 90));
+    assert_eq!(dm.decision.severity, Severity::High);
+    let pa = r("password-age");
+    assert!(matches!(pa.extra, Extra::PasswordAge(p)
+        if p.max_age == day(90) && p.remind_before == Some(day(14))));
+    assert_eq!(
+        (pa.decision.action, pa.decision.severity),
+        (DecisionAction::RequirePasswordReset, Severity::Medium)
+    );
+    let ia = r("inactive-account");
+    assert!(matches!(ia.extra, Extra::Inactive(i) if i.days == 90));
+    assert_eq!(
+        (ia.decision.action, ia.decision.unlock, ia.decision.duration),
+        (DecisionAction::DisableAccount, Unlock::Admin, None)
+    );
+}
+
 #[test]
 fn shipped_rules_compile_with_the_documented_values() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
@@ -280,11 +320,17 @@ fn shipped_rules_compile_with_the_documented_values() {
             "impossible-travel",
             "expired-password",
             "disabled-account-attempts",
+            "dormant-reactivated",
+            "password-age",
+            "inactive-account",
             "mfa-failures",
             "mfa-fatigue-success",
             "ip-bruteforce",
             "password-spray",
-            "user-enumeration"
+            "user-enumeration",
+            "new-country",
+            "new-asn",
+            "new-device"
         ]
     );
     let r = |id| set.rule(id).unwrap();
@@ -363,8 +409,12 @@ fn shipped_rules_compile_with_the_documented_values() {
         (Kind::Sequence, 5, Dur::from_secs(600))
     );
     assert_eq!(fat.decision.severity, Severity::High);
+    learned_defaults(&set);
     assert!(set.uses_geo(), "impossible-travel needs GeoIP");
-    assert_eq!(set.geo_rules(), [Arc::<str>::from("impossible-travel")]);
+    let geo: Vec<Arc<str>> = ["impossible-travel", "new-country", "new-asn"]
+        .map(Arc::from)
+        .to_vec();
+    assert_eq!(set.geo_rules(), geo);
     assert!(set.referenced_lists().is_empty());
     assert!(set.rules.iter().all(|r| !r.description.is_empty()));
 }

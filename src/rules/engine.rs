@@ -25,7 +25,7 @@ use super::key::Key;
 use super::model::{Extra, Kind, Rule};
 use super::snapshot::fingerprint;
 use super::window::{Entry, KeyState, NEVER, evidence};
-use super::{restriction, travel};
+use super::{dormant, novelty, restriction, travel};
 use crate::decision::{Decision, DecisionAction, Mode, Unlock, decision_id};
 use crate::event::{AuthEvent, Name};
 
@@ -162,9 +162,12 @@ impl Engine {
 }
 
 /// True while a key still matters: events in its window, an active decision, or
-/// a past decision that a repeat would escalate.
+/// a past decision that a repeat would escalate. A `dormant` rule's keys
+/// always matter (a user's last success must outlive any idle span; only
+/// `max_keys` bounds them).
 fn alive(rule: &Rule, k: &KeyState, now: i64) -> bool {
-    k.last_seen >= now.saturating_sub(rule.window.ms())
+    rule.kind == Kind::Dormant
+        || k.last_seen >= now.saturating_sub(rule.window.ms())
         || k.quiet_until > now
         || rule.decision.escalation.is_some_and(|e| {
             k.last_fire != NEVER && now.saturating_sub(k.last_fire) <= e.within.ms()
@@ -202,6 +205,10 @@ impl RuleState {
 fn step(rule: &Rule, st: &mut RuleState, ev: &AuthEvent, t: i64, mode: Mode) -> Option<Decision> {
     match (&rule.kind, &rule.extra) {
         (Kind::Travel, Extra::Travel(tr)) => return travel::step(rule, tr, st, ev, t, mode),
+        (Kind::Novelty, Extra::Novelty(nv)) => return novelty::step(rule, nv, st, ev, t, mode),
+        (Kind::Dormant, Extra::Dormant(dm)) => return dormant::step(rule, *dm, st, ev, t, mode),
+        // Judged by the periodic sweep (`super::sweep`), never per event.
+        (Kind::PasswordAge | Kind::Inactive, _) => return None,
         (Kind::Restriction, Extra::Allow(allow)) => {
             // Violations are counted like a threshold rule's matches.
             return (rule.cond.matches(ev) && restriction::violates(allow, ev))
@@ -263,6 +270,8 @@ fn counted(
     let count = rule.count as usize;
     match rule.kind {
         Kind::Threshold | Kind::Consecutive | Kind::Restriction | Kind::Travel => ks.insert(entry),
+        // These kinds have their own step and never count here.
+        Kind::Novelty | Kind::Dormant | Kind::PasswordAge | Kind::Inactive => return None,
         Kind::Distinct(_) => ks.insert_distinct(entry),
         Kind::Sequence => {
             // Failures only arm a sequence; the success fires it.

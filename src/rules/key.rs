@@ -184,7 +184,8 @@ impl Field {
     }
 }
 
-/// A value counted by a `distinct` rule.
+/// A value counted by a `distinct` rule, or remembered by `travel` and
+/// `novelty` rules.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Val {
     Name(Name),
@@ -194,6 +195,8 @@ pub enum Val {
     /// remember of a user's last located success (integers, so values stay
     /// `Eq`/`Hash` and snapshot exactly).
     Geo(i32, i32),
+    /// An AS number (what `novelty` rules on `asn` learn).
+    Asn(u32),
 }
 
 #[cfg(test)]

@@ -1,38 +1,51 @@
 //! The keys that belong to one kind only (`count` for the counting kinds,
-//! `success_from_failing_ip`, `[[rule.allow]]`, the `travel` settings),
+//! `window` where a span is counted over, `success_from_failing_ip`,
+//! `[[rule.allow]]`, the `travel`, `novelty`, `dormant` and sweep settings),
 //! checked against the rule's kind (part of [`super::compile`]).
 //!
 //! A key given to the wrong kind is an error rather than ignored: an operator
 //! who writes `ignore_cidrs` on a threshold rule believes it does something.
 
-use super::compile::Sink;
+use super::compile::{Sink, dur};
 use super::cond::Cond;
+use super::dormant::{self, Dormant};
+use super::duration::Dur;
 use super::key::GroupBy;
 use super::model::{Extra, Kind, MAX_COUNT};
 use super::raw::RawRule;
-use super::{restriction, travel};
+use super::sweep::{self, Inactive};
+use super::{novelty, restriction, travel};
 use crate::event::Outcome;
 
 /// The rule's `count`: required for the counting kinds, 1 by default for
-/// `restriction`, refused for `travel` (a pair of logins, nothing to count).
+/// `restriction`, refused for the kinds that compare, learn or sweep (they
+/// have nothing to count; internally their count is 1).
 pub fn count(sink: &mut Sink, raw: &RawRule, kind: Option<Kind>, line: usize) -> Option<u32> {
     let Some(v) = &raw.count else {
         return match kind {
-            Some(Kind::Restriction | Kind::Travel) => Some(1),
-            Some(k) => {
+            Some(k) if k.counts() && k != Kind::Restriction => {
                 sink.err_at(
                     Some(line),
                     format!("count is required for kind = {:?}", k.as_str()),
                 );
                 None
             }
+            Some(_) => Some(1),
             None => None,
         };
     };
-    if kind == Some(Kind::Travel) {
+    if let Some(k) = kind
+        && !k.counts()
+    {
+        let why = match k {
+            Kind::Travel => "it compares pairs of logins",
+            Kind::Novelty => "it fires on the first login from a new value",
+            Kind::Dormant => "it fires on one login after a long silence",
+            _ => "it sweeps accounts, not events",
+        };
         sink.err(
             v.span(),
-            "count has no meaning for kind = \"travel\" (it compares pairs of logins)",
+            format!("count has no meaning for kind = {:?} ({why})", k.as_str()),
         );
         return None;
     }
@@ -44,6 +57,56 @@ pub fn count(sink: &mut Sink, raw: &RawRule, kind: Option<Kind>, line: usize) ->
             None
         }
     }
+}
+
+/// The rule's `window`: required for the counting kinds and `travel`; for
+/// `novelty` the learning period (default 30 days); refused for the kinds
+/// whose span is `days` or `max_age` ([`implied_window`] stands in for it,
+/// bounding suppression and the fingerprint like any window). Those kinds get
+/// a placeholder here, replaced once their settings are compiled.
+pub fn window(sink: &mut Sink, raw: &RawRule, kind: Option<Kind>, line: usize) -> Option<Dur> {
+    match (kind, &raw.window) {
+        (Some(k @ (Kind::Dormant | Kind::Inactive | Kind::PasswordAge)), Some(v)) => {
+            let instead = if k == Kind::PasswordAge {
+                "max_age"
+            } else {
+                "days"
+            };
+            sink.err(
+                v.span(),
+                format!(
+                    "window has no meaning for kind = {:?}: its span is {instead}",
+                    k.as_str()
+                ),
+            );
+            None
+        }
+        (Some(Kind::Dormant | Kind::Inactive | Kind::PasswordAge), None) => Some(days(1)),
+        (_, Some(v)) => dur(sink, v, "window"),
+        (Some(Kind::Novelty), None) => Some(novelty::DEFAULT_LEARN),
+        (Some(k), None) => {
+            sink.err_at(
+                Some(line),
+                format!("window is required for kind = {:?}", k.as_str()),
+            );
+            None
+        }
+        (None, None) => None,
+    }
+}
+
+/// The span standing in for `window` in the kinds that have none.
+pub fn implied_window(extra: &Extra) -> Option<Dur> {
+    match extra {
+        Extra::Dormant(d) => Some(days(d.days)),
+        Extra::Inactive(i) => Some(days(i.days)),
+        Extra::PasswordAge(p) => Some(p.max_age),
+        _ => None,
+    }
+}
+
+fn days(n: u32) -> Dur {
+    Dur::from_secs(i64::from(n) * 86_400)
 }
 
 /// The kind-specific settings; every misplaced or missing key is reported.
@@ -89,6 +152,58 @@ pub fn extra(
             sink.err(span, not_for(key, "travel"));
         }
     }
+    for (key, span, ok, only) in [
+        (
+            "field",
+            raw.field.as_ref().map(|v| v.span()),
+            is(Kind::Novelty),
+            "\"novelty\"",
+        ),
+        (
+            "quiet",
+            raw.quiet.as_ref().map(|v| v.span()),
+            is(Kind::Novelty),
+            "\"novelty\"",
+        ),
+        (
+            "days",
+            raw.days.as_ref().map(|v| v.span()),
+            is(Kind::Dormant) || is(Kind::Inactive),
+            "\"dormant\" or \"inactive\"",
+        ),
+        (
+            "max_age",
+            raw.max_age.as_ref().map(|v| v.span()),
+            is(Kind::PasswordAge),
+            "\"password-age\"",
+        ),
+        (
+            "remind_before",
+            raw.remind_before.as_ref().map(|v| v.span()),
+            is(Kind::PasswordAge),
+            "\"password-age\"",
+        ),
+    ] {
+        if let Some(span) = span
+            && !ok
+        {
+            sink.err(
+                span,
+                format!(
+                    "{key} is only for kind = {only}, not {:?}",
+                    kind.map_or("", Kind::as_str)
+                ),
+            );
+        }
+    }
+    if let Some(k) = kind
+        && matches!(
+            k,
+            Kind::Novelty | Kind::Dormant | Kind::PasswordAge | Kind::Inactive
+        )
+    {
+        learned_shape(sink, raw, k, group_by, cond, line);
+    }
     match kind {
         Some(Kind::Sequence) => {
             if raw
@@ -126,6 +241,66 @@ pub fn extra(
             }
             Extra::Travel(travel::compile(sink, raw))
         }
+        Some(Kind::Novelty) => {
+            novelty::compile(sink, raw, line).map_or(Extra::None, Extra::Novelty)
+        }
+        Some(Kind::Dormant) => dormant::days(sink, &raw.days)
+            .map_or(Extra::None, |days| Extra::Dormant(Dormant { days })),
+        Some(Kind::Inactive) => dormant::days(sink, &raw.days)
+            .map_or(Extra::None, |days| Extra::Inactive(Inactive { days })),
+        Some(Kind::PasswordAge) => {
+            sweep::compile_password_age(sink, raw).map_or(Extra::None, Extra::PasswordAge)
+        }
         _ => Extra::None,
+    }
+}
+
+/// What the learning and sweep kinds need of the common keys: one user per
+/// key; successes for the event kinds; no event conditions (and no
+/// addresses to exempt) for the sweep kinds, which read accounts.
+fn learned_shape(
+    sink: &mut Sink,
+    raw: &RawRule,
+    k: Kind,
+    group_by: Option<GroupBy>,
+    cond: &Cond,
+    line: usize,
+) {
+    if group_by.is_some_and(|g| g != GroupBy::User) {
+        sink.err(
+            raw.group_by.span(),
+            format!(
+                "kind = {:?} follows one account: set group_by = \"user\"",
+                k.as_str()
+            ),
+        );
+    }
+    if k.is_sweep() {
+        if let Some(span) = raw.cond.first_span() {
+            sink.err(
+                span,
+                format!(
+                    "kind = {:?} sweeps the inventory and learned accounts, not events: [rule.match] has no meaning",
+                    k.as_str()
+                ),
+            );
+        }
+        if let Some(v) = &raw.exempt.cidrs {
+            sink.err(
+                v.span(),
+                format!(
+                    "kind = {:?} judges accounts, which have no address: use exempt.users",
+                    k.as_str()
+                ),
+            );
+        }
+    } else if !cond.allows_outcome(Outcome::Success) {
+        sink.err_at(
+            Some(line),
+            format!(
+                "kind = {:?} learns from successful logins, but match.outcome excludes success",
+                k.as_str()
+            ),
+        );
     }
 }

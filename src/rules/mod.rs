@@ -10,12 +10,15 @@
 //! [`compile`] validates into the typed [`model`] (conditions in [`cond`], keys in
 //! [`key`], durations in [`duration`], enrichment conditions in [`enriched`],
 //! kind-specific keys in [`kinds`]); [`engine`] and [`window`] run rules over
-//! events in event time, with [`restriction`] and [`travel`] for the kinds that
-//! do more than count; [`snapshot`] saves and restores the engine's state and
-//! swaps rule sets under a running engine.
+//! events in event time, with [`restriction`], [`travel`], [`novelty`] and
+//! [`dormant`] for the kinds that do more than count; [`sweep`] evaluates the
+//! kinds that look for an absence (old passwords, idle accounts) over the
+//! inventory and learned facts; [`snapshot`] saves and restores the engine's
+//! state and swaps rule sets under a running engine.
 
 pub mod compile;
 pub mod cond;
+pub mod dormant;
 pub mod duration;
 pub mod engine;
 pub mod enriched;
@@ -23,9 +26,11 @@ pub mod key;
 pub mod kinds;
 pub mod load;
 pub mod model;
+pub mod novelty;
 pub mod raw;
 pub mod restriction;
 pub mod snapshot;
+pub mod sweep;
 pub mod tables;
 pub mod travel;
 pub mod window;
@@ -39,6 +44,7 @@ pub use engine::{Engine, EngineStats, RuleStats};
 pub use key::{Field, GroupBy};
 pub use model::{DecisionSpec, Escalation, Exempt, Kind, Rule};
 pub use snapshot::{ReloadReport, fingerprint};
+pub use sweep::sweep;
 
 use crate::event::Name;
 use crate::parse::custom::Declared;
@@ -145,6 +151,10 @@ const BUILTIN: &[(&str, &str)] = &[
     (
         "rules/network.toml",
         include_str!("../../rules/network.toml"),
+    ),
+    (
+        "rules/novelty.toml",
+        include_str!("../../rules/novelty.toml"),
     ),
     (
         "rules/restrictions.toml",
@@ -330,5 +340,7 @@ mod compile_tests;
 mod engine_tests;
 #[cfg(test)]
 mod kinds_tests;
+#[cfg(test)]
+mod learn_tests;
 #[cfg(test)]
 mod snapshot_tests;

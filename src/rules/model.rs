@@ -5,9 +5,12 @@ use std::path::PathBuf;
 use ipnet::IpNet;
 
 use super::cond::Cond;
+use super::dormant::Dormant;
 use super::duration::Dur;
 use super::key::{Field, GroupBy};
+use super::novelty::Novelty;
 use super::restriction::Allow;
+use super::sweep::{Inactive, PasswordAge};
 use super::travel::Travel;
 use crate::decision::{DecisionAction, Mode, Severity, Unlock};
 use crate::event::Name;
@@ -39,6 +42,17 @@ pub enum Kind {
     /// Two successes of one user too far apart for the time between them (see
     /// [`super::travel`]).
     Travel,
+    /// A success from a value (country, ASN, device) the user has not used
+    /// within the learning period (see [`super::novelty`]).
+    Novelty,
+    /// A success on an account idle for N days (see [`super::dormant`]).
+    Dormant,
+    /// Sweep kind: inventory passwords older than the policy's maximum age
+    /// (see [`super::sweep`]); ignored by the engine.
+    PasswordAge,
+    /// Sweep kind: accounts with no successful login for N days (see
+    /// [`super::sweep`]); ignored by the engine.
+    Inactive,
 }
 
 impl Kind {
@@ -50,7 +64,48 @@ impl Kind {
         "sequence",
         "restriction",
         "travel",
+        "novelty",
+        "dormant",
+        "password-age",
+        "inactive",
     ];
+
+    /// Parses a rule-file spelling (`distinct` comes back with a placeholder
+    /// field that the caller replaces).
+    pub fn parse(s: &str) -> Option<Kind> {
+        Some(match s {
+            "threshold" => Kind::Threshold,
+            "consecutive" => Kind::Consecutive,
+            "distinct" => Kind::Distinct(Field::User),
+            "sequence" => Kind::Sequence,
+            "restriction" => Kind::Restriction,
+            "travel" => Kind::Travel,
+            "novelty" => Kind::Novelty,
+            "dormant" => Kind::Dormant,
+            "password-age" => Kind::PasswordAge,
+            "inactive" => Kind::Inactive,
+            _ => return None,
+        })
+    }
+
+    /// True for the kinds a periodic sweep evaluates over the inventory and
+    /// learned facts ([`super::sweep::sweep`]), not the engine over events.
+    pub fn is_sweep(self) -> bool {
+        matches!(self, Kind::PasswordAge | Kind::Inactive)
+    }
+
+    /// True for the kinds that count events up to `count` (the others refuse
+    /// the key: they compare, learn or sweep).
+    pub fn counts(self) -> bool {
+        matches!(
+            self,
+            Kind::Threshold
+                | Kind::Consecutive
+                | Kind::Distinct(_)
+                | Kind::Sequence
+                | Kind::Restriction
+        )
+    }
 
     /// True for kinds that look at successes (to reset or to trigger).
     pub fn watches_success(self) -> bool {
@@ -66,6 +121,10 @@ impl Kind {
             Kind::Sequence => "sequence",
             Kind::Restriction => "restriction",
             Kind::Travel => "travel",
+            Kind::Novelty => "novelty",
+            Kind::Dormant => "dormant",
+            Kind::PasswordAge => "password-age",
+            Kind::Inactive => "inactive",
         }
     }
 }
@@ -134,6 +193,14 @@ pub enum Extra {
     Allow(Vec<Allow>),
     /// `travel`: speed, noise floor and ignored ranges.
     Travel(Travel),
+    /// `novelty`: what is learned and how long to stay quiet.
+    Novelty(Novelty),
+    /// `dormant`: idle days that make a success a reactivation.
+    Dormant(Dormant),
+    /// `password-age`: maximum age and reminder.
+    PasswordAge(PasswordAge),
+    /// `inactive`: idle days.
+    Inactive(Inactive),
 }
 
 /// One compiled rule.
@@ -144,8 +211,11 @@ pub struct Rule {
     pub description: String,
     pub kind: Kind,
     pub group_by: GroupBy,
-    /// Events (or distinct values) needed to fire, 1..=[`MAX_COUNT`].
+    /// Events (or distinct values) needed to fire, 1..=[`MAX_COUNT`]; 1 for
+    /// the kinds that do not count.
     pub count: u32,
+    /// The span counted over; a `novelty` rule's learning period; for
+    /// `dormant` and `inactive` their `days`, for `password-age` its `max_age`.
     pub window: Dur,
     /// Per-rule override of the engine's mode.
     pub mode: Option<Mode>,
@@ -169,11 +239,12 @@ impl Rule {
     }
 
     /// True when the rule needs GeoIP data: geo conditions, an allowance by
-    /// country, or impossible travel. Without a database such a rule never
+    /// country, impossible travel, or a new country or ASN. Without a database such a rule never
     /// fires, so the daemon says so at start-up.
     pub fn uses_geo(&self) -> bool {
         self.cond.enriched.as_ref().is_some_and(|c| c.uses_geo())
             || self.kind == Kind::Travel
+            || matches!(&self.extra, Extra::Novelty(n) if n.field.uses_geo())
             || matches!(&self.extra, Extra::Allow(a) if a.iter().any(|a| !a.countries.is_empty()))
     }
 }

@@ -23,7 +23,9 @@ pub struct RawRule {
     /// Required for the counting kinds; `restriction` defaults to 1, `travel`
     /// has none.
     pub count: Option<Spanned<i64>>,
-    pub window: Spanned<String>,
+    /// Required for the counting kinds; `novelty` defaults to its learning
+    /// period; the kinds with `days` or `max_age` have none.
+    pub window: Option<Spanned<String>>,
     pub distinct: Option<Spanned<String>>,
     pub mode: Option<Spanned<String>>,
     pub max_keys: Option<Spanned<i64>>,
@@ -42,6 +44,16 @@ pub struct RawRule {
     pub min_distance_km: Option<Spanned<i64>>,
     /// `travel` only: corporate ranges / VPN egress never compared.
     pub ignore_cidrs: Option<Spanned<StrList>>,
+    /// `novelty` only: what is learned per user (`country`, `asn`, `device`).
+    pub field: Option<Spanned<String>>,
+    /// `novelty` only: no alert while a user's learned history is younger.
+    pub quiet: Option<Spanned<String>>,
+    /// `dormant` and `inactive` only: days without a successful login.
+    pub days: Option<Spanned<i64>>,
+    /// `password-age` only: a password older than this must be changed.
+    pub max_age: Option<Spanned<String>>,
+    /// `password-age` only: remind this long before `max_age` (`"0d"`: never).
+    pub remind_before: Option<Spanned<String>>,
 }
 
 /// One `[[rule.allow]]` table of a `restriction` rule: who it applies to and
@@ -81,6 +93,42 @@ pub struct RawMatch {
     pub admin: Option<Spanned<bool>>,
     pub group: Option<Spanned<StrList>>,
     pub exempt: Option<Spanned<bool>>,
+}
+
+impl RawMatch {
+    /// The span of the first condition given, `None` for an empty match (the
+    /// sweep kinds refuse conditions: they read accounts, not events).
+    pub fn first_span(&self) -> Option<std::ops::Range<usize>> {
+        fn s<T>(v: &Option<Spanned<T>>) -> Option<std::ops::Range<usize>> {
+            v.as_ref().map(Spanned::span)
+        }
+        [
+            s(&self.action),
+            s(&self.outcome),
+            s(&self.reason),
+            s(&self.user),
+            s(&self.not_user),
+            s(&self.service),
+            s(&self.host),
+            s(&self.method),
+            s(&self.source_ip),
+            s(&self.not_source_ip),
+            s(&self.country),
+            s(&self.not_country),
+            s(&self.asn),
+            s(&self.not_asn),
+            s(&self.anonymous),
+            s(&self.in_list),
+            s(&self.not_in_list),
+            s(&self.account_status),
+            s(&self.admin),
+            s(&self.group),
+            s(&self.exempt),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by_key(|r| r.start)
+    }
 }
 
 /// `anonymous = true|false`, or a list of kinds (`["vpn", "tor"]`).

@@ -39,7 +39,7 @@ use crate::snapshot::{SnapshotError, SnapshotKind, decode, encode, opt_time};
 
 /// Version of the engine snapshot layout: bump it with any change to the wire
 /// types of this module (an older snapshot is then refused, not misread).
-pub const ENGINE_FORMAT: u8 = 3;
+pub const ENGINE_FORMAT: u8 = 4;
 
 /// A 64-bit fingerprint of what a rule does: everything compiled from its file
 /// except the description and where it is written (moving a rule between files
@@ -211,6 +211,7 @@ fn rule_state(saved: RuleIn<'_>, names: &mut Interner) -> RuleState {
         let state = KeyState {
             entries,
             last_seen: k.last_seen,
+            first_seen: k.last_seen.wrapping_sub(k.first_back),
             quiet_until: k.quiet_until.unwrap_or(NEVER),
             last_fire: k.last_fire.unwrap_or(NEVER),
             repeats: k.repeats,
@@ -288,6 +289,7 @@ enum WVal<'a> {
     Ip(IpAddr),
     Net(WNet),
     Geo(i32, i32),
+    Asn(u32),
 }
 
 impl<'a> WVal<'a> {
@@ -297,6 +299,7 @@ impl<'a> WVal<'a> {
             Val::Ip(ip) => WVal::Ip(*ip),
             Val::Net(n) => WVal::Net((*n).into()),
             Val::Geo(a, b) => WVal::Geo(*a, *b),
+            Val::Asn(n) => WVal::Asn(*n),
         }
     }
 
@@ -306,6 +309,7 @@ impl<'a> WVal<'a> {
             WVal::Ip(ip) => Val::Ip(ip),
             WVal::Net(n) => Val::Net(n.into()),
             WVal::Geo(a, b) => Val::Geo(a, b),
+            WVal::Asn(n) => Val::Asn(n),
         }
     }
 }
@@ -347,6 +351,8 @@ impl Serialize for EntriesOut<'_> {
 struct KeyOut<'a> {
     key: WKey<'a>,
     last_seen: i64,
+    /// `first_seen`, as the distance back from `last_seen`.
+    first_back: i64,
     quiet_until: Option<i64>,
     last_fire: Option<i64>,
     repeats: u32,
@@ -358,6 +364,7 @@ struct KeyIn<'a> {
     #[serde(borrow)]
     key: WKey<'a>,
     last_seen: i64,
+    first_back: i64,
     quiet_until: Option<i64>,
     last_fire: Option<i64>,
     repeats: u32,
@@ -373,6 +380,7 @@ impl Serialize for KeysOut<'_> {
         s.collect_seq(self.0.iter().map(|(k, st)| KeyOut {
             key: WKey::of(k),
             last_seen: st.last_seen,
+            first_back: st.last_seen.wrapping_sub(st.first_seen),
             quiet_until: opt_time(st.quiet_until),
             last_fire: opt_time(st.last_fire),
             repeats: st.repeats,

@@ -39,6 +39,9 @@ pub struct KeyState {
     pub entries: VecDeque<Entry>,
     /// Newest event time seen for the key (drives sweeping and eviction).
     pub last_seen: i64,
+    /// When the key's history began (`novelty` rules stay quiet while it
+    /// is young).
+    pub first_seen: i64,
     /// Matches before this time are suppressed (a decision is active).
     pub quiet_until: i64,
     /// `at` of the key's last decision, for escalation.
@@ -53,6 +56,7 @@ impl KeyState {
         KeyState {
             entries: VecDeque::new(),
             last_seen: t,
+            first_seen: t,
             quiet_until: NEVER,
             last_fire: NEVER,
             repeats: 0,

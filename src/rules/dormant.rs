@@ -1,0 +1,136 @@
+//! `kind = "dormant"`: a successful login on an account that had been idle
+//! for `days` days (`dormant-reactivated`).
+//!
+//! An account nobody used for months that suddenly logs in is either its
+//! owner back from leave or someone who found old credentials: worth a look
+//! either way. The previous success comes from two witnesses, the later one
+//! winning: what this rule learned from the stream (one entry per user: the
+//! last success), and the inventory's `last_login_at` when the event carries
+//! the account (older than the daemon's history, or the only source). An
+//! inventory date at or after the event is not a *previous* login (the export
+//! may already include this one) and is ignored. The first success ever seen
+//! of a user with no inventory date only teaches.
+//!
+//! Unlike the windowed kinds, a user's last success must be remembered for
+//! longer than `days` (that is the point), so keys never expire by time: they
+//! are bounded by `max_keys` only (the least recently seen evicted first).
+
+use toml::Spanned;
+
+use super::compile::Sink;
+use super::engine::{RuleState, fire};
+use super::model::Rule;
+use super::window::{Entry, KeyState};
+use crate::decision::{Decision, Mode};
+use crate::event::{AuthEvent, Outcome};
+
+/// Default `days` of `dormant` and `inactive` rules: a quarter, the usual
+/// account-review period.
+pub const DEFAULT_DAYS: u32 = 90;
+
+/// Largest `days` accepted (about ten years, as for durations).
+pub const MAX_DAYS: u32 = 3650;
+
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
+
+/// The settings of a `dormant` rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dormant {
+    /// Idle days that make a success a reactivation.
+    pub days: u32,
+}
+
+impl Dormant {
+    fn idle_ms(self) -> i64 {
+        i64::from(self.days) * DAY_MS
+    }
+}
+
+/// One event through a `dormant` rule.
+pub(super) fn step(
+    rule: &Rule,
+    dm: Dormant,
+    st: &mut RuleState,
+    ev: &AuthEvent,
+    t: i64,
+    mode: Mode,
+) -> Option<Decision> {
+    if ev.outcome != Outcome::Success || !rule.cond.matches(ev) {
+        return None;
+    }
+    let key = rule.group_by.key(ev)?;
+    st.matches += 1;
+    if st.keys.len() >= rule.max_keys && !st.keys.contains_key(&key) {
+        st.make_room(rule, t);
+    }
+    let ks = st
+        .keys
+        .entry(key.clone())
+        .or_insert_with(|| KeyState::new(t));
+    ks.last_seen = ks.last_seen.max(t);
+    let learned = ks.entries.back().cloned();
+    if learned.as_ref().is_some_and(|p| p.t >= t) {
+        // Not after the last success known: says nothing new.
+        return None;
+    }
+    let listed = ev
+        .account
+        .as_ref()
+        .and_then(|a| a.last_login_at)
+        .map(|d| d.timestamp_millis())
+        .filter(|&d| d < t);
+    let prev = match (learned, listed) {
+        (Some(l), Some(d)) if d > l.t => Some(Entry {
+            t: d,
+            ip: None,
+            user: None,
+            val: None,
+        }),
+        (Some(l), _) => Some(l),
+        (None, d) => d.map(|t| Entry {
+            t,
+            ip: None,
+            user: None,
+            val: None,
+        }),
+    };
+    let mut out = None;
+    ks.entries.clear();
+    if let Some(p) = prev
+        && t.saturating_sub(p.t) >= dm.idle_ms()
+    {
+        // Evidence: the previous success (first) and this one (last).
+        ks.entries.push_back(p);
+        st.decisions += 1;
+        let mut d = fire(rule, ks, &key, ev, t, mode, true);
+        d.evidence.count = 1;
+        out = Some(d);
+    }
+    ks.entries.clear();
+    ks.entries.push_back(Entry {
+        t,
+        ip: ev.source_ip,
+        user: None,
+        val: None,
+    });
+    out
+}
+
+/// Compiles `days` (default [`DEFAULT_DAYS`]) of a `dormant` or `inactive`
+/// rule.
+pub fn days(sink: &mut Sink, v: &Option<Spanned<i64>>) -> Option<u32> {
+    let Some(v) = v else {
+        return Some(DEFAULT_DAYS);
+    };
+    match u32::try_from(*v.get_ref()) {
+        Ok(n @ 1..=MAX_DAYS) => Some(n),
+        _ => {
+            sink.err(
+                v.span(),
+                format!("days {} must be 1..={MAX_DAYS}", v.get_ref()),
+            );
+            None
+        }
+    }
+}

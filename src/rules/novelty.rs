@@ -1,0 +1,194 @@
+//! `kind = "novelty"`: a successful login from a country, an AS or a device
+//! the user has not used within the learning period (`new-country`,
+//! `new-asn`, `new-device`).
+//!
+//! What counts as normal differs per user, so it is learned from the stream:
+//! every success of a user teaches the value it carries, and a success whose
+//! value the user has not used within `window` (the learning period) fires,
+//! then is learned, so each new value is reported once. Failures never teach:
+//! an attacker's failed attempts must not make their country look familiar.
+//! Events without the value (no GeoIP data, no device id or user agent) teach
+//! and fire nothing.
+//!
+//! A fresh install knows nobody, so every first login would look new: no
+//! alert fires while a user's learned history is younger than `quiet`. The
+//! history starts with the first success that carries a value, and starts
+//! over once every learned value has expired (a user back after longer than
+//! the learning period is learned anew; a long absence is what `dormant`
+//! rules are for).
+//!
+//! Memory per user is bounded: at most [`MAX_VALUES`] values (the least
+//! recently used dropped first), kept in the ordinary key state, so users are
+//! capped by `max_keys`, swept after `window` and snapshotted like any window.
+
+use super::compile::{Sink, dur, one_of, spelled};
+use super::duration::Dur;
+use super::engine::{RuleState, fire};
+use super::key::Val;
+use super::model::Rule;
+use super::raw::RawRule;
+use super::window::{Entry, KeyState};
+use crate::decision::{Decision, Mode};
+use crate::event::{AuthEvent, Outcome};
+
+/// Default learning period (`window`): values unused for 30 days are forgotten.
+pub const DEFAULT_LEARN: Dur = Dur::from_secs(30 * 86_400);
+
+/// Default `quiet`: a user's first week of history only teaches.
+pub const DEFAULT_QUIET: Dur = Dur::from_secs(7 * 86_400);
+
+/// Values learned per user at most; the least recently used go first. Sixteen
+/// countries or networks is more than a travelling user has in a month, and
+/// keeps a user's state a few hundred bytes.
+pub const MAX_VALUES: usize = 16;
+
+/// What a `novelty` rule learns per user (`field = ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoveltyField {
+    /// `country`: `source.geo.country_iso_code`.
+    Country,
+    /// `asn`: `source.as.number`.
+    Asn,
+    /// `device`: `device.id`, else `user_agent.original`.
+    Device,
+}
+
+impl NoveltyField {
+    /// Spellings accepted in rule files.
+    pub const ALL: &'static [&'static str] = &["country", "asn", "device"];
+
+    /// Parses a rule-file spelling.
+    pub fn parse(s: &str) -> Option<NoveltyField> {
+        Some(match s {
+            "country" => NoveltyField::Country,
+            "asn" => NoveltyField::Asn,
+            "device" => NoveltyField::Device,
+            _ => return None,
+        })
+    }
+
+    /// True when the value comes from GeoIP (the rule is inactive without a
+    /// database).
+    pub fn uses_geo(self) -> bool {
+        matches!(self, NoveltyField::Country | NoveltyField::Asn)
+    }
+
+    /// The event's value, if it has one (no allocation: names are shared).
+    #[inline]
+    pub fn value(self, ev: &AuthEvent) -> Option<Val> {
+        match self {
+            NoveltyField::Country => ev.geo.as_ref()?.country_iso_code.clone().map(Val::Name),
+            NoveltyField::Asn => ev.geo.as_ref()?.as_number.map(Val::Asn),
+            NoveltyField::Device => ev
+                .device_id
+                .clone()
+                .or_else(|| ev.user_agent.clone())
+                .map(Val::Name),
+        }
+    }
+}
+
+/// The settings of a `novelty` rule (the learning period is its `window`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Novelty {
+    pub field: NoveltyField,
+    pub quiet: Dur,
+}
+
+/// One event through a `novelty` rule.
+pub(super) fn step(
+    rule: &Rule,
+    nv: &Novelty,
+    st: &mut RuleState,
+    ev: &AuthEvent,
+    t: i64,
+    mode: Mode,
+) -> Option<Decision> {
+    if ev.outcome != Outcome::Success || !rule.cond.matches(ev) {
+        return None;
+    }
+    let val = nv.field.value(ev)?;
+    let key = rule.group_by.key(ev)?;
+    st.matches += 1;
+    if st.keys.len() >= rule.max_keys && !st.keys.contains_key(&key) {
+        st.make_room(rule, t);
+    }
+    let ks = st
+        .keys
+        .entry(key.clone())
+        .or_insert_with(|| KeyState::new(t));
+    ks.last_seen = ks.last_seen.max(t);
+    let cutoff = ks
+        .newest()
+        .map_or(t, |n| n.max(t))
+        .saturating_sub(rule.window.ms());
+    ks.expire(cutoff);
+    if ks.entries.is_empty() {
+        // Nothing learned (any more): the history starts here.
+        ks.first_seen = t;
+    }
+    ks.first_seen = ks.first_seen.min(t);
+    let known = ks.entries.iter().any(|e| e.val.as_ref() == Some(&val));
+    let learning = t.saturating_sub(ks.first_seen) < nv.quiet.ms();
+    let mut out = None;
+    if !known && !learning && t >= cutoff {
+        // Each new value fires once (it is learned below), so suppression
+        // applies only when the rule asks for it explicitly.
+        if rule.decision.suppress.is_some() && ks.quiet_until > t {
+            st.suppressed += 1;
+        } else {
+            // The evidence is this login alone; the learned values stay.
+            let learned = std::mem::take(&mut ks.entries);
+            ks.entries.push_back(Entry {
+                t,
+                ip: ev.source_ip,
+                user: ev.user.clone(),
+                val: None,
+            });
+            st.decisions += 1;
+            out = Some(fire(rule, ks, &key, ev, t, mode, false));
+            ks.entries = learned;
+        }
+    }
+    // Learned values keep neither address nor user: the key is the user.
+    ks.insert_distinct(Entry {
+        t,
+        ip: None,
+        user: None,
+        val: Some(val),
+    });
+    ks.keep_last(MAX_VALUES);
+    out
+}
+
+/// Compiles the `novelty` keys (`field`, `quiet`), each refused on other
+/// kinds by the caller.
+pub fn compile(sink: &mut Sink, raw: &RawRule, line: usize) -> Option<Novelty> {
+    let field = match &raw.field {
+        Some(f) => spelled(
+            sink,
+            f,
+            "novelty field",
+            NoveltyField::ALL,
+            NoveltyField::parse,
+        ),
+        None => {
+            sink.err_at(
+                Some(line),
+                format!(
+                    "kind = \"novelty\" needs field = what to learn ({})",
+                    one_of(NoveltyField::ALL)
+                ),
+            );
+            None
+        }
+    };
+    let quiet = match &raw.quiet {
+        Some(q) => dur(sink, q, "quiet")?,
+        None => DEFAULT_QUIET,
+    };
+    Some(Novelty {
+        field: field?,
+        quiet,
+    })
+}
