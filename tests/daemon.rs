@@ -558,3 +558,58 @@ fn the_daemon_enriches_events_for_the_rules() {
         "203.0.113.9"
     );
 }
+
+#[test]
+fn the_account_sweep_runs_at_start_up_and_does_not_repeat() {
+    let dir = setup("30m");
+    let d = dir.path();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/lifecycle.toml");
+    fs::copy(shipped, d.join("rules/lifecycle.toml")).unwrap();
+    let long_ago = (chrono::Utc::now() - chrono::Duration::days(200)).format("%Y-%m-%d");
+    let recent = (chrono::Utc::now() - chrono::Duration::days(3)).format("%Y-%m-%d");
+    fs::write(
+        d.join("accounts.csv"),
+        format!(
+            "user,email,status,last_login_at,password_changed_at\n\
+             gone,gone@example.jp,active,{long_ago},{recent}\n\
+             here,here@example.jp,active,{recent},{recent}\n"
+        ),
+    )
+    .unwrap();
+    let cfg = fs::read_to_string(d.join("loginwatch.toml")).unwrap();
+    fs::write(
+        d.join("loginwatch.toml"),
+        format!("{cfg}[inventory]\npath = \"accounts.csv\"\n"),
+    )
+    .unwrap();
+    let daemon = Daemon::start(d);
+    let found = wait_for(
+        "the inactive-account recommendation",
+        Duration::from_secs(20),
+        || {
+            daemon
+                .decisions(true)
+                .into_iter()
+                .find(|x| x["rule"] == "inactive-account")
+        },
+    )
+    .unwrap();
+    assert_eq!(found["target"]["user"], "gone");
+    assert_eq!(found["action"], "disable_account");
+    assert!(
+        daemon
+            .decisions(true)
+            .iter()
+            .all(|x| x["target"]["user"] != "here")
+    );
+    // A restart sweeps again and recognises what is already decided.
+    assert!(daemon.terminate().success());
+    let daemon = Daemon::start(d);
+    std::thread::sleep(Duration::from_millis(1500));
+    let n = daemon
+        .decisions(false)
+        .iter()
+        .filter(|x| x["rule"] == "inactive-account")
+        .count();
+    assert_eq!(n, 1);
+}

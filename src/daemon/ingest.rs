@@ -114,6 +114,8 @@ impl Ingest {
         let mut dirty = false;
         let mut woke_at: Option<Instant> = None;
         let mut last_reload_check = Instant::now();
+        // The account sweep runs at start-up, then daily.
+        let mut last_sweep: Option<Instant> = None;
         let mut missing: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut last_counts: HashMap<(Name, &'static str), u64> = HashMap::new();
         loop {
@@ -130,6 +132,18 @@ impl Ingest {
             if last_reload_check.elapsed() >= RELOAD_CHECK {
                 crate::enrich::setup::reload(&mut self.enrichment);
                 last_reload_check = Instant::now();
+            }
+            if !stopping && last_sweep.is_none_or(|t| t.elapsed() >= super::sweep::EVERY) {
+                let found =
+                    super::sweep::run(&self.engine, &self.enrichment, &self.store, Utc::now());
+                for d in &found {
+                    log_decision(d);
+                }
+                if !found.is_empty() {
+                    dirty = true;
+                    pending.extend(found);
+                }
+                last_sweep = Some(Instant::now());
             }
             let result = {
                 let Ingest {

@@ -15,6 +15,7 @@ pub mod backend;
 pub mod expiry;
 pub mod ingest;
 pub mod reload;
+pub mod sweep;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
