@@ -43,7 +43,7 @@ fn a_minimal_rule_compiles_with_defaults() {
     assert_eq!(r.line, 2);
     assert_eq!(r.decision.unlock, Unlock::Auto);
     assert_eq!(r.decision.severity, Severity::Medium);
-    assert_eq!(r.max_keys, 100_000);
+    assert_eq!(r.max_keys, 50_000);
     assert_eq!(r.mode, None);
 }
 
