@@ -1,0 +1,71 @@
+//! Alerts: what admins hear about decisions. (model; rendering, the outbox and
+//! the sinks are being built)
+//!
+//! A decision becomes an [`Alert`] (with what the inventory and GeoIP know of its
+//! target), is rendered per sink into a [`Payload`], committed to a durable
+//! outbox, and delivered at least once with a stable idempotency key.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::decision::Decision;
+use crate::event::{Account, Geo};
+
+/// Whether the alert reports something in force or its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStatus {
+    Firing,
+    Resolved,
+}
+
+/// How a resolved lock ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resolution {
+    /// `auto` (its end time came) or `admin`.
+    pub how: String,
+    pub at: DateTime<Utc>,
+    /// The admin, for `admin`.
+    pub by: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Everything an alert says, before rendering.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    /// Idempotency and grouping key: the same ongoing situation always has the
+    /// same key (receivers deduplicate on it; an update replaces, not adds).
+    pub key: String,
+    pub status: AlertStatus,
+    pub decision: Decision,
+    /// The target account as the inventory describes it, when known.
+    pub account: Option<Arc<Account>>,
+    /// Where the target address is, when known.
+    pub geo: Option<Arc<Geo>>,
+    /// Up to N sample log lines of the evidence, already escaped.
+    pub samples: Vec<String>,
+    /// For `Resolved`.
+    pub resolution: Option<Resolution>,
+}
+
+/// A rendered alert, ready for one sink's transport.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Payload {
+    /// An HTTP request body (Alertmanager, webhook, Slack, Teams/LINE WORKS bot)
+    /// with its content type and extra headers.
+    Http {
+        content_type: String,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// An e-mail.
+    Email {
+        subject: String,
+        text: String,
+        html: Option<String>,
+    },
+    /// One line (JSON lines file/stdout, syslog message).
+    Line { text: String },
+}
