@@ -20,7 +20,7 @@ use toml::Spanned;
 use super::compile::Sink;
 use super::engine::{RuleState, fire};
 use super::model::Rule;
-use super::window::{Entry, KeyState};
+use super::window::Entry;
 use crate::decision::{Decision, Mode};
 use crate::event::{AuthEvent, Outcome};
 
@@ -60,15 +60,8 @@ pub(super) fn step(
         return None;
     }
     let key = rule.group_by.key(ev)?;
-    st.matches += 1;
-    if st.keys.len() >= rule.max_keys && !st.keys.contains_key(&key) {
-        st.make_room(rule, t);
-    }
-    let ks = st
-        .keys
-        .entry(key.clone())
-        .or_insert_with(|| KeyState::new(t));
-    ks.last_seen = ks.last_seen.max(t);
+    st.touch(rule, &key, t);
+    let ks = st.keys.get_mut(&key)?;
     let learned = ks.entries.back().cloned();
     if learned.as_ref().is_some_and(|p| p.t >= t) {
         // Not after the last success known: says nothing new.

@@ -175,6 +175,22 @@ fn alive(rule: &Rule, k: &KeyState, now: i64) -> bool {
 }
 
 impl RuleState {
+    /// A matching event's key: counted, created if new (making room at the
+    /// `max_keys` cap first), and marked seen at `t`. Every kind goes through here
+    /// so the cap and the match count hold for all of them.
+    /// (The per-event threshold path inlines this to avoid a second lookup.)
+    pub(super) fn touch(&mut self, rule: &Rule, key: &Key, t: i64) {
+        self.matches += 1;
+        if self.keys.len() >= rule.max_keys && !self.keys.contains_key(key) {
+            self.make_room(rule, t);
+        }
+        let ks = self
+            .keys
+            .entry(key.clone())
+            .or_insert_with(|| KeyState::new(t));
+        ks.last_seen = ks.last_seen.max(t);
+    }
+
     /// Makes room for one more key: sweeps, then evicts the least recently seen
     /// eighth of the keys (at least one) if the rule is still at its cap. Evicting
     /// in batches keeps the cost per new key constant under a flood.

@@ -27,7 +27,7 @@ use super::engine::{RuleState, fire};
 use super::key::Val;
 use super::model::Rule;
 use super::raw::RawRule;
-use super::window::{Entry, KeyState};
+use super::window::Entry;
 use crate::decision::{Decision, Mode};
 use crate::event::{AuthEvent, Outcome};
 
@@ -109,15 +109,8 @@ pub(super) fn step(
     }
     let val = nv.field.value(ev)?;
     let key = rule.group_by.key(ev)?;
-    st.matches += 1;
-    if st.keys.len() >= rule.max_keys && !st.keys.contains_key(&key) {
-        st.make_room(rule, t);
-    }
-    let ks = st
-        .keys
-        .entry(key.clone())
-        .or_insert_with(|| KeyState::new(t));
-    ks.last_seen = ks.last_seen.max(t);
+    st.touch(rule, &key, t);
+    let ks = st.keys.get_mut(&key)?;
     let cutoff = ks
         .newest()
         .map_or(t, |n| n.max(t))
