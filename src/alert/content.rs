@@ -91,7 +91,8 @@ pub struct View {
     pub display_name: Option<String>,
     /// True when the inventory says the account is an admin.
     pub admin: bool,
-    /// Target address (or network, `192.0.2.0/24`).
+    /// Target address (or network, `192.0.2.0/24`); for a user target, the
+    /// single source address of the evidence, if there is exactly one.
     pub ip: Option<String>,
     pub country: Option<String>,
     pub city: Option<String>,
@@ -163,11 +164,18 @@ impl View {
         let d = &alert.decision;
         let acc = alert.account.as_deref();
         let geo = alert.geo.as_deref();
+        // The target address; for a user target, the one address the attempts
+        // came from, when there was only one (GeoIP then describes it).
+        let single = match d.evidence.source_ips.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        };
         let ip = d
             .target
             .ip
             .map(|ip| ip.to_string())
-            .or_else(|| d.target.net.map(|n| n.to_string()));
+            .or_else(|| d.target.net.map(|n| n.to_string()))
+            .or_else(|| single.map(|ip| ip.to_string()));
         let (ips, ips_more) = capped(
             d.evidence
                 .source_ips
