@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::event::{Name, rfc3339};
 
@@ -104,15 +104,19 @@ impl DecisionAction {
 
 /// Who or what a decision is about: a user, an IP, both, or a network
 /// (rules grouped by `source.net` target the whole /24 or /64, in `net`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+/// `Deserialize` reads back what `Serialize` wrote (`alerts preview` reads
+/// `replay --json`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Target {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<Name>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<IpAddr>,
     #[serde(
+        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "opt_display"
+        serialize_with = "opt_display",
+        deserialize_with = "opt_net"
     )]
     pub net: Option<IpNet>,
 }
@@ -183,11 +187,14 @@ pub struct Evidence {
     pub users: Vec<Name>,
 }
 
-/// One decision of one rule.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One decision of one rule. `Deserialize` reads back the JSON `Serialize` writes
+/// (the lines of `replay --json`; `alerts preview` reads them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
     /// Always `"decision"` (JSON lines mix decisions with a summary object).
-    #[serde(rename = "type")]
+    /// (Not read back but set: serde would otherwise demand `'static` input for
+    /// a `&'static str`; readers check `type` themselves.)
+    #[serde(rename = "type", skip_deserializing, default = "decision_kind")]
     pub kind: &'static str,
     /// Stable id: the same rule, target and triggering event time always give the
     /// same id, so a decision re-derived after a restart is recognised.
@@ -200,14 +207,14 @@ pub struct Decision {
     #[serde(serialize_with = "time")]
     pub at: DateTime<Utc>,
     /// When it ends; `None` for admin unlock or for decisions without duration.
-    #[serde(serialize_with = "opt_time")]
+    #[serde(default, serialize_with = "opt_time")]
     pub until: Option<DateTime<Utc>>,
     pub unlock: Unlock,
     pub severity: Severity,
     pub mode: Mode,
     /// True when the target is exempt in the rule: the decision is then an `alert`
     /// (the attempt is reported, nothing is locked or blocked).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exempt: bool,
     pub evidence: Evidence,
 }
@@ -250,6 +257,19 @@ fn opt_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::
     }
 }
 
+/// The `kind` of every decision.
+fn decision_kind() -> &'static str {
+    "decision"
+}
+
+/// A network written as `192.0.2.0/24`.
+fn opt_net<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpNet>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(s) => s.parse().map(Some).map_err(serde::de::Error::custom),
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,5 +306,37 @@ mod tests {
         let t = Target::net("192.0.2.0/24".parse().unwrap());
         let v = serde_json::to_value(&t).unwrap();
         assert_eq!(v, serde_json::json!({ "net": "192.0.2.0/24" }));
+    }
+
+    #[test]
+    fn decisions_read_back_what_they_write() {
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        let mut target = Target::user(Arc::from("alice"));
+        target.net = Some("192.0.2.0/24".parse().unwrap());
+        let d = Decision {
+            kind: "decision",
+            id: decision_id("account-lockout", &target, &at, None),
+            rule: Arc::from("account-lockout"),
+            action: DecisionAction::LockAccount,
+            target,
+            at,
+            until: None,
+            unlock: Unlock::Admin,
+            severity: Severity::High,
+            mode: Mode::Recommend,
+            exempt: false,
+            evidence: Evidence {
+                count: 5,
+                first: at,
+                last: at,
+                source_ips: vec!["192.0.2.7".parse().unwrap()],
+                users: vec![Arc::from("alice")],
+            },
+        };
+        let json = serde_json::to_string(&d).unwrap();
+        let back: Decision = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, d);
+        let summary = r#"{"type":"summary","lines":1,"events":1,"unparsed":0,"decisions":0}"#;
+        assert!(serde_json::from_str::<Decision>(summary).is_err());
     }
 }

@@ -1,9 +1,19 @@
-//! Alerts: what admins hear about decisions. (model; rendering, the outbox and
-//! the sinks are being built)
+//! Alerts: what admins hear about decisions. (model and rendering; the outbox
+//! and the sinks are being built)
 //!
 //! A decision becomes an [`Alert`] (with what the inventory and GeoIP know of its
 //! target), is rendered per sink into a [`Payload`], committed to a durable
 //! outbox, and delivered at least once with a stable idempotency key.
+
+pub mod content;
+pub mod formats;
+pub mod render;
+mod sample;
+pub mod zone;
+
+pub use content::{alert_for, alert_key, resolve};
+pub use formats::Format;
+pub use render::{Language, RenderError, Renderer};
 
 use std::sync::Arc;
 

@@ -2,6 +2,7 @@
 //! time-zone options, rules-directory discovery, and the error-to-exit-code map.
 
 mod accounts;
+mod alerts;
 mod config;
 mod decisions;
 mod geoip;
@@ -86,6 +87,9 @@ enum Command {
     Accounts(accounts::Command),
     /// Print what the GeoIP databases say about an address.
     Geoip(geoip::Args),
+    /// Preview alerts as the sinks would send them.
+    #[command(subcommand)]
+    Alerts(alerts::Command),
 }
 
 /// Runs the chosen subcommand.
@@ -99,5 +103,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Decisions(c) => decisions::run(c),
         Command::Accounts(c) => accounts::run(c),
         Command::Geoip(a) => geoip::run(a),
+        Command::Alerts(c) => alerts::run(c),
     }
 }
