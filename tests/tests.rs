@@ -8,6 +8,7 @@ mod cli;
 mod corpus_json;
 mod corpus_sshd;
 mod daemon;
+mod enforce;
 mod enrich;
 mod inventory;
 mod learn;
