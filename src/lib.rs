@@ -5,6 +5,7 @@
 //! event time, producing [`decision::Decision`]s. [`replay`] drives files through
 //! that core exactly as the daemon will drive live sources.
 
+pub mod action;
 pub mod alert;
 pub mod config;
 pub mod daemon;
@@ -17,6 +18,7 @@ pub mod intern;
 pub mod parse;
 pub mod replay;
 pub mod rules;
+pub mod safety;
 pub mod snapshot;
 pub mod source;
 pub mod state;

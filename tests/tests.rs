@@ -9,6 +9,7 @@ mod cli;
 mod corpus_json;
 mod corpus_sshd;
 mod daemon;
+mod enforce;
 mod enrich;
 mod inventory;
 mod learn;

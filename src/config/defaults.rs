@@ -111,6 +111,8 @@ impl Config {
             geoip: Vec::new(),
             ip_lists: Vec::new(),
             inventory: None,
+            actions: crate::action::ActionsConfig::default(),
+            safety: crate::safety::SafetyConfig::default(),
         }
     }
 }

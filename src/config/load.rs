@@ -136,6 +136,8 @@ fn read_raw(cx: &mut Cx) -> RawConfig {
             "http" => raw.http = cx.de::<Spanned<RawHttp>>("[http]", v),
             "geoip" => raw.geoip = cx.de(key, v),
             "inventory" => raw.inventory = cx.de("[inventory]", v),
+            "actions" => raw.actions = cx.de("[actions]", v),
+            "safety" => raw.safety = cx.de("[safety]", v),
             "ip_list" => match v.get_ref() {
                 DeValue::Array(a) if a.iter().all(|e| e.get_ref().is_table()) => {
                     raw.ip_list = a.iter().filter_map(|t| cx.de("[[ip_list]]", t)).collect();
@@ -286,6 +288,12 @@ fn validate(
     c.ip_lists = super::enrich::ip_lists(cx, &raw.ip_list, base);
     if let Some(i) = &raw.inventory {
         c.inventory = Some(super::enrich::inventory(cx, i, base));
+    }
+    if let Some(a) = &raw.actions {
+        c.actions = super::actions::actions(cx, a);
+    }
+    if let Some(s) = &raw.safety {
+        c.safety = super::actions::safety(cx, s);
     }
     c
 }

@@ -9,6 +9,7 @@
 //! HTTP API and the CLI read; nothing downstream sees a string it must re-check.
 //! `docs/config.md` documents every key.
 
+pub mod actions;
 pub mod defaults;
 pub mod enrich;
 pub mod load;
@@ -75,6 +76,10 @@ pub struct Config {
     pub ip_lists: Vec<enrich::IpListConfig>,
     /// The account inventory, if any.
     pub inventory: Option<enrich::InventoryConfig>,
+    /// Enforcement actions (`[actions]`).
+    pub actions: crate::action::ActionsConfig,
+    /// The safety filter (`[safety]`).
+    pub safety: crate::safety::SafetyConfig,
 }
 
 /// One problem in a configuration file.

@@ -27,6 +27,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub ip_list: Vec<Spanned<super::enrich::RawIpList>>,
     pub inventory: Option<Spanned<super::enrich::RawInventory>>,
+    pub actions: Option<Spanned<super::actions::RawActions>>,
+    pub safety: Option<Spanned<super::actions::RawSafety>>,
 }
 
 impl RawConfig {
@@ -44,6 +46,8 @@ impl RawConfig {
         "geoip",
         "ip_list",
         "inventory",
+        "actions",
+        "safety",
     ];
 }
 
