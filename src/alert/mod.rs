@@ -5,6 +5,9 @@
 //! target), is rendered per sink into a [`Payload`], committed to a durable
 //! outbox, and delivered at least once with a stable idempotency key.
 
+pub mod outbox;
+pub mod sink;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};

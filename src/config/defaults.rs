@@ -111,6 +111,7 @@ impl Config {
             geoip: Vec::new(),
             ip_lists: Vec::new(),
             inventory: None,
+            alert: Default::default(),
         }
     }
 }

@@ -87,6 +87,11 @@ impl Cx<'_> {
         self.err_at(Some(line), message);
     }
 
+    /// How many problems were recorded so far.
+    pub(super) fn error_count(&self) -> usize {
+        self.errors.len()
+    }
+
     fn err_at(&mut self, line: Option<usize>, message: impl Into<String>) {
         self.errors.push(ConfigError {
             file: Some(self.file.to_path_buf()),
@@ -136,6 +141,7 @@ fn read_raw(cx: &mut Cx) -> RawConfig {
             "http" => raw.http = cx.de::<Spanned<RawHttp>>("[http]", v),
             "geoip" => raw.geoip = cx.de(key, v),
             "inventory" => raw.inventory = cx.de("[inventory]", v),
+            "alert" => raw.alert = cx.de("[alert]", v),
             "ip_list" => match v.get_ref() {
                 DeValue::Array(a) if a.iter().all(|e| e.get_ref().is_table()) => {
                     raw.ip_list = a.iter().filter_map(|t| cx.de("[[ip_list]]", t)).collect();
@@ -286,6 +292,9 @@ fn validate(
     c.ip_lists = super::enrich::ip_lists(cx, &raw.ip_list, base);
     if let Some(i) = &raw.inventory {
         c.inventory = Some(super::enrich::inventory(cx, i, base));
+    }
+    if let Some(a) = &raw.alert {
+        c.alert = super::alerts::alert(cx, a, base, env);
     }
     c
 }

@@ -9,6 +9,7 @@
 //! HTTP API and the CLI read; nothing downstream sees a string it must re-check.
 //! `docs/config.md` documents every key.
 
+pub mod alerts;
 pub mod defaults;
 pub mod enrich;
 pub mod load;
@@ -75,6 +76,8 @@ pub struct Config {
     pub ip_lists: Vec<enrich::IpListConfig>,
     /// The account inventory, if any.
     pub inventory: Option<enrich::InventoryConfig>,
+    /// Alert language and sinks (`[alert]`); no sink by default.
+    pub alert: alerts::AlertConfig,
 }
 
 /// One problem in a configuration file.

@@ -27,6 +27,7 @@ pub struct RawConfig {
     #[serde(default)]
     pub ip_list: Vec<Spanned<super::enrich::RawIpList>>,
     pub inventory: Option<Spanned<super::enrich::RawInventory>>,
+    pub alert: Option<Spanned<super::alerts::RawAlert>>,
 }
 
 impl RawConfig {
@@ -44,6 +45,7 @@ impl RawConfig {
         "geoip",
         "ip_list",
         "inventory",
+        "alert",
     ];
 }
 
