@@ -3,6 +3,7 @@
 mod sshgen;
 mod util;
 
+mod alerts_delivery;
 mod api;
 mod cli;
 mod corpus_json;
