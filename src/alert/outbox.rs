@@ -14,9 +14,8 @@
 //! the daemon's batch writer) so that a slow receiver never holds the lock the
 //! ingest path needs: the database is only touched between sends.
 
+mod deliver;
 pub mod plan;
-
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -24,12 +23,9 @@ use sha2::{Digest, Sha256};
 
 pub use plan::{Backoff, RateLimit, SinkState};
 
-use super::sink::{Delivery, Sink, SinkError, Summary};
 use super::{AlertStatus, Payload};
-use crate::escape::Escaped;
 use crate::state::codec;
 use crate::state::{StateError, Store};
-use crate::telemetry::Metrics;
 
 /// Errors of the outbox itself (delivery failures are results, not errors).
 #[derive(Debug, thiserror::Error)]
@@ -166,56 +162,94 @@ impl Outbox {
         payload: &Payload,
         now: DateTime<Utc>,
     ) -> Result<i64, OutboxError> {
-        self.insert(sink, alert_key, status, payload, now, false)
+        self.insert(&[(sink, payload)], alert_key, status, now, false)
+    }
+
+    /// [`Outbox::enqueue`] for several sinks (each with its own rendering) in
+    /// ONE transaction: an alert is committed for all its sinks or for none.
+    /// Returns the last row id (0 for no sink).
+    pub fn enqueue_all(
+        &mut self,
+        per_sink: &[(&str, &Payload)],
+        alert_key: &str,
+        status: AlertStatus,
+        now: DateTime<Utc>,
+    ) -> Result<i64, OutboxError> {
+        self.insert(per_sink, alert_key, status, now, false)
     }
 
     fn insert(
         &mut self,
-        sink: &str,
+        per_sink: &[(&str, &Payload)],
         alert_key: &str,
         status: AlertStatus,
-        payload: &Payload,
         now: DateTime<Utc>,
         summary: bool,
     ) -> Result<i64, OutboxError> {
-        let json = serde_json::to_string(payload).map_err(OutboxError::Encode)?;
         let tx = self
             .store
             .connection()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let version: i64 = tx.query_row(
-            "SELECT coalesce(max(version), 0) + 1 FROM alert_outbox
-                 WHERE sink = ?1 AND alert_key = ?2",
-            params![sink, alert_key],
-            |r| r.get(0),
-        )?;
         let now_s = codec::time(&now);
-        tx.execute(
-            "UPDATE alert_outbox SET state = 'superseded', done_at = ?3
-                 WHERE sink = ?1 AND alert_key = ?2 AND state = 'pending'",
-            params![sink, alert_key, now_s],
-        )?;
-        tx.execute(
-            "INSERT INTO alert_outbox (sink, alert_key, status, version, payload, created_at,
-                 state, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
-            params![
-                sink,
-                alert_key,
-                status_str(status),
-                version,
-                json,
-                now_s,
-                summary
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
+        let mut id = 0;
+        for (sink, payload) in per_sink {
+            let json = serde_json::to_string(payload).map_err(OutboxError::Encode)?;
+            let version: i64 = tx.query_row(
+                "SELECT coalesce(max(version), 0) + 1 FROM alert_outbox
+                     WHERE sink = ?1 AND alert_key = ?2",
+                params![sink, alert_key],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "UPDATE alert_outbox SET state = 'superseded', done_at = ?3
+                     WHERE sink = ?1 AND alert_key = ?2 AND state = 'pending'",
+                params![sink, alert_key, now_s],
+            )?;
+            tx.execute(
+                "INSERT INTO alert_outbox (sink, alert_key, status, version, payload,
+                     created_at, state, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
+                params![
+                    sink,
+                    alert_key,
+                    status_str(status),
+                    version,
+                    json,
+                    now_s,
+                    summary
+                ],
+            )?;
+            id = tx.last_insert_rowid();
+        }
         tx.commit()?;
         Ok(id)
+    }
+
+    /// Deletes finished rows (delivered, superseded, suppressed, failed) that
+    /// finished before `before`; pending rows are never deleted. The version
+    /// counter of a key restarts only once all its rows are gone, which is
+    /// harmless: a receiver's deduplication window is far shorter than the
+    /// retention an operator would choose. Returns the rows deleted.
+    pub fn prune(&mut self, before: DateTime<Utc>) -> Result<usize, OutboxError> {
+        Ok(self.store.connection().execute(
+            "DELETE FROM alert_outbox WHERE state <> 'pending' AND done_at < ?1",
+            [codec::time(&before)],
+        )?)
     }
 
     /// The undelivered rows whose sink is not backing off at `now`, summaries
     /// first, then oldest first, per sink.
     pub fn due(&mut self, now: DateTime<Utc>) -> Result<Vec<OutboxRow>, OutboxError> {
+        self.due_rows(now, None)
+    }
+
+    /// [`Outbox::due`], of one sink or of all. A row this binary cannot read
+    /// back (edited by hand, written by a newer version) is marked failed and
+    /// logged, so that it cannot stall the whole outbox.
+    fn due_rows(
+        &mut self,
+        now: DateTime<Utc>,
+        sink: Option<&str>,
+    ) -> Result<Vec<OutboxRow>, OutboxError> {
         let now_s = codec::time(&now);
         let conn = self.store.connection();
         let mut st = conn.prepare_cached(
@@ -223,10 +257,11 @@ impl Outbox {
                     o.attempts, o.summary
                FROM alert_outbox o LEFT JOIN alert_sink_state s ON s.sink = o.sink
               WHERE o.state = 'pending' AND (s.retry_at IS NULL OR s.retry_at <= ?1)
+                AND (?2 IS NULL OR o.sink = ?2)
               ORDER BY o.sink, o.summary DESC, o.id",
         )?;
-        let rows = st
-            .query_map([now_s], |r| {
+        let raw = st
+            .query_map(params![now_s, sink], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,
@@ -240,24 +275,32 @@ impl Outbox {
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter()
-            .map(
-                |(id, sink, alert_key, status, version, payload, created, attempts, summary)| {
-                    Ok(OutboxRow {
-                        id,
-                        sink,
-                        alert_key,
-                        status: parse_status(&status)?,
-                        version: u32::try_from(version).unwrap_or(u32::MAX),
-                        payload: serde_json::from_str(&payload)
-                            .map_err(|source| OutboxError::Payload { id, source })?,
-                        created_at: codec::parse_time(&created)?,
-                        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                        summary,
-                    })
-                },
-            )
-            .collect()
+        drop(st);
+        let mut rows = Vec::with_capacity(raw.len());
+        for (id, sink, alert_key, status, version, payload, created, attempts, summary) in raw {
+            let decoded = (|| -> Result<OutboxRow, OutboxError> {
+                Ok(OutboxRow {
+                    id,
+                    sink,
+                    alert_key,
+                    status: parse_status(&status)?,
+                    version: u32::try_from(version).unwrap_or(u32::MAX),
+                    payload: serde_json::from_str(&payload)
+                        .map_err(|source| OutboxError::Payload { id, source })?,
+                    created_at: codec::parse_time(&created)?,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    summary,
+                })
+            })();
+            match decoded {
+                Ok(r) => rows.push(r),
+                Err(e) => {
+                    tracing::error!("alert outbox: skipping row {id}: {e}");
+                    self.finish(id, "failed", Some(&e.to_string()), now)?;
+                }
+            }
+        }
+        Ok(rows)
     }
 
     /// Undelivered rows per sink (the `loginwatch_alert_outbox_depth` gauge).
@@ -338,122 +381,6 @@ impl Outbox {
                WHERE id = ?1",
             params![id, state, error, failed_attempt, codec::time(&now)],
         )?;
-        Ok(())
-    }
-
-    /// Sends every due row of every configured sink once, in order, and
-    /// records each result. Blocking (the transports are): run it on a
-    /// blocking task. A sink's failure stops that sink's pass (and backs it
-    /// off) but not the other sinks'. Rows of sinks no longer configured stay
-    /// pending (they are delivered if the sink comes back).
-    pub fn deliver_due(
-        &mut self,
-        sinks: &[Sink],
-        metrics: Option<&Metrics>,
-        now: DateTime<Utc>,
-    ) -> Result<DeliveryReport, OutboxError> {
-        let mut report = DeliveryReport::default();
-        for sink in sinks {
-            self.deliver_sink(sink, metrics, now, &mut report)?;
-        }
-        if let Some(m) = metrics {
-            let depth = self.depth()?;
-            for sink in sinks {
-                let n = depth
-                    .iter()
-                    .find(|(s, _)| *s == sink.name)
-                    .map_or(0, |d| d.1);
-                m.set_alert_outbox_depth(&sink.name, n);
-            }
-        }
-        Ok(report)
-    }
-
-    fn deliver_sink(
-        &mut self,
-        sink: &Sink,
-        metrics: Option<&Metrics>,
-        now: DateTime<Utc>,
-        report: &mut DeliveryReport,
-    ) -> Result<(), OutboxError> {
-        let count = |result: &str| {
-            if let Some(m) = metrics {
-                m.alert_result(&sink.name, result);
-            }
-        };
-        let mut state = self.load_state(&sink.name)?;
-        let all: Vec<OutboxRow> = self
-            .due(now)?
-            .into_iter()
-            .filter(|r| r.sink == sink.name)
-            .collect();
-        let (summaries, rows): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| r.summary);
-        let p = plan::plan(&mut state, rows.len(), sink.rate_limit, now);
-        // Persist the plan's window before sending: a crash mid-pass must not
-        // forget what was suppressed.
-        self.save_state(&sink.name, &state)?;
-        let mut queue: Vec<OutboxRow> = summaries;
-        if let Some(k) = p.summary {
-            let s = Summary { suppressed: k, now };
-            let payload = sink.transport.summary(&s);
-            let key = format!("{SUMMARY_KEY}:{}", codec::time(&now));
-            self.insert(&sink.name, &key, AlertStatus::Firing, &payload, now, true)?;
-            report.summaries += 1;
-            queue = self
-                .due(now)?
-                .into_iter()
-                .filter(|r| r.sink == sink.name && r.summary)
-                .collect();
-        }
-        if state.retry_at.is_some_and(|t| now < t) {
-            return Ok(());
-        }
-        let mut rows = rows.into_iter();
-        queue.extend(rows.by_ref().take(p.send));
-        for row in rows.by_ref().take(p.suppress) {
-            self.finish(row.id, "suppressed", None, now)?;
-            report.suppressed += 1;
-            count("suppressed");
-        }
-        for row in queue {
-            let key = row.idempotency_key();
-            let d = Delivery {
-                idempotency_key: &key,
-                alert_key: &row.alert_key,
-                status: row.status,
-                payload: &row.payload,
-                now,
-            };
-            let started = Instant::now();
-            let result = sink.transport.send(&d);
-            if let Some(m) = metrics {
-                m.alert_delivery_seconds(&sink.name, started.elapsed().as_secs_f64());
-            }
-            match result {
-                Ok(()) => {
-                    plan::delivered(&mut state);
-                    self.finish(row.id, "delivered", None, now)?;
-                    report.delivered += 1;
-                    count("delivered");
-                }
-                Err(SinkError::Permanent(e)) | Err(SinkError::Setup(e)) => {
-                    tracing::error!(sink = %sink.name, alert = %Escaped(&row.alert_key), "alert not deliverable, giving up: {}", Escaped(&e));
-                    self.finish(row.id, "failed", Some(&e), now)?;
-                    report.failed += 1;
-                    count("failed");
-                }
-                Err(SinkError::Transient(e)) => {
-                    let jitter = (self.jitter)();
-                    plan::failed(&mut state, &self.backoff, jitter, now);
-                    tracing::warn!(sink = %sink.name, failures = state.failures, "alert delivery failed, will retry: {}", Escaped(&e));
-                    self.finish(row.id, "pending", Some(&e), now)?;
-                    report.retried += 1;
-                    count("retry");
-                    break;
-                }
-            }
-        }
-        self.save_state(&sink.name, &state)?;
         Ok(())
     }
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 use chrono::{TimeDelta, TimeZone};
 
 use super::*;
-use crate::alert::sink::Transport;
+use crate::alert::sink::{Delivery, Sink, SinkError, Summary, Transport};
+use crate::telemetry::Metrics;
 
 fn t(s: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000 + s, 0).single().unwrap()
@@ -189,4 +190,39 @@ fn the_rate_limit_suppresses_and_later_sends_one_summary() {
         text.contains("loginwatch_alert_delivery_seconds_count{sink=\"s\"} 3"),
         "{text}"
     );
+}
+
+#[test]
+fn enqueue_all_commits_every_sink_and_prune_keeps_pending_rows() {
+    let r = std::sync::Arc::new(Recorder::default());
+    let s = [sink(&r, None)];
+    let mut o = outbox();
+    let (a, b) = (line("a"), line("b"));
+    o.enqueue_all(&[("s", &a), ("later", &b)], "k", AlertStatus::Firing, t(0))
+        .unwrap();
+    assert_eq!(o.depth().unwrap(), [("later".into(), 1), ("s".into(), 1)]);
+    o.deliver_due(&s, None, t(0)).unwrap();
+    assert_eq!(o.prune(t(0)).unwrap(), 0, "finished at t(0), not before");
+    assert_eq!(o.prune(t(1)).unwrap(), 1);
+    assert_eq!(o.depth().unwrap(), [("later".into(), 1)]);
+}
+
+#[test]
+fn an_unreadable_row_is_failed_not_a_stall() {
+    let mut o = outbox();
+    o.enqueue("s", "bad", AlertStatus::Firing, &line("x"), t(0))
+        .unwrap();
+    o.enqueue("s", "good", AlertStatus::Firing, &line("y"), t(0))
+        .unwrap();
+    o.store
+        .connection()
+        .execute(
+            "UPDATE alert_outbox SET payload = '{' WHERE alert_key = 'bad'",
+            [],
+        )
+        .unwrap();
+    let due = o.due(t(0)).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].alert_key, "good");
+    assert_eq!(o.depth().unwrap(), [("s".into(), 1)]);
 }
