@@ -11,8 +11,8 @@
 //! value can only be one the dashboards know.
 
 use prometheus::{
-    Encoder as _, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 use crate::decision::{DecisionAction, Mode};
@@ -57,6 +57,12 @@ impl ReloadResult {
     }
 }
 
+/// Buckets of `loginwatch_alert_delivery_seconds`: an SMTP dialogue or a webhook
+/// round trip, from 5 ms to the 10 s default timeout and past it.
+const DELIVERY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
 /// Buckets of `loginwatch_event_to_decision_seconds`: from 1 ms to 10 s, dense
 /// around the 50 ms target for p99 append-to-decision.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -96,6 +102,13 @@ pub struct Metrics {
     pub event_to_decision_seconds: Histogram,
     /// `loginwatch_build_info{version}`, always 1.
     pub build_info: IntGauge,
+    /// `loginwatch_alerts_total{sink,result}`: delivery outcomes
+    /// (`delivered`, `retry`, `failed`, `suppressed`).
+    pub alerts: IntCounterVec,
+    /// `loginwatch_alert_outbox_depth{sink}`: rows not yet delivered.
+    pub alert_outbox_depth: IntGaugeVec,
+    /// `loginwatch_alert_delivery_seconds{sink}`: one delivery attempt.
+    pub alert_delivery_seconds: HistogramVec,
 }
 
 impl Default for Metrics {
@@ -199,6 +212,26 @@ impl Metrics {
         )
         .expect("static histogram definition is valid");
         reg(Box::new(event_to_decision_seconds.clone()));
+        let alerts = counter(
+            "loginwatch_alerts_total",
+            "Alert delivery attempts, by sink and result (delivered, retry, failed, suppressed).",
+            &["sink", "result"],
+        );
+        let alert_outbox_depth = gauge(
+            "loginwatch_alert_outbox_depth",
+            "Alerts committed to the outbox and not yet delivered, by sink.",
+            &["sink"],
+        );
+        let alert_delivery_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "loginwatch_alert_delivery_seconds",
+                "Duration of one alert delivery attempt, by sink.",
+            )
+            .buckets(DELIVERY_BUCKETS.to_vec()),
+            &["sink"],
+        )
+        .expect("static histogram definition is valid");
+        reg(Box::new(alert_delivery_seconds.clone()));
         let build_info = gauge(
             "loginwatch_build_info",
             "Always 1; the version is in the label.",
@@ -239,6 +272,9 @@ impl Metrics {
             source_up,
             event_to_decision_seconds,
             build_info,
+            alerts,
+            alert_outbox_depth,
+            alert_delivery_seconds,
         }
     }
 
@@ -301,6 +337,26 @@ impl Metrics {
         self.rules_reloads
             .with_label_values(&[result.as_str()])
             .inc();
+    }
+
+    /// Counts one alert delivery outcome of `sink` (`delivered`, `retry`,
+    /// `failed`, `suppressed`). Sink names are admin-chosen, hence bounded.
+    pub fn alert_result(&self, sink: &str, result: &str) {
+        self.alerts.with_label_values(&[sink, result]).inc();
+    }
+
+    /// Sets the number of undelivered alerts of `sink`.
+    pub fn set_alert_outbox_depth(&self, sink: &str, n: u64) {
+        self.alert_outbox_depth
+            .with_label_values(&[sink])
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Observes the duration of one delivery attempt of `sink`.
+    pub fn alert_delivery_seconds(&self, sink: &str, seconds: f64) {
+        self.alert_delivery_seconds
+            .with_label_values(&[sink])
+            .observe(seconds);
     }
 
     /// Marks `source` readable or not.

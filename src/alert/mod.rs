@@ -14,6 +14,8 @@ pub mod zone;
 pub use content::{alert_for, alert_key, resolve};
 pub use formats::Format;
 pub use render::{Language, RenderError, Renderer};
+pub mod outbox;
+pub mod sink;
 
 use std::sync::Arc;
 

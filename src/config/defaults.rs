@@ -113,6 +113,7 @@ impl Config {
             inventory: None,
             actions: crate::action::ActionsConfig::default(),
             safety: crate::safety::SafetyConfig::default(),
+            alert: Default::default(),
         }
     }
 }

@@ -87,6 +87,11 @@ impl Cx<'_> {
         self.err_at(Some(line), message);
     }
 
+    /// How many problems were recorded so far.
+    pub(super) fn error_count(&self) -> usize {
+        self.errors.len()
+    }
+
     fn err_at(&mut self, line: Option<usize>, message: impl Into<String>) {
         self.errors.push(ConfigError {
             file: Some(self.file.to_path_buf()),
@@ -138,6 +143,7 @@ fn read_raw(cx: &mut Cx) -> RawConfig {
             "inventory" => raw.inventory = cx.de("[inventory]", v),
             "actions" => raw.actions = cx.de("[actions]", v),
             "safety" => raw.safety = cx.de("[safety]", v),
+            "alert" => raw.alert = cx.de("[alert]", v),
             "ip_list" => match v.get_ref() {
                 DeValue::Array(a) if a.iter().all(|e| e.get_ref().is_table()) => {
                     raw.ip_list = a.iter().filter_map(|t| cx.de("[[ip_list]]", t)).collect();
@@ -294,6 +300,9 @@ fn validate(
     }
     if let Some(s) = &raw.safety {
         c.safety = super::actions::safety(cx, s);
+    }
+    if let Some(a) = &raw.alert {
+        c.alert = super::alerts::alert(cx, a, base, env);
     }
     c
 }

@@ -10,6 +10,7 @@
 //! `docs/config.md` documents every key.
 
 pub mod actions;
+pub mod alerts;
 pub mod defaults;
 pub mod enrich;
 pub mod load;
@@ -80,6 +81,8 @@ pub struct Config {
     pub actions: crate::action::ActionsConfig,
     /// The safety filter (`[safety]`).
     pub safety: crate::safety::SafetyConfig,
+    /// Alert language and sinks (`[alert]`); no sink by default.
+    pub alert: alerts::AlertConfig,
 }
 
 /// One problem in a configuration file.

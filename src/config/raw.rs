@@ -29,6 +29,7 @@ pub struct RawConfig {
     pub inventory: Option<Spanned<super::enrich::RawInventory>>,
     pub actions: Option<Spanned<super::actions::RawActions>>,
     pub safety: Option<Spanned<super::actions::RawSafety>>,
+    pub alert: Option<Spanned<super::alerts::RawAlert>>,
 }
 
 impl RawConfig {
@@ -48,6 +49,7 @@ impl RawConfig {
         "inventory",
         "actions",
         "safety",
+        "alert",
     ];
 }
 

@@ -92,6 +92,42 @@ pub const MIGRATIONS: &[&str] = &[
         data     BLOB NOT NULL
     );
     "#,
+    // 2: the alert outbox (see `crate::alert::outbox`).
+    r#"
+    -- One row per sink per alert version, committed before any delivery
+    -- attempt. `state`: pending, delivered, superseded (a newer version of the
+    -- same key for the same sink replaced it before delivery) or suppressed
+    -- (held by the sink's rate limit and counted in a summary instead) or
+    -- failed (the receiver refused it for good, e.g. HTTP 400). `summary` is 1
+    -- for those "K more alerts suppressed" rows.
+    CREATE TABLE alert_outbox (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        sink        TEXT NOT NULL,
+        alert_key   TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        version     INTEGER NOT NULL,
+        payload     TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        last_error  TEXT,
+        done_at     TEXT,
+        summary     INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX alert_outbox_pending ON alert_outbox (state, sink, id);
+    CREATE INDEX alert_outbox_key ON alert_outbox (sink, alert_key, version);
+
+    -- Per-sink delivery state: the backoff after failures and the rate-limit
+    -- window, so that neither is forgotten by a restart.
+    CREATE TABLE alert_sink_state (
+        sink          TEXT PRIMARY KEY,
+        failures      INTEGER NOT NULL,
+        retry_at      TEXT,
+        window_start  TEXT,
+        window_sent   INTEGER NOT NULL,
+        suppressed    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this binary writes and reads.

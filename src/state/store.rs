@@ -155,6 +155,13 @@ impl Store {
         })
     }
 
+    /// The connection, for modules of other domains that keep their own
+    /// tables in this database (the alert outbox) and manage their own
+    /// transactions.
+    pub(crate) fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// The database file (`:memory:` for [`Store::open_in_memory`]).
     pub fn path(&self) -> &Path {
         &self.path

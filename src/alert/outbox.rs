@@ -1,0 +1,431 @@
+//! The durable alert outbox: alerts are committed to the state database
+//! before any delivery attempt, then delivered at least once per sink.
+//!
+//! One row per sink per alert version. [`Outbox::enqueue`] commits it (and
+//! marks any undelivered older version of the same key for the same sink as
+//! superseded: an ongoing attack updates one alert instead of queueing
+//! hundreds); [`Outbox::deliver_due`] sends what is due and records each
+//! result. A crash between the send and the record re-sends the row after the
+//! restart with the same idempotency key, so receivers can deduplicate: that
+//! is the "at least once". The scheduling (backoff, rate limit) is the pure
+//! [`plan`] module; this one is the I/O around it.
+//!
+//! The outbox keeps its own [`Store`] connection (WAL lets it write next to
+//! the daemon's batch writer) so that a slow receiver never holds the lock the
+//! ingest path needs: the database is only touched between sends.
+
+mod deliver;
+pub mod plan;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use sha2::{Digest, Sha256};
+
+pub use plan::{Backoff, RateLimit, SinkState};
+
+use super::{AlertStatus, Payload};
+use crate::state::codec;
+use crate::state::{StateError, Store};
+
+/// Errors of the outbox itself (delivery failures are results, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("alert outbox: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("alert outbox: unreadable payload of row {id}: {source}")]
+    Payload {
+        id: i64,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("alert outbox: cannot encode a payload: {0}")]
+    Encode(#[source] serde_json::Error),
+}
+
+/// One undelivered row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub sink: String,
+    pub alert_key: String,
+    pub status: AlertStatus,
+    /// 1 for the first version of this key for this sink, then 2, 3...
+    pub version: u32,
+    pub payload: Payload,
+    pub created_at: DateTime<Utc>,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// A rate-limit summary (never suppressed itself).
+    pub summary: bool,
+}
+
+impl OutboxRow {
+    /// The idempotency key: the same for every attempt of this row (also after
+    /// a restart), different for another version or status of the alert. A
+    /// digest, because alert keys contain user names and header values must
+    /// be printable ASCII.
+    pub fn idempotency_key(&self) -> String {
+        idempotency_key(&self.alert_key, self.status, self.version)
+    }
+}
+
+/// See [`OutboxRow::idempotency_key`].
+pub fn idempotency_key(alert_key: &str, status: AlertStatus, version: u32) -> String {
+    let mut h = Sha256::new();
+    h.update(alert_key.as_bytes());
+    h.update([0]);
+    h.update(status_str(status).as_bytes());
+    h.update([0]);
+    h.update(version.to_be_bytes());
+    format!("lw-{}", &hex::encode(h.finalize())[..32])
+}
+
+fn status_str(s: AlertStatus) -> &'static str {
+    match s {
+        AlertStatus::Firing => "firing",
+        AlertStatus::Resolved => "resolved",
+    }
+}
+
+fn parse_status(s: &str) -> Result<AlertStatus, StateError> {
+    match s {
+        "firing" => Ok(AlertStatus::Firing),
+        "resolved" => Ok(AlertStatus::Resolved),
+        _ => Err(codec::corrupt("alert status", s)),
+    }
+}
+
+/// What one [`Outbox::deliver_due`] pass did, per outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub delivered: u32,
+    /// Transient failures (the row stays, the sink backs off).
+    pub retried: u32,
+    /// Permanent failures (the row is marked failed).
+    pub failed: u32,
+    pub suppressed: u32,
+    /// Summaries enqueued because a rate-limit window reopened.
+    pub summaries: u32,
+}
+
+/// Key prefix of summary rows (never an alert's key: those are rule-based).
+const SUMMARY_KEY: &str = "loginwatch:suppressed";
+
+/// The outbox over one state-database connection.
+pub struct Outbox {
+    store: Store,
+    backoff: Backoff,
+    jitter: Box<dyn FnMut() -> f64 + Send>,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("store", &self.store)
+            .field("backoff", &self.backoff)
+            .finish()
+    }
+}
+
+impl Outbox {
+    /// An outbox on `store` (usually a connection of its own: see the module
+    /// doc), with the default backoff and random jitter.
+    pub fn new(store: Store) -> Outbox {
+        Outbox {
+            store,
+            backoff: Backoff::default(),
+            jitter: Box::new(fastrand::f64),
+        }
+    }
+
+    /// Replaces the backoff (tests use short ones).
+    pub fn with_backoff(mut self, backoff: Backoff) -> Outbox {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Replaces the jitter source (values in `[0, 1)`), for reproducible tests.
+    pub fn with_jitter(mut self, jitter: impl FnMut() -> f64 + Send + 'static) -> Outbox {
+        self.jitter = Box::new(jitter);
+        self
+    }
+
+    /// Commits `payload` for `sink` as the next version of `alert_key`,
+    /// superseding any undelivered older version. Returns the row id.
+    pub fn enqueue(
+        &mut self,
+        sink: &str,
+        alert_key: &str,
+        status: AlertStatus,
+        payload: &Payload,
+        now: DateTime<Utc>,
+    ) -> Result<i64, OutboxError> {
+        self.insert(&[(sink, payload)], alert_key, status, now, false)
+    }
+
+    /// [`Outbox::enqueue`] for several sinks (each with its own rendering) in
+    /// ONE transaction: an alert is committed for all its sinks or for none.
+    /// Returns the last row id (0 for no sink).
+    pub fn enqueue_all(
+        &mut self,
+        per_sink: &[(&str, &Payload)],
+        alert_key: &str,
+        status: AlertStatus,
+        now: DateTime<Utc>,
+    ) -> Result<i64, OutboxError> {
+        self.insert(per_sink, alert_key, status, now, false)
+    }
+
+    fn insert(
+        &mut self,
+        per_sink: &[(&str, &Payload)],
+        alert_key: &str,
+        status: AlertStatus,
+        now: DateTime<Utc>,
+        summary: bool,
+    ) -> Result<i64, OutboxError> {
+        let tx = self
+            .store
+            .connection()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now_s = codec::time(&now);
+        let mut id = 0;
+        for (sink, payload) in per_sink {
+            let json = serde_json::to_string(payload).map_err(OutboxError::Encode)?;
+            let version: i64 = tx.query_row(
+                "SELECT coalesce(max(version), 0) + 1 FROM alert_outbox
+                     WHERE sink = ?1 AND alert_key = ?2",
+                params![sink, alert_key],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "UPDATE alert_outbox SET state = 'superseded', done_at = ?3
+                     WHERE sink = ?1 AND alert_key = ?2 AND state = 'pending'",
+                params![sink, alert_key, now_s],
+            )?;
+            tx.execute(
+                "INSERT INTO alert_outbox (sink, alert_key, status, version, payload,
+                     created_at, state, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
+                params![
+                    sink,
+                    alert_key,
+                    status_str(status),
+                    version,
+                    json,
+                    now_s,
+                    summary
+                ],
+            )?;
+            id = tx.last_insert_rowid();
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Deletes finished rows (delivered, superseded, suppressed, failed) that
+    /// finished before `before`; pending rows are never deleted. The version
+    /// counter of a key restarts only once all its rows are gone, which is
+    /// harmless: a receiver's deduplication window is far shorter than the
+    /// retention an operator would choose. Returns the rows deleted.
+    pub fn prune(&mut self, before: DateTime<Utc>) -> Result<usize, OutboxError> {
+        Ok(self.store.connection().execute(
+            "DELETE FROM alert_outbox WHERE state <> 'pending' AND done_at < ?1",
+            [codec::time(&before)],
+        )?)
+    }
+
+    /// The undelivered rows whose sink is not backing off at `now`, summaries
+    /// first, then oldest first, per sink.
+    pub fn due(&mut self, now: DateTime<Utc>) -> Result<Vec<OutboxRow>, OutboxError> {
+        self.due_rows(now, None)
+    }
+
+    /// [`Outbox::due`], of one sink or of all. A row this binary cannot read
+    /// back (edited by hand, written by a newer version) is marked failed and
+    /// logged, so that it cannot stall the whole outbox.
+    fn due_rows(
+        &mut self,
+        now: DateTime<Utc>,
+        sink: Option<&str>,
+    ) -> Result<Vec<OutboxRow>, OutboxError> {
+        let now_s = codec::time(&now);
+        let conn = self.store.connection();
+        let mut st = conn.prepare_cached(
+            "SELECT o.id, o.sink, o.alert_key, o.status, o.version, o.payload, o.created_at,
+                    o.attempts, o.summary
+               FROM alert_outbox o LEFT JOIN alert_sink_state s ON s.sink = o.sink
+              WHERE o.state = 'pending' AND (s.retry_at IS NULL OR s.retry_at <= ?1)
+                AND (?2 IS NULL OR o.sink = ?2)
+              ORDER BY o.sink, o.summary DESC, o.id",
+        )?;
+        let raw = st
+            .query_map(params![now_s, sink], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, i64>(7)?,
+                    r.get::<_, bool>(8)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        drop(st);
+        let mut rows = Vec::with_capacity(raw.len());
+        for (id, sink, alert_key, status, version, payload, created, attempts, summary) in raw {
+            let decoded = (|| -> Result<OutboxRow, OutboxError> {
+                Ok(OutboxRow {
+                    id,
+                    sink,
+                    alert_key,
+                    status: parse_status(&status)?,
+                    version: u32::try_from(version).unwrap_or(u32::MAX),
+                    payload: serde_json::from_str(&payload)
+                        .map_err(|source| OutboxError::Payload { id, source })?,
+                    created_at: codec::parse_time(&created)?,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    summary,
+                })
+            })();
+            match decoded {
+                Ok(r) => rows.push(r),
+                Err(e) => {
+                    tracing::error!("alert outbox: skipping row {id}: {e}");
+                    self.finish(id, "failed", Some(&e.to_string()), now)?;
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Undelivered rows per sink (the `loginwatch_alert_outbox_depth` gauge).
+    pub fn depth(&mut self) -> Result<Vec<(String, u64)>, OutboxError> {
+        let conn = self.store.connection();
+        let mut st = conn.prepare_cached(
+            "SELECT sink, count(*) FROM alert_outbox WHERE state = 'pending' GROUP BY sink
+                 ORDER BY sink",
+        )?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, codec::u64_from_sql(r.get(1)?)))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn load_state(&mut self, sink: &str) -> Result<SinkState, OutboxError> {
+        let row = self
+            .store
+            .connection()
+            .query_row(
+                "SELECT failures, retry_at, window_start, window_sent, suppressed
+                   FROM alert_sink_state WHERE sink = ?1",
+                [sink],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((failures, retry_at, window_start, sent, suppressed)) = row else {
+            return Ok(SinkState::default());
+        };
+        let n = |v: i64| u32::try_from(v).unwrap_or(0);
+        Ok(SinkState {
+            failures: n(failures),
+            retry_at: codec::parse_opt_time(retry_at)?,
+            window_start: codec::parse_opt_time(window_start)?,
+            window_sent: n(sent),
+            suppressed: n(suppressed),
+        })
+    }
+
+    fn save_state(&mut self, sink: &str, s: &SinkState) -> Result<(), OutboxError> {
+        self.store.connection().execute(
+            "INSERT OR REPLACE INTO alert_sink_state
+                 (sink, failures, retry_at, window_start, window_sent, suppressed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                sink,
+                s.failures,
+                s.retry_at.as_ref().map(codec::time),
+                s.window_start.as_ref().map(codec::time),
+                s.window_sent,
+                s.suppressed
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn finish(
+        &mut self,
+        id: i64,
+        state: &str,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), OutboxError> {
+        let failed_attempt = i64::from(error.is_some());
+        self.store.connection().execute(
+            "UPDATE alert_outbox SET state = ?2, last_error = coalesce(?3, last_error),
+                 attempts = attempts + ?4, done_at = CASE WHEN ?2 = 'pending' THEN NULL ELSE ?5 END
+               WHERE id = ?1",
+            params![id, state, error, failed_attempt, codec::time(&now)],
+        )?;
+        Ok(())
+    }
+
+    /// The store, for callers that also read decisions through it.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+#[cfg(test)]
+#[path = "outbox_tests.rs"]
+mod tests;
+
+/// Fixtures shared by unit tests of the alert modules.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use chrono::TimeZone;
+
+    use crate::decision::{Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock};
+
+    /// A lock decision of rule `brute-force`, severity medium.
+    pub fn decision() -> Decision {
+        let at = chrono::Utc
+            .timestamp_opt(1_700_000_000, 0)
+            .single()
+            .unwrap_or_default();
+        Decision {
+            kind: "decision",
+            id: "d1".into(),
+            rule: "brute-force".into(),
+            action: DecisionAction::LockAccount,
+            target: Target::user("alice".into()),
+            at,
+            until: None,
+            unlock: Unlock::Admin,
+            severity: Severity::Medium,
+            mode: Mode::Recommend,
+            exempt: false,
+            evidence: Evidence {
+                count: 5,
+                first: at,
+                last: at,
+                source_ips: vec![],
+                users: vec![],
+            },
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The alerting part of the configuration: `[alert]` and its `[[alert.sink]]`
+//! tables. Raw forms mirror the TOML; [`alert`] checks them all, reporting
+//! every problem with its line, like the rest of the loader.
+//!
+//! Secrets (webhook HMAC keys, SMTP passwords) are read from a file or an
+//! environment variable the config names, never written in it, and read at
+//! load time so a missing secret is a configuration error, not a failure at
+//! the first alert.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+mod sink;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+use crate::alert::outbox::RateLimit;
+use crate::decision::{Decision, DecisionAction, Severity};
+pub(super) use validate::alert;
+
+/// `[alert]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlert {
+    pub language: Option<Spanned<String>>,
+    #[serde(default)]
+    pub sink: Vec<Spanned<RawSink>>,
+}
+
+/// One `[[alert.sink]]`: the keys of every sink type (each type uses some).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSink {
+    pub name: Spanned<String>,
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    pub language: Option<Spanned<String>>,
+    pub severities: Option<Spanned<Vec<String>>>,
+    pub rules: Option<Spanned<Vec<String>>>,
+    pub actions: Option<Spanned<Vec<String>>>,
+    pub rate_limit: Option<Spanned<RawRateLimit>>,
+    pub timeout: Option<Spanned<String>>,
+    // HTTP (alertmanager, webhook)
+    pub url: Option<Spanned<String>>,
+    pub headers: Option<Spanned<BTreeMap<String, String>>>,
+    pub format: Option<Spanned<String>>,
+    pub secret_file: Option<Spanned<String>>,
+    pub secret_env: Option<Spanned<String>>,
+    // SMTP
+    pub host: Option<Spanned<String>>,
+    pub port: Option<Spanned<i64>>,
+    pub tls: Option<Spanned<String>>,
+    pub username: Option<Spanned<String>>,
+    pub password_file: Option<Spanned<String>>,
+    pub password_env: Option<Spanned<String>>,
+    pub from: Option<Spanned<String>>,
+    pub to: Option<Spanned<Vec<String>>>,
+    // file
+    pub path: Option<Spanned<String>>,
+    // syslog
+    pub address: Option<Spanned<String>>,
+    pub facility: Option<Spanned<String>>,
+}
+
+/// `rate_limit = { max = 20, per = "1m" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    pub max: Spanned<i64>,
+    pub per: Spanned<String>,
+}
+
+/// Alert language.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Language {
+    #[default]
+    En,
+    Ja,
+}
+
+impl Language {
+    /// Accepted spellings.
+    pub const ALL: &'static [&'static str] = &["en", "ja"];
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Ja => "ja",
+        }
+    }
+    /// Parses a config spelling.
+    pub fn parse(s: &str) -> Option<Language> {
+        match s {
+            "en" => Some(Language::En),
+            "ja" => Some(Language::Ja),
+            _ => None,
+        }
+    }
+}
+
+/// How alerts are rendered for a sink (the renderer's choice of template).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkFormat {
+    /// Alertmanager API v2 alert list.
+    Alertmanager,
+    /// Webhook JSON (the decision and its events, ECS names).
+    Json,
+    /// Slack-compatible `text` + `blocks`.
+    Slack,
+    /// Plain text (Microsoft Teams / LINE WORKS bots).
+    Text,
+    /// An e-mail.
+    Email,
+    /// One JSON object per line (file, stdout).
+    JsonLines,
+    /// A syslog message.
+    Syslog,
+}
+
+/// Which decisions a sink receives; an empty list accepts everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SinkFilter {
+    pub severities: Vec<Severity>,
+    pub rules: Vec<String>,
+    pub actions: Vec<DecisionAction>,
+}
+
+impl SinkFilter {
+    /// Whether alerts about `d` go to this sink.
+    pub fn accepts(&self, d: &Decision) -> bool {
+        (self.severities.is_empty() || self.severities.contains(&d.severity))
+            && (self.rules.is_empty() || self.rules.iter().any(|r| **r == *d.rule))
+            && (self.actions.is_empty() || self.actions.contains(&d.action))
+    }
+}
+
+/// An HTTP receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpTarget {
+    pub url: String,
+    /// Extra request headers (e.g. `Authorization`).
+    pub headers: Vec<(String, String)>,
+    pub timeout: Duration,
+}
+
+/// SMTP transport security.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain SMTP (loopback relays only, advisedly).
+    None,
+    /// STARTTLS upgrade, required (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+/// An SMTP server and the envelope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// User name and password, when the server wants authentication.
+    pub credentials: Option<(String, String)>,
+    pub from: String,
+    pub to: Vec<String>,
+    pub timeout: Duration,
+}
+
+/// Where JSON lines go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileTarget {
+    Stdout,
+    Path(PathBuf),
+}
+
+/// Where syslog messages go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyslogTarget {
+    /// RFC 5426 UDP, e.g. `udp:127.0.0.1:514`.
+    Udp(SocketAddr),
+    /// A local datagram socket (`/dev/log`, the default).
+    Unix(PathBuf),
+}
+
+/// A syslog destination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyslogConfig {
+    pub target: SyslogTarget,
+    /// Facility number (authpriv = 10 by default).
+    pub facility: u8,
+}
+
+/// How a sink's payloads travel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransportConfig {
+    /// Base URL of an Alertmanager (`/api/v2/alerts` is appended).
+    Alertmanager(HttpTarget),
+    /// POST to a URL, signed when a secret is configured.
+    Webhook {
+        http: HttpTarget,
+        secret: Option<String>,
+    },
+    Email(SmtpConfig),
+    File(FileTarget),
+    Syslog(SyslogConfig),
+}
+
+/// One validated sink.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SinkConfig {
+    /// Unique; used in outbox rows and metric labels.
+    pub name: String,
+    pub format: SinkFormat,
+    pub language: Language,
+    pub filter: SinkFilter,
+    pub rate_limit: Option<RateLimit>,
+    pub transport: TransportConfig,
+}
+
+/// `[alert]` validated. The default has no sink: nothing is sent anywhere
+/// until an operator says where.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertConfig {
+    pub language: Language,
+    pub sinks: Vec<SinkConfig>,
+}
+
+/// Default timeout of one delivery attempt.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Every sink type, for messages.
+const TYPES: &[&str] = &[
+    "alertmanager",
+    "webhook",
+    "email",
+    "file",
+    "stdout",
+    "syslog",
+];
