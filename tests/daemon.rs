@@ -613,3 +613,41 @@ fn the_account_sweep_runs_at_start_up_and_does_not_repeat() {
         .count();
     assert_eq!(n, 1);
 }
+
+#[test]
+fn decisions_and_their_unlocks_are_alerted_through_a_sink() {
+    let dir = setup("2s");
+    let d = dir.path();
+    let cfg = fs::read_to_string(d.join("loginwatch.toml")).unwrap();
+    fs::write(
+        d.join("loginwatch.toml"),
+        format!("{cfg}[alert]\nlanguage = \"ja\"\n[[alert.sink]]\nname = \"siem\"\ntype = \"file\"\npath = \"alerts.jsonl\"\n"),
+    )
+    .unwrap();
+    let daemon = Daemon::start(d);
+    append(&d.join("auth.log"), &failures("hana", 5, 700));
+    let alerts = |want: usize| {
+        wait_for("alerts in the sink file", Duration::from_secs(20), || {
+            let text = fs::read_to_string(d.join("alerts.jsonl")).unwrap_or_default();
+            let lines: Vec<Value> = text
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            (lines.len() >= want).then_some(lines)
+        })
+        .unwrap()
+    };
+    let firing = alerts(1);
+    let text = firing[0].to_string();
+    assert!(
+        text.contains("hana") && text.contains("account-lockout"),
+        "{text}"
+    );
+    // The 2 s lock ends by itself: a resolved alert follows under the same key.
+    let both = alerts(2);
+    assert!(both[1].to_string().contains("resolved"), "{}", both[1]);
+    assert_eq!(
+        daemon.metric("loginwatch_alerts_total{result=\"delivered\",sink=\"siem\"}"),
+        2.0
+    );
+}

@@ -77,7 +77,7 @@ pub struct RawRateLimit {
 }
 
 /// Alert language.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Language {
     #[default]
     En,

@@ -20,6 +20,8 @@ pub struct StoreBackend {
     store: Arc<Mutex<Store>>,
     status: Arc<Mutex<Vec<SourceStatus>>>,
     metrics: Arc<Metrics>,
+    /// Sends the "resolved" alert of an admin unlock.
+    alerting: Option<Arc<super::alerting::Alerting>>,
 }
 
 impl StoreBackend {
@@ -32,7 +34,17 @@ impl StoreBackend {
             store,
             status,
             metrics,
+            alerting: None,
         }
+    }
+
+    /// Also alerts when an admin unlocks.
+    pub fn with_alerting(
+        mut self,
+        alerting: Option<Arc<super::alerting::Alerting>>,
+    ) -> StoreBackend {
+        self.alerting = alerting;
+        self
     }
 
     fn with<T>(
@@ -73,7 +85,18 @@ impl AdminBackend for StoreBackend {
         if current.status != LockStatus::Active {
             return Err(UnlockError::NotActive(current.status));
         }
-        let rec = self.with(|s| s.unlock(id, by, reason, Utc::now()))?;
+        let now = Utc::now();
+        let rec = self.with(|s| s.unlock(id, by, reason, now))?;
+        if let Some(a) = &self.alerting {
+            let alert = super::alerting::resolved(
+                &rec.decision,
+                "admin",
+                now,
+                Some(by.to_owned()),
+                Some(reason.to_owned()),
+            );
+            a.enqueue(&alert, now);
+        }
         if let Ok(counts) = self.with(|s| s.active_counts()) {
             for (action, n) in counts {
                 self.metrics.set_active_locks(action, n as i64);

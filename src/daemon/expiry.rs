@@ -22,14 +22,18 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 pub async fn run(
     store: Arc<Mutex<Store>>,
     metrics: Arc<Metrics>,
+    alerting: Option<Arc<super::alerting::Alerting>>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
         let store2 = store.clone();
         let metrics2 = metrics.clone();
-        let sleep = tokio::task::spawn_blocking(move || expire_now(&store2, &metrics2))
-            .await
-            .unwrap_or(MAX_SLEEP);
+        let alerting2 = alerting.clone();
+        let sleep = tokio::task::spawn_blocking(move || {
+            expire_now(&store2, &metrics2, alerting2.as_deref())
+        })
+        .await
+        .unwrap_or(MAX_SLEEP);
         tokio::select! {
             _ = stop.changed() => return,
             _ = tokio::time::sleep(sleep) => {}
@@ -38,7 +42,11 @@ pub async fn run(
 }
 
 /// Expires what is due now; returns how long to sleep before the next check.
-pub fn expire_now(store: &Mutex<Store>, metrics: &Metrics) -> Duration {
+pub fn expire_now(
+    store: &Mutex<Store>,
+    metrics: &Metrics,
+    alerting: Option<&super::alerting::Alerting>,
+) -> Duration {
     let Ok(mut store) = store.lock() else {
         return MAX_SLEEP;
     };
@@ -47,6 +55,13 @@ pub fn expire_now(store: &Mutex<Store>, metrics: &Metrics) -> Duration {
         Ok(expired) => {
             for r in &expired {
                 metrics.unlock(UnlockHow::Auto);
+                if let Some(a) = alerting {
+                    let at = r.ended_at.unwrap_or(now);
+                    a.enqueue(
+                        &super::alerting::resolved(&r.decision, "auto", at, None, None),
+                        now,
+                    );
+                }
                 info!(id = %r.decision.id, rule = %Escaped(&r.decision.rule), target = %Escaped(&r.decision.target.to_string()), "Auto-unlocked.");
             }
             if !expired.is_empty()

@@ -89,6 +89,8 @@ pub struct Ingest {
     pub engine: Engine,
     /// GeoIP, IP lists and the inventory, applied to every event before the rules.
     pub enrichment: crate::enrich::setup::Loaded,
+    /// Alert sinks, when configured: new decisions are enqueued after their commit.
+    pub alerting: Option<Arc<super::alerting::Alerting>>,
     pub store: Arc<Mutex<Store>>,
     pub metrics: Arc<Metrics>,
     pub year: Option<i32>,
@@ -270,6 +272,21 @@ impl Ingest {
         if let Ok(counts) = store.active_counts() {
             for (action, n) in counts {
                 self.metrics.set_active_locks(action, n as i64);
+            }
+        }
+        drop(store);
+        if let Some(a) = &self.alerting {
+            let now = Utc::now();
+            for d in batch
+                .decisions
+                .iter()
+                .filter(|d| result.new.contains(&d.id))
+            {
+                let inventory = self.enrichment.inventory.as_ref();
+                let account = d.target.user.as_deref().and_then(|u| {
+                    inventory.and_then(|h| crate::enrich::AccountLookup::account(h.as_ref(), u))
+                });
+                a.enqueue(&super::alerting::firing(d, account), now);
             }
         }
         pending.clear();

@@ -11,6 +11,7 @@
 //!
 //! Shutdown (SIGTERM, Ctrl-C) is one path: stop reading, commit, exit 0.
 
+pub mod alerting;
 pub mod backend;
 pub mod expiry;
 pub mod ingest;
@@ -51,6 +52,8 @@ pub enum DaemonError {
     },
     #[error("enrichment:\n{0}")]
     Enrich(String),
+    #[error("alert sinks: {0}")]
+    Alerting(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -113,6 +116,9 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         None => Engine::new(rules.clone(), config.mode),
     };
     let store = Arc::new(Mutex::new(store));
+    let alerting = alerting::Alerting::new(&config)
+        .map_err(DaemonError::Alerting)?
+        .map(Arc::new);
 
     let mut sources = HashMap::new();
     let mut specs = Vec::new();
@@ -162,6 +168,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         sources,
         engine,
         enrichment,
+        alerting: alerting.clone(),
         store: store.clone(),
         metrics: metrics.clone(),
         year: config.year,
@@ -184,7 +191,15 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         metrics.clone(),
         stop_rx.clone(),
     ));
-    let expiry_task = tokio::spawn(expiry::run(store.clone(), metrics.clone(), stop_rx.clone()));
+    let expiry_task = tokio::spawn(expiry::run(
+        store.clone(),
+        metrics.clone(),
+        alerting.clone(),
+        stop_rx.clone(),
+    ));
+    let delivery_task = alerting
+        .clone()
+        .map(|a| tokio::spawn(alerting::run(a, metrics.clone(), stop_rx.clone())));
 
     let backend = Arc::new(backend::StoreBackend::new(
         store.clone(),
@@ -224,6 +239,9 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     }
     let _ = reload_task.await;
     let _ = expiry_task.await;
+    if let Some(t) = delivery_task {
+        let _ = t.await;
+    }
     let _ = server.await;
     info!("Stopped.");
     Ok(())

@@ -1,0 +1,158 @@
+//! The daemon's alerting: decisions (and their ends) become alerts, rendered
+//! per sink, written to the durable outbox, and delivered by a task.
+//!
+//! Rendering happens at enqueue time so what is stored is exactly what each sink
+//! receives; the outbox owns retries, backoff, rate limits and idempotency keys.
+//! An alert is enqueued right after the decision's commit. (A crash between the
+//! two loses that alert: the re-derived decision is recognised as known and not
+//! alerted again. Writing both in one transaction is the next step.)
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use tracing::warn;
+
+use crate::alert::outbox::Outbox;
+use crate::alert::sink::{self, Sink};
+use crate::alert::{Alert, Format, Language, Payload, Renderer};
+use crate::config::Config;
+use crate::config::alerts::{Language as CfgLanguage, SinkConfig, SinkFormat};
+use crate::parse::Zone;
+use crate::state::Store;
+use crate::telemetry::Metrics;
+
+/// Sinks, renderers and the outbox; `None` from [`Alerting::new`] when no sink is configured.
+pub struct Alerting {
+    configs: Vec<SinkConfig>,
+    sinks: Vec<Sink>,
+    renderers: HashMap<CfgLanguage, Renderer>,
+    outbox: Mutex<Outbox>,
+}
+
+fn language(l: CfgLanguage) -> Language {
+    match l {
+        CfgLanguage::En => Language::En,
+        CfgLanguage::Ja => Language::Ja,
+    }
+}
+
+/// The rendering a sink's wire format uses.
+fn format(f: SinkFormat) -> Format {
+    match f {
+        SinkFormat::Alertmanager => Format::Alertmanager,
+        SinkFormat::Json => Format::Webhook,
+        SinkFormat::Slack => Format::Slack,
+        SinkFormat::Text => Format::Teams,
+        SinkFormat::Email => Format::Email,
+        SinkFormat::JsonLines | SinkFormat::Syslog => Format::Json,
+    }
+}
+
+impl Alerting {
+    /// Builds the sinks of `config` over a second connection to the state file.
+    pub fn new(config: &Config) -> Result<Option<Alerting>, String> {
+        if config.alert.sinks.is_empty() {
+            return Ok(None);
+        }
+        let sinks = sink::build(&config.alert.sinks).map_err(|e| e.to_string())?;
+        let mut renderers = HashMap::new();
+        for c in &config.alert.sinks {
+            if let std::collections::hash_map::Entry::Vacant(v) = renderers.entry(c.language) {
+                // Times in the host's zone, named in the alert.
+                let r = Renderer::new(language(c.language), Zone::Local, None)
+                    .map_err(|e| e.to_string())?;
+                v.insert(r);
+            }
+        }
+        let store = Store::open(&config.state_path).map_err(|e| e.to_string())?;
+        Ok(Some(Alerting {
+            configs: config.alert.sinks.clone(),
+            sinks,
+            renderers,
+            outbox: Mutex::new(Outbox::new(store)),
+        }))
+    }
+
+    /// Renders `alert` for every sink whose filter accepts it and commits the
+    /// payloads to the outbox in one transaction.
+    pub fn enqueue(&self, alert: &Alert, now: DateTime<Utc>) {
+        let mut rendered: Vec<(&str, Payload)> = Vec::new();
+        for c in self
+            .configs
+            .iter()
+            .filter(|c| c.filter.accepts(&alert.decision))
+        {
+            let Some(r) = self.renderers.get(&c.language) else {
+                continue;
+            };
+            match r.render(alert, format(c.format), now) {
+                Ok(p) => rendered.push((c.name.as_str(), p)),
+                Err(e) => warn!(sink = %c.name, error = %e, "Alert could not be rendered."),
+            }
+        }
+        if rendered.is_empty() {
+            return;
+        }
+        let per_sink: Vec<(&str, &Payload)> = rendered.iter().map(|(n, p)| (*n, p)).collect();
+        let Ok(mut outbox) = self.outbox.lock() else {
+            return;
+        };
+        if let Err(e) = outbox.enqueue_all(&per_sink, &alert.key, alert.status, now) {
+            warn!(error = %e, "Alert could not be written to the outbox.");
+        }
+    }
+
+    /// Delivers what is due (blocking: run it on a blocking task).
+    pub fn deliver(&self, metrics: &Metrics, now: DateTime<Utc>) {
+        let Ok(mut outbox) = self.outbox.lock() else {
+            return;
+        };
+        if let Err(e) = outbox.deliver_due(&self.sinks, Some(metrics), now) {
+            warn!(error = %e, "Alert delivery failed; retrying.");
+        }
+    }
+}
+
+/// Runs delivery every second until `stop` turns true.
+pub async fn run(
+    alerting: Arc<Alerting>,
+    metrics: Arc<Metrics>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let (a, m) = (alerting.clone(), metrics.clone());
+        let _ = tokio::task::spawn_blocking(move || a.deliver(&m, Utc::now())).await;
+        tokio::select! {
+            _ = stop.changed() => {
+                // One last attempt, so alerts of the final batch are not left waiting a restart.
+                let (a, m) = (alerting.clone(), metrics.clone());
+                let _ = tokio::task::spawn_blocking(move || a.deliver(&m, Utc::now())).await;
+                return;
+            }
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// The alert for a firing decision.
+pub fn firing(d: &crate::decision::Decision, account: Option<Arc<crate::event::Account>>) -> Alert {
+    crate::alert::alert_for(d, account, None, Vec::new())
+}
+
+/// The alert saying a lock ended (`how`: `auto` or `admin`).
+pub fn resolved(
+    d: &crate::decision::Decision,
+    how: &str,
+    at: DateTime<Utc>,
+    by: Option<String>,
+    reason: Option<String>,
+) -> Alert {
+    let resolution = crate::alert::Resolution {
+        how: how.to_owned(),
+        at,
+        by,
+        reason,
+    };
+    crate::alert::resolve(firing(d, None), resolution)
+}
