@@ -651,3 +651,55 @@ fn decisions_and_their_unlocks_are_alerted_through_a_sink() {
         2.0
     );
 }
+
+#[test]
+fn enforce_mode_runs_actions_refuses_unsafe_names_and_audits_both() {
+    let dir = setup("2s");
+    let d = dir.path();
+    let record = d.join("argv.log");
+    let script = d.join("lock-user.sh");
+    fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", record.display()),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("755")
+        .arg(&script)
+        .status()
+        .unwrap();
+    let cfg = fs::read_to_string(d.join("loginwatch.toml")).unwrap();
+    fs::write(
+        d.join("loginwatch.toml"),
+        format!(
+            "mode = \"enforce\"\n{cfg}[actions]\ntimeout = \"5s\"\n[[actions.lock_account]]\nexec = [\"{s}\", \"lock\", \"{{user}}\"]\nundo_exec = [\"{s}\", \"unlock\", \"{{user}}\"]\n",
+            s = script.display()
+        ),
+    )
+    .unwrap();
+    let daemon = Daemon::start(d);
+    append(&d.join("auth.log"), &failures("ivan", 5, 800));
+    append(&d.join("auth.log"), &failures("-rf", 5, 900));
+    // The lock runs, then (2 s later) its undo.
+    wait_for("lock and unlock of ivan", Duration::from_secs(20), || {
+        let text = fs::read_to_string(&record).unwrap_or_default();
+        (text.contains("lock ivan") && text.contains("unlock ivan")).then_some(())
+    });
+    let text = fs::read_to_string(&record).unwrap();
+    assert!(
+        !text.contains("-rf"),
+        "an unsafe user name reached the program: {text}"
+    );
+    let id = |user: &str| {
+        daemon
+            .decisions(false)
+            .into_iter()
+            .find(|x| x["target"]["user"] == user)
+            .map(|x| x["id"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let audit = daemon.get(&format!("/api/v1/decisions/{}", id("ivan")))["audit"].to_string();
+    assert!(audit.contains("action ok"), "{audit}");
+    let audit = daemon.get(&format!("/api/v1/decisions/{}", id("-rf")))["audit"].to_string();
+    assert!(audit.contains("action refused"), "{audit}");
+}

@@ -31,6 +31,9 @@ pub struct Args {
     /// Log format on stderr.
     #[arg(long, value_enum, default_value = "human")]
     log_format: LogFormat,
+    /// Enforcement: log and audit exactly what would be run, without running it.
+    #[arg(long)]
+    dry_run: bool,
     /// Write the bound HTTP address to FILE once listening (useful with port 0).
     #[arg(long, value_name = "FILE")]
     addr_file: Option<PathBuf>,
@@ -48,6 +51,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     let opts = RunOptions {
         from_end: a.from_end,
         addr_file: a.addr_file,
+        dry_run: a.dry_run,
     };
     match daemon::run(config, opts) {
         Ok(()) => Ok(ExitCode::SUCCESS),

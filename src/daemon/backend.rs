@@ -22,6 +22,8 @@ pub struct StoreBackend {
     metrics: Arc<Metrics>,
     /// Sends the "resolved" alert of an admin unlock.
     alerting: Option<Arc<super::alerting::Alerting>>,
+    /// Runs the inverse actions of an admin unlock.
+    enforcer: Option<Arc<super::enforce::Enforcer>>,
 }
 
 impl StoreBackend {
@@ -35,7 +37,14 @@ impl StoreBackend {
             status,
             metrics,
             alerting: None,
+            enforcer: None,
         }
+    }
+
+    /// Also undoes enforced actions when an admin unlocks.
+    pub fn with_enforcer(mut self, enforcer: Arc<super::enforce::Enforcer>) -> StoreBackend {
+        self.enforcer = Some(enforcer);
+        self
     }
 
     /// Also alerts when an admin unlocks.
@@ -87,6 +96,9 @@ impl AdminBackend for StoreBackend {
         }
         let now = Utc::now();
         let rec = self.with(|s| s.unlock(id, by, reason, now))?;
+        if let Some(e) = &self.enforcer {
+            e.ended(&rec.decision, now);
+        }
         if let Some(a) = &self.alerting {
             let alert = super::alerting::resolved(
                 &rec.decision,

@@ -23,14 +23,16 @@ pub async fn run(
     store: Arc<Mutex<Store>>,
     metrics: Arc<Metrics>,
     alerting: Option<Arc<super::alerting::Alerting>>,
+    enforcer: Arc<super::enforce::Enforcer>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
         let store2 = store.clone();
         let metrics2 = metrics.clone();
         let alerting2 = alerting.clone();
+        let enforcer2 = enforcer.clone();
         let sleep = tokio::task::spawn_blocking(move || {
-            expire_now(&store2, &metrics2, alerting2.as_deref())
+            expire_now(&store2, &metrics2, alerting2.as_deref(), Some(&enforcer2))
         })
         .await
         .unwrap_or(MAX_SLEEP);
@@ -46,11 +48,13 @@ pub fn expire_now(
     store: &Mutex<Store>,
     metrics: &Metrics,
     alerting: Option<&super::alerting::Alerting>,
+    enforcer: Option<&super::enforce::Enforcer>,
 ) -> Duration {
     let Ok(mut store) = store.lock() else {
         return MAX_SLEEP;
     };
     let now = Utc::now();
+    let mut ended = Vec::new();
     match store.expire_due(now) {
         Ok(expired) => {
             for r in &expired {
@@ -63,6 +67,7 @@ pub fn expire_now(
                     );
                 }
                 info!(id = %r.decision.id, rule = %Escaped(&r.decision.rule), target = %Escaped(&r.decision.target.to_string()), "Auto-unlocked.");
+                ended.push(r.decision.clone());
             }
             if !expired.is_empty()
                 && let Ok(counts) = store.active_counts()
@@ -74,8 +79,16 @@ pub fn expire_now(
         }
         Err(e) => warn!(error = %e, "Expiring locks failed."),
     }
-    match store.next_expiry() {
+    let sleep = match store.next_expiry() {
         Ok(Some(t)) => (t - now).to_std().unwrap_or(Duration::ZERO).min(MAX_SLEEP),
         _ => MAX_SLEEP,
+    };
+    // Inverse actions write their own audit lines: not while holding the store.
+    drop(store);
+    if let Some(e) = enforcer {
+        for d in &ended {
+            e.ended(d, now);
+        }
     }
+    sleep
 }

@@ -91,6 +91,8 @@ pub struct Ingest {
     pub enrichment: crate::enrich::setup::Loaded,
     /// Alert sinks, when configured: new decisions are enqueued after their commit.
     pub alerting: Option<Arc<super::alerting::Alerting>>,
+    /// Safety filter and actions for decisions in mode `enforce`.
+    pub enforcer: Arc<super::enforce::Enforcer>,
     pub store: Arc<Mutex<Store>>,
     pub metrics: Arc<Metrics>,
     pub year: Option<i32>,
@@ -275,6 +277,14 @@ impl Ingest {
             }
         }
         drop(store);
+        let inventory = self.enrichment.inventory.as_ref().map(|h| h.current());
+        for d in batch
+            .decisions
+            .iter()
+            .filter(|d| result.new.contains(&d.id))
+        {
+            self.enforcer.decided(d, inventory.as_deref(), Utc::now());
+        }
         if let Some(a) = &self.alerting {
             let now = Utc::now();
             for d in batch

@@ -13,6 +13,7 @@
 
 pub mod alerting;
 pub mod backend;
+pub mod enforce;
 pub mod expiry;
 pub mod ingest;
 pub mod reload;
@@ -65,6 +66,8 @@ pub struct RunOptions {
     pub from_end: bool,
     /// Write the bound HTTP address to this file once listening (tests use port 0).
     pub addr_file: Option<PathBuf>,
+    /// Log and audit the actions enforcement would run, without running them.
+    pub dry_run: bool,
 }
 
 /// Loads the rule set the config names (directory, default directories, or built in).
@@ -119,6 +122,15 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let alerting = alerting::Alerting::new(&config)
         .map_err(DaemonError::Alerting)?
         .map(Arc::new);
+    let safety =
+        crate::safety::Safety::new(config.safety.clone(), crate::safety::guard::detect_own());
+    let enforcer = Arc::new(enforce::Enforcer::new(
+        config.actions.clone(),
+        safety,
+        opts.dry_run,
+        store.clone(),
+        alerting.clone(),
+    ));
 
     let mut sources = HashMap::new();
     let mut specs = Vec::new();
@@ -169,6 +181,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         engine,
         enrichment,
         alerting: alerting.clone(),
+        enforcer: enforcer.clone(),
         store: store.clone(),
         metrics: metrics.clone(),
         year: config.year,
@@ -195,17 +208,18 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         store.clone(),
         metrics.clone(),
         alerting.clone(),
+        enforcer.clone(),
         stop_rx.clone(),
     ));
     let delivery_task = alerting
         .clone()
         .map(|a| tokio::spawn(alerting::run(a, metrics.clone(), stop_rx.clone())));
 
-    let backend = Arc::new(backend::StoreBackend::new(
-        store.clone(),
-        status,
-        metrics.clone(),
-    ));
+    let backend = Arc::new(
+        backend::StoreBackend::new(store.clone(), status, metrics.clone())
+            .with_alerting(alerting.clone())
+            .with_enforcer(enforcer.clone()),
+    );
     let app = AppState {
         backend,
         metrics: metrics.clone(),

@@ -232,6 +232,22 @@ impl Store {
         get(&self.conn, id)
     }
 
+    /// Appends a line to a decision's audit trail (an enforcement action and its
+    /// result, a safety refusal). `who` is `loginwatch` for the daemon's own acts.
+    pub fn record_audit(
+        &mut self,
+        id: &str,
+        what: &str,
+        who: &str,
+        detail: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        let tx = self.conn.transaction()?;
+        audit(&tx, &at, id, what, who, detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Admin unlock: the decision becomes `unlocked` at `now`, with who and
     /// why, and the audit trail says so. Errors on an unknown id or a decision
     /// that already ended. Safe from a second process while the daemon runs

@@ -1,0 +1,158 @@
+//! Enforcement in the daemon: decisions in mode `enforce` pass the safety filter
+//! (exemptions, the last admins, the lockout storm breaker, own and private
+//! addresses), then their configured actions run, off the ingest thread. Every
+//! action, refusal and result goes into the decision's audit trail; a storm
+//! trip is alerted as a critical decision of its own. On unlock (auto or admin)
+//! the inverse actions run. With `--dry-run` the plan is logged and audited, not run.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use tracing::{info, warn};
+
+use crate::action::{self, ActionsConfig, Phase};
+use crate::decision::{Decision, DecisionAction, Mode};
+use crate::enrich::inventory::Inventory;
+use crate::escape::Escaped;
+use crate::safety::{Ctx, Safety, Verdict};
+use crate::state::{DecisionFilter, Store};
+
+/// The daemon's enforcer.
+pub struct Enforcer {
+    actions: ActionsConfig,
+    safety: Mutex<Safety>,
+    dry_run: bool,
+    store: Arc<Mutex<Store>>,
+    alerting: Option<Arc<super::alerting::Alerting>>,
+}
+
+impl Enforcer {
+    pub fn new(
+        actions: ActionsConfig,
+        safety: Safety,
+        dry_run: bool,
+        store: Arc<Mutex<Store>>,
+        alerting: Option<Arc<super::alerting::Alerting>>,
+    ) -> Enforcer {
+        Enforcer {
+            actions,
+            safety: Mutex::new(safety),
+            dry_run,
+            store,
+            alerting,
+        }
+    }
+
+    fn audit(&self, id: &str, what: &str, detail: &str, now: DateTime<Utc>) {
+        if let Ok(mut s) = self.store.lock()
+            && let Err(e) = s.record_audit(id, what, "loginwatch", detail, now)
+        {
+            warn!(error = %e, "Audit entry not written.");
+        }
+    }
+
+    /// Admins currently locked or disabled, for the last-admin rule.
+    fn locked_admins(&self, inventory: Option<&Inventory>) -> usize {
+        let Some(inv) = inventory else { return 0 };
+        let Ok(s) = self.store.lock() else { return 0 };
+        let filter = DecisionFilter {
+            active_only: true,
+            locks_only: true,
+            ..DecisionFilter::default()
+        };
+        s.decisions(&filter)
+            .map(|v| {
+                v.iter()
+                    .filter(|r| {
+                        matches!(
+                            r.decision.action,
+                            DecisionAction::LockAccount | DecisionAction::DisableAccount
+                        )
+                    })
+                    .filter_map(|r| {
+                        r.decision
+                            .target
+                            .user
+                            .as_deref()
+                            .and_then(|u| inv.account(u))
+                    })
+                    .filter(|a| a.admin)
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// A new decision: safety first, then its actions (enforce mode only).
+    pub fn decided(&self, d: &Decision, inventory: Option<&Inventory>, now: DateTime<Utc>) {
+        if d.mode != Mode::Enforce {
+            return;
+        }
+        let locked_admins = self.locked_admins(inventory);
+        let checked = match self.safety.lock() {
+            Ok(mut s) => s.check(
+                d,
+                &Ctx {
+                    now,
+                    inventory,
+                    locked_admins,
+                },
+            ),
+            Err(_) => return,
+        };
+        for ev in &checked.storm {
+            let storm = ev.decision();
+            warn!(id = %storm.id, "Lockout storm breaker: {}", Escaped(&storm.rule));
+            if let Some(a) = &self.alerting {
+                a.enqueue(&super::alerting::firing(&storm, None), now);
+            }
+        }
+        match checked.verdict {
+            Verdict::Enforce => self.run(d, Phase::Apply, now),
+            Verdict::DowngradeToRecommend { why } | Verdict::AlertOnly { why } => {
+                info!(id = %d.id, why = %why, "Not enforced.");
+                self.audit(&d.id, "not enforced", &why.to_string(), now);
+            }
+        }
+    }
+
+    /// A lock ended: undo what was applied.
+    pub fn ended(&self, d: &Decision, now: DateTime<Utc>) {
+        if d.mode == Mode::Enforce {
+            self.run(d, Phase::Undo, now);
+        }
+    }
+
+    fn run(&self, d: &Decision, phase: Phase, now: DateTime<Utc>) {
+        let plan = action::plan(d, &self.actions, phase, now);
+        for r in &plan.refusals {
+            warn!(id = %d.id, reason = %r.reason, "Action refused.");
+            self.audit(&d.id, "action refused", &r.reason.to_string(), now);
+        }
+        for planned in plan.actions {
+            let shown = planned.redacted().to_string();
+            if self.dry_run {
+                info!(id = %d.id, "Dry run, would run: {shown}");
+                self.audit(&d.id, "dry run", &shown, now);
+                continue;
+            }
+            let id = d.id.clone();
+            let store = self.store.clone();
+            // Off the ingest thread: an action may take up to its timeout.
+            std::thread::spawn(move || {
+                let result = action::run(&planned);
+                let detail = format!(
+                    "{shown}: {}",
+                    serde_json::to_string(&result).unwrap_or_default()
+                );
+                if let Ok(mut s) = store.lock() {
+                    let what = if result.ok {
+                        "action ok"
+                    } else {
+                        "action failed"
+                    };
+                    let _ = s.record_audit(&id, what, "loginwatch", &detail, Utc::now());
+                }
+            });
+        }
+    }
+}
