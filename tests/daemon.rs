@@ -703,3 +703,55 @@ fn enforce_mode_runs_actions_refuses_unsafe_names_and_audits_both() {
     let audit = daemon.get(&format!("/api/v1/decisions/{}", id("-rf")))["audit"].to_string();
     assert!(audit.contains("action refused"), "{audit}");
 }
+
+#[test]
+fn a_lockout_storm_trips_the_breaker_and_an_admin_closes_it() {
+    let dir = setup("30m");
+    let d = dir.path();
+    let cfg = fs::read_to_string(d.join("loginwatch.toml")).unwrap();
+    fs::write(
+        d.join("loginwatch.toml"),
+        format!("mode = \"enforce\"\n{cfg}"),
+    )
+    .unwrap();
+    let daemon = Daemon::start(d);
+    // 25 accounts locked within a minute: someone is using the lock policy as a weapon.
+    for i in 0..25u32 {
+        append(
+            &d.join("auth.log"),
+            &failures(&format!("user{i:02}"), 5, 1000 + i * 10),
+        );
+    }
+    wait_for("the storm to trip", Duration::from_secs(20), || {
+        daemon.log().contains("Lockout storm breaker").then_some(())
+    });
+    let client = reqwest::blocking::Client::new();
+    let url = daemon.url("/api/v1/safety/storm/reset");
+    assert_eq!(
+        client
+            .post(&url)
+            .json(&serde_json::json!({"by": "oncall"}))
+            .send()
+            .unwrap()
+            .status(),
+        401
+    );
+    let r: Value = client
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({"by": "oncall"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(r["was_open"], true, "{r}");
+    let again: Value = client
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(again["was_open"], false);
+}

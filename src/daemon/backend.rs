@@ -143,6 +143,14 @@ impl AdminBackend for StoreBackend {
         })
     }
 
+    fn reset_storm(&self, by: &str) -> Result<bool, BackendError> {
+        let e = self
+            .enforcer
+            .as_ref()
+            .ok_or_else(|| BackendError::Unavailable("no enforcement here".into()))?;
+        Ok(e.reset_storm(by, Utc::now()))
+    }
+
     fn readiness(&self) -> Readiness {
         let mut problems = Vec::new();
         if let Ok(status) = self.status.lock() {

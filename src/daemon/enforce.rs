@@ -115,6 +115,27 @@ impl Enforcer {
         }
     }
 
+    /// An admin closes the storm breaker; true when it was open. The "resumed"
+    /// event resolves the storm alert.
+    pub fn reset_storm(&self, by: &str, now: DateTime<Utc>) -> bool {
+        let Ok(mut s) = self.safety.lock() else {
+            return false;
+        };
+        match s.reset_storm(now) {
+            Some(ev) => {
+                info!(by = %Escaped(by), "Lockout storm breaker closed by an admin.");
+                if let Some(a) = &self.alerting {
+                    let storm = ev.decision();
+                    let alert =
+                        super::alerting::resolved(&storm, "admin", now, Some(by.to_owned()), None);
+                    a.enqueue(&alert, now);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
     /// A lock ended: undo what was applied.
     pub fn ended(&self, d: &Decision, now: DateTime<Utc>) {
         if d.mode == Mode::Enforce {

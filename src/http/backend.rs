@@ -94,4 +94,14 @@ pub trait AdminBackend: Send + Sync + 'static {
 
     /// What currently keeps the daemon from being ready.
     fn readiness(&self) -> Readiness;
+
+    /// Closes the lockout storm breaker now (an admin's command), so account
+    /// locks are enforced again; returns whether it was open. Backends without
+    /// enforcement have no breaker.
+    fn reset_storm(&self, by: &str) -> Result<bool, BackendError> {
+        let _ = by;
+        Err(BackendError::Unavailable(
+            "no lockout storm breaker here".into(),
+        ))
+    }
 }

@@ -230,6 +230,30 @@ pub async fn not_found() -> ApiError {
     ApiError(StatusCode::NOT_FOUND, "no such endpoint".into())
 }
 
+/// `POST /api/v1/safety/storm/reset` with `{"by": "..."}`: an admin closes the
+/// lockout storm breaker before its cool-down ends.
+pub async fn reset_storm(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if !authorized(&headers, s.admin_token.as_deref()) {
+        let mut r = ApiError(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong admin token (Authorization: Bearer ...)".into(),
+        )
+        .into_response();
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return r;
+    }
+    let by = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("by").and_then(|b| b.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "admin".to_owned());
+    match blocking(&s, move |b| b.reset_storm(&by)).await {
+        Ok(Ok(was_open)) => Json(serde_json::json!({ "was_open": was_open })).into_response(),
+        Ok(Err(e)) => ApiError::from(e).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

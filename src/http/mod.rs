@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/decisions/{id}", get(handlers::decision))
         .route("/api/v1/decisions/{id}/unlock", post(handlers::unlock))
         .route("/api/v1/accounts/{user}", get(handlers::account))
+        .route("/api/v1/safety/storm/reset", post(handlers::reset_storm))
         .fallback(handlers::not_found)
         .with_state(state)
 }
