@@ -406,10 +406,11 @@ fn kill_9_at_random_points_changes_no_decision() {
     let mut rng = Rng(rand_u64());
     let mut d = Daemon::start(dir.path());
     let mut kills = 0;
-    for chunk in lines.chunks(150) {
+    for (i, chunk) in lines.chunks(150).enumerate() {
         append(&log, chunk);
         std::thread::sleep(Duration::from_millis(rng.below(60)));
-        if rng.below(8) == 0 {
+        // At random moments, and at least every tenth burst so every run kills a few times.
+        if rng.below(8) == 0 || i % 10 == 5 {
             d.kill9();
             kills += 1;
             d = Daemon::start(dir.path());
