@@ -622,7 +622,7 @@ fn decisions_and_their_unlocks_are_alerted_through_a_sink() {
     let cfg = fs::read_to_string(d.join("loginwatch.toml")).unwrap();
     fs::write(
         d.join("loginwatch.toml"),
-        format!("{cfg}[alert]\nlanguage = \"ja\"\n[[alert.sink]]\nname = \"siem\"\ntype = \"file\"\npath = \"alerts.jsonl\"\n"),
+        format!("{cfg}[alert]\nlanguage = \"ja\"\ntz = \"Asia/Tokyo\"\n[[alert.sink]]\nname = \"siem\"\ntype = \"file\"\npath = \"alerts.jsonl\"\n"),
     )
     .unwrap();
     let daemon = Daemon::start(d);

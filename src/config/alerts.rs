@@ -29,6 +29,8 @@ pub(super) use validate::alert;
 #[serde(deny_unknown_fields)]
 pub struct RawAlert {
     pub language: Option<Spanned<String>>,
+    /// Zone alert times are shown in (default: the host's), named in the alert.
+    pub tz: Option<Spanned<String>>,
     #[serde(default)]
     pub sink: Vec<Spanned<RawSink>>,
 }
@@ -229,6 +231,8 @@ pub struct SinkConfig {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AlertConfig {
     pub language: Language,
+    /// Zone of the times in alerts (`None`: the host's).
+    pub zone: Option<crate::parse::Zone>,
     pub sinks: Vec<SinkConfig>,
 }
 

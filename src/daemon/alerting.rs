@@ -59,9 +59,10 @@ impl Alerting {
         let mut renderers = HashMap::new();
         for c in &config.alert.sinks {
             if let std::collections::hash_map::Entry::Vacant(v) = renderers.entry(c.language) {
-                // Times in the host's zone, named in the alert.
-                let r = Renderer::new(language(c.language), Zone::Local, None)
-                    .map_err(|e| e.to_string())?;
+                // Times in the configured zone (default the host's), named in the alert.
+                let zone = config.alert.zone.unwrap_or(Zone::Local);
+                let r =
+                    Renderer::new(language(c.language), zone, None).map_err(|e| e.to_string())?;
                 v.insert(r);
             }
         }

@@ -36,7 +36,20 @@ pub(in crate::config) fn alert(
             sinks.push(sc);
         }
     }
-    AlertConfig { language, sinks }
+    let zone =
+        r.tz.as_ref()
+            .and_then(|z| match z.get_ref().parse::<crate::parse::Zone>() {
+                Ok(zone) => Some(zone),
+                Err(e) => {
+                    cx.err(z.span(), format!("alert tz: {e}"));
+                    None
+                }
+            });
+    AlertConfig {
+        language,
+        zone,
+        sinks,
+    }
 }
 
 pub(super) fn language(cx: &mut Cx, l: &Spanned<String>) -> Language {
