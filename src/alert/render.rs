@@ -36,9 +36,10 @@ use crate::alert::zone::DisplayZone;
 use crate::alert::{Alert, Payload};
 use crate::parse::Zone;
 
-/// The language alerts are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The language alerts are written in (also the `language` of the config).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Language {
+    #[default]
     En,
     Ja,
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use loginwatch::decision::{Decision, DecisionAction, Mode, Severity};
+use loginwatch::decision::{Decision, Mode};
 use loginwatch::escape::Escaped;
 use loginwatch::event::rfc3339;
 use loginwatch::replay::{EventMerge, Stats};
@@ -88,7 +88,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         for d in engine.observe(&ev) {
             stats.decisions += 1;
             *per_rule
-                .entry((d.rule.to_string(), action_name(&d)))
+                .entry((d.rule.to_string(), d.action.as_str()))
                 .or_default() += 1;
             let written = if a.json {
                 write_json(&mut out, &d)
@@ -131,25 +131,6 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn action_name(d: &Decision) -> &'static str {
-    match d.action {
-        DecisionAction::LockAccount => "lock_account",
-        DecisionAction::BlockIp => "block_ip",
-        DecisionAction::RequirePasswordReset => "require_password_reset",
-        DecisionAction::DisableAccount => "disable_account",
-        DecisionAction::Alert => "alert",
-    }
-}
-
-fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Low => "low",
-        Severity::Medium => "medium",
-        Severity::High => "high",
-        Severity::Critical => "critical",
-    }
-}
-
 fn write_json(out: &mut impl Write, d: &Decision) -> io::Result<()> {
     serde_json::to_writer(&mut *out, d)?;
     out.write_all(b"\n")
@@ -176,11 +157,11 @@ fn write_human(out: &mut impl Write, d: &Decision) -> io::Result<()> {
         out,
         "{}  {:<22} {:<24} {:<32} {} [{}] {} events, {} IPs, {} users",
         rfc3339(&d.at),
-        action_name(d),
+        d.action.as_str(),
         Escaped(&d.rule),
         target,
         until,
-        severity_name(d.severity),
+        d.severity.as_str(),
         d.evidence.count,
         d.evidence.source_ips.len(),
         d.evidence.users.len()

@@ -8,10 +8,6 @@ use loginwatch::rules::{self, RuleSet};
 
 use super::CliError;
 
-/// Where rules are looked for when no directory is given, in order. When none
-/// exists the rules built into the binary are used, so a fresh install works.
-const DEFAULT_DIRS: &[&str] = &["./rules", "/etc/loginwatch/rules"];
-
 /// `loginwatch rules ...`.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -27,7 +23,7 @@ pub enum Command {
 pub fn load(dir: Option<&Path>) -> Result<RuleSet, CliError> {
     let dir = match dir {
         Some(d) => Some(d.to_path_buf()),
-        None => DEFAULT_DIRS.iter().map(PathBuf::from).find(|p| p.is_dir()),
+        None => rules::default_dir(),
     };
     let result = match &dir {
         Some(d) if !d.is_dir() => {

@@ -78,33 +78,8 @@ pub struct RawRateLimit {
     pub per: Spanned<String>,
 }
 
-/// Alert language.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum Language {
-    #[default]
-    En,
-    Ja,
-}
-
-impl Language {
-    /// Accepted spellings.
-    pub const ALL: &'static [&'static str] = &["en", "ja"];
-    /// The config spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Language::En => "en",
-            Language::Ja => "ja",
-        }
-    }
-    /// Parses a config spelling.
-    pub fn parse(s: &str) -> Option<Language> {
-        match s {
-            "en" => Some(Language::En),
-            "ja" => Some(Language::Ja),
-            _ => None,
-        }
-    }
-}
+/// Alert language: the renderer's own type, so config and templates agree.
+pub use crate::alert::Language;
 
 /// How alerts are rendered for a sink (the renderer's choice of template).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

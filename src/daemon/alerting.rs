@@ -17,7 +17,7 @@ use crate::alert::outbox::Outbox;
 use crate::alert::sink::{self, Sink};
 use crate::alert::{Alert, Format, Language, Payload, Renderer};
 use crate::config::Config;
-use crate::config::alerts::{Language as CfgLanguage, SinkConfig, SinkFormat};
+use crate::config::alerts::{SinkConfig, SinkFormat};
 use crate::parse::Zone;
 use crate::state::Store;
 use crate::telemetry::Metrics;
@@ -26,15 +26,8 @@ use crate::telemetry::Metrics;
 pub struct Alerting {
     configs: Vec<SinkConfig>,
     sinks: Vec<Sink>,
-    renderers: HashMap<CfgLanguage, Renderer>,
+    renderers: HashMap<Language, Renderer>,
     outbox: Mutex<Outbox>,
-}
-
-fn language(l: CfgLanguage) -> Language {
-    match l {
-        CfgLanguage::En => Language::En,
-        CfgLanguage::Ja => Language::Ja,
-    }
 }
 
 /// The rendering a sink's wire format uses.
@@ -61,8 +54,7 @@ impl Alerting {
             if let std::collections::hash_map::Entry::Vacant(v) = renderers.entry(c.language) {
                 // Times in the configured zone (default the host's), named in the alert.
                 let zone = config.alert.zone.unwrap_or(Zone::Local);
-                let r =
-                    Renderer::new(language(c.language), zone, None).map_err(|e| e.to_string())?;
+                let r = Renderer::new(c.language, zone, None).map_err(|e| e.to_string())?;
                 v.insert(r);
             }
         }

@@ -77,10 +77,7 @@ pub fn load_rules(config: &Config) -> Result<(RuleSet, Option<PathBuf>), RuleErr
     }
     let dir = match &config.rules_dir {
         Some(d) => Some(d.clone()),
-        None => ["./rules", "/etc/loginwatch/rules"]
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_dir()),
+        None => crate::rules::default_dir(),
     };
     match dir {
         Some(d) => crate::rules::load_dir(&d).map(|s| (s, Some(d))),

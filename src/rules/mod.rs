@@ -190,6 +190,15 @@ pub fn profile(name: &str) -> Option<Result<RuleSet, RuleErrors>> {
         .map(|p| RuleSet::from_texts(&[(p.1, p.2)]))
 }
 
+/// Where rules are looked for when no directory is named, in order; when none
+/// exists the built-in rules are used, so a fresh install works.
+pub const DEFAULT_DIRS: &[&str] = &["./rules", "/etc/loginwatch/rules"];
+
+/// The first of [`DEFAULT_DIRS`] that exists.
+pub fn default_dir() -> Option<PathBuf> {
+    DEFAULT_DIRS.iter().map(PathBuf::from).find(|p| p.is_dir())
+}
+
 /// The rules built into the binary (the shipped `rules/` directory).
 pub fn builtin() -> Result<RuleSet, RuleErrors> {
     RuleSet::from_texts(BUILTIN)

@@ -53,7 +53,7 @@ pub(in crate::config) fn alert(
 }
 
 pub(super) fn language(cx: &mut Cx, l: &Spanned<String>) -> Language {
-    Language::parse(l.get_ref()).unwrap_or_else(|| {
+    l.get_ref().parse::<Language>().unwrap_or_else(|_| {
         cx.err(
             l.span(),
             format!(
