@@ -17,6 +17,7 @@ mod learn;
 mod rules4;
 mod saas;
 mod scenarios;
+mod smtp_tls;
 mod snapshot;
 mod state;
 mod tail;

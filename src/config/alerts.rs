@@ -16,6 +16,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 mod sink;
+mod smtp;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -61,6 +62,8 @@ pub struct RawSink {
     pub username: Option<Spanned<String>>,
     pub password_file: Option<Spanned<String>>,
     pub password_env: Option<Spanned<String>>,
+    /// PEM file of CA certificates trusted in addition to the web roots.
+    pub ca_file: Option<Spanned<String>>,
     pub from: Option<Spanned<String>>,
     pub to: Option<Spanned<Vec<String>>>,
     // file
@@ -126,15 +129,27 @@ pub struct HttpTarget {
     pub timeout: Duration,
 }
 
-/// SMTP transport security.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// SMTP transport security. The trust settings live inside the TLS
+/// variants, so a CA file for a plain connection cannot be expressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SmtpTls {
     /// Plain SMTP (loopback relays only, advisedly).
     None,
-    /// STARTTLS upgrade, required (port 587).
-    StartTls,
+    /// STARTTLS upgrade, required (port 587): nothing, not even the
+    /// credentials, is sent unless the upgrade succeeds.
+    StartTls(TlsTrust),
     /// TLS from the first byte (port 465).
-    Tls,
+    Tls(TlsTrust),
+}
+
+/// Which server certificates an SMTP sink accepts: those chaining to the
+/// web's public roots, plus any CA certificate of the `ca_file` (a site's
+/// own relay usually has a certificate from a private CA).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsTrust {
+    /// The extra trusted CA certificates, DER-encoded (read and checked at
+    /// load, so a broken file is a configuration error, not a failed alert).
+    pub extra_roots: Vec<Vec<u8>>,
 }
 
 /// An SMTP server and the envelope.

@@ -7,15 +7,35 @@
 //! (and every threading client) treat it as the same message. The body is
 //! UTF-8 (lettre picks the transfer encoding), so Japanese alerts arrive
 //! intact; subjects are RFC 2047-encoded by lettre when needed.
+//!
+//! With TLS, the server's certificate must chain to the web's public roots
+//! or to a CA of the sink's `ca_file` (a site's own relay with a private CA);
+//! an untrusted certificate fails the attempt before anything (credentials,
+//! envelope, message) is sent, and the outbox retries it later.
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport as _};
 
 use super::{Delivery, SinkError, Summary, Transport, wrong_payload};
 use crate::alert::Payload;
-use crate::config::alerts::{SmtpConfig, SmtpTls};
+use crate::config::alerts::{SmtpConfig, SmtpTls, TlsTrust};
+
+/// TLS parameters for a connection to `host`: the web roots plus the extra
+/// CA certificates of `trust`. Fails when one of them is not a usable trust
+/// anchor (the config loader calls this too, so that shows at load).
+pub fn tls_parameters(
+    host: &str,
+    trust: &TlsTrust,
+) -> Result<TlsParameters, lettre::transport::smtp::Error> {
+    let mut b = TlsParameters::builder(host.to_owned());
+    for der in &trust.extra_roots {
+        b = b.add_root_certificate(Certificate::from_der(der.clone())?);
+    }
+    b.build_rustls()
+}
 
 /// Sends e-mails through one SMTP server.
 pub struct SmtpSink {
@@ -38,10 +58,17 @@ impl SmtpSink {
     /// are parsed again here because this type keeps them typed).
     pub fn new(c: &SmtpConfig) -> Result<SmtpSink, SinkError> {
         let setup = |e: &dyn std::fmt::Display| SinkError::Setup(format!("smtp {}: {e}", c.host));
-        let builder = match c.tls {
-            SmtpTls::None => SmtpTransport::builder_dangerous(&c.host),
-            SmtpTls::StartTls => SmtpTransport::starttls_relay(&c.host).map_err(|e| setup(&e))?,
-            SmtpTls::Tls => SmtpTransport::relay(&c.host).map_err(|e| setup(&e))?,
+        // `builder_dangerous` only means "no TLS unless told": each TLS
+        // variant sets it below, `Required` refusing to go on in clear.
+        let builder = SmtpTransport::builder_dangerous(&c.host);
+        let builder = match &c.tls {
+            SmtpTls::None => builder,
+            SmtpTls::StartTls(t) => builder.tls(Tls::Required(
+                tls_parameters(&c.host, t).map_err(|e| setup(&e))?,
+            )),
+            SmtpTls::Tls(t) => builder.tls(Tls::Wrapper(
+                tls_parameters(&c.host, t).map_err(|e| setup(&e))?,
+            )),
         };
         let mut builder = builder.port(c.port).timeout(Some(c.timeout));
         if let Some((u, p)) = &c.credentials {

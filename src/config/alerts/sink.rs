@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 use super::super::load::{Cx, resolve};
+use super::smtp::email;
 use super::validate::{dur, facility, http_target, language, list, required, secret, span, unused};
 use super::{
-    DEFAULT_TIMEOUT, FileTarget, Language, RawSink, SinkConfig, SinkFilter, SinkFormat, SmtpConfig,
-    SmtpTls, SyslogConfig, SyslogTarget, TYPES, TransportConfig,
+    DEFAULT_TIMEOUT, FileTarget, Language, RawSink, SinkConfig, SinkFilter, SinkFormat,
+    SyslogConfig, SyslogTarget, TYPES, TransportConfig,
 };
 use crate::alert::outbox::RateLimit;
 use crate::decision::{DecisionAction, Severity};
@@ -96,6 +97,7 @@ pub(super) fn sink(
         ("username", span(&r.username)),
         ("password_file", span(&r.password_file)),
         ("password_env", span(&r.password_env)),
+        ("ca_file", span(&r.ca_file)),
         ("from", span(&r.from)),
         ("to", span(&r.to)),
     ];
@@ -143,89 +145,10 @@ pub(super) fn sink(
             unused(cx, kind, &http_keys);
             unused(cx, kind, &file_keys);
             unused(cx, kind, &syslog_keys);
-            let tls = match r.tls.as_ref().map(|t| (t, t.get_ref().as_str())) {
-                None | Some((_, "starttls")) => SmtpTls::StartTls,
-                Some((_, "tls")) => SmtpTls::Tls,
-                Some((_, "none")) => SmtpTls::None,
-                Some((t, other)) => {
-                    cx.err(
-                        t.span(),
-                        format!("tls {other:?}: expected starttls, tls or none"),
-                    );
-                    SmtpTls::StartTls
-                }
-            };
-            let port = match &r.port {
-                None => Some(match tls {
-                    SmtpTls::Tls => 465,
-                    SmtpTls::StartTls => 587,
-                    SmtpTls::None => 25,
-                }),
-                Some(p) => u16::try_from(*p.get_ref())
-                    .ok()
-                    .filter(|p| *p > 0)
-                    .or_else(|| {
-                        cx.err(
-                            p.span(),
-                            format!("port {} is not in 1..=65535", p.get_ref()),
-                        );
-                        None
-                    }),
-            };
-            let password = secret(cx, "password", &r.password_file, &r.password_env, base, env);
-            let credentials = match (&r.username, password) {
-                (Some(u), Some(p)) => Some((u.get_ref().clone(), p)),
-                (None, None) => None,
-                (Some(u), None) => {
-                    cx.err(u.span(), "username needs password_file or password_env");
-                    None
-                }
-                (None, Some(_)) => {
-                    cx.err(at.clone(), "a password needs a username");
-                    None
-                }
-            };
-            let mailbox = |cx: &mut Cx, v: &Spanned<String>| {
-                let ok = v.get_ref().parse::<lettre::message::Mailbox>().is_ok();
-                if !ok {
-                    cx.err(
-                        v.span(),
-                        format!("{:?} is not an e-mail address", v.get_ref()),
-                    );
-                }
-                ok
-            };
-            let host = required(cx, kind, "host", &r.host, at.clone());
-            let from = required(cx, kind, "from", &r.from, at.clone());
-            let from_ok = from.is_some_and(|f| mailbox(cx, f));
-            let mut to = Vec::new();
-            match &r.to {
-                Some(t) if !t.get_ref().is_empty() => {
-                    for a in t.get_ref() {
-                        if a.parse::<lettre::message::Mailbox>().is_ok() {
-                            to.push(a.clone());
-                        } else {
-                            cx.err(t.span(), format!("to: {a:?} is not an e-mail address"));
-                        }
-                    }
-                }
-                _ => cx.err(at.clone(), "an email sink needs `to` (one address or more)"),
-            }
-            let t = match (host, from, port) {
-                (Some(h), Some(f), Some(port)) if from_ok => {
-                    Some(TransportConfig::Email(SmtpConfig {
-                        host: h.get_ref().clone(),
-                        port,
-                        tls,
-                        credentials,
-                        from: f.get_ref().clone(),
-                        to,
-                        timeout,
-                    }))
-                }
-                _ => None,
-            };
-            (SinkFormat::Email, t)
+            (
+                SinkFormat::Email,
+                email(cx, r, at.clone(), timeout, base, env),
+            )
         }
         "file" | "stdout" => {
             unused(cx, kind, &http_keys);

@@ -83,7 +83,10 @@ facility = "local3"
     let TransportConfig::Email(m) = &a.sinks[2].transport else {
         panic!()
     };
-    assert_eq!((m.port, m.tls), (587, SmtpTls::StartTls));
+    assert_eq!(
+        (m.port, &m.tls),
+        (587, &SmtpTls::StartTls(TlsTrust::default()))
+    );
     assert_eq!(
         a.sinks[3].transport,
         TransportConfig::File(FileTarget::Path("/etc/loginwatch/alerts.jsonl".into()))
@@ -154,4 +157,88 @@ fn filters_match_severity_rule_and_action() {
     d.rule = "other".into();
     assert!(!f.accepts(&d));
     assert!(SinkFilter::default().accepts(&d));
+}
+
+/// A self-signed CA certificate in PEM.
+fn ca_pem() -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    p.self_signed(&key).unwrap().pem()
+}
+
+fn email_sink(extra: &str) -> String {
+    format!(
+        "[alert]\n[[alert.sink]]\nname = \"m\"\ntype = \"email\"\nhost = \"mail.example.test\"\n\
+         from = \"lw@example.test\"\nto = [\"sec@example.test\"]\n{extra}\n"
+    )
+}
+
+#[test]
+fn a_ca_file_is_trusted_in_addition_to_the_web_roots() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, ca_pem() + &ca_pem()).unwrap();
+    let c = load(&email_sink(&format!(
+        "tls = \"tls\"\nca_file = {:?}",
+        ca.display().to_string()
+    )))
+    .unwrap();
+    let TransportConfig::Email(m) = &c.alert.sinks[0].transport else {
+        panic!()
+    };
+    let SmtpTls::Tls(t) = &m.tls else {
+        panic!("{:?}", m.tls)
+    };
+    assert_eq!((m.port, t.extra_roots.len()), (465, 2));
+}
+
+#[test]
+fn a_bad_ca_file_is_a_config_error_on_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    std::fs::write(p("empty.pem"), "just some text\n").unwrap();
+    std::fs::write(
+        p("garbage.pem"),
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    std::fs::write(p("ok.pem"), ca_pem()).unwrap();
+    let cases = [
+        (format!("ca_file = {:?}", p("missing.pem")), "cannot read"),
+        (
+            format!("ca_file = {:?}", p("empty.pem")),
+            "no \"BEGIN CERTIFICATE\"",
+        ),
+        (
+            format!("ca_file = {:?}", p("garbage.pem")),
+            "not a usable CA",
+        ),
+        (
+            format!("tls = \"none\"\nca_file = {:?}", p("ok.pem")),
+            "ca_file needs tls",
+        ),
+    ];
+    for (extra, needle) in cases {
+        let text = email_sink(&extra);
+        let e = load(&text).unwrap_err();
+        let line = text.lines().position(|l| l.starts_with("ca_file")).unwrap() + 1;
+        assert!(
+            e.0.iter()
+                .any(|e| e.line == Some(line) && e.message.contains(needle)),
+            "{extra}: {:?}",
+            e.0
+        );
+    }
+    let e = load(
+        "[alert]\n[[alert.sink]]\nname = \"f\"\ntype = \"file\"\npath = \"x\"\nca_file = \"ca.pem\"\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.0.iter().any(|e| e.line == Some(6)
+            && e.message
+                .contains("ca_file is not a setting of a file sink")),
+        "{:?}",
+        e.0
+    );
 }
