@@ -12,17 +12,17 @@ use serde_json::Value;
 
 use crate::sshgen::{Rng, generate};
 
-const TOKEN: &str = "s3cret-admin-token";
+pub(crate) const TOKEN: &str = "s3cret-admin-token";
 
 /// A running daemon; killed when dropped.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
     addr: String,
     stderr: PathBuf,
 }
 
 impl Daemon {
-    fn start(dir: &Path) -> Daemon {
+    pub(crate) fn start(dir: &Path) -> Daemon {
         let addr_file = dir.join("addr");
         let _ = fs::remove_file(&addr_file);
         let stderr = dir.join(format!("stderr-{:016x}.log", rand_u64()));
@@ -54,18 +54,18 @@ impl Daemon {
         d
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
-    fn get(&self, path: &str) -> Value {
+    pub(crate) fn get(&self, path: &str) -> Value {
         reqwest::blocking::get(self.url(path))
             .unwrap()
             .json()
             .unwrap()
     }
 
-    fn metrics(&self) -> String {
+    pub(crate) fn metrics(&self) -> String {
         reqwest::blocking::get(self.url("/metrics"))
             .unwrap()
             .text()
@@ -93,7 +93,7 @@ impl Daemon {
         v["decisions"].as_array().cloned().unwrap_or_default()
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
@@ -138,7 +138,11 @@ fn rand_u64() -> u64 {
 }
 
 /// Polls `f` until it returns `Some`, or panics after `limit`.
-fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+pub(crate) fn wait_for<T>(
+    what: &str,
+    limit: Duration,
+    mut f: impl FnMut() -> Option<T>,
+) -> Option<T> {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(v) = f() {
@@ -151,7 +155,7 @@ fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) ->
 
 /// A temp dir with a config, a rules directory (the shipped rules, with the lock
 /// shortened to `lock` so auto-unlock can be watched), a token file and an empty log.
-fn setup(lock: &str) -> tempfile::TempDir {
+pub(crate) fn setup(lock: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules");
     fs::create_dir(&rules).unwrap();
@@ -178,7 +182,7 @@ fn setup(lock: &str) -> tempfile::TempDir {
     dir
 }
 
-fn append(path: &Path, lines: &[String]) {
+pub(crate) fn append(path: &Path, lines: &[String]) {
     let mut f = OpenOptions::new().append(true).open(path).unwrap();
     for l in lines {
         writeln!(f, "{l}").unwrap();
@@ -187,7 +191,7 @@ fn append(path: &Path, lines: &[String]) {
 
 /// `n` failed passwords for `user`, stamped now (the daemon works in event time,
 /// and auto-unlock compares lock ends with the wall clock).
-fn failures(user: &str, n: usize, pid0: u32) -> Vec<String> {
+pub(crate) fn failures(user: &str, n: usize, pid0: u32) -> Vec<String> {
     let now = chrono::Utc::now().to_rfc3339();
     (0..n)
         .map(|i| {

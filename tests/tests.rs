@@ -20,4 +20,5 @@ mod scenarios;
 mod smtp_tls;
 mod snapshot;
 mod state;
+mod storm_cli;
 mod tail;

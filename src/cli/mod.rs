@@ -11,6 +11,7 @@ mod parse;
 mod replay;
 mod rules;
 mod run;
+mod safety;
 
 use std::fmt;
 use std::process::ExitCode;
@@ -90,6 +91,9 @@ enum Command {
     /// Preview alerts as the sinks would send them.
     #[command(subcommand)]
     Alerts(alerts::Command),
+    /// Safety controls of the running daemon (the lockout storm breaker).
+    #[command(subcommand)]
+    Safety(safety::Command),
 }
 
 /// Runs the chosen subcommand.
@@ -104,5 +108,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Accounts(c) => accounts::run(c),
         Command::Geoip(a) => geoip::run(a),
         Command::Alerts(c) => alerts::run(c),
+        Command::Safety(c) => safety::run(c),
     }
 }

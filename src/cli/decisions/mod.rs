@@ -5,7 +5,7 @@
 //! API's JSON, so one renderer serves both and `--json` prints exactly what the
 //! API returns.
 
-mod client;
+pub(super) mod client;
 mod offline;
 
 use std::path::PathBuf;
