@@ -6,6 +6,7 @@ mod util;
 mod alerts_delivery;
 mod alerts_render;
 mod api;
+mod cardinality;
 mod cli;
 mod corpus_json;
 mod corpus_sshd;
