@@ -514,6 +514,39 @@ fn every_panel_and_rule_shows_data_against_a_real_prometheus() {
         failures.join("\n")
     );
 
+    // The scenario reached every rule family it is written for.
+    let d = prom
+        .get(
+            "/api/v1/query",
+            &[("query", "sum by (rule) (loginwatch_decisions_total)")],
+        )
+        .unwrap();
+    let rules: BTreeSet<&str> = d["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["metric"]["rule"].as_str())
+        .collect();
+    let wanted = [
+        "account-lockout",
+        "password-spray",
+        "ip-bruteforce",
+        "distributed-bruteforce",
+        "success-after-failures",
+        "user-enumeration",
+        "mfa-failures",
+        "mfa-fatigue-success",
+        "disabled-account-attempts",
+        "expired-password",
+        "impossible-travel",
+        "new-country",
+    ];
+    let missed: Vec<_> = wanted.iter().filter(|r| !rules.contains(**r)).collect();
+    assert!(
+        missed.is_empty(),
+        "rules the scenario did not trigger: {missed:?} (got {rules:?})"
+    );
+
     // The exposition passes promtool's checks; every family is used somewhere
     // or documented as unused, and every metric named exists.
     let text = reqwest::blocking::get(&metrics_url)
