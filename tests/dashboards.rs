@@ -10,6 +10,7 @@
 //! firing and the others must stay inactive, and every exported metric must be
 //! used somewhere or listed in the README as deliberately unused.
 
+mod exprs;
 mod scenario;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::enrich::mmdb::{Builder, V, map};
+use exprs::{families, metric_names, panel_exprs, readme_unused, rule_exprs};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -73,75 +75,6 @@ fn scaled_rules(text: &str) -> String {
     let re = regex::Regex::new(r"(\[|offset |for: )(\d+)m\b").unwrap();
     let out = re.replace_all(text, "${1}${2}s").into_owned();
     assert!(!out.contains("m]"), "an unscaled range is left:\n{out}");
-    out
-}
-
-/// Every PromQL expression of the rules file (`expr:` inline or as a `|` block).
-fn rule_exprs(text: &str) -> Vec<(String, String)> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out = Vec::new();
-    let mut alert = String::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let t = lines[i].trim_start();
-        if let Some(a) = t.strip_prefix("- alert:") {
-            alert = a.trim().to_string();
-        }
-        if let Some(e) = t.strip_prefix("expr:") {
-            let e = e.trim();
-            if e == "|" {
-                let indent = lines[i].len() - t.len();
-                let mut block = String::new();
-                while i + 1 < lines.len() {
-                    let n = lines[i + 1];
-                    if !n.trim().is_empty() && n.len() - n.trim_start().len() <= indent {
-                        break;
-                    }
-                    block.push_str(n.trim());
-                    block.push(' ');
-                    i += 1;
-                }
-                out.push((alert.clone(), block));
-            } else {
-                out.push((alert.clone(), e.to_string()));
-            }
-        }
-        i += 1;
-    }
-    out
-}
-
-/// (dashboard file, panel title, expr) of every target of every panel of every
-/// dashboard in `dashboards/`, template variables substituted.
-fn panel_exprs() -> Vec<(String, String, String)> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(repo().join("dashboards")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) != Some("json") {
-            continue;
-        }
-        let d: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
-        let file = path.file_name().unwrap().to_string_lossy().into_owned();
-        let mut panels: Vec<&Value> = Vec::new();
-        for p in d["panels"].as_array().unwrap() {
-            panels.push(p);
-            panels.extend(p["panels"].as_array().into_iter().flatten());
-        }
-        for p in panels {
-            for t in p["targets"].as_array().into_iter().flatten() {
-                let e = t["expr"].as_str().unwrap();
-                let e = e
-                    .replace("${instance}", ".*")
-                    .replace("$instance", ".*")
-                    .replace("$__rate_interval", "5s")
-                    .replace("$__interval", "2s")
-                    .replace("$__range", "1m");
-                assert!(!e.contains('$'), "{file}: unsubstituted variable in {e}");
-                out.push((file.clone(), p["title"].as_str().unwrap().to_string(), e));
-            }
-        }
-    }
-    assert!(out.len() >= 20, "too few panel expressions: {out:?}");
     out
 }
 
@@ -318,44 +251,6 @@ impl Prom {
             })
             .collect()
     }
-}
-
-/// Metric families of a text exposition: name -> type.
-fn families(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.strip_prefix("# TYPE "))
-        .filter_map(|l| l.split_once(' '))
-        .map(|(n, t)| (n.to_string(), t.to_string()))
-        .collect()
-}
-
-/// The names a PromQL expression mentions that look like loginwatch or process
-/// metrics (label values are quoted, so they are skipped).
-fn metric_names(expr: &str) -> BTreeSet<String> {
-    let unquoted = regex::Regex::new(r#""[^"]*""#)
-        .unwrap()
-        .replace_all(expr, "");
-    regex::Regex::new(r"\b(loginwatch|process)_[a-z_]+")
-        .unwrap()
-        .find_iter(&unquoted)
-        .map(|m| m.as_str().to_string())
-        .collect()
-}
-
-/// The README's "Deliberately unused metrics" list.
-fn readme_unused() -> BTreeSet<String> {
-    let text = fs::read_to_string(repo().join("dashboards/README.md")).unwrap();
-    let section = text
-        .split("## Deliberately unused metrics")
-        .nth(1)
-        .expect("README has a \"Deliberately unused metrics\" section");
-    let section = section.split("\n## ").next().unwrap_or_default();
-    section
-        .lines()
-        .filter_map(|l| l.strip_prefix("- `"))
-        .filter_map(|l| l.split('`').next())
-        .map(str::to_string)
-        .collect()
 }
 
 #[test]
