@@ -11,6 +11,7 @@ mod cli;
 mod corpus_json;
 mod corpus_sshd;
 mod daemon;
+mod dashboards;
 mod enforce;
 mod enrich;
 mod inventory;
