@@ -8,6 +8,12 @@
 //! commit. A `kill -9` therefore loses nothing and repeats nothing: the restart
 //! resumes from a state where offsets, windows and correlation tables agree, and
 //! re-derived decisions carry the same deterministic ids (`INSERT OR IGNORE`).
+//!
+//! Alerts are rendered here, before that commit, and written to the outbox in
+//! the same transaction, only for decisions whose insert is new: a crash can
+//! lose neither a decision's alert nor queue it twice. The lines an alert quotes
+//! are tracked per target as references ([`super::samples`]), read back only
+//! for the decisions being alerted.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -89,8 +95,10 @@ pub struct Ingest {
     pub engine: Engine,
     /// GeoIP, IP lists and the inventory, applied to every event before the rules.
     pub enrichment: crate::enrich::setup::Loaded,
-    /// Alert sinks, when configured: new decisions are enqueued after their commit.
+    /// Alert sinks, when configured: new decisions' alerts are committed with them.
     pub alerting: Option<Arc<super::alerting::Alerting>>,
+    /// Recent raw lines per target, quoted by alerts.
+    pub samples: super::samples::Samples,
     /// Safety filter and actions for decisions in mode `enforce`.
     pub enforcer: Arc<super::enforce::Enforcer>,
     pub store: Arc<Mutex<Store>>,
@@ -156,6 +164,7 @@ impl Ingest {
                     engine,
                     enrichment,
                     year,
+                    samples,
                     ..
                 } = &mut self;
                 let enricher = &mut enrichment.enricher;
@@ -168,6 +177,7 @@ impl Ingest {
                         enricher,
                         &mut facts,
                         &mut interner,
+                        samples,
                         year,
                         &mut counts,
                         &mut made,
@@ -254,6 +264,7 @@ impl Ingest {
                 .iter()
                 .filter_map(|(name, s)| s.parser.as_ref().map(|p| (name.clone(), p.snapshot())))
                 .collect(),
+            alerts: self.alerts(pending),
             decisions: pending.clone(),
             facts: facts.take(),
             at: Utc::now(),
@@ -285,22 +296,40 @@ impl Ingest {
         {
             self.enforcer.decided(d, inventory.as_deref(), Utc::now());
         }
-        if let Some(a) = &self.alerting {
-            let now = Utc::now();
-            for d in batch
-                .decisions
-                .iter()
-                .filter(|d| result.new.contains(&d.id))
-            {
-                let inventory = self.enrichment.inventory.as_ref();
-                let account = d.target.user.as_deref().and_then(|u| {
-                    inventory.and_then(|h| crate::enrich::AccountLookup::account(h.as_ref(), u))
-                });
-                a.enqueue(&super::alerting::firing(d, account), now);
-            }
-        }
+        self.samples.clear_captured();
         pending.clear();
         Ok(())
+    }
+
+    /// The rendered alert of each pending decision, for the commit to write
+    /// with the decisions that turn out new. Rendering the few re-derived ones
+    /// after a restart for nothing is the price of one transaction.
+    fn alerts(&mut self, pending: &[Decision]) -> Vec<(String, crate::state::OutboxEntry)> {
+        let Some(a) = &self.alerting else {
+            return Vec::new();
+        };
+        let now = Utc::now();
+        let mut out = Vec::new();
+        for d in pending {
+            let inventory = self.enrichment.inventory.as_ref();
+            let account = d.target.user.as_deref().and_then(|u| {
+                inventory.and_then(|h| crate::enrich::AccountLookup::account(h.as_ref(), u))
+            });
+            // The target address, else the first address of the evidence.
+            let enricher = &mut self.enrichment.enricher;
+            let geo = d
+                .target
+                .ip
+                .or_else(|| d.evidence.source_ips.first().copied())
+                .filter(|_| enricher.geo_active())
+                .and_then(|ip| enricher.facts(ip).geo);
+            let lines = super::samples::read_back(self.samples.captured(&d.id));
+            let alert = super::alerting::firing_with(d, account, geo, lines);
+            if let Some(entry) = a.render(&alert, now) {
+                out.push((d.id.clone(), entry));
+            }
+        }
+        out
     }
 
     fn flush_counts(&self, c: BatchCounts) {
@@ -361,6 +390,7 @@ fn handle_line(
     enricher: &mut crate::enrich::Enricher,
     facts: &mut FactsAccumulator,
     interner: &mut Interner,
+    samples: &mut super::samples::Samples,
     year: Option<i32>,
     counts: &mut BatchCounts,
     made: &mut Vec<Decision>,
@@ -391,11 +421,17 @@ fn handle_line(
     match parser.parse(line.line, line.offset) {
         Ok(Some(mut ev)) => {
             // One parser per source: stamp the file the line really came from.
-            ev.log_path = Some(interner.intern(&line.path.to_string_lossy()));
+            let path = interner.intern(&line.path.to_string_lossy());
+            samples.record(&ev, &path, line.offset, line.line);
+            ev.log_path = Some(path);
             c.events[outcome_index(ev.outcome)] += 1;
             enricher.enrich(&mut ev);
             facts.observe(&ev);
+            let first = made.len();
             made.extend(engine.observe(&ev));
+            for d in &made[first..] {
+                samples.capture(d);
+            }
         }
         Ok(None) => {}
         Err(e) => {

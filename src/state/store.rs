@@ -1,11 +1,16 @@
 //! Opening the state database and committing the daemon's batches.
 //!
 //! A [`Batch`] is everything one checkpoint interval produced: the resume
-//! point (checkpoints, rule-engine and parser snapshots), the new decisions and
-//! the account-fact updates. It is written in ONE transaction, which is what
+//! point (checkpoints, rule-engine and parser snapshots), the new decisions,
+//! their rendered alerts and the account-fact updates. It is written in ONE
+//! transaction, which is what
 //! makes a `kill -9` harmless: after a restart the daemon resumes from a point
 //! whose window state matches its offsets exactly, re-reads what followed, and
 //! re-derives the same decisions under the same ids, which are then ignored.
+//! The alert of a decision goes into the outbox in that same transaction, and
+//! only when the decision's insert is new: an alert is neither lost to a crash
+//! (before, it was enqueued after the commit, and a re-derived decision is not
+//! alerted again) nor queued twice for a decision re-derived after a restart.
 //!
 //! SQLite runs in WAL mode so readers (the CLI, `/readyz`) never block the
 //! daemon's writer, with `synchronous = NORMAL` (a power loss may drop the
@@ -27,6 +32,7 @@ use super::error::StateError;
 use super::facts::{self, FactUpdate};
 use super::migrate;
 use super::model::AccountFacts;
+use super::outbox_rows::{self, OutboxEntry};
 use super::schema::current_version;
 use crate::decision::Decision;
 use crate::source::{Checkpoint, Fingerprint};
@@ -73,6 +79,9 @@ pub struct Batch {
     pub decisions: Vec<Decision>,
     /// From [`super::FactsAccumulator::take`].
     pub facts: Vec<FactUpdate>,
+    /// `(decision id, its alert)`: written to the outbox only when that
+    /// decision is new in this commit. Ids not among `decisions` are ignored.
+    pub alerts: Vec<(String, OutboxEntry)>,
     /// Wall-clock time of the commit: the "decided" audit time.
     pub at: DateTime<Utc>,
 }
@@ -227,6 +236,11 @@ impl Store {
                 result.new.push(d.id.clone());
             } else {
                 result.known.push(d.id.clone());
+            }
+        }
+        for (id, entry) in &batch.alerts {
+            if result.new.contains(id) {
+                outbox_rows::insert(&tx, entry, false, &batch.at)?;
             }
         }
         facts::apply(&tx, &batch.facts)?;

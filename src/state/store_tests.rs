@@ -82,6 +82,7 @@ fn commit_replaces_the_resume_point_and_round_trips_records() {
         decisions: vec![d.clone()],
         facts: vec![],
         at: t(6),
+        alerts: vec![],
     };
     let r = s.commit(&batch).unwrap();
     assert_eq!(r.new, vec![d.id.clone()]);
@@ -290,4 +291,107 @@ fn all_facts_lists_every_account_by_name() {
     assert_eq!(users, ["adam", "zoe"]);
     assert_eq!(all[1].last_success, Some(t(3)));
     assert_eq!(s.account("zoe").unwrap().as_ref(), Some(&all[1]));
+}
+
+#[test]
+fn alerts_are_committed_with_their_decisions_only_when_new() {
+    let mut s = Store::open_in_memory().unwrap();
+    let a = decision(
+        "brute-force",
+        DecisionAction::LockAccount,
+        "alice",
+        1,
+        Some(30),
+    );
+    let b = decision(
+        "brute-force",
+        DecisionAction::LockAccount,
+        "bob",
+        2,
+        Some(30),
+    );
+    let entry = |user: &str| OutboxEntry {
+        alert_key: format!("brute-force:user={user}"),
+        status: crate::alert::AlertStatus::Firing,
+        per_sink: vec![("hook".into(), "{}".into()), ("mail".into(), "{}".into())],
+    };
+    let pending = |s: &mut Store| -> i64 {
+        s.conn
+            .query_row(
+                "SELECT count(*) FROM alert_outbox WHERE state = 'pending'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    s.commit(&Batch {
+        decisions: vec![a.clone()],
+        alerts: vec![(a.id.clone(), entry("alice"))],
+        at: t(3),
+        ..Batch::default()
+    })
+    .unwrap();
+    assert_eq!(pending(&mut s), 2);
+    // Re-derived `a` (known) is not alerted again; new `b` is; an alert whose
+    // decision is not in the batch is ignored.
+    s.commit(&Batch {
+        decisions: vec![a.clone(), b.clone()],
+        alerts: vec![
+            (a.id.clone(), entry("alice")),
+            (b.id.clone(), entry("bob")),
+            ("elsewhere".into(), entry("carol")),
+        ],
+        at: t(4),
+        ..Batch::default()
+    })
+    .unwrap();
+    assert_eq!(pending(&mut s), 4);
+    let keys: Vec<String> = s
+        .conn
+        .prepare("SELECT DISTINCT alert_key FROM alert_outbox ORDER BY alert_key")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(keys, vec!["brute-force:user=alice", "brute-force:user=bob"]);
+}
+
+#[test]
+fn a_failed_commit_writes_no_alert() {
+    let mut s = Store::open_in_memory().unwrap();
+    let a = decision(
+        "brute-force",
+        DecisionAction::LockAccount,
+        "alice",
+        1,
+        Some(30),
+    );
+    s.conn
+        .execute_batch(
+            "CREATE TRIGGER poison BEFORE INSERT ON parser_snapshots
+                 BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+        )
+        .unwrap();
+    let r = s.commit(&Batch {
+        decisions: vec![a.clone()],
+        alerts: vec![(
+            a.id.clone(),
+            OutboxEntry {
+                alert_key: "k".into(),
+                status: crate::alert::AlertStatus::Firing,
+                per_sink: vec![("hook".into(), "{}".into())],
+            },
+        )],
+        parser_snapshots: vec![("k".into(), vec![1])],
+        at: t(3),
+        ..Batch::default()
+    });
+    assert!(r.is_err());
+    let rows: i64 = s
+        .conn
+        .query_row("SELECT count(*) FROM alert_outbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 0);
+    assert!(s.decision(&a.id).unwrap().is_none());
 }
