@@ -15,14 +15,14 @@ use crate::sshgen::{Rng, generate};
 const TOKEN: &str = "s3cret-admin-token";
 
 /// A running daemon; killed when dropped.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
     addr: String,
     stderr: PathBuf,
 }
 
 impl Daemon {
-    fn start(dir: &Path) -> Daemon {
+    pub(crate) fn start(dir: &Path) -> Daemon {
         let addr_file = dir.join("addr");
         let _ = fs::remove_file(&addr_file);
         let stderr = dir.join(format!("stderr-{:016x}.log", rand_u64()));
@@ -54,18 +54,18 @@ impl Daemon {
         d
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
-    fn get(&self, path: &str) -> Value {
+    pub(crate) fn get(&self, path: &str) -> Value {
         reqwest::blocking::get(self.url(path))
             .unwrap()
             .json()
             .unwrap()
     }
 
-    fn metrics(&self) -> String {
+    pub(crate) fn metrics(&self) -> String {
         reqwest::blocking::get(self.url("/metrics"))
             .unwrap()
             .text()
@@ -73,7 +73,7 @@ impl Daemon {
     }
 
     /// The value of one series (`name{labels}` exactly as rendered), 0 if absent.
-    fn metric(&self, series: &str) -> f64 {
+    pub(crate) fn metric(&self, series: &str) -> f64 {
         self.metrics()
             .lines()
             .find_map(|l| {
@@ -84,7 +84,7 @@ impl Daemon {
             .unwrap_or(0.0)
     }
 
-    fn decisions(&self, active: bool) -> Vec<Value> {
+    pub(crate) fn decisions(&self, active: bool) -> Vec<Value> {
         let v = self.get(if active {
             "/api/v1/decisions?active=true"
         } else {
@@ -93,12 +93,12 @@ impl Daemon {
         v["decisions"].as_array().cloned().unwrap_or_default()
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
     /// SIGTERM, and the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
@@ -117,7 +117,7 @@ impl Daemon {
         }
     }
 
-    fn kill9(mut self) {
+    pub(crate) fn kill9(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
@@ -130,7 +130,7 @@ impl Drop for Daemon {
     }
 }
 
-fn rand_u64() -> u64 {
+pub(crate) fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     std::collections::hash_map::RandomState::new()
         .build_hasher()
@@ -138,7 +138,11 @@ fn rand_u64() -> u64 {
 }
 
 /// Polls `f` until it returns `Some`, or panics after `limit`.
-fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+pub(crate) fn wait_for<T>(
+    what: &str,
+    limit: Duration,
+    mut f: impl FnMut() -> Option<T>,
+) -> Option<T> {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(v) = f() {
@@ -151,7 +155,7 @@ fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) ->
 
 /// A temp dir with a config, a rules directory (the shipped rules, with the lock
 /// shortened to `lock` so auto-unlock can be watched), a token file and an empty log.
-fn setup(lock: &str) -> tempfile::TempDir {
+pub(crate) fn setup(lock: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules");
     fs::create_dir(&rules).unwrap();
@@ -178,7 +182,7 @@ fn setup(lock: &str) -> tempfile::TempDir {
     dir
 }
 
-fn append(path: &Path, lines: &[String]) {
+pub(crate) fn append(path: &Path, lines: &[String]) {
     let mut f = OpenOptions::new().append(true).open(path).unwrap();
     for l in lines {
         writeln!(f, "{l}").unwrap();
@@ -187,7 +191,7 @@ fn append(path: &Path, lines: &[String]) {
 
 /// `n` failed passwords for `user`, stamped now (the daemon works in event time,
 /// and auto-unlock compares lock ends with the wall clock).
-fn failures(user: &str, n: usize, pid0: u32) -> Vec<String> {
+pub(crate) fn failures(user: &str, n: usize, pid0: u32) -> Vec<String> {
     let now = chrono::Utc::now().to_rfc3339();
     (0..n)
         .map(|i| {
@@ -362,7 +366,7 @@ fn broken_rules_are_rejected_and_the_old_rules_keep_firing() {
 }
 
 /// The reference: `loginwatch replay` of the whole log with the same rules.
-fn replay_ids(dir: &Path, log: &Path) -> Vec<String> {
+pub(crate) fn replay_ids(dir: &Path, log: &Path) -> Vec<String> {
     let out = Command::new(env!("CARGO_BIN_EXE_loginwatch"))
         .args([
             "replay", "--json", "--format", "sshd", "--tz", "UTC", "--rules",

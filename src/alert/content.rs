@@ -331,6 +331,32 @@ mod tests {
     }
 
     #[test]
+    fn geo_of_a_user_target_names_the_address_it_describes() {
+        let mut d = decision("alice");
+        d.evidence.source_ips = vec![
+            "198.51.100.1".parse().unwrap(),
+            "198.51.100.2".parse().unwrap(),
+        ];
+        let zone = DisplayZone::new("UTC".parse().unwrap());
+        // Several addresses and no geo: no single source to name.
+        let v = View::new(&alert_for(&d, None, None, vec![]), &zone, DEFAULT_API_URL);
+        assert_eq!(v.ip, None);
+        let geo = Arc::new(Geo {
+            country_iso_code: Some(Arc::from("JP")),
+            as_number: Some(64500),
+            ..Geo::default()
+        });
+        let v = View::new(
+            &alert_for(&d, None, Some(geo), vec![]),
+            &zone,
+            DEFAULT_API_URL,
+        );
+        assert_eq!(v.ip.as_deref(), Some("198.51.100.1"));
+        assert_eq!(v.country.as_deref(), Some("JP"));
+        assert_eq!(v.asn.as_deref(), Some("AS64500"));
+    }
+
+    #[test]
     fn view_is_escaped_and_zoned() {
         let a = alert_for(&decision("bad\nuser"), None, None, vec![]);
         let v = View::new(

@@ -8,8 +8,11 @@
 //! only when that decision is new: a `kill -9` between the two cannot happen,
 //! so the alert of a decision is never lost (the restart re-derives the
 //! decision, finds it known, and rightly does not alert again).
-//! [`Alerting::enqueue`] commits an alert on its own, for the resolutions
-//! (auto-unlock, admin unlock), whose state change is a separate transaction.
+//! Resolutions are committed the same way: the auto-unlock
+//! (`Store::expire_due_alerting`) and the admin unlock through the API
+//! (`Store::unlock_alerting`) write their "resolved" alert in the transaction
+//! that ends the lock. [`Alerting::enqueue`] commits an alert on its own (the
+//! storm breaker's, which has no decision row to go with).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
