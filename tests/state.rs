@@ -148,7 +148,6 @@ fn reopening_keeps_everything() {
         decisions: vec![d.clone()],
         facts: acc.take(),
         at: t(6),
-        alerts: vec![],
     };
     {
         let mut s = Store::open(&path).unwrap();
@@ -207,7 +206,6 @@ fn a_failing_statement_leaves_nothing_of_the_batch() {
         decisions: vec![lock("bob", 3, Some(30)), poison],
         facts: acc.take(),
         at: t(4),
-        alerts: vec![],
     };
     let e = s.commit(&second).unwrap_err();
     assert!(e.to_string().contains("injected failure"), "{e}");

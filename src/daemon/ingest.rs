@@ -9,9 +9,9 @@
 //! resumes from a state where offsets, windows and correlation tables agree, and
 //! re-derived decisions carry the same deterministic ids (`INSERT OR IGNORE`).
 //!
-//! Alerts are rendered here, before that commit, and written to the outbox in
-//! the same transaction, only for decisions whose insert is new: a crash can
-//! lose neither a decision's alert nor queue it twice. The lines an alert quotes
+//! Alerts are rendered within that commit and written to the outbox in the
+//! same transaction, only for decisions whose insert is new: a crash can
+//! neither lose a decision's alert nor queue it twice. The lines an alert quotes
 //! are tracked per target as references ([`super::samples`]), read back only
 //! for the decisions being alerted.
 
@@ -264,7 +264,6 @@ impl Ingest {
                 .iter()
                 .filter_map(|(name, s)| s.parser.as_ref().map(|p| (name.clone(), p.snapshot())))
                 .collect(),
-            alerts: self.alerts(pending),
             decisions: pending.clone(),
             facts: facts.take(),
             at: Utc::now(),
@@ -274,7 +273,14 @@ impl Ingest {
             // but stop committing; the next restart resumes from the last commit.
             return Ok(());
         };
-        let result = store.commit(&batch)?;
+        let now = Utc::now();
+        let (alerting, enrichment, samples) = (&self.alerting, &mut self.enrichment, &self.samples);
+        let mut render = |d: &Decision| {
+            alerting
+                .as_ref()
+                .and_then(|a| a.render(&firing_alert(d, enrichment, samples), now))
+        };
+        let result = store.commit_alerting(&batch, &mut render)?;
         for d in batch
             .decisions
             .iter()
@@ -299,37 +305,6 @@ impl Ingest {
         self.samples.clear_captured();
         pending.clear();
         Ok(())
-    }
-
-    /// The rendered alert of each pending decision, for the commit to write
-    /// with the decisions that turn out new. Rendering the few re-derived ones
-    /// after a restart for nothing is the price of one transaction.
-    fn alerts(&mut self, pending: &[Decision]) -> Vec<(String, crate::state::OutboxEntry)> {
-        let Some(a) = &self.alerting else {
-            return Vec::new();
-        };
-        let now = Utc::now();
-        let mut out = Vec::new();
-        for d in pending {
-            let inventory = self.enrichment.inventory.as_ref();
-            let account = d.target.user.as_deref().and_then(|u| {
-                inventory.and_then(|h| crate::enrich::AccountLookup::account(h.as_ref(), u))
-            });
-            // The target address, else the first address of the evidence.
-            let enricher = &mut self.enrichment.enricher;
-            let geo = d
-                .target
-                .ip
-                .or_else(|| d.evidence.source_ips.first().copied())
-                .filter(|_| enricher.geo_active())
-                .and_then(|ip| enricher.facts(ip).geo);
-            let lines = super::samples::read_back(self.samples.captured(&d.id));
-            let alert = super::alerting::firing_with(d, account, geo, lines);
-            if let Some(entry) = a.render(&alert, now) {
-                out.push((d.id.clone(), entry));
-            }
-        }
-        out
     }
 
     fn flush_counts(&self, c: BatchCounts) {
@@ -380,6 +355,30 @@ impl Ingest {
                 .inc_by(delta(&r.rule, "matches", r.matches));
         }
     }
+}
+
+/// The firing alert of `d`: its account from the inventory, the GeoIP facts of
+/// its target address (else of the first address of its evidence), and the raw
+/// lines captured when it was made, read back now.
+fn firing_alert(
+    d: &Decision,
+    enrichment: &mut crate::enrich::setup::Loaded,
+    samples: &super::samples::Samples,
+) -> crate::alert::Alert {
+    let inventory = enrichment.inventory.as_ref();
+    let account =
+        d.target.user.as_deref().and_then(|u| {
+            inventory.and_then(|h| crate::enrich::AccountLookup::account(h.as_ref(), u))
+        });
+    let enricher = &mut enrichment.enricher;
+    let geo = d
+        .target
+        .ip
+        .or_else(|| d.evidence.source_ips.first().copied())
+        .filter(|_| enricher.geo_active())
+        .and_then(|ip| enricher.facts(ip).geo);
+    let lines = super::samples::read_back(samples.captured(&d.id));
+    super::alerting::firing_with(d, account, geo, lines)
 }
 
 #[allow(clippy::too_many_arguments)]

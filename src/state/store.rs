@@ -1,9 +1,8 @@
 //! Opening the state database and committing the daemon's batches.
 //!
 //! A [`Batch`] is everything one checkpoint interval produced: the resume
-//! point (checkpoints, rule-engine and parser snapshots), the new decisions,
-//! their rendered alerts and the account-fact updates. It is written in ONE
-//! transaction, which is what
+//! point (checkpoints, rule-engine and parser snapshots), the new decisions
+//! and the account-fact updates. It is written in ONE transaction, which is what
 //! makes a `kill -9` harmless: after a restart the daemon resumes from a point
 //! whose window state matches its offsets exactly, re-reads what followed, and
 //! re-derives the same decisions under the same ids, which are then ignored.
@@ -79,9 +78,6 @@ pub struct Batch {
     pub decisions: Vec<Decision>,
     /// From [`super::FactsAccumulator::take`].
     pub facts: Vec<FactUpdate>,
-    /// `(decision id, its alert)`: written to the outbox only when that
-    /// decision is new in this commit. Ids not among `decisions` are ignored.
-    pub alerts: Vec<(String, OutboxEntry)>,
     /// Wall-clock time of the commit: the "decided" audit time.
     pub at: DateTime<Utc>,
 }
@@ -227,6 +223,19 @@ impl Store {
     /// Commits `batch` in one transaction (see [`Batch`]): all of it or, on
     /// any error, none of it.
     pub fn commit(&mut self, batch: &Batch) -> Result<CommitResult, StateError> {
+        self.commit_alerting(batch, &mut |_| None)
+    }
+
+    /// [`Store::commit`], writing to the outbox, in the same transaction, the
+    /// alert `alert` renders for each decision whose insert is new (not for
+    /// one re-derived after a restart). Rendering happens here, one alert at
+    /// a time, so a burst of thousands of decisions never holds thousands of
+    /// rendered alerts in memory, and known decisions are never rendered.
+    pub fn commit_alerting(
+        &mut self,
+        batch: &Batch,
+        alert: &mut dyn FnMut(&Decision) -> Option<OutboxEntry>,
+    ) -> Result<CommitResult, StateError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -234,13 +243,11 @@ impl Store {
         for d in &batch.decisions {
             if decisions::insert(&tx, d, &batch.at)? {
                 result.new.push(d.id.clone());
+                if let Some(entry) = alert(d) {
+                    outbox_rows::insert(&tx, &entry, false, &batch.at)?;
+                }
             } else {
                 result.known.push(d.id.clone());
-            }
-        }
-        for (id, entry) in &batch.alerts {
-            if result.new.contains(id) {
-                outbox_rows::insert(&tx, entry, false, &batch.at)?;
             }
         }
         facts::apply(&tx, &batch.facts)?;

@@ -82,7 +82,6 @@ fn commit_replaces_the_resume_point_and_round_trips_records() {
         decisions: vec![d.clone()],
         facts: vec![],
         at: t(6),
-        alerts: vec![],
     };
     let r = s.commit(&batch).unwrap();
     assert_eq!(r.new, vec![d.id.clone()]);
@@ -310,10 +309,14 @@ fn alerts_are_committed_with_their_decisions_only_when_new() {
         2,
         Some(30),
     );
-    let entry = |user: &str| OutboxEntry {
-        alert_key: format!("brute-force:user={user}"),
-        status: crate::alert::AlertStatus::Firing,
-        per_sink: vec![("hook".into(), "{}".into()), ("mail".into(), "{}".into())],
+    let mut rendered: Vec<String> = Vec::new();
+    let mut render = |d: &Decision| {
+        rendered.push(d.id.clone());
+        Some(OutboxEntry {
+            alert_key: format!("{}:{}", d.rule, d.target),
+            status: crate::alert::AlertStatus::Firing,
+            per_sink: vec![("hook".into(), "{}".into()), ("mail".into(), "{}".into())],
+        })
     };
     let pending = |s: &mut Store| -> i64 {
         s.conn
@@ -324,28 +327,22 @@ fn alerts_are_committed_with_their_decisions_only_when_new() {
             )
             .unwrap()
     };
-    s.commit(&Batch {
+    let one = Batch {
         decisions: vec![a.clone()],
-        alerts: vec![(a.id.clone(), entry("alice"))],
         at: t(3),
         ..Batch::default()
-    })
-    .unwrap();
+    };
+    s.commit_alerting(&one, &mut render).unwrap();
     assert_eq!(pending(&mut s), 2);
-    // Re-derived `a` (known) is not alerted again; new `b` is; an alert whose
-    // decision is not in the batch is ignored.
-    s.commit(&Batch {
+    // Re-derived `a` (known) is neither rendered nor alerted again; new `b` is.
+    let two = Batch {
         decisions: vec![a.clone(), b.clone()],
-        alerts: vec![
-            (a.id.clone(), entry("alice")),
-            (b.id.clone(), entry("bob")),
-            ("elsewhere".into(), entry("carol")),
-        ],
         at: t(4),
         ..Batch::default()
-    })
-    .unwrap();
+    };
+    s.commit_alerting(&two, &mut render).unwrap();
     assert_eq!(pending(&mut s), 4);
+    assert_eq!(rendered, vec![a.id.clone(), b.id.clone()]);
     let keys: Vec<String> = s
         .conn
         .prepare("SELECT DISTINCT alert_key FROM alert_outbox ORDER BY alert_key")
@@ -373,19 +370,18 @@ fn a_failed_commit_writes_no_alert() {
                  BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
         )
         .unwrap();
-    let r = s.commit(&Batch {
+    let batch = Batch {
         decisions: vec![a.clone()],
-        alerts: vec![(
-            a.id.clone(),
-            OutboxEntry {
-                alert_key: "k".into(),
-                status: crate::alert::AlertStatus::Firing,
-                per_sink: vec![("hook".into(), "{}".into())],
-            },
-        )],
         parser_snapshots: vec![("k".into(), vec![1])],
         at: t(3),
         ..Batch::default()
+    };
+    let r = s.commit_alerting(&batch, &mut |_| {
+        Some(OutboxEntry {
+            alert_key: "k".into(),
+            status: crate::alert::AlertStatus::Firing,
+            per_sink: vec![("hook".into(), "{}".into())],
+        })
     });
     assert!(r.is_err());
     let rows: i64 = s
