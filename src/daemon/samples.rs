@@ -10,13 +10,16 @@
 //! was rotated, truncated or replaced meanwhile) is left out rather than quoted
 //! wrongly.
 //!
-//! Bounds: at most `per_key` references per key, and at most `2 * generation`
-//! keys, kept as two generations: when the current generation is full it
+//! Bounds without an allocation per line or per key: the references live in
+//! ONE ring of [`SLOTS`] slots (the most recent lines of every key together),
+//! each slot linked to the previous line of its user and of its address; a
+//! map gives each key its latest slot. A link is valid while the slot it
+//! points to still holds the line it was made for (a sequence number says),
+//! so overwritten history simply ends a key's chain. The map is bounded to
+//! `2 * generation` keys as two generations: when the current one is full it
 //! becomes the previous one and the older one is dropped whole. A key touched
-//! in the current generation survives; the keys evicted are those not seen for
-//! a whole generation: O(1) per line, no per-key timestamps or ordering list.
+//! in the current generation survives; O(1) per line, no per-key timestamps.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::hash::Hasher;
 use std::net::IpAddr;
@@ -27,9 +30,11 @@ use rustc_hash::{FxHashMap, FxHasher};
 use crate::decision::Target;
 use crate::event::{AuthEvent, Name};
 
-/// Keys per generation (the store holds at most twice this many): ~30 bytes
-/// per key plus `per_key` references of 32 bytes, a few megabytes at most.
+/// Keys per generation (the map holds at most twice this many).
 pub const GENERATION: usize = 16 * 1024;
+
+/// Lines remembered in all (64 bytes each: 4 MiB).
+pub const SLOTS: usize = 64 * 1024;
 
 /// What a line is about: a target of decisions.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -66,13 +71,33 @@ impl SampleRef {
     }
 }
 
+/// A position in the ring that is valid while `slots[idx].seq == seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Link {
+    idx: u32,
+    seq: u64,
+}
+
+#[derive(Debug)]
+struct Slot {
+    r: SampleRef,
+    /// Write sequence of this slot's line (0: never written).
+    seq: u64,
+    /// The previous line of the same user and of the same address.
+    prev_user: Option<Link>,
+    prev_ip: Option<Link>,
+}
+
 /// The bounded store (see the module doc).
 #[derive(Debug)]
 pub struct Samples {
     per_key: usize,
     generation: usize,
-    current: FxHashMap<SampleKey, VecDeque<SampleRef>>,
-    previous: FxHashMap<SampleKey, VecDeque<SampleRef>>,
+    slots: Vec<Slot>,
+    /// Lines written so far (the next goes to slot `seq % SLOTS`).
+    seq: u64,
+    current: FxHashMap<SampleKey, Link>,
+    previous: FxHashMap<SampleKey, Link>,
     /// The references of each decision made since the last commit, by decision
     /// id, taken when it was made (so later lines do not crowd out the evidence).
     captured: FxHashMap<String, Vec<SampleRef>>,
@@ -85,6 +110,8 @@ impl Samples {
         Samples {
             per_key,
             generation: generation.max(1),
+            slots: Vec::new(),
+            seq: 0,
             current: FxHashMap::default(),
             previous: FxHashMap::default(),
             captured: FxHashMap::default(),
@@ -121,70 +148,90 @@ impl Samples {
 
     /// Records `line` (at `offset` of `path`) under the event's user and source address.
     pub fn record(&mut self, ev: &AuthEvent, path: &Name, offset: u64, line: &[u8]) {
-        if !self.enabled() || (ev.user.is_none() && ev.source_ip.is_none()) {
-            return;
-        }
-        let r = SampleRef::new(path.clone(), offset, line);
-        if let Some(u) = &ev.user {
-            self.push(SampleKey::User(u.clone()), r.clone());
-        }
-        if let Some(ip) = ev.source_ip {
-            self.push(SampleKey::Ip(ip), r);
+        if self.enabled() && (ev.user.is_some() || ev.source_ip.is_some()) {
+            let r = SampleRef::new(path.clone(), offset, line);
+            self.push(ev.user.as_ref(), ev.source_ip, r);
         }
     }
 
-    /// Appends `r` to the lines of `key`, dropping its oldest beyond `per_key`.
-    pub fn push(&mut self, key: SampleKey, r: SampleRef) {
+    /// Appends `r` as the latest line of `user` and of `ip`.
+    pub fn push(&mut self, user: Option<&Name>, ip: Option<IpAddr>, r: SampleRef) {
         if !self.enabled() {
             return;
         }
-        let ring = match self.current.get_mut(&key) {
-            Some(ring) => ring,
-            None => {
-                // Promote from the previous generation (keeping its lines), or start.
-                let ring = self
-                    .previous
-                    .remove(&key)
-                    .unwrap_or_else(|| VecDeque::with_capacity(self.per_key.min(8)));
-                if self.current.len() >= self.generation {
-                    self.previous = std::mem::take(&mut self.current);
-                }
-                self.current.entry(key).or_insert(ring)
-            }
+        // Slots fill in order (`seq` 1 in slot 0), then wrap around.
+        let link = Link {
+            idx: (self.seq % SLOTS as u64) as u32,
+            seq: self.seq + 1,
         };
-        if ring.len() >= self.per_key {
-            ring.pop_front();
+        self.seq += 1;
+        let prev_user = user.and_then(|u| self.latest(SampleKey::User(u.clone()), link));
+        let prev_ip = ip.and_then(|ip| self.latest(SampleKey::Ip(ip), link));
+        let slot = Slot {
+            r,
+            seq: link.seq,
+            prev_user,
+            prev_ip,
+        };
+        match self.slots.get_mut(link.idx as usize) {
+            Some(s) => *s = slot,
+            None => self.slots.push(slot),
         }
-        ring.push_back(r);
     }
 
-    fn lines(&self, key: &SampleKey) -> impl Iterator<Item = &SampleRef> {
-        self.current
+    /// Makes `link` the latest line of `key`; returns the previous latest.
+    fn latest(&mut self, key: SampleKey, link: Link) -> Option<Link> {
+        if let Some(l) = self.current.get_mut(&key) {
+            return Some(std::mem::replace(l, link));
+        }
+        let prev = self.previous.remove(&key);
+        if self.current.len() >= self.generation {
+            self.previous = std::mem::take(&mut self.current);
+            self.current.reserve(self.generation);
+        }
+        self.current.insert(key, link);
+        prev
+    }
+
+    fn valid(&self, l: Link) -> Option<&Slot> {
+        self.slots.get(l.idx as usize).filter(|s| s.seq == l.seq)
+    }
+
+    /// Up to `per_key` links of a chain, newest first.
+    fn chain(&self, key: &SampleKey, user: bool) -> Vec<Link> {
+        let mut out = Vec::new();
+        let mut next = self
+            .current
             .get(key)
             .or_else(|| self.previous.get(key))
-            .into_iter()
-            .flatten()
+            .copied();
+        while let Some(l) = next.filter(|_| out.len() < self.per_key) {
+            let Some(slot) = self.valid(l) else { break };
+            out.push(l);
+            next = if user { slot.prev_user } else { slot.prev_ip };
+        }
+        out
     }
 
     /// The most recent references for a decision's target, oldest first: the
-    /// user's lines, topped up with the address's when the user's are fewer
-    /// than `per_key` (a target naming both), without repeating a line.
+    /// lines of its user and of its address together (a target naming both),
+    /// in the order they were read, at most `per_key`.
     pub fn for_target(&self, target: &Target) -> Vec<SampleRef> {
-        let mut out: Vec<SampleRef> = Vec::new();
+        let mut links: Vec<Link> = Vec::new();
         if let Some(u) = &target.user {
-            out.extend(self.lines(&SampleKey::User(u.clone())).cloned());
+            links.extend(self.chain(&SampleKey::User(u.clone()), true));
         }
         if let Some(ip) = target.ip {
-            let room = self.per_key.saturating_sub(out.len());
-            let extra: Vec<SampleRef> = self
-                .lines(&SampleKey::Ip(ip))
-                .filter(|r| !out.contains(r))
-                .cloned()
-                .collect();
-            let skip = extra.len().saturating_sub(room);
-            out.splice(0..0, extra.into_iter().skip(skip));
+            links.extend(self.chain(&SampleKey::Ip(ip), false));
         }
-        out
+        links.sort_unstable_by_key(|l| std::cmp::Reverse(l.seq));
+        links.dedup();
+        links.truncate(self.per_key);
+        links
+            .iter()
+            .rev()
+            .filter_map(|l| self.valid(*l).map(|s| s.r.clone()))
+            .collect()
     }
 }
 
@@ -220,16 +267,16 @@ mod tests {
         SampleRef::new(Arc::from("/nonexistent"), i, format!("line {i}").as_bytes())
     }
 
-    fn user(u: &str) -> SampleKey {
-        SampleKey::User(Arc::from(u))
+    fn user(u: &str) -> Option<Name> {
+        Some(Arc::from(u))
     }
 
     #[test]
     fn keeps_the_last_n_per_key() {
         let mut s = Samples::new(3, 100);
         for i in 0..10 {
-            s.push(user("alice"), r(i));
-            s.push(user("bob"), r(100 + i));
+            s.push(user("alice").as_ref(), None, r(i));
+            s.push(user("bob").as_ref(), None, r(100 + i));
         }
         let got: Vec<u64> = s
             .for_target(&Target::user(Arc::from("alice")))
@@ -244,7 +291,7 @@ mod tests {
     #[test]
     fn zero_keeps_nothing() {
         let mut s = Samples::new(0, 100);
-        s.push(user("alice"), r(1));
+        s.push(user("alice").as_ref(), None, r(1));
         assert_eq!(s.keys(), 0);
         assert!(s.for_target(&Target::user(Arc::from("alice"))).is_empty());
     }
@@ -253,10 +300,7 @@ mod tests {
     fn keys_are_bounded_and_the_oldest_evicted() {
         let mut s = Samples::new(2, 1000);
         for i in 0..1_000_000u32 {
-            s.push(
-                SampleKey::Ip(IpAddr::from(i.to_be_bytes())),
-                r(u64::from(i)),
-            );
+            s.push(None, Some(IpAddr::from(i.to_be_bytes())), r(u64::from(i)));
             assert!(s.keys() <= 2000);
         }
         // The most recent keys are there, the first ones are gone.
@@ -267,11 +311,38 @@ mod tests {
     }
 
     #[test]
+    fn overwritten_history_ends_a_chain_without_wrong_lines() {
+        let mut s = Samples::new(5, 1_000_000);
+        s.push(user("old").as_ref(), None, r(1));
+        s.push(user("old").as_ref(), None, r(2));
+        // A spray overwrites every slot but one of "old"'s lines' slots.
+        for i in 0..SLOTS as u64 - 1 {
+            s.push(user("spray").as_ref(), None, r(1000 + i));
+        }
+        let got: Vec<u64> = s
+            .for_target(&Target::user(Arc::from("old")))
+            .iter()
+            .map(|r| r.offset)
+            .collect();
+        assert_eq!(got, vec![2]);
+        s.push(user("spray").as_ref(), None, r(7));
+        assert!(s.for_target(&Target::user(Arc::from("old"))).is_empty());
+        // The chain of the spraying user holds its last five, not the old ones.
+        let spray: Vec<u64> = s
+            .for_target(&Target::user(Arc::from("spray")))
+            .iter()
+            .map(|r| r.offset)
+            .collect();
+        assert_eq!(spray.len(), 5);
+        assert_eq!(spray[4], 7);
+    }
+
+    #[test]
     fn a_key_in_use_survives_generations() {
         let mut s = Samples::new(2, 10);
         for i in 0..1000u32 {
-            s.push(user("victim"), r(u64::from(i)));
-            s.push(SampleKey::Ip(IpAddr::from(i.to_be_bytes())), r(0));
+            s.push(user("victim").as_ref(), None, r(u64::from(i)));
+            s.push(None, Some(IpAddr::from(i.to_be_bytes())), r(0));
         }
         assert_eq!(s.for_target(&Target::user(Arc::from("victim"))).len(), 2);
     }
@@ -280,16 +351,18 @@ mod tests {
     fn user_and_ip_target_merges_without_repeats() {
         let mut s = Samples::new(3, 100);
         let ip: IpAddr = [192, 0, 2, 7].into();
-        s.push(SampleKey::Ip(ip), r(1));
-        s.push(user("alice"), r(2));
-        s.push(SampleKey::Ip(ip), r(2));
+        s.push(None, Some(ip), r(1));
+        // One line naming both: quoted once.
+        s.push(user("alice").as_ref(), Some(ip), r(2));
+        s.push(user("bob").as_ref(), None, r(3));
+        s.push(user("alice").as_ref(), None, r(4));
         let t = Target {
             user: Some(Arc::from("alice")),
             ip: Some(ip),
             net: None,
         };
         let got: Vec<u64> = s.for_target(&t).iter().map(|r| r.offset).collect();
-        assert_eq!(got, vec![1, 2]);
+        assert_eq!(got, vec![1, 2, 4]);
     }
 
     #[test]
