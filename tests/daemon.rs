@@ -73,7 +73,7 @@ impl Daemon {
     }
 
     /// The value of one series (`name{labels}` exactly as rendered), 0 if absent.
-    fn metric(&self, series: &str) -> f64 {
+    pub(crate) fn metric(&self, series: &str) -> f64 {
         self.metrics()
             .lines()
             .find_map(|l| {
@@ -84,7 +84,7 @@ impl Daemon {
             .unwrap_or(0.0)
     }
 
-    fn decisions(&self, active: bool) -> Vec<Value> {
+    pub(crate) fn decisions(&self, active: bool) -> Vec<Value> {
         let v = self.get(if active {
             "/api/v1/decisions?active=true"
         } else {
@@ -98,7 +98,7 @@ impl Daemon {
     }
 
     /// SIGTERM, and the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
@@ -117,7 +117,7 @@ impl Daemon {
         }
     }
 
-    fn kill9(mut self) {
+    pub(crate) fn kill9(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
@@ -130,7 +130,7 @@ impl Drop for Daemon {
     }
 }
 
-fn rand_u64() -> u64 {
+pub(crate) fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     std::collections::hash_map::RandomState::new()
         .build_hasher()
@@ -366,7 +366,7 @@ fn broken_rules_are_rejected_and_the_old_rules_keep_firing() {
 }
 
 /// The reference: `loginwatch replay` of the whole log with the same rules.
-fn replay_ids(dir: &Path, log: &Path) -> Vec<String> {
+pub(crate) fn replay_ids(dir: &Path, log: &Path) -> Vec<String> {
     let out = Command::new(env!("CARGO_BIN_EXE_loginwatch"))
         .args([
             "replay", "--json", "--format", "sshd", "--tz", "UTC", "--rules",

@@ -3,6 +3,7 @@
 mod sshgen;
 mod util;
 
+mod alerts_crash;
 mod alerts_delivery;
 mod alerts_render;
 mod api;

@@ -18,15 +18,16 @@ use crate::decision::{Decision, Unlock};
 use crate::escape::Escaped;
 use crate::event::{Account, Geo, rfc3339};
 
-/// Sample log lines an alert carries at most (enough to see the pattern, few
-/// enough for a chat message).
-pub const MAX_SAMPLES: usize = 5;
+/// Sample log lines an alert carries at most, whatever it is given (the
+/// daemon passes `[alert] samples` of them, 5 by default).
+pub const MAX_SAMPLES: usize = crate::config::alerts::MAX_SAMPLES;
 
 /// Distinct addresses or users an alert lists at most; the rest are counted.
 pub const MAX_LISTED: usize = 20;
 
-/// The alert of a decision, firing. `samples` are raw log lines: the first
-/// [`MAX_SAMPLES`] are kept, with control characters escaped.
+/// The alert of a decision, firing. `samples` are raw log lines, oldest first:
+/// the last (most recent) [`MAX_SAMPLES`] are kept, with control characters
+/// escaped.
 ///
 /// The key is `<rule>:<target>` (e.g. `account-lockout:user=alice`,
 /// `password-spray:ip=192.0.2.7`), escaped: the same rule against the same
@@ -47,7 +48,7 @@ pub fn alert_for(
         geo,
         samples: samples
             .iter()
-            .take(MAX_SAMPLES)
+            .skip(samples.len().saturating_sub(MAX_SAMPLES))
             .map(|s| Escaped(s).to_string())
             .collect(),
         resolution: None,
@@ -92,7 +93,8 @@ pub struct View {
     /// True when the inventory says the account is an admin.
     pub admin: bool,
     /// Target address (or network, `192.0.2.0/24`); for a user target, the
-    /// single source address of the evidence, if there is exactly one.
+    /// single source address of the evidence if there is exactly one, else
+    /// the first one when GeoIP described it (`country`/`asn` are its).
     pub ip: Option<String>,
     pub country: Option<String>,
     pub city: Option<String>,
@@ -175,7 +177,11 @@ impl View {
             .ip
             .map(|ip| ip.to_string())
             .or_else(|| d.target.net.map(|n| n.to_string()))
-            .or_else(|| single.map(|ip| ip.to_string()));
+            .or_else(|| single.map(|ip| ip.to_string()))
+            .or_else(|| {
+                geo.and(d.evidence.source_ips.first())
+                    .map(|ip| ip.to_string())
+            });
         let (ips, ips_more) = capped(
             d.evidence
                 .source_ips
@@ -316,10 +322,38 @@ mod tests {
 
     #[test]
     fn samples_are_capped_and_escaped() {
-        let raw: Vec<String> = (0..9).map(|i| format!("line {i}\u{7}")).collect();
+        let raw: Vec<String> = (0..MAX_SAMPLES + 4)
+            .map(|i| format!("line {i}\u{7}"))
+            .collect();
         let a = alert_for(&decision("bob"), None, None, raw);
         assert_eq!(a.samples.len(), MAX_SAMPLES);
-        assert_eq!(a.samples[0], "line 0\\u{7}");
+        assert_eq!(a.samples[0], "line 4\\u{7}");
+    }
+
+    #[test]
+    fn geo_of_a_user_target_names_the_address_it_describes() {
+        let mut d = decision("alice");
+        d.evidence.source_ips = vec![
+            "198.51.100.1".parse().unwrap(),
+            "198.51.100.2".parse().unwrap(),
+        ];
+        let zone = DisplayZone::new("UTC".parse().unwrap());
+        // Several addresses and no geo: no single source to name.
+        let v = View::new(&alert_for(&d, None, None, vec![]), &zone, DEFAULT_API_URL);
+        assert_eq!(v.ip, None);
+        let geo = Arc::new(Geo {
+            country_iso_code: Some(Arc::from("JP")),
+            as_number: Some(64500),
+            ..Geo::default()
+        });
+        let v = View::new(
+            &alert_for(&d, None, Some(geo), vec![]),
+            &zone,
+            DEFAULT_API_URL,
+        );
+        assert_eq!(v.ip.as_deref(), Some("198.51.100.1"));
+        assert_eq!(v.country.as_deref(), Some("JP"));
+        assert_eq!(v.asn.as_deref(), Some("AS64500"));
     }
 
     #[test]

@@ -241,7 +241,12 @@ fn webhook(alert: &Alert, ctx: &Context<'_>) -> Value {
     put("user.name", json!(v.user));
     put("user.email", json!(v.email));
     put("user.full_name", json!(v.display_name));
-    put("source.ip", json!(d.target.ip.map(|i| i.to_string())));
+    // The address the alert names (the target's, or the evidence's that GeoIP
+    // described), when it is one address and not a network.
+    let source_ip =
+        v.ip.as_deref()
+            .filter(|s| s.parse::<std::net::IpAddr>().is_ok());
+    put("source.ip", json!(source_ip));
     put("source.geo.country_iso_code", json!(v.country));
     put("source.geo.city_name", json!(v.city));
     let geo = alert.geo.as_deref();

@@ -25,6 +25,7 @@ pub use plan::{Backoff, RateLimit, SinkState};
 
 use super::{AlertStatus, Payload};
 use crate::state::codec;
+use crate::state::outbox_rows::{self, OutboxEntry, status_str};
 use crate::state::{StateError, Store};
 
 /// Errors of the outbox itself (delivery failures are results, not errors).
@@ -80,13 +81,6 @@ pub fn idempotency_key(alert_key: &str, status: AlertStatus, version: u32) -> St
     h.update([0]);
     h.update(version.to_be_bytes());
     format!("lw-{}", &hex::encode(h.finalize())[..32])
-}
-
-fn status_str(s: AlertStatus) -> &'static str {
-    match s {
-        AlertStatus::Firing => "firing",
-        AlertStatus::Resolved => "resolved",
-    }
 }
 
 fn parse_status(s: &str) -> Result<AlertStatus, StateError> {
@@ -186,40 +180,23 @@ impl Outbox {
         now: DateTime<Utc>,
         summary: bool,
     ) -> Result<i64, OutboxError> {
+        let entry = OutboxEntry {
+            alert_key: alert_key.to_owned(),
+            status,
+            per_sink: per_sink
+                .iter()
+                .map(|(sink, payload)| {
+                    serde_json::to_string(payload)
+                        .map(|json| ((*sink).to_owned(), json))
+                        .map_err(OutboxError::Encode)
+                })
+                .collect::<Result<_, _>>()?,
+        };
         let tx = self
             .store
             .connection()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let now_s = codec::time(&now);
-        let mut id = 0;
-        for (sink, payload) in per_sink {
-            let json = serde_json::to_string(payload).map_err(OutboxError::Encode)?;
-            let version: i64 = tx.query_row(
-                "SELECT coalesce(max(version), 0) + 1 FROM alert_outbox
-                     WHERE sink = ?1 AND alert_key = ?2",
-                params![sink, alert_key],
-                |r| r.get(0),
-            )?;
-            tx.execute(
-                "UPDATE alert_outbox SET state = 'superseded', done_at = ?3
-                     WHERE sink = ?1 AND alert_key = ?2 AND state = 'pending'",
-                params![sink, alert_key, now_s],
-            )?;
-            tx.execute(
-                "INSERT INTO alert_outbox (sink, alert_key, status, version, payload,
-                     created_at, state, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
-                params![
-                    sink,
-                    alert_key,
-                    status_str(status),
-                    version,
-                    json,
-                    now_s,
-                    summary
-                ],
-            )?;
-            id = tx.last_insert_rowid();
-        }
+        let id = outbox_rows::insert(&tx, &entry, summary, &now)?;
         tx.commit()?;
         Ok(id)
     }

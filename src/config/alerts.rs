@@ -32,6 +32,8 @@ pub struct RawAlert {
     pub language: Option<Spanned<String>>,
     /// Zone alert times are shown in (default: the host's), named in the alert.
     pub tz: Option<Spanned<String>>,
+    /// Sample log lines per alert (default [`DEFAULT_SAMPLES`], 0 disables).
+    pub samples: Option<Spanned<i64>>,
     #[serde(default)]
     pub sink: Vec<Spanned<RawSink>>,
 }
@@ -218,12 +220,32 @@ pub struct SinkConfig {
 
 /// `[alert]` validated. The default has no sink: nothing is sent anywhere
 /// until an operator says where.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AlertConfig {
     pub language: Language,
     /// Zone of the times in alerts (`None`: the host's).
     pub zone: Option<crate::parse::Zone>,
+    /// Sample log lines an alert carries at most (0: none, and none are kept).
+    pub samples: usize,
     pub sinks: Vec<SinkConfig>,
+}
+
+/// Default of `[alert] samples`: enough lines to see the pattern, few enough
+/// for a chat message.
+pub const DEFAULT_SAMPLES: usize = 5;
+
+/// Upper bound of `[alert] samples`: more is a wall of text, not evidence.
+pub const MAX_SAMPLES: usize = 50;
+
+impl Default for AlertConfig {
+    fn default() -> AlertConfig {
+        AlertConfig {
+            language: Language::default(),
+            zone: None,
+            samples: DEFAULT_SAMPLES,
+            sinks: Vec::new(),
+        }
+    }
 }
 
 /// Default timeout of one delivery attempt.

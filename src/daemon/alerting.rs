@@ -1,11 +1,18 @@
 //! The daemon's alerting: decisions (and their ends) become alerts, rendered
 //! per sink, written to the durable outbox, and delivered by a task.
 //!
-//! Rendering happens at enqueue time so what is stored is exactly what each sink
-//! receives; the outbox owns retries, backoff, rate limits and idempotency keys.
-//! An alert is enqueued right after the decision's commit. (A crash between the
-//! two loses that alert: the re-derived decision is recognised as known and not
-//! alerted again. Writing both in one transaction is the next step.)
+//! Rendering happens before anything is stored, so what is stored is exactly
+//! what each sink receives; the outbox owns retries, backoff, rate limits and
+//! idempotency keys. A firing alert is rendered by the ingest loop
+//! ([`Alerting::render`]) and committed in the SAME transaction as its decision,
+//! only when that decision is new: a `kill -9` between the two cannot happen,
+//! so the alert of a decision is never lost (the restart re-derives the
+//! decision, finds it known, and rightly does not alert again).
+//! Resolutions are committed the same way: the auto-unlock
+//! (`Store::expire_due_alerting`) and the admin unlock through the API
+//! (`Store::unlock_alerting`) write their "resolved" alert in the transaction
+//! that ends the lock. [`Alerting::enqueue`] commits an alert on its own (the
+//! storm breaker's, which has no decision row to go with).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,7 +26,7 @@ use crate::alert::{Alert, Format, Language, Payload, Renderer};
 use crate::config::Config;
 use crate::config::alerts::{SinkConfig, SinkFormat};
 use crate::parse::Zone;
-use crate::state::Store;
+use crate::state::{OutboxEntry, Store};
 use crate::telemetry::Metrics;
 
 /// Sinks, renderers and the outbox; `None` from [`Alerting::new`] when no sink is configured.
@@ -67,8 +74,36 @@ impl Alerting {
         }))
     }
 
+    /// Renders `alert` for every sink whose filter accepts it, ready to be
+    /// committed with its decision (`None` when no sink wants it).
+    pub fn render(&self, alert: &Alert, now: DateTime<Utc>) -> Option<OutboxEntry> {
+        let mut per_sink = Vec::new();
+        for c in self
+            .configs
+            .iter()
+            .filter(|c| c.filter.accepts(&alert.decision))
+        {
+            let Some(r) = self.renderers.get(&c.language) else {
+                continue;
+            };
+            let json = r
+                .render(alert, format(c.format), now)
+                .map_err(|e| e.to_string())
+                .and_then(|p| serde_json::to_string(&p).map_err(|e| e.to_string()));
+            match json {
+                Ok(j) => per_sink.push((c.name.clone(), j)),
+                Err(e) => warn!(sink = %c.name, error = %e, "Alert could not be rendered."),
+            }
+        }
+        (!per_sink.is_empty()).then(|| OutboxEntry {
+            alert_key: alert.key.clone(),
+            status: alert.status,
+            per_sink,
+        })
+    }
+
     /// Renders `alert` for every sink whose filter accepts it and commits the
-    /// payloads to the outbox in one transaction.
+    /// payloads to the outbox in one transaction of their own.
     pub fn enqueue(&self, alert: &Alert, now: DateTime<Utc>) {
         let mut rendered: Vec<(&str, Payload)> = Vec::new();
         for c in self
@@ -128,9 +163,20 @@ pub async fn run(
     }
 }
 
-/// The alert for a firing decision.
+/// The alert for a firing decision, with no geo and no sample lines.
 pub fn firing(d: &crate::decision::Decision, account: Option<Arc<crate::event::Account>>) -> Alert {
-    crate::alert::alert_for(d, account, None, Vec::new())
+    firing_with(d, account, None, Vec::new())
+}
+
+/// The alert for a firing decision, with what the inventory and GeoIP know of
+/// its target and the raw lines of its evidence (escaped by `alert_for`).
+pub fn firing_with(
+    d: &crate::decision::Decision,
+    account: Option<Arc<crate::event::Account>>,
+    geo: Option<Arc<crate::event::Geo>>,
+    samples: Vec<String>,
+) -> Alert {
+    crate::alert::alert_for(d, account, geo, samples)
 }
 
 /// The alert saying a lock ended (`how`: `auto` or `admin`).

@@ -95,19 +95,22 @@ impl AdminBackend for StoreBackend {
             return Err(UnlockError::NotActive(current.status));
         }
         let now = Utc::now();
-        let rec = self.with(|s| s.unlock(id, by, reason, now))?;
+        // The "resolved" alert is committed with the unlock itself (one transaction).
+        let render = |r: &DecisionRecord| {
+            self.alerting.as_ref().and_then(|a| {
+                let alert = super::alerting::resolved(
+                    &r.decision,
+                    "admin",
+                    now,
+                    Some(by.to_owned()),
+                    Some(reason.to_owned()),
+                );
+                a.render(&alert, now)
+            })
+        };
+        let rec = self.with(|s| s.unlock_alerting(id, by, reason, now, &render))?;
         if let Some(e) = &self.enforcer {
             e.ended(&rec.decision, now);
-        }
-        if let Some(a) = &self.alerting {
-            let alert = super::alerting::resolved(
-                &rec.decision,
-                "admin",
-                now,
-                Some(by.to_owned()),
-                Some(reason.to_owned()),
-            );
-            a.enqueue(&alert, now);
         }
         if let Ok(counts) = self.with(|s| s.active_counts()) {
             for (action, n) in counts {

@@ -55,17 +55,20 @@ pub fn expire_now(
     };
     let now = Utc::now();
     let mut ended = Vec::new();
-    match store.expire_due(now) {
+    // The "resolved" alert is committed with the expiry itself (one transaction).
+    let render = |r: &crate::state::DecisionRecord| {
+        let at = r.ended_at.unwrap_or(now);
+        alerting.and_then(|a| {
+            a.render(
+                &super::alerting::resolved(&r.decision, "auto", at, None, None),
+                now,
+            )
+        })
+    };
+    match store.expire_due_alerting(now, &render) {
         Ok(expired) => {
             for r in &expired {
                 metrics.unlock(UnlockHow::Auto);
-                if let Some(a) = alerting {
-                    let at = r.ended_at.unwrap_or(now);
-                    a.enqueue(
-                        &super::alerting::resolved(&r.decision, "auto", at, None, None),
-                        now,
-                    );
-                }
                 info!(id = %r.decision.id, rule = %Escaped(&r.decision.rule), target = %Escaped(&r.decision.target.to_string()), "Auto-unlocked.");
                 ended.push(r.decision.clone());
             }

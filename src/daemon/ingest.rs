@@ -8,6 +8,12 @@
 //! commit. A `kill -9` therefore loses nothing and repeats nothing: the restart
 //! resumes from a state where offsets, windows and correlation tables agree, and
 //! re-derived decisions carry the same deterministic ids (`INSERT OR IGNORE`).
+//!
+//! Alerts are rendered within that commit and written to the outbox in the
+//! same transaction, only for decisions whose insert is new: a crash can
+//! neither lose a decision's alert nor queue it twice. The lines an alert quotes
+//! are tracked per target as references ([`super::samples`]), read back only
+//! for the decisions being alerted.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -89,8 +95,10 @@ pub struct Ingest {
     pub engine: Engine,
     /// GeoIP, IP lists and the inventory, applied to every event before the rules.
     pub enrichment: crate::enrich::setup::Loaded,
-    /// Alert sinks, when configured: new decisions are enqueued after their commit.
+    /// Alert sinks, when configured: new decisions' alerts are committed with them.
     pub alerting: Option<Arc<super::alerting::Alerting>>,
+    /// Recent raw lines per target, quoted by alerts.
+    pub samples: super::samples::Samples,
     /// Safety filter and actions for decisions in mode `enforce`.
     pub enforcer: Arc<super::enforce::Enforcer>,
     pub store: Arc<Mutex<Store>>,
@@ -156,6 +164,7 @@ impl Ingest {
                     engine,
                     enrichment,
                     year,
+                    samples,
                     ..
                 } = &mut self;
                 let enricher = &mut enrichment.enricher;
@@ -168,6 +177,7 @@ impl Ingest {
                         enricher,
                         &mut facts,
                         &mut interner,
+                        samples,
                         year,
                         &mut counts,
                         &mut made,
@@ -263,7 +273,14 @@ impl Ingest {
             // but stop committing; the next restart resumes from the last commit.
             return Ok(());
         };
-        let result = store.commit(&batch)?;
+        let now = Utc::now();
+        let (alerting, enrichment, samples) = (&self.alerting, &mut self.enrichment, &self.samples);
+        let mut render = |d: &Decision| {
+            alerting
+                .as_ref()
+                .and_then(|a| a.render(&firing_alert(d, enrichment, samples), now))
+        };
+        let result = store.commit_alerting(&batch, &mut render)?;
         for d in batch
             .decisions
             .iter()
@@ -285,20 +302,7 @@ impl Ingest {
         {
             self.enforcer.decided(d, inventory.as_deref(), Utc::now());
         }
-        if let Some(a) = &self.alerting {
-            let now = Utc::now();
-            for d in batch
-                .decisions
-                .iter()
-                .filter(|d| result.new.contains(&d.id))
-            {
-                let inventory = self.enrichment.inventory.as_ref();
-                let account = d.target.user.as_deref().and_then(|u| {
-                    inventory.and_then(|h| crate::enrich::AccountLookup::account(h.as_ref(), u))
-                });
-                a.enqueue(&super::alerting::firing(d, account), now);
-            }
-        }
+        self.samples.clear_captured();
         pending.clear();
         Ok(())
     }
@@ -353,6 +357,30 @@ impl Ingest {
     }
 }
 
+/// The firing alert of `d`: its account from the inventory, the GeoIP facts of
+/// its target address (else of the first address of its evidence), and the raw
+/// lines captured when it was made, read back now.
+fn firing_alert(
+    d: &Decision,
+    enrichment: &mut crate::enrich::setup::Loaded,
+    samples: &super::samples::Samples,
+) -> crate::alert::Alert {
+    let inventory = enrichment.inventory.as_ref();
+    let account =
+        d.target.user.as_deref().and_then(|u| {
+            inventory.and_then(|h| crate::enrich::AccountLookup::account(h.as_ref(), u))
+        });
+    let enricher = &mut enrichment.enricher;
+    let geo = d
+        .target
+        .ip
+        .or_else(|| d.evidence.source_ips.first().copied())
+        .filter(|_| enricher.geo_active())
+        .and_then(|ip| enricher.facts(ip).geo);
+    let lines = super::samples::read_back(samples.captured(&d.id));
+    super::alerting::firing_with(d, account, geo, lines)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn handle_line(
     line: TailLine<'_>,
@@ -361,6 +389,7 @@ fn handle_line(
     enricher: &mut crate::enrich::Enricher,
     facts: &mut FactsAccumulator,
     interner: &mut Interner,
+    samples: &mut super::samples::Samples,
     year: Option<i32>,
     counts: &mut BatchCounts,
     made: &mut Vec<Decision>,
@@ -391,11 +420,17 @@ fn handle_line(
     match parser.parse(line.line, line.offset) {
         Ok(Some(mut ev)) => {
             // One parser per source: stamp the file the line really came from.
-            ev.log_path = Some(interner.intern(&line.path.to_string_lossy()));
+            let path = interner.intern(&line.path.to_string_lossy());
+            samples.record(&ev, &path, line.offset, line.line);
+            ev.log_path = Some(path);
             c.events[outcome_index(ev.outcome)] += 1;
             enricher.enrich(&mut ev);
             facts.observe(&ev);
+            let first = made.len();
             made.extend(engine.observe(&ev));
+            for d in &made[first..] {
+                samples.capture(d);
+            }
         }
         Ok(None) => {}
         Err(e) => {

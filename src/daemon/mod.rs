@@ -17,6 +17,7 @@ pub mod enforce;
 pub mod expiry;
 pub mod ingest;
 pub mod reload;
+pub mod samples;
 pub mod sweep;
 
 use std::collections::HashMap;
@@ -177,6 +178,15 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         sources,
         engine,
         enrichment,
+        // Sample lines are kept only when something will quote them.
+        samples: samples::Samples::new(
+            if alerting.is_some() {
+                config.alert.samples
+            } else {
+                0
+            },
+            samples::GENERATION,
+        ),
         alerting: alerting.clone(),
         enforcer: enforcer.clone(),
         store: store.clone(),

@@ -17,6 +17,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 use super::codec::{self, corrupt, from_row, in_row};
 use super::error::StateError;
 use super::model::{AuditEntry, DecisionRecord, LockStatus};
+use super::outbox_rows::{self, OutboxEntry};
 use super::store::Store;
 use crate::decision::{Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock};
 use crate::event::rfc3339;
@@ -259,6 +260,20 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<DecisionRecord, StateError> {
+        self.unlock_alerting(id, by, reason, now, &|_| None)
+    }
+
+    /// [`Store::unlock`], writing the alert `alert` renders for the unlocked
+    /// record (its "resolved" alert) to the outbox in the same transaction: the
+    /// unlock and its alert are committed together or not at all.
+    pub fn unlock_alerting(
+        &mut self,
+        id: &str,
+        by: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+        alert: &dyn Fn(&DecisionRecord) -> Option<OutboxEntry>,
+    ) -> Result<DecisionRecord, StateError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -275,11 +290,14 @@ impl Store {
             params![id, codec::time(&now), by, reason],
         )?;
         audit(&tx, &now, id, "unlocked", by, reason)?;
-        tx.commit()?;
         rec.status = LockStatus::Unlocked;
         rec.ended_at = Some(now);
         rec.unlocked_by = Some(by.into());
         rec.unlock_reason = Some(reason.into());
+        if let Some(entry) = alert(&rec) {
+            outbox_rows::insert(&tx, &entry, false, &now)?;
+        }
+        tx.commit()?;
         Ok(rec)
     }
 
@@ -287,6 +305,16 @@ impl Store {
     /// becomes `expired` with `ended_at = until` (the true end, also when the
     /// daemon was down across it). Returns them, earliest end first.
     pub fn expire_due(&mut self, now: DateTime<Utc>) -> Result<Vec<DecisionRecord>, StateError> {
+        self.expire_due_alerting(now, &|_| None)
+    }
+
+    /// [`Store::expire_due`], writing the alert `alert` renders for each
+    /// expired record to the outbox in the same transaction.
+    pub fn expire_due_alerting(
+        &mut self,
+        now: DateTime<Utc>,
+        alert: &dyn Fn(&DecisionRecord) -> Option<OutboxEntry>,
+    ) -> Result<Vec<DecisionRecord>, StateError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -311,6 +339,9 @@ impl Store {
             audit(&tx, &end, &rec.decision.id, "expired", SYSTEM, &detail)?;
             rec.status = LockStatus::Expired;
             rec.ended_at = Some(end);
+            if let Some(entry) = alert(rec) {
+                outbox_rows::insert(&tx, &entry, false, &now)?;
+            }
         }
         tx.commit()?;
         Ok(due)

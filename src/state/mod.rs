@@ -18,6 +18,7 @@ pub mod error;
 pub mod facts;
 pub mod migrate;
 pub mod model;
+pub mod outbox_rows;
 pub mod schema;
 pub mod store;
 
@@ -25,4 +26,5 @@ pub use decisions::DecisionFilter;
 pub use error::StateError;
 pub use facts::{FactUpdate, FactsAccumulator};
 pub use model::{AccountFacts, AuditEntry, DecisionRecord, LockStatus};
+pub use outbox_rows::OutboxEntry;
 pub use store::{Batch, CommitResult, Resume, Store};

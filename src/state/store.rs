@@ -1,11 +1,15 @@
 //! Opening the state database and committing the daemon's batches.
 //!
 //! A [`Batch`] is everything one checkpoint interval produced: the resume
-//! point (checkpoints, rule-engine and parser snapshots), the new decisions and
-//! the account-fact updates. It is written in ONE transaction, which is what
+//! point (checkpoints, rule-engine and parser snapshots), the new decisions
+//! and the account-fact updates. It is written in ONE transaction, which is what
 //! makes a `kill -9` harmless: after a restart the daemon resumes from a point
 //! whose window state matches its offsets exactly, re-reads what followed, and
 //! re-derives the same decisions under the same ids, which are then ignored.
+//! The alert of a decision goes into the outbox in that same transaction, and
+//! only when the decision's insert is new: an alert is neither lost to a crash
+//! (before, it was enqueued after the commit, and a re-derived decision is not
+//! alerted again) nor queued twice for a decision re-derived after a restart.
 //!
 //! SQLite runs in WAL mode so readers (the CLI, `/readyz`) never block the
 //! daemon's writer, with `synchronous = NORMAL` (a power loss may drop the
@@ -27,6 +31,7 @@ use super::error::StateError;
 use super::facts::{self, FactUpdate};
 use super::migrate;
 use super::model::AccountFacts;
+use super::outbox_rows::{self, OutboxEntry};
 use super::schema::current_version;
 use crate::decision::Decision;
 use crate::source::{Checkpoint, Fingerprint};
@@ -218,6 +223,19 @@ impl Store {
     /// Commits `batch` in one transaction (see [`Batch`]): all of it or, on
     /// any error, none of it.
     pub fn commit(&mut self, batch: &Batch) -> Result<CommitResult, StateError> {
+        self.commit_alerting(batch, &mut |_| None)
+    }
+
+    /// [`Store::commit`], writing to the outbox, in the same transaction, the
+    /// alert `alert` renders for each decision whose insert is new (not for
+    /// one re-derived after a restart). Rendering happens here, one alert at
+    /// a time, so a burst of thousands of decisions never holds thousands of
+    /// rendered alerts in memory, and known decisions are never rendered.
+    pub fn commit_alerting(
+        &mut self,
+        batch: &Batch,
+        alert: &mut dyn FnMut(&Decision) -> Option<OutboxEntry>,
+    ) -> Result<CommitResult, StateError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -225,6 +243,9 @@ impl Store {
         for d in &batch.decisions {
             if decisions::insert(&tx, d, &batch.at)? {
                 result.new.push(d.id.clone());
+                if let Some(entry) = alert(d) {
+                    outbox_rows::insert(&tx, &entry, false, &batch.at)?;
+                }
             } else {
                 result.known.push(d.id.clone());
             }

@@ -242,3 +242,18 @@ fn a_bad_ca_file_is_a_config_error_on_its_line() {
         e.0
     );
 }
+
+#[test]
+fn samples_default_zero_and_bounds() {
+    let c = load("").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.alert.samples, DEFAULT_SAMPLES);
+    let c = load("[alert]\nsamples = 0\n").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.alert.samples, 0);
+    let e = load("[alert]\nsamples = -1\n\n[alert.x]\n").err();
+    assert!(e.is_some());
+    let e = load("[alert]\nlanguage = \"en\"\nsamples = 500\n")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("alert samples: 500") && e.contains(":3"), "{e}");
+}

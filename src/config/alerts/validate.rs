@@ -45,9 +45,26 @@ pub(in crate::config) fn alert(
                     None
                 }
             });
+    let samples = r.samples.as_ref().map_or(super::DEFAULT_SAMPLES, |n| {
+        match usize::try_from(*n.get_ref()) {
+            Ok(v) if v <= super::MAX_SAMPLES => v,
+            _ => {
+                cx.err(
+                    n.span(),
+                    format!(
+                        "alert samples: {} is not between 0 and {}",
+                        n.get_ref(),
+                        super::MAX_SAMPLES
+                    ),
+                );
+                super::DEFAULT_SAMPLES
+            }
+        }
+    });
     AlertConfig {
         language,
         zone,
+        samples,
         sinks,
     }
 }
