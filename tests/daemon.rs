@@ -651,10 +651,12 @@ fn decisions_and_their_unlocks_are_alerted_through_a_sink() {
     // The 2 s lock ends by itself: a resolved alert follows under the same key.
     let both = alerts(2);
     assert!(both[1].to_string().contains("resolved"), "{}", both[1]);
-    assert_eq!(
-        daemon.metric("loginwatch_alerts_total{result=\"delivered\",sink=\"siem\"}"),
-        2.0
-    );
+    // The counter moves just after the write the file shows: poll it.
+    let delivered = || daemon.metric("loginwatch_alerts_total{result=\"delivered\",sink=\"siem\"}");
+    wait_for("two deliveries counted", Duration::from_secs(10), || {
+        (delivered() >= 2.0).then_some(())
+    });
+    assert_eq!(delivered(), 2.0);
 }
 
 #[test]
