@@ -17,6 +17,42 @@ use std::process::Command;
 /// stale silently.
 pub(super) const NOT_EXERCISED: &[(&str, &str)] = &[];
 
+/// (rule, user, why) decisions the scenario must make for that very account:
+/// where a rule also fires for another user (mallory's log says "disabled"), or
+/// where the cause is the inventory or a GeoIP database rather than the log,
+/// the rule deciding at all would not prove that path.
+pub(super) const TARGETED: &[(&str, &str, &str)] = &[
+    (
+        "disabled-account-attempts",
+        "sam",
+        "suspended in the inventory only",
+    ),
+    ("password-age", "trent", "the inventory's password date"),
+    ("inactive-account", "ivy", "the inventory's last login"),
+    ("dormant-reactivated", "dora", "the inventory's last login"),
+    ("new-asn", "olivia", "the ASN database"),
+    ("new-device", "victor", "the log's device id"),
+];
+
+/// Asserts the [`TARGETED`] decisions are among `decisions` (the daemon's
+/// `GET /api/v1/decisions` answer).
+pub(super) fn assert_targeted(decisions: &serde_json::Value) {
+    let made: BTreeSet<(&str, &str)> = decisions["decisions"]
+        .as_array()
+        .expect("a decisions array")
+        .iter()
+        .filter_map(|d| Some((d["rule"].as_str()?, d["target"]["user"].as_str()?)))
+        .collect();
+    let missed: Vec<_> = TARGETED
+        .iter()
+        .filter(|(rule, user, _)| !made.contains(&(*rule, *user)))
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "decisions the scenario should have made: {missed:?} (made: {made:?})"
+    );
+}
+
 fn toml_files(dir: &Path) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = fs::read_dir(dir)
         .unwrap()
