@@ -202,6 +202,14 @@ impl Prom {
     }
 }
 
+/// Alerts the live run waits for only until pending. LoginwatchAlertDeliveryFailing
+/// needs retries in every scaled 10-second window for 10 seconds, but the sink's
+/// backoff is not scaled (5 s doubling, half of it random): whether the gaps stay
+/// under 10 s long enough is up to the jitter, and waiting for a firing that may
+/// not come would cost the whole deadline. Its firing at the real durations is
+/// proven by `promtool test rules`.
+const PENDING_SUFFICES: &[&str] = &["LoginwatchAlertDeliveryFailing"];
+
 #[test]
 fn every_panel_and_rule_shows_data_against_a_real_prometheus() {
     const TEST: &str = "every_panel_and_rule_shows_data_against_a_real_prometheus";
@@ -324,8 +332,9 @@ fn every_panel_and_rule_shows_data_against_a_real_prometheus() {
             seen.entry((name, about)).or_default().insert(state);
         }
         let all_firing = expected.iter().all(|(a, b)| {
-            seen.get(&(a.to_string(), b.to_string()))
-                .is_some_and(|s| s.contains("firing"))
+            seen.get(&(a.to_string(), b.to_string())).is_some_and(|s| {
+                s.contains("firing") || (PENDING_SUFFICES.contains(a) && !s.is_empty())
+            })
         });
         if all_firing || Instant::now() > deadline {
             break;
@@ -334,13 +343,14 @@ fn every_panel_and_rule_shows_data_against_a_real_prometheus() {
     }
     println!("alerts seen: {seen:?}");
     // Pending is enough for the assertion below; one that never reached firing
-    // kept the loop to its deadline, so say which (a wall-time regression).
+    // (and is not in PENDING_SUFFICES) kept the loop to its deadline, so say which.
     let never_fired: Vec<_> = expected
         .iter()
         .filter(|(a, b)| {
-            !seen
-                .get(&(a.to_string(), b.to_string()))
-                .is_some_and(|s| s.contains("firing"))
+            !PENDING_SUFFICES.contains(a)
+                && !seen
+                    .get(&(a.to_string(), b.to_string()))
+                    .is_some_and(|s| s.contains("firing"))
         })
         .collect();
     if !never_fired.is_empty() {
