@@ -1,5 +1,6 @@
-//! The deterministic scenario the dashboards test feeds the daemon: every rule
-//! family the shipped rules have, a few unparsable lines, and the steady trickle
+//! The deterministic scenario the dashboards test feeds the daemon: lines for
+//! every rule the shipped rules have (the sweep rules need only the inventory
+//! of `setup.rs`), a few unparsable lines, and the steady trickle
 //! that keeps the attack (and the failing sink's retries) going while Prometheus
 //! watches. Lines are stamped around the wall clock because the daemon works in
 //! event time and the windows must line up with the live alerts.
@@ -34,6 +35,16 @@ fn ecs(
     )
 }
 
+/// A successful ECS login from `device` (`device.id`), for the new-device rule.
+fn ecs_device(t: DateTime<Utc>, user: &str, ip: &str, device: &str) -> String {
+    format!(
+        "{{\"@timestamp\": \"{}\", \"event\": {{\"action\": \"login\", \"outcome\": \"success\"}}, \
+         \"user\": {{\"name\": \"{user}\"}}, \"source\": {{\"ip\": \"{ip}\"}}, \"device\": {{\"id\": \"{device}\"}}, \
+         \"service\": {{\"name\": \"idp\"}}}}",
+        ts(t)
+    )
+}
+
 /// Five bad passwords for `user` from `ip`: one account lockout.
 pub fn lockout(now: DateTime<Utc>, user: &str, ip: &str, pid: u32) -> Vec<String> {
     (0..5)
@@ -50,22 +61,18 @@ pub fn lockout(now: DateTime<Utc>, user: &str, ip: &str, pid: u32) -> Vec<String
         .collect()
 }
 
-/// History the idp source starts with: a user who has logged in from Japan for
-/// more than the novelty rules' quiet week (the GeoIP database the test writes
-/// puts 192.0.2.0/24 in Tokyo and 2001:db8::/32 in Sweden).
+/// History the idp source starts with, longer than the novelty rules' quiet
+/// week: `olivia` has logged in from Japan (the GeoIP databases the test writes
+/// put 192.0.2.0/24 in Tokyo, AS64500, and 2001:db8::/32 in Sweden, AS64511),
+/// and `victor` from Japan on his laptop.
 pub fn idp_history(now: DateTime<Utc>) -> Vec<String> {
-    (0..3)
-        .map(|d| {
-            ecs(
-                now - Duration::days(10 - d),
-                "login",
-                "success",
-                "",
-                "olivia",
-                "192.0.2.10",
-            )
-        })
-        .collect()
+    let mut out = Vec::new();
+    for d in 0..3 {
+        let t = now - Duration::days(10 - d);
+        out.push(ecs(t, "login", "success", "", "olivia", "192.0.2.10"));
+        out.push(ecs_device(t, "victor", "192.0.2.20", "laptop-victor"));
+    }
+    out
 }
 
 /// The attack burst of the sshd source, appended once Prometheus watches.
@@ -135,6 +142,15 @@ pub fn auth_burst(now: DateTime<Utc>) -> Vec<String> {
         "Accepted password for mallet from 203.0.113.30 port 54009 ssh2",
     ));
     pid += 6;
+    // Three bad passwords on an account only the inventory says is suspended
+    // (disabled-account-attempts through the inventory, not the log's word).
+    for i in 0..3 {
+        out.push(sshd(
+            now,
+            pid + 10 + i,
+            &format!("Failed password for sam from 198.51.100.60 port 5600{i} ssh2"),
+        ));
+    }
     // User enumeration: ten unknown users from one address.
     for i in 0..10 {
         out.push(sshd(
@@ -152,7 +168,8 @@ pub fn auth_burst(now: DateTime<Utc>) -> Vec<String> {
 }
 
 /// The attack burst of the idp (ECS JSON) source: MFA failures and fatigue,
-/// a disabled account, expired password, impossible travel and a new country.
+/// a disabled account, expired password, impossible travel, a new country and
+/// network (olivia), a new device (victor) and a dormant account back (dora).
 pub fn idp_burst(now: DateTime<Utc>) -> Vec<String> {
     let mut out = Vec::new();
     for _ in 0..5 {
@@ -193,6 +210,8 @@ pub fn idp_burst(now: DateTime<Utc>) -> Vec<String> {
         "192.0.2.10",
     ));
     out.push(ecs(now, "login", "success", "", "olivia", "2001:db8::7"));
+    out.push(ecs_device(now, "victor", "192.0.2.20", "phone-unknown"));
+    out.push(ecs(now, "login", "success", "", "dora", "198.51.100.6"));
     out
 }
 
