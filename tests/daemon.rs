@@ -659,6 +659,73 @@ fn decisions_and_their_unlocks_are_alerted_through_a_sink() {
     assert_eq!(delivered(), 2.0);
 }
 
+/// An admin unlock made with the CLI while the daemon is stopped still sends its
+/// "resolved" alert: written to the outbox with the unlock, delivered when the
+/// daemon runs again.
+#[test]
+fn an_offline_cli_unlock_is_alerted_when_the_daemon_returns() {
+    let dir = setup("30m");
+    let d = dir.path();
+    let cfg = fs::read_to_string(d.join("loginwatch.toml")).unwrap();
+    fs::write(
+        d.join("loginwatch.toml"),
+        format!("{cfg}[[alert.sink]]\nname = \"siem\"\ntype = \"file\"\npath = \"alerts.jsonl\"\n"),
+    )
+    .unwrap();
+    let alerts = |want: usize| {
+        wait_for("alerts in the sink file", Duration::from_secs(20), || {
+            let text = fs::read_to_string(d.join("alerts.jsonl")).unwrap_or_default();
+            let lines: Vec<Value> = text
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            (lines.len() >= want).then_some(lines)
+        })
+        .unwrap()
+    };
+    let daemon = Daemon::start(d);
+    append(&d.join("auth.log"), &failures("kai", 5, 900));
+    alerts(1);
+    let id = active_for(&daemon, "kai").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(daemon.terminate().success());
+
+    let out = Command::new(env!("CARGO_BIN_EXE_loginwatch"))
+        .args([
+            "decisions",
+            "unlock",
+            &id,
+            "--by",
+            "helpdesk",
+            "--reason",
+            "user called",
+        ])
+        .arg("--config")
+        .arg(d.join("loginwatch.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Nothing is sent while no daemon runs...
+    std::thread::sleep(Duration::from_millis(500));
+    let text = fs::read_to_string(d.join("alerts.jsonl")).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+
+    // ...and the resolved alert goes out once it is back.
+    let _daemon = Daemon::start(d);
+    let both = alerts(2);
+    let resolved = both[1].to_string();
+    assert!(
+        resolved.contains("resolved") && resolved.contains("helpdesk") && resolved.contains("kai"),
+        "{resolved}"
+    );
+}
+
 #[test]
 fn enforce_mode_runs_actions_refuses_unsafe_names_and_audits_both() {
     let dir = setup("2s");

@@ -2,12 +2,14 @@
 //!
 //! The decisions commands prefer the running daemon's API (so an unlock is seen by
 //! the daemon at once and counted in its metrics); when nothing answers they fall
-//! back to the state file through this function. SQLite's WAL mode and busy
+//! back to the state file through this function (an unlock's resolved alert
+//! waits in the outbox for the daemon). SQLite's WAL mode and busy
 //! timeout make this safe even if a daemon starts meanwhile.
 
 use std::sync::{Arc, Mutex};
 
 use loginwatch::config::Config;
+use loginwatch::daemon::alerting::Alerting;
 use loginwatch::daemon::backend::StoreBackend;
 use loginwatch::escape::Escaped;
 use loginwatch::http::{AdminBackend, BackendError};
@@ -23,9 +25,17 @@ pub fn offline_backend(config: &Config) -> Result<Box<dyn AdminBackend>, Backend
         )));
     }
     let store = Store::open(&config.state_path).map_err(|e| BackendError::Store(e.to_string()))?;
-    Ok(Box::new(StoreBackend::new(
-        Arc::new(Mutex::new(store)),
-        Arc::new(Mutex::new(Vec::new())),
-        Arc::new(Metrics::new()),
-    )))
+    // An unlock made here still owes the admins its "resolved" alert: it is
+    // written to the outbox with the unlock (one transaction) and delivered by
+    // the daemon when it next runs, like any alert it had not yet sent.
+    let alerting = Alerting::new(config)
+        .map_err(|e| BackendError::Unavailable(format!("alert sinks: {}", Escaped(&e))))?;
+    Ok(Box::new(
+        StoreBackend::new(
+            Arc::new(Mutex::new(store)),
+            Arc::new(Mutex::new(Vec::new())),
+            Arc::new(Metrics::new()),
+        )
+        .with_alerting(alerting.map(Arc::new)),
+    ))
 }
