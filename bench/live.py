@@ -10,7 +10,7 @@ Three phases, each on a fresh daemon (release build, temp dir, port 0):
      woke the daemon to the decision);
   3. memory: 1,000,000 failures from 1,000,000 distinct source IPs; peak RSS.
 
-Usage: python3 bench/live.py [--log FILE] [--latency-seconds N] [--distinct N]
+Usage: python3 bench/live.py [--log FILE] [--latency-seconds N] [--distinct N] [--sink]
 The log defaults to bench/out/auth-1000000.log (made by bench/replay.sh).
 """
 
@@ -28,6 +28,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "loginwatch")
 
 
+# With --sink, every daemon also writes its alerts to a file sink: the cost of
+# rendering, the outbox and the sample-line store (on only when a sink exists).
+SINK = ""
+
+
 class Daemon:
     def __init__(self, workdir):
         self.dir = workdir
@@ -38,6 +43,7 @@ class Daemon:
                 'year = 2026\npoll_interval = "1s"\n' f'checkpoint_interval = "{os.environ.get("LW_BENCH_CHECKPOINT", "1s")}"\n'
                 '[http]\nlisten = "127.0.0.1:0"\n'
                 '[[source]]\npath = "auth.log"\nformat = "sshd"\ntz = "UTC"\n'
+                + SINK
             )
         open(os.path.join(workdir, "auth.log"), "w").close()
         addr = os.path.join(workdir, "addr")
@@ -148,7 +154,11 @@ def main():
     ap.add_argument("--latency-seconds", type=int, default=20)
     ap.add_argument("--distinct", type=int, default=1_000_000)
     ap.add_argument("--only-memory", action="store_true", help="run phase 3 only")
+    ap.add_argument("--sink", action="store_true", help="add a file alert sink to every daemon")
     a = ap.parse_args()
+    if a.sink:
+        global SINK
+        SINK = '[[alert.sink]]\nname = "siem"\ntype = "file"\npath = "alerts.jsonl"\n'
     if not os.path.exists(a.log):
         sys.exit(f"no {a.log}: run bash bench/replay.sh first (it generates the log)")
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
