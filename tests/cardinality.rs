@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use loginwatch::decision::{DecisionAction, Mode};
@@ -224,30 +223,6 @@ fn problems(
     bad
 }
 
-fn promtool_check(text: &str) {
-    if Command::new("promtool").arg("--version").output().is_err() {
-        println!(
-            "SKIP promtool check of the metrics after 100k users and IPs: promtool is not installed (apt-get install prometheus)"
-        );
-        return;
-    }
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn rule_count(dir: &Path) -> usize {
     fs::read_dir(dir)
         .unwrap()
@@ -298,7 +273,7 @@ fn metrics_stay_bounded_after_100k_distinct_users_and_ips() {
     }
     let bad = problems(&metrics, &users, &ips, rules);
     assert!(bad.is_empty(), "{bad:#?}\n{metrics}");
-    promtool_check(&metrics);
+    crate::util::promtool_check_metrics("the cardinality test", &metrics);
 }
 
 #[test]

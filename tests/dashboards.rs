@@ -425,26 +425,7 @@ fn every_panel_and_rule_shows_data_against_a_real_prometheus() {
         .unwrap()
         .text()
         .unwrap();
-    let mut check = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    check
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = check.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::util::promtool_check_metrics("the dashboards test", &text);
     let fams = families(&text);
     let rules_text = fs::read_to_string(repo().join("dashboards/loginwatch-rules.yml")).unwrap();
     let mut named = BTreeSet::new();

@@ -6,7 +6,7 @@
 //! they happen), so unlike `decisions unlock` there is no offline fallback to
 //! the state file: when no daemon answers, the command says so and exits 2
 //! rather than pretending something was reset. The HTTP client and the
-//! daemon-address rules are those of `decisions` ([`super::decisions::client`]).
+//! daemon-address flags and rules are those of `decisions`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,7 +16,8 @@ use loginwatch::escape::Escaped;
 use serde::Deserialize;
 
 use super::CliError;
-use super::decisions::client::{self, ClientError, Endpoint, Response};
+use super::decisions::client::{self, ClientError, Response};
+use super::decisions::{Daemon, admin_name, admin_token};
 
 /// `loginwatch safety ...`.
 #[derive(Debug, clap::Subcommand)]
@@ -30,13 +31,8 @@ pub enum Command {
         /// File holding the admin token [default: the token the configuration names].
         #[arg(long)]
         token_file: Option<PathBuf>,
-        /// The daemon's configuration (its listen address and token)
-        /// [default: the embedded defaults].
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// The daemon's address, e.g. http://127.0.0.1:9464 [default: from the configuration].
-        #[arg(long)]
-        url: Option<String>,
+        #[command(flatten)]
+        daemon: Daemon,
     },
 }
 
@@ -51,31 +47,11 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
     let Command::StormReset {
         by,
         token_file,
-        config,
-        url,
+        daemon,
     } = c;
-    let config = super::config::load(config.as_deref())?;
-    let ep = match &url {
-        Some(u) => Endpoint::parse(u).map_err(CliError::Usage)?,
-        None => Endpoint::from_listen(config.http.listen),
-    };
-    let by = by
-        .or_else(|| std::env::var("SUDO_USER").ok())
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "admin".to_owned());
-    let token = match token_file {
-        Some(f) => Some(
-            std::fs::read_to_string(&f)
-                .map(|t| t.trim().to_owned())
-                .map_err(|e| {
-                    CliError::Usage(format!(
-                        "--token-file {}: {e}",
-                        Escaped(&f.display().to_string())
-                    ))
-                })?,
-        ),
-        None => config.http.admin_token.clone(),
-    };
+    let (config, ep) = daemon.resolve()?;
+    let by = admin_name(by);
+    let token = admin_token(token_file.as_deref(), &config)?;
     let body = serde_json::json!({ "by": by }).to_string();
     let answer = client::request(
         ep,

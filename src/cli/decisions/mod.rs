@@ -66,13 +66,40 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    fn resolve(&self) -> Result<(Config, Endpoint), CliError> {
+    /// The configuration and the daemon's address (`--url` wins).
+    pub(super) fn resolve(&self) -> Result<(Config, Endpoint), CliError> {
         let config = super::config::load(self.config.as_deref())?;
         let ep = match &self.url {
             Some(u) => Endpoint::parse(u).map_err(CliError::Usage)?,
             None => Endpoint::from_listen(config.http.listen),
         };
         Ok((config, ep))
+    }
+}
+
+/// Who acts, for the audit trail: `--by`, else the user behind sudo, else the
+/// login user.
+pub(super) fn admin_name(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("SUDO_USER").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "admin".to_owned())
+}
+
+/// The admin token: from `--token-file`, else the one the configuration names.
+pub(super) fn admin_token(
+    token_file: Option<&std::path::Path>,
+    config: &Config,
+) -> Result<Option<String>, CliError> {
+    match token_file {
+        Some(f) => std::fs::read_to_string(f)
+            .map(|t| Some(t.trim().to_owned()))
+            .map_err(|e| {
+                CliError::Usage(format!(
+                    "--token-file {}: {e}",
+                    Escaped(&f.display().to_string())
+                ))
+            }),
+        None => Ok(config.http.admin_token.clone()),
     }
 }
 
@@ -136,23 +163,8 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
             daemon,
         } => {
             let (config, ep) = daemon.resolve()?;
-            let by = by
-                .or_else(|| std::env::var("SUDO_USER").ok())
-                .or_else(|| std::env::var("USER").ok())
-                .unwrap_or_else(|| "admin".to_owned());
-            let token = match token_file {
-                Some(f) => Some(
-                    std::fs::read_to_string(&f)
-                        .map(|t| t.trim().to_owned())
-                        .map_err(|e| {
-                            CliError::Usage(format!(
-                                "--token-file {}: {e}",
-                                Escaped(&f.display().to_string())
-                            ))
-                        })?,
-                ),
-                None => config.http.admin_token.clone(),
-            };
+            let by = admin_name(by);
+            let token = admin_token(token_file.as_deref(), &config)?;
             let record = unlock(&config, ep, &id, &by, &reason, token.as_deref())?;
             let status = record.get("status").and_then(Value::as_str).unwrap_or("?");
             println!(
