@@ -595,29 +595,38 @@ fn the_account_sweep_runs_at_start_up_and_does_not_repeat() {
     assert_eq!(n, 1);
 }
 
+/// A file alert sink named `siem` writing `alerts.jsonl` in the test's dir.
+const FILE_SINK: &str =
+    "[[alert.sink]]\nname = \"siem\"\ntype = \"file\"\npath = \"alerts.jsonl\"\n";
+
+/// Appends `toml` to the test's `loginwatch.toml`.
+pub(crate) fn add_config(dir: &Path, toml: &str) {
+    let cfg = fs::read_to_string(dir.join("loginwatch.toml")).unwrap();
+    fs::write(dir.join("loginwatch.toml"), format!("{cfg}{toml}")).unwrap();
+}
+
+/// Waits until the file sink holds at least `want` alerts; returns them all.
+fn sink_alerts(dir: &Path, want: usize) -> Vec<Value> {
+    wait_for("alerts in the sink file", Duration::from_secs(20), || {
+        let text = fs::read_to_string(dir.join("alerts.jsonl")).unwrap_or_default();
+        let lines: Vec<Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        (lines.len() >= want).then_some(lines)
+    })
+    .unwrap()
+}
+
 #[test]
 fn decisions_and_their_unlocks_are_alerted_through_a_sink() {
     let dir = setup("2s");
     let d = dir.path();
-    let cfg = fs::read_to_string(d.join("loginwatch.toml")).unwrap();
-    fs::write(
-        d.join("loginwatch.toml"),
-        format!("{cfg}[alert]\nlanguage = \"ja\"\ntz = \"Asia/Tokyo\"\n[[alert.sink]]\nname = \"siem\"\ntype = \"file\"\npath = \"alerts.jsonl\"\n"),
-    )
-    .unwrap();
+    add_config(d, "[alert]\nlanguage = \"ja\"\ntz = \"Asia/Tokyo\"\n");
+    add_config(d, FILE_SINK);
     let daemon = Daemon::start(d);
     append(&d.join("auth.log"), &failures("hana", 5, 700));
-    let alerts = |want: usize| {
-        wait_for("alerts in the sink file", Duration::from_secs(20), || {
-            let text = fs::read_to_string(d.join("alerts.jsonl")).unwrap_or_default();
-            let lines: Vec<Value> = text
-                .lines()
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect();
-            (lines.len() >= want).then_some(lines)
-        })
-        .unwrap()
-    };
+    let alerts = |want: usize| sink_alerts(d, want);
     let firing = alerts(1);
     let text = firing[0].to_string();
     assert!(
@@ -642,23 +651,8 @@ fn decisions_and_their_unlocks_are_alerted_through_a_sink() {
 fn an_offline_cli_unlock_is_alerted_when_the_daemon_returns() {
     let dir = setup("30m");
     let d = dir.path();
-    let cfg = fs::read_to_string(d.join("loginwatch.toml")).unwrap();
-    fs::write(
-        d.join("loginwatch.toml"),
-        format!("{cfg}[[alert.sink]]\nname = \"siem\"\ntype = \"file\"\npath = \"alerts.jsonl\"\n"),
-    )
-    .unwrap();
-    let alerts = |want: usize| {
-        wait_for("alerts in the sink file", Duration::from_secs(20), || {
-            let text = fs::read_to_string(d.join("alerts.jsonl")).unwrap_or_default();
-            let lines: Vec<Value> = text
-                .lines()
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect();
-            (lines.len() >= want).then_some(lines)
-        })
-        .unwrap()
-    };
+    add_config(d, FILE_SINK);
+    let alerts = |want: usize| sink_alerts(d, want);
     let daemon = Daemon::start(d);
     append(&d.join("auth.log"), &failures("kai", 5, 900));
     alerts(1);
