@@ -45,6 +45,9 @@ pub struct Header<'a> {
 pub struct MinuteCache {
     key: [u8; 12],
     base: Option<DateTime<Utc>>,
+    /// The second of the minute last computed and its instant: several lines
+    /// share a second, and the calendar addition below is the costly part.
+    sec: Option<(u32, DateTime<Utc>)>,
 }
 
 fn malformed(detail: &'static str) -> ParseError {
@@ -288,10 +291,23 @@ fn bsd(
                 .ok_or_else(|| bad_time("a calendar date that exists"))?;
             cache.key = key;
             cache.base = Some(base);
+            cache.sec = None;
             base
         }
     };
-    let ts = base + Duration::seconds(i64::from(sec)) + Duration::nanoseconds(i64::from(nanos));
+    let whole = match cache.sec {
+        Some((s, at)) if s == sec => at,
+        _ => {
+            let at = base + Duration::seconds(i64::from(sec));
+            cache.sec = Some((sec, at));
+            at
+        }
+    };
+    let ts = if nanos == 0 {
+        whole
+    } else {
+        whole + Duration::nanoseconds(i64::from(nanos))
+    };
     Ok((ts, t + 8 + flen))
 }
 

@@ -27,7 +27,7 @@ use super::snapshot::fingerprint;
 use super::window::{Entry, KeyState, NEVER, evidence};
 use super::{dormant, novelty, restriction, travel};
 use crate::decision::{Decision, DecisionAction, Mode, Unlock, decision_id};
-use crate::event::{AuthEvent, Name};
+use crate::event::{AuthEvent, Name, Outcome};
 
 /// Event time between two sweeps of expired keys.
 const SWEEP_EVERY_MS: i64 = 60_000;
@@ -83,6 +83,44 @@ pub struct Engine {
     /// a reload or a restore which rules' state still applies.
     pub(super) fingerprints: Vec<u64>,
     pub(super) next_sweep: i64,
+    /// Per [`Outcome`] (by discriminant), the indices of the rules that can act
+    /// on an event of that outcome, in rule-set order. Most events are failures
+    /// and a third of the default rules only look at successes (or at nothing,
+    /// per event): skipping them up front keeps the per-event loop short.
+    pub(super) by_outcome: [Vec<usize>; 3],
+}
+
+/// The [`Engine::by_outcome`] index of `rules`.
+pub(super) fn outcome_index(rules: &RuleSet) -> [Vec<usize>; 3] {
+    let of = |o: Outcome| {
+        rules
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| may_act(r, o))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    [
+        of(Outcome::Success),
+        of(Outcome::Failure),
+        of(Outcome::Unknown),
+    ]
+}
+
+/// False only when [`step`] returns `None` for every event of outcome `o`
+/// without touching the rule's state (mirrors its dispatch: each kind's step
+/// begins with `rule.cond.matches`, which checks the outcome mask).
+fn may_act(rule: &Rule, o: Outcome) -> bool {
+    let allowed = rule.cond.allows_outcome(o);
+    match (&rule.kind, &rule.extra) {
+        (Kind::Travel, Extra::Travel(_))
+        | (Kind::Novelty, Extra::Novelty(_))
+        | (Kind::Dormant, Extra::Dormant(_)) => o == Outcome::Success && allowed,
+        (Kind::PasswordAge | Kind::Inactive, _) => false,
+        (Kind::Restriction, Extra::Allow(_)) => allowed,
+        _ => allowed || (rule.kind.watches_success() && o == Outcome::Success),
+    }
 }
 
 impl Engine {
@@ -90,12 +128,14 @@ impl Engine {
     pub fn new(rules: Arc<RuleSet>, mode: Mode) -> Engine {
         let states = rules.rules.iter().map(|_| RuleState::default()).collect();
         let fingerprints = rules.rules.iter().map(fingerprint).collect();
+        let by_outcome = outcome_index(&rules);
         Engine {
             rules,
             mode,
             states,
             fingerprints,
             next_sweep: NEVER,
+            by_outcome,
         }
     }
 
@@ -118,7 +158,14 @@ impl Engine {
             self.next_sweep = t.saturating_add(SWEEP_EVERY_MS);
         }
         let mut out = Vec::new();
-        for (rule, st) in self.rules.rules.iter().zip(self.states.iter_mut()) {
+        let relevant = self
+            .by_outcome
+            .get(ev.outcome as usize)
+            .map_or(&[][..], Vec::as_slice);
+        for &i in relevant {
+            let (Some(rule), Some(st)) = (self.rules.rules.get(i), self.states.get_mut(i)) else {
+                continue;
+            };
             if let Some(d) = step(rule, st, ev, t, self.mode) {
                 out.push(d);
             }
@@ -156,7 +203,10 @@ impl Engine {
 
     fn sweep_at(&mut self, now: i64) {
         for (rule, st) in self.rules.rules.iter().zip(self.states.iter_mut()) {
-            st.keys.retain(|_, k| alive(rule, k, now));
+            // A dormant rule's keys are always alive: scanning them would drop nothing.
+            if rule.kind != Kind::Dormant {
+                st.keys.retain(|_, k| alive(rule, k, now));
+            }
         }
     }
 }

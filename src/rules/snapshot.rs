@@ -190,6 +190,7 @@ impl Engine {
             .filter(|r| old.contains_key(&*r.id))
             .map(|r| r.id.clone())
             .collect();
+        self.by_outcome = super::engine::outcome_index(&self.rules);
         report
     }
 }

@@ -15,7 +15,10 @@ use std::net::IpAddr;
 
 use crate::event::Reason;
 
+mod find;
 mod pam;
+
+use find::{FOR, FROM, PORT};
 
 use pam::{pam_error, pam_more, pam_unix, su, sudo};
 
@@ -77,7 +80,42 @@ impl Attempt<'_> {
 
 /// An address from text without allocating; `::ffff:a.b.c.d` becomes `a.b.c.d`.
 pub fn parse_ip(s: &str) -> Option<IpAddr> {
+    if let Some(v4) = dotted_quad(s.as_bytes()) {
+        return Some(IpAddr::from(v4));
+    }
     s.parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
+}
+
+/// The common case of [`parse_ip`], several times faster than the general
+/// parser: four decimal octets without leading zeros. It accepts only what
+/// `IpAddr::from_str` accepts with the same value; anything else (v6,
+/// names, `192.030.0.6`) is left to the general parser.
+fn dotted_quad(b: &[u8]) -> Option<[u8; 4]> {
+    let mut out = [0u8; 4];
+    let mut i = 0;
+    for (n, slot) in out.iter_mut().enumerate() {
+        if n > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut v = 0u32;
+        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            v = v * 10 + u32::from(c - b'0');
+            i += 1;
+            if i - start > 3 {
+                return None;
+            }
+        }
+        let len = i - start;
+        if len == 0 || (len > 1 && b.get(start) == Some(&b'0')) {
+            return None;
+        }
+        *slot = u8::try_from(v).ok()?;
+    }
+    (i == b.len()).then_some(out)
 }
 
 /// The kind of program a line comes from.
@@ -237,7 +275,7 @@ fn tail_ok(rest: &str) -> bool {
 /// so a user name containing ` from X port N ssh2` cannot move the address.
 fn user_from(s: &str) -> Option<(&str, Attempt<'_>)> {
     let mut at = 0;
-    while let Some(i) = s.get(at..).and_then(|r| r.find(" from ")) {
+    while let Some(i) = s.get(at..).and_then(|r| FROM.find(r)) {
         let i = at + i;
         let (att, rest) = host_port(s.get(i + 6..)?);
         if att.host.is_some() && tail_ok(rest) {
@@ -264,7 +302,7 @@ fn strip_invalid(u: &str) -> (&str, bool) {
 /// `Failed|Accepted <method> for [invalid user] U from H port P ssh2[: info]`.
 fn attempt_line<'a>(m: &'a str, verb: &str) -> Option<Attempt<'a>> {
     let r = m.strip_prefix(verb)?;
-    let sp = r.find(" for ")?;
+    let sp = FOR.find(r)?;
     let method = r.get(..sp)?;
     if method.contains(' ') {
         return None;
@@ -296,7 +334,7 @@ fn invalid_user(m: &str) -> Option<Msg<'_>> {
 fn user_host_port(s: &str) -> Option<Attempt<'_>> {
     let s = s.trim_end();
     let s = s.strip_suffix("[preauth]").unwrap_or(s).trim_end();
-    let (head, port) = match s.rfind(" port ") {
+    let (head, port) = match PORT.rfind(s) {
         Some(i) => (s.get(..i)?, s.get(i + 6..)?.parse::<u16>().ok()),
         None => (s, None),
     };
@@ -368,7 +406,7 @@ fn disconnect(m: &str) -> Option<Msg<'_>> {
 /// Position of the `:` in the first ` port N: ` of `s`.
 fn find_port_colon(s: &str) -> Option<usize> {
     let mut at = 0;
-    while let Some(i) = s.get(at..).and_then(|r| r.find(" port ")) {
+    while let Some(i) = s.get(at..).and_then(|r| PORT.find(r)) {
         let i = at + i + 6;
         let n = s.get(i..)?.bytes().take_while(u8::is_ascii_digit).count();
         if n > 0 && s.get(i + n..)?.starts_with(": ") {
@@ -407,7 +445,7 @@ fn not_allowed(m: &str) -> Option<Msg<'_>> {
     let i = r.rfind(" not allowed because ")?;
     let why = r.get(i + 21..)?;
     let who = r.get(..i)?;
-    let (user, host) = match who.rfind(" from ") {
+    let (user, host) = match FROM.rfind(who) {
         Some(j) => (who.get(..j)?, who.get(j + 6..)),
         None => (who, None),
     };
@@ -452,7 +490,7 @@ fn noise_from<'a>(m: &'a str, prefix: &str) -> Option<Msg<'a>> {
     if !m.starts_with(prefix) {
         return None;
     }
-    let i = m.rfind(" from ")?;
+    let i = FROM.rfind(m)?;
     Some(Msg::Noise(host_port(m.get(i + 6..)?).0))
 }
 

@@ -2,13 +2,16 @@
 //! program writes, sshd's own `PAM ...` summaries, and the su/sudo failure lines.
 //! Split from the sshd wording in the parent module; both share its field cutters.
 
+use super::find::{
+    ACCOUNT, COLON_SP, FOR, MORE, PAREN_SP, PASSWORD, RHOST, RUSER, SESSION, USER_EQ,
+};
 use super::{Attempt, Msg, strip_invalid, user_from};
 use crate::event::Reason;
 
 /// `PAM N more authentication failure[s]; logname= ... rhost=H  user=U`.
 pub(super) fn pam_more(m: &str) -> Option<Msg<'_>> {
     let r = m.strip_prefix("PAM ")?;
-    let i = r.find(" more authentication failure")?;
+    let i = MORE.find(r)?;
     if !r.get(..i)?.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -19,7 +22,7 @@ pub(super) fn pam_more(m: &str) -> Option<Msg<'_>> {
 /// `authentication error` / `User not known ...` variants (BSD, macOS).
 pub(super) fn pam_error(m: &str) -> Option<Msg<'_>> {
     let r = m.strip_prefix("PAM: ")?;
-    let f = r.find(" for ")?;
+    let f = FOR.find(r)?;
     let unknown = r.starts_with("User not known");
     let (user, mut att) = user_from(r.get(f + 5..)?)?;
     let (user, invalid) = strip_invalid(user);
@@ -36,19 +39,19 @@ pub(super) fn pam_error(m: &str) -> Option<Msg<'_>> {
 /// `pam_unix(svc:auth): authentication failure; ...`, `(pam_unix) authentication
 /// failure; ...`, and pam_unix's account-expiry messages.
 pub(super) fn pam_unix(m: &str) -> Msg<'_> {
-    let Some(i) = m.find(": ").or_else(|| m.find(") ").map(|i| i + 1)) else {
+    let Some(i) = COLON_SP.find(m).or_else(|| PAREN_SP.find(m).map(|i| i + 1)) else {
         return Msg::Ignored;
     };
     let module = m.get(..i).unwrap_or("");
     let text = m.get(i + 1..).unwrap_or("").trim_start();
     if let Some(fields) = text.strip_prefix("authentication failure;") {
         // Session, password-change and account modules do not authenticate.
-        if module.contains(":session") || module.contains(":password") {
+        if SESSION.find(module).is_some() || PASSWORD.find(module).is_some() {
             return Msg::Ignored;
         }
         return Msg::PamFailure(pam_fields(fields));
     }
-    if module.contains(":account") {
+    if ACCOUNT.find(module).is_some() {
         if text.contains("expired password") || text.contains("password expired") {
             return Msg::Refused(Attempt {
                 user: text
@@ -82,7 +85,7 @@ fn pam_fields(s: &str) -> Attempt<'_> {
     let mut chosen: Option<(usize, &str, Option<&str>)> = None;
     let mut last: Option<(usize, &str)> = None;
     let mut at = 0;
-    while let Some(i) = s.get(at..).and_then(|r| r.find("rhost=")) {
+    while let Some(i) = s.get(at..).and_then(|r| RHOST.find(r)) {
         let i = at + i;
         let v = s.get(i + 6..).unwrap_or("");
         let end = memchr::memchr(b' ', v.as_bytes()).unwrap_or(v.len());
@@ -98,11 +101,11 @@ fn pam_fields(s: &str) -> Attempt<'_> {
     let (i, host, user) = match (chosen, last) {
         (Some(c), _) => c,
         (None, Some((i, h))) => (i, h, None),
-        (None, None) => (s.len(), "", s.rfind(" user=").and_then(|j| s.get(j + 6..))),
+        (None, None) => (s.len(), "", USER_EQ.rfind(s).and_then(|j| s.get(j + 6..))),
     };
     let ruser = s
         .get(..i)
-        .and_then(|h| h.find("ruser=").and_then(|j| h.get(j + 6..)))
+        .and_then(|h| RUSER.find(h).and_then(|j| h.get(j + 6..)))
         .map(str::trim_end)
         .filter(|r| !r.is_empty());
     Attempt {
