@@ -108,12 +108,58 @@ impl Net {
 /// One group key. Ordered so eviction can break ties between equally old keys
 /// the same way whatever the hash map's layout (a restored engine must evict
 /// exactly the keys the uninterrupted one would).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialOrd, Ord)]
 pub enum Key {
     User(Name),
     Ip(IpAddr),
     UserIp(Name, IpAddr),
     Net(Net),
+}
+
+/// Names are interned, so two equal names are nearly always one allocation:
+/// comparing the pointers first skips comparing the bytes on the engine's
+/// per-event lookups. Same meaning as the derived comparison.
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        fn same(a: &Name, b: &Name) -> bool {
+            std::sync::Arc::ptr_eq(a, b) || a == b
+        }
+        match (self, other) {
+            (Key::User(a), Key::User(b)) => same(a, b),
+            (Key::Ip(a), Key::Ip(b)) => a == b,
+            (Key::UserIp(a, i), Key::UserIp(b, j)) => i == j && same(a, b),
+            (Key::Net(a), Key::Net(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Key {}
+
+/// What `#[derive(Hash)]` would write (the variant's index as an `isize`, then
+/// the fields), kept by hand only because `PartialEq` is: equal keys hash alike.
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            Key::User(u) => {
+                0isize.hash(state);
+                u.hash(state);
+            }
+            Key::Ip(ip) => {
+                1isize.hash(state);
+                ip.hash(state);
+            }
+            Key::UserIp(u, ip) => {
+                2isize.hash(state);
+                u.hash(state);
+                ip.hash(state);
+            }
+            Key::Net(n) => {
+                3isize.hash(state);
+                n.hash(state);
+            }
+        }
+    }
 }
 
 impl Key {
@@ -202,6 +248,28 @@ pub enum Val {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_compare_by_content_not_by_allocation() {
+        use std::hash::BuildHasher;
+        let h = rustc_hash::FxBuildHasher;
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let (a, b): (Name, Name) = (Name::from("alice"), Name::from("alice"));
+        assert!(!std::sync::Arc::ptr_eq(&a, &b));
+        for (x, y) in [
+            (Key::User(a.clone()), Key::User(b.clone())),
+            (Key::UserIp(a.clone(), ip), Key::UserIp(b.clone(), ip)),
+            (Key::User(a.clone()), Key::User(a.clone())),
+        ] {
+            assert_eq!(x, y);
+            assert_eq!(h.hash_one(&x), h.hash_one(&y));
+        }
+        let other: IpAddr = "192.0.2.2".parse().unwrap();
+        assert_ne!(Key::User(a.clone()), Key::User(Name::from("bob")));
+        assert_ne!(Key::UserIp(a.clone(), ip), Key::UserIp(b, other));
+        assert_ne!(Key::Ip(ip), Key::Net(Net::of(ip)));
+        assert_ne!(Key::User(a), Key::Ip(ip));
+    }
 
     #[test]
     fn nets_mask_to_24_and_64() {
