@@ -108,6 +108,9 @@ pub struct DeliveryReport {
 /// Key prefix of summary rows (never an alert's key: those are rule-based).
 const SUMMARY_KEY: &str = "loginwatch:suppressed";
 
+/// Page cache of the outbox's connection, in KiB.
+const OUTBOX_CACHE_KIB: u32 = 256;
+
 /// The outbox over one state-database connection.
 pub struct Outbox {
     store: Store,
@@ -127,7 +130,14 @@ impl std::fmt::Debug for Outbox {
 impl Outbox {
     /// An outbox on `store` (usually a connection of its own: see the module
     /// doc), with the default backoff and random jitter.
-    pub fn new(store: Store) -> Outbox {
+    pub fn new(mut store: Store) -> Outbox {
+        // This connection reads a page of rows and writes one row at a time:
+        // a small page cache does (SQLite's default is 2 MiB per connection,
+        // on top of the daemon's main one). Only a cache size: failing to set
+        // it changes nothing else.
+        let _ = store
+            .connection()
+            .execute_batch(&format!("PRAGMA cache_size = -{OUTBOX_CACHE_KIB}"));
         Outbox {
             store,
             backoff: Backoff::default(),
