@@ -16,6 +16,7 @@
 
 mod deliver;
 pub mod plan;
+mod rows;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -107,6 +108,9 @@ pub struct DeliveryReport {
 /// Key prefix of summary rows (never an alert's key: those are rule-based).
 const SUMMARY_KEY: &str = "loginwatch:suppressed";
 
+/// Page cache of the outbox's connection, in KiB.
+const OUTBOX_CACHE_KIB: u32 = 256;
+
 /// The outbox over one state-database connection.
 pub struct Outbox {
     store: Store,
@@ -126,7 +130,14 @@ impl std::fmt::Debug for Outbox {
 impl Outbox {
     /// An outbox on `store` (usually a connection of its own: see the module
     /// doc), with the default backoff and random jitter.
-    pub fn new(store: Store) -> Outbox {
+    pub fn new(mut store: Store) -> Outbox {
+        // This connection reads a page of rows and writes one row at a time:
+        // a small page cache does (SQLite's default is 2 MiB per connection,
+        // on top of the daemon's main one). Only a cache size: failing to set
+        // it changes nothing else.
+        let _ = store
+            .connection()
+            .execute_batch(&format!("PRAGMA cache_size = -{OUTBOX_CACHE_KIB}"));
         Outbox {
             store,
             backoff: Backoff::default(),
@@ -211,73 +222,6 @@ impl Outbox {
             "DELETE FROM alert_outbox WHERE state <> 'pending' AND done_at < ?1",
             [codec::time(&before)],
         )?)
-    }
-
-    /// The undelivered rows whose sink is not backing off at `now`, summaries
-    /// first, then oldest first, per sink.
-    pub fn due(&mut self, now: DateTime<Utc>) -> Result<Vec<OutboxRow>, OutboxError> {
-        self.due_rows(now, None)
-    }
-
-    /// [`Outbox::due`], of one sink or of all. A row this binary cannot read
-    /// back (edited by hand, written by a newer version) is marked failed and
-    /// logged, so that it cannot stall the whole outbox.
-    fn due_rows(
-        &mut self,
-        now: DateTime<Utc>,
-        sink: Option<&str>,
-    ) -> Result<Vec<OutboxRow>, OutboxError> {
-        let now_s = codec::time(&now);
-        let conn = self.store.connection();
-        let mut st = conn.prepare_cached(
-            "SELECT o.id, o.sink, o.alert_key, o.status, o.version, o.payload, o.created_at,
-                    o.attempts, o.summary
-               FROM alert_outbox o LEFT JOIN alert_sink_state s ON s.sink = o.sink
-              WHERE o.state = 'pending' AND (s.retry_at IS NULL OR s.retry_at <= ?1)
-                AND (?2 IS NULL OR o.sink = ?2)
-              ORDER BY o.sink, o.summary DESC, o.id",
-        )?;
-        let raw = st
-            .query_map(params![now_s, sink], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, i64>(7)?,
-                    r.get::<_, bool>(8)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        drop(st);
-        let mut rows = Vec::with_capacity(raw.len());
-        for (id, sink, alert_key, status, version, payload, created, attempts, summary) in raw {
-            let decoded = (|| -> Result<OutboxRow, OutboxError> {
-                Ok(OutboxRow {
-                    id,
-                    sink,
-                    alert_key,
-                    status: parse_status(&status)?,
-                    version: u32::try_from(version).unwrap_or(u32::MAX),
-                    payload: serde_json::from_str(&payload)
-                        .map_err(|source| OutboxError::Payload { id, source })?,
-                    created_at: codec::parse_time(&created)?,
-                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                    summary,
-                })
-            })();
-            match decoded {
-                Ok(r) => rows.push(r),
-                Err(e) => {
-                    tracing::error!("alert outbox: skipping row {id}: {e}");
-                    self.finish(id, "failed", Some(&e.to_string()), now)?;
-                }
-            }
-        }
-        Ok(rows)
     }
 
     /// Undelivered rows per sink (the `loginwatch_alert_outbox_depth` gauge).

@@ -226,3 +226,97 @@ fn an_unreadable_row_is_failed_not_a_stall() {
     assert_eq!(due[0].alert_key, "good");
     assert_eq!(o.depth().unwrap(), [("s".into(), 1)]);
 }
+
+/// Enqueues `n` rows `k0`..`k{n-1}` with texts "0".."n-1" for sink "s".
+fn backlog(o: &mut Outbox, n: usize) {
+    for i in 0..n {
+        o.enqueue(
+            "s",
+            &format!("k{i}"),
+            AlertStatus::Firing,
+            &line(&i.to_string()),
+            t(0),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_backlog_of_several_pages_is_sent_in_order_in_one_pass() {
+    let r = std::sync::Arc::new(Recorder::default());
+    let s = [sink(&r, None)];
+    let mut o = outbox();
+    let n = 3 * rows::PAGE + 5;
+    backlog(&mut o, n);
+    // An unreadable row in the second page is failed and skipped, not counted.
+    o.store
+        .connection()
+        .execute(
+            "UPDATE alert_outbox SET payload = '{' WHERE alert_key = ?1",
+            [format!("k{}", rows::PAGE + 3)],
+        )
+        .unwrap();
+    let rep = o.deliver_due(&s, None, t(0)).unwrap();
+    assert_eq!(rep.delivered as usize, n - 1);
+    let texts: Vec<String> = r.sent.lock().unwrap().iter().map(|s| s.1.clone()).collect();
+    let want: Vec<String> = (0..n)
+        .filter(|i| *i != rows::PAGE + 3)
+        .map(|i| i.to_string())
+        .collect();
+    assert_eq!(texts, want);
+    assert!(o.due(t(1)).unwrap().is_empty());
+    let failed: i64 = o
+        .store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM alert_outbox WHERE state = 'failed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(failed, 1);
+}
+
+#[test]
+fn the_rate_limit_counts_across_pages_and_a_failure_stops_mid_page() {
+    let r = std::sync::Arc::new(Recorder::default());
+    let max = 2 * rows::PAGE as u32 + 1;
+    let limit = RateLimit {
+        max,
+        per: Duration::from_secs(60),
+    };
+    let s = [sink(&r, Some(limit))];
+    let mut o = outbox();
+    let n = 3 * rows::PAGE;
+    backlog(&mut o, n);
+    let rep = o.deliver_due(&s, None, t(0)).unwrap();
+    assert_eq!((rep.delivered, rep.suppressed), (max, 0));
+    // The window is full: the rest is suppressed in the next pass, then summarised.
+    let rep = o.deliver_due(&s, None, t(1)).unwrap();
+    assert_eq!(
+        (rep.delivered, rep.suppressed as usize),
+        (0, n - max as usize)
+    );
+    let rep = o.deliver_due(&s, None, t(61)).unwrap();
+    assert_eq!((rep.summaries, rep.delivered), (1, 1));
+    let sent = r.sent.lock().unwrap();
+    assert_eq!(sent.len(), max as usize + 1);
+    assert_eq!(sent[max as usize - 1].1, (max - 1).to_string());
+    assert_eq!(
+        sent[max as usize].1,
+        format!("summary {}", n - max as usize)
+    );
+    drop(sent);
+    // A transient failure in the middle of a page stops the pass there.
+    let r2 = std::sync::Arc::new(Recorder::default());
+    let s2 = [sink(&r2, None)];
+    let mut o2 = outbox();
+    backlog(&mut o2, rows::PAGE + 10);
+    let rep = o2.deliver_due(&s2, None, t(0)).unwrap();
+    assert_eq!(rep.delivered as usize, rows::PAGE + 10);
+    backlog(&mut o2, 3);
+    *r2.fail.lock().unwrap() = 1;
+    let rep = o2.deliver_due(&s2, None, t(1)).unwrap();
+    assert_eq!((rep.delivered, rep.retried), (0, 1));
+    assert_eq!(o2.due(t(100)).unwrap().len(), 3);
+}

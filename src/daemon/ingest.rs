@@ -275,10 +275,12 @@ impl Ingest {
         };
         let now = Utc::now();
         let (alerting, enrichment, samples) = (&self.alerting, &mut self.enrichment, &self.samples);
+        // One reader for the whole commit: each log file is opened once, not per alert.
+        let mut lines = super::samples::LineReader::default();
         let mut render = |d: &Decision| {
             alerting
                 .as_ref()
-                .and_then(|a| a.render(&firing_alert(d, enrichment, samples), now))
+                .and_then(|a| a.render(&firing_alert(d, enrichment, samples, &mut lines), now))
         };
         let result = store.commit_alerting(&batch, &mut render)?;
         for d in batch
@@ -364,6 +366,7 @@ fn firing_alert(
     d: &Decision,
     enrichment: &mut crate::enrich::setup::Loaded,
     samples: &super::samples::Samples,
+    reader: &mut super::samples::LineReader,
 ) -> crate::alert::Alert {
     let inventory = enrichment.inventory.as_ref();
     let account =
@@ -377,7 +380,7 @@ fn firing_alert(
         .or_else(|| d.evidence.source_ips.first().copied())
         .filter(|_| enricher.geo_active())
         .and_then(|ip| enricher.facts(ip).geo);
-    let lines = super::samples::read_back(samples.captured(&d.id));
+    let lines = reader.read(samples.captured(&d.id));
     super::alerting::firing_with(d, account, geo, lines)
 }
 

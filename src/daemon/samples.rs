@@ -23,6 +23,7 @@
 use std::fs::File;
 use std::hash::Hasher;
 use std::net::IpAddr;
+use std::num::NonZeroU64;
 use std::os::unix::fs::FileExt;
 
 use rustc_hash::{FxHashMap, FxHasher};
@@ -30,10 +31,12 @@ use rustc_hash::{FxHashMap, FxHasher};
 use crate::decision::Target;
 use crate::event::{AuthEvent, Name};
 
-/// Keys per generation (the map holds at most twice this many).
-pub const GENERATION: usize = 16 * 1024;
+/// Keys per generation (the map holds at most twice this many). 14 Ki and
+/// not 16 Ki: a hash table keeps at most 7/8 of its buckets full, so 14 Ki
+/// keys fit 16 Ki buckets (512 KiB) where 16 Ki keys would take 32 Ki.
+pub const GENERATION: usize = 14 * 1024;
 
-/// Lines remembered in all (64 bytes each: 4 MiB).
+/// Lines remembered in all (56 bytes each: 3.5 MiB, allocated once).
 pub const SLOTS: usize = 64 * 1024;
 
 /// What a line is about: a target of decisions.
@@ -71,18 +74,24 @@ impl SampleRef {
     }
 }
 
-/// A position in the ring that is valid while `slots[idx].seq == seq`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Link {
-    idx: u32,
-    seq: u64,
+/// A position in the ring: the write sequence number of a line (1 for the
+/// first). The line is in slot `(seq - 1) % SLOTS` and the link is valid
+/// while that slot still holds it (its `seq` is the same). One `u64` (and
+/// `Option<Link>` too, thanks to the niche): a slot is 56 bytes, not 88.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Link(NonZeroU64);
+
+impl Link {
+    fn idx(self) -> usize {
+        ((self.0.get() - 1) % SLOTS as u64) as usize
+    }
 }
 
 #[derive(Debug)]
 struct Slot {
     r: SampleRef,
-    /// Write sequence of this slot's line (0: never written).
-    seq: u64,
+    /// Write sequence of this slot's line.
+    seq: Link,
     /// The previous line of the same user and of the same address.
     prev_user: Option<Link>,
     prev_ip: Option<Link>,
@@ -110,7 +119,13 @@ impl Samples {
         Samples {
             per_key,
             generation: generation.max(1),
-            slots: Vec::new(),
+            // All at once when enabled: growing by doubling would hold the
+            // old and the new vector together for a moment.
+            slots: if per_key > 0 {
+                Vec::with_capacity(SLOTS)
+            } else {
+                Vec::new()
+            },
             seq: 0,
             current: FxHashMap::default(),
             previous: FxHashMap::default(),
@@ -160,20 +175,19 @@ impl Samples {
             return;
         }
         // Slots fill in order (`seq` 1 in slot 0), then wrap around.
-        let link = Link {
-            idx: (self.seq % SLOTS as u64) as u32,
-            seq: self.seq + 1,
+        self.seq = self.seq.wrapping_add(1);
+        let Some(link) = NonZeroU64::new(self.seq).map(Link) else {
+            return;
         };
-        self.seq += 1;
         let prev_user = user.and_then(|u| self.latest(SampleKey::User(u.clone()), link));
         let prev_ip = ip.and_then(|ip| self.latest(SampleKey::Ip(ip), link));
         let slot = Slot {
             r,
-            seq: link.seq,
+            seq: link,
             prev_user,
             prev_ip,
         };
-        match self.slots.get_mut(link.idx as usize) {
+        match self.slots.get_mut(link.idx()) {
             Some(s) => *s = slot,
             None => self.slots.push(slot),
         }
@@ -194,7 +208,7 @@ impl Samples {
     }
 
     fn valid(&self, l: Link) -> Option<&Slot> {
-        self.slots.get(l.idx as usize).filter(|s| s.seq == l.seq)
+        self.slots.get(l.idx()).filter(|s| s.seq == l)
     }
 
     /// Up to `per_key` links of a chain, newest first.
@@ -224,7 +238,7 @@ impl Samples {
         if let Some(ip) = target.ip {
             links.extend(self.chain(&SampleKey::Ip(ip), false));
         }
-        links.sort_unstable_by_key(|l| std::cmp::Reverse(l.seq));
+        links.sort_unstable_by_key(|l| std::cmp::Reverse(*l));
         links.dedup();
         links.truncate(self.per_key);
         links
@@ -235,26 +249,50 @@ impl Samples {
     }
 }
 
-/// Reads the lines back, escaped for an alert; a line that cannot be read or
-/// no longer matches its hash is left out (see the module doc).
-pub fn read_back(refs: &[SampleRef]) -> Vec<String> {
-    let mut open: Vec<(Name, Option<File>)> = Vec::new();
-    let mut out = Vec::with_capacity(refs.len());
-    for r in refs {
-        let file = match open.iter().position(|(p, _)| *p == r.path) {
-            Some(i) => &open[i].1,
+/// Reads lines back for alerts, escaped; a line that cannot be read or no
+/// longer matches its hash is left out (see the module doc).
+///
+/// Why a reader and not a function: the alerts of one commit (thousands in a
+/// distributed attack) quote lines of the same few files, and opening a file
+/// per alert costs a system call pair and, worse, a change notification to
+/// the daemon's own file watcher each time. A reader keeps each file open for
+/// its lifetime: make one per commit, so a rotated file is seen anew by the
+/// next one.
+#[derive(Debug, Default)]
+pub struct LineReader {
+    open: Vec<(Name, Option<File>)>,
+}
+
+impl LineReader {
+    /// The lines of `refs`, in order, escaped, leaving out the unreadable ones.
+    pub fn read(&mut self, refs: &[SampleRef]) -> Vec<String> {
+        let mut out = Vec::with_capacity(refs.len());
+        let mut buf = Vec::new();
+        for r in refs {
+            let Some(f) = self.file(&r.path) else {
+                continue;
+            };
+            buf.clear();
+            buf.resize(r.len as usize, 0);
+            if f.read_exact_at(&mut buf, r.offset).is_ok() && line_hash(&buf) == r.hash {
+                out.push(crate::escape::bytes(&buf));
+            }
+        }
+        out
+    }
+
+    /// The open file of `path` (`None`: it could not be opened, which is
+    /// remembered too, so a missing file is tried once per reader).
+    fn file(&mut self, path: &Name) -> Option<&File> {
+        let i = match self.open.iter().position(|(p, _)| p == path) {
+            Some(i) => i,
             None => {
-                open.push((r.path.clone(), File::open(&*r.path).ok()));
-                &open[open.len() - 1].1
+                self.open.push((path.clone(), File::open(&**path).ok()));
+                self.open.len() - 1
             }
         };
-        let Some(f) = file else { continue };
-        let mut buf = vec![0u8; r.len as usize];
-        if f.read_exact_at(&mut buf, r.offset).is_ok() && line_hash(&buf) == r.hash {
-            out.push(crate::escape::bytes(&buf));
-        }
+        self.open.get(i).and_then(|(_, f)| f.as_ref())
     }
-    out
 }
 
 #[cfg(test)]
@@ -375,6 +413,13 @@ mod tests {
         let good = SampleRef::new(p.clone(), 6, b"user \x1b[2Jx");
         let stale = SampleRef::new(p.clone(), 0, b"other");
         let gone = SampleRef::new(Arc::from("/nonexistent/x"), 0, b"first");
-        assert_eq!(read_back(&[stale, good, gone]), vec!["user \\u{1b}[2Jx"]);
+        let mut reader = LineReader::default();
+        assert_eq!(
+            reader.read(&[stale, good.clone(), gone.clone()]),
+            vec!["user \\u{1b}[2Jx"]
+        );
+        // Files stay open (a missing one stays missing) for the reader's life.
+        assert_eq!(reader.read(&[gone, good]), vec!["user \\u{1b}[2Jx"]);
+        assert_eq!(reader.open.len(), 2);
     }
 }

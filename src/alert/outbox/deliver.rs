@@ -1,5 +1,6 @@
 //! One delivery pass of the outbox: every due row of every sink, once, in
-//! order, each result recorded before the next send.
+//! order, each result recorded before the next send. Rows are read a page at
+//! a time (see `rows`), so a backlog of thousands costs one page of memory.
 //!
 //! The order matters for "at least once": a row is marked delivered only
 //! after its receiver accepted it, so a crash between the two re-sends it
@@ -9,7 +10,10 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::{DeliveryReport, Outbox, OutboxError, OutboxRow, SUMMARY_KEY, plan};
+use rusqlite::params;
+
+use super::rows::PAGE;
+use super::{DeliveryReport, Outbox, OutboxError, OutboxRow, SUMMARY_KEY, SinkState, plan};
 use crate::alert::AlertStatus;
 use crate::alert::sink::{Delivery, Sink, SinkError, Summary};
 use crate::escape::Escaped;
@@ -52,19 +56,12 @@ impl Outbox {
         now: DateTime<Utc>,
         report: &mut DeliveryReport,
     ) -> Result<(), OutboxError> {
-        let count = |result: &str| {
-            if let Some(m) = metrics {
-                m.alert_result(&sink.name, result);
-            }
-        };
         let mut state = self.load_state(&sink.name)?;
-        let all = self.due_rows(now, Some(&sink.name))?;
-        let (summaries, rows): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| r.summary);
-        let p = plan::plan(&mut state, rows.len(), sink.rate_limit, now);
+        let due = self.count_due(&sink.name)?;
+        let p = plan::plan(&mut state, due, sink.rate_limit, now);
         // Persist the plan's window before sending: a crash mid-pass must not
         // forget what was suppressed.
         self.save_state(&sink.name, &state)?;
-        let mut queue: Vec<OutboxRow> = summaries;
         if let Some(k) = p.summary {
             let s = Summary { suppressed: k, now };
             let payload = sink.transport.summary(&s);
@@ -77,61 +74,133 @@ impl Outbox {
                 true,
             )?;
             report.summaries += 1;
-            queue = self
-                .due_rows(now, Some(&sink.name))?
-                .into_iter()
-                .filter(|r| r.summary)
-                .collect();
         }
         if state.retry_at.is_some_and(|t| now < t) {
             return Ok(());
         }
-        let mut rows = rows.into_iter();
-        queue.extend(rows.by_ref().take(p.send));
-        for row in rows.by_ref().take(p.suppress) {
-            self.finish(row.id, "suppressed", None, now)?;
-            report.suppressed += 1;
-            count("suppressed");
-        }
-        for row in queue {
-            let key = row.idempotency_key();
-            let d = Delivery {
-                idempotency_key: &key,
-                alert_key: &row.alert_key,
-                status: row.status,
-                payload: &row.payload,
-                now,
-            };
-            let started = Instant::now();
-            let result = sink.transport.send(&d);
+        if p.suppress > 0 {
+            let n = self.suppress(&sink.name, p.send, p.suppress, now)?;
+            report.suppressed += n;
             if let Some(m) = metrics {
-                m.alert_delivery_seconds(&sink.name, started.elapsed().as_secs_f64());
-            }
-            match result {
-                Ok(()) => {
-                    plan::delivered(&mut state);
-                    self.finish(row.id, "delivered", None, now)?;
-                    report.delivered += 1;
-                    count("delivered");
-                }
-                Err(SinkError::Permanent(e)) | Err(SinkError::Setup(e)) => {
-                    tracing::error!(sink = %sink.name, alert = %Escaped(&row.alert_key), "alert not deliverable, giving up: {}", Escaped(&e));
-                    self.finish(row.id, "failed", Some(&e), now)?;
-                    report.failed += 1;
-                    count("failed");
-                }
-                Err(SinkError::Transient(e)) => {
-                    let jitter = (self.jitter)();
-                    plan::failed(&mut state, &self.backoff, jitter, now);
-                    tracing::warn!(sink = %sink.name, failures = state.failures, "alert delivery failed, will retry: {}", Escaped(&e));
-                    self.finish(row.id, "pending", Some(&e), now)?;
-                    report.retried += 1;
-                    count("retry");
-                    break;
+                for _ in 0..n {
+                    m.alert_result(&sink.name, "suppressed");
                 }
             }
+        }
+        // Summaries first (never suppressed), then the planned rows, oldest first.
+        let mut pass = Pass {
+            sink,
+            metrics,
+            now,
+            report,
+            state: &mut state,
+        };
+        if self.send_rows(&mut pass, true, usize::MAX)? {
+            self.send_rows(&mut pass, false, p.send)?;
         }
         self.save_state(&sink.name, &state)?;
         Ok(())
     }
+
+    /// Marks as suppressed the `n` pending rows of `sink` that follow its
+    /// first `skip` (summaries aside), in one statement. Returns how many.
+    fn suppress(
+        &mut self,
+        sink: &str,
+        skip: usize,
+        n: usize,
+        now: DateTime<Utc>,
+    ) -> Result<u32, OutboxError> {
+        let as_sql = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        let changed = self.store.connection().execute(
+            "UPDATE alert_outbox SET state = 'suppressed', done_at = ?4
+              WHERE id IN (SELECT id FROM alert_outbox
+                            WHERE state = 'pending' AND sink = ?1 AND NOT summary
+                            ORDER BY id LIMIT ?3 OFFSET ?2)",
+            params![sink, as_sql(skip), as_sql(n), codec::time(&now)],
+        )?;
+        Ok(u32::try_from(changed).unwrap_or(u32::MAX))
+    }
+
+    /// Sends up to `limit` pending rows of the pass's sink (its summaries or
+    /// the others), a page at a time, recording each result before the next
+    /// send. Returns false when a transient failure stopped the sink.
+    fn send_rows(
+        &mut self,
+        pass: &mut Pass<'_>,
+        summary: bool,
+        limit: usize,
+    ) -> Result<bool, OutboxError> {
+        let mut after = 0;
+        let mut left = limit;
+        while left > 0 {
+            let (rows, last) =
+                self.page(&pass.sink.name, summary, after, PAGE.min(left), pass.now)?;
+            let Some(last) = last else { break };
+            after = last;
+            for row in rows {
+                left = left.saturating_sub(1);
+                if !self.send_one(pass, &row)? {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Sends one row and records the result; false after a transient failure.
+    fn send_one(&mut self, pass: &mut Pass<'_>, row: &OutboxRow) -> Result<bool, OutboxError> {
+        let (sink, now) = (pass.sink, pass.now);
+        let count = |result: &str| {
+            if let Some(m) = pass.metrics {
+                m.alert_result(&sink.name, result);
+            }
+        };
+        let key = row.idempotency_key();
+        let d = Delivery {
+            idempotency_key: &key,
+            alert_key: &row.alert_key,
+            status: row.status,
+            payload: &row.payload,
+            now,
+        };
+        let started = Instant::now();
+        let result = sink.transport.send(&d);
+        if let Some(m) = pass.metrics {
+            m.alert_delivery_seconds(&sink.name, started.elapsed().as_secs_f64());
+        }
+        match result {
+            Ok(()) => {
+                plan::delivered(pass.state);
+                self.finish(row.id, "delivered", None, now)?;
+                pass.report.delivered += 1;
+                count("delivered");
+            }
+            Err(SinkError::Permanent(e)) | Err(SinkError::Setup(e)) => {
+                tracing::error!(sink = %sink.name, alert = %Escaped(&row.alert_key), "alert not deliverable, giving up: {}", Escaped(&e));
+                self.finish(row.id, "failed", Some(&e), now)?;
+                pass.report.failed += 1;
+                count("failed");
+            }
+            Err(SinkError::Transient(e)) => {
+                let jitter = (self.jitter)();
+                plan::failed(pass.state, &self.backoff, jitter, now);
+                tracing::warn!(sink = %sink.name, failures = pass.state.failures, "alert delivery failed, will retry: {}", Escaped(&e));
+                self.finish(row.id, "pending", Some(&e), now)?;
+                pass.report.retried += 1;
+                count("retry");
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// What one sink's pass carries from row to row.
+struct Pass<'a> {
+    sink: &'a Sink,
+    metrics: Option<&'a Metrics>,
+    now: DateTime<Utc>,
+    report: &'a mut DeliveryReport,
+    state: &'a mut SinkState,
 }
