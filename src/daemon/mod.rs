@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod reload;
 pub mod samples;
 pub mod sweep;
+pub mod wake;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -158,13 +159,15 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     // Wake-ups: notify on the directories of the sources.
     let (wake_tx, wake_rx) = mpsc::channel::<std::time::Instant>();
     let watch_tx = wake_tx.clone();
+    let watch_dirs = tailer.watch_dirs();
+    let own = wake::OwnFiles::of(&config, &watch_dirs);
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if res.is_ok() {
+        if res.is_ok_and(|ev| own.wakes(&ev)) {
             let _ = watch_tx.send(std::time::Instant::now());
         }
     })
     .map_err(|e| std::io::Error::other(e.to_string()))?;
-    for dir in tailer.watch_dirs() {
+    for dir in watch_dirs {
         if let Err(e) = watcher.watch(&dir, notify::RecursiveMode::NonRecursive) {
             warn!(dir = %dir.display(), error = %e, "Cannot watch directory; relying on polling.");
         }
