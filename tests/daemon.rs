@@ -748,6 +748,86 @@ fn enforce_mode_runs_actions_refuses_unsafe_names_and_audits_both() {
     assert!(audit.contains("action refused"), "{audit}");
 }
 
+/// With the daemon stopped, an admin's CLI unlock of an enforced lock still runs
+/// the inverse action (nobody else would) and audits it.
+#[test]
+fn an_offline_cli_unlock_runs_the_inverse_action() {
+    let dir = setup("30m");
+    let d = dir.path();
+    let record = d.join("argv.log");
+    let script = d.join("lock-user.sh");
+    fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", record.display()),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("755")
+        .arg(&script)
+        .status()
+        .unwrap();
+    let cfg = fs::read_to_string(d.join("loginwatch.toml")).unwrap();
+    fs::write(
+        d.join("loginwatch.toml"),
+        format!(
+            "mode = \"enforce\"\n{cfg}[actions]\ntimeout = \"5s\"\n[[actions.lock_account]]\nexec = [\"{s}\", \"lock\", \"{{user}}\"]\nundo_exec = [\"{s}\", \"unlock\", \"{{user}}\"]\n",
+            s = script.display()
+        ),
+    )
+    .unwrap();
+    let daemon = Daemon::start(d);
+    append(&d.join("auth.log"), &failures("lena", 5, 950));
+    wait_for("the lock of lena", Duration::from_secs(20), || {
+        let text = fs::read_to_string(&record).unwrap_or_default();
+        text.contains("lock lena").then_some(())
+    });
+    let id = active_for(&daemon, "lena").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(daemon.terminate().success());
+    assert!(!fs::read_to_string(&record).unwrap().contains("unlock lena"));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_loginwatch"))
+        .args([
+            "decisions",
+            "unlock",
+            &id,
+            "--by",
+            "helpdesk",
+            "--reason",
+            "verified by phone",
+        ])
+        .arg("--config")
+        .arg(d.join("loginwatch.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = fs::read_to_string(&record).unwrap();
+    assert!(
+        text.contains("unlock lena"),
+        "{text}{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let daemon = Daemon::start(d);
+    let audit = daemon.get(&format!("/api/v1/decisions/{id}"))["audit"].to_string();
+    assert!(
+        audit.contains("unlock") && audit.contains("helpdesk"),
+        "{audit}"
+    );
+    assert_eq!(
+        audit.matches("action ok").count(),
+        2,
+        "lock and undo: {audit}"
+    );
+}
+
 #[test]
 fn a_lockout_storm_trips_the_breaker_and_an_admin_closes_it() {
     let dir = setup("30m");

@@ -24,6 +24,9 @@ pub struct Enforcer {
     dry_run: bool,
     store: Arc<Mutex<Store>>,
     alerting: Option<Arc<super::alerting::Alerting>>,
+    /// Wait for each action to finish (a short-lived CLI process would
+    /// otherwise exit before its actions ran).
+    wait: bool,
 }
 
 impl Enforcer {
@@ -40,6 +43,7 @@ impl Enforcer {
             dry_run,
             store,
             alerting,
+            wait: false,
         }
     }
 
@@ -136,6 +140,12 @@ impl Enforcer {
         }
     }
 
+    /// Runs actions to completion before returning (for the CLI).
+    pub fn waiting(mut self) -> Enforcer {
+        self.wait = true;
+        self
+    }
+
     /// A lock ended: undo what was applied.
     pub fn ended(&self, d: &Decision, now: DateTime<Utc>) {
         if d.mode == Mode::Enforce {
@@ -149,6 +159,7 @@ impl Enforcer {
             warn!(id = %d.id, reason = %r.reason, "Action refused.");
             self.audit(&d.id, "action refused", &r.reason.to_string(), now);
         }
+        let mut running = Vec::new();
         for planned in plan.actions {
             let shown = planned.redacted().to_string();
             if self.dry_run {
@@ -159,7 +170,7 @@ impl Enforcer {
             let id = d.id.clone();
             let store = self.store.clone();
             // Off the ingest thread: an action may take up to its timeout.
-            std::thread::spawn(move || {
+            running.push(std::thread::spawn(move || {
                 let result = action::run(&planned);
                 let detail = format!(
                     "{shown}: {}",
@@ -173,7 +184,13 @@ impl Enforcer {
                     };
                     let _ = s.record_audit(&id, what, "loginwatch", &detail, Utc::now());
                 }
-            });
+            }));
+        }
+        if self.wait {
+            for r in running {
+                // A panicked action thread has nothing left to report.
+                let _ = r.join();
+            }
         }
     }
 }

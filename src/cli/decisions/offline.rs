@@ -3,7 +3,7 @@
 //! The decisions commands prefer the running daemon's API (so an unlock is seen by
 //! the daemon at once and counted in its metrics); when nothing answers they fall
 //! back to the state file through this function (an unlock's resolved alert
-//! waits in the outbox for the daemon). SQLite's WAL mode and busy
+//! waits in the outbox for the daemon; its inverse actions run here). SQLite's WAL mode and busy
 //! timeout make this safe even if a daemon starts meanwhile.
 
 use std::sync::{Arc, Mutex};
@@ -11,8 +11,11 @@ use std::sync::{Arc, Mutex};
 use loginwatch::config::Config;
 use loginwatch::daemon::alerting::Alerting;
 use loginwatch::daemon::backend::StoreBackend;
+use loginwatch::daemon::enforce::Enforcer;
 use loginwatch::escape::Escaped;
 use loginwatch::http::{AdminBackend, BackendError};
+use loginwatch::safety::Safety;
+use loginwatch::safety::guard::detect_own;
 use loginwatch::state::Store;
 use loginwatch::telemetry::Metrics;
 
@@ -29,13 +32,27 @@ pub fn offline_backend(config: &Config) -> Result<Box<dyn AdminBackend>, Backend
     // written to the outbox with the unlock (one transaction) and delivered by
     // the daemon when it next runs, like any alert it had not yet sent.
     let alerting = Alerting::new(config)
-        .map_err(|e| BackendError::Unavailable(format!("alert sinks: {}", Escaped(&e))))?;
+        .map_err(|e| BackendError::Unavailable(format!("alert sinks: {}", Escaped(&e))))?
+        .map(Arc::new);
+    let store = Arc::new(Mutex::new(store));
+    // In enforce mode an unlock also undoes what the lock did (the inverse
+    // actions: unlock at the identity provider, remove from the nft set), run
+    // here since no daemon will; each is audited like the daemon's.
+    let safety = Safety::new(config.safety.clone(), detect_own());
+    let enforcer = Enforcer::new(
+        config.actions.clone(),
+        safety,
+        false,
+        store.clone(),
+        alerting.clone(),
+    );
     Ok(Box::new(
         StoreBackend::new(
-            Arc::new(Mutex::new(store)),
+            store,
             Arc::new(Mutex::new(Vec::new())),
             Arc::new(Metrics::new()),
         )
-        .with_alerting(alerting.map(Arc::new)),
+        .with_alerting(alerting)
+        .with_enforcer(Arc::new(enforcer.waiting())),
     ))
 }
