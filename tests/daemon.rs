@@ -696,10 +696,9 @@ fn an_offline_cli_unlock_is_alerted_when_the_daemon_returns() {
     );
 }
 
-#[test]
-fn enforce_mode_runs_actions_refuses_unsafe_names_and_audits_both() {
-    let dir = setup("2s");
-    let d = dir.path();
+/// Enforce mode, with account locks and unlocks run by a script that appends
+/// its arguments to the returned file.
+fn enforce_with_script(d: &Path) -> PathBuf {
     let record = d.join("argv.log");
     let script = d.join("lock-user.sh");
     fs::write(
@@ -721,6 +720,14 @@ fn enforce_mode_runs_actions_refuses_unsafe_names_and_audits_both() {
         ),
     )
     .unwrap();
+    record
+}
+
+#[test]
+fn enforce_mode_runs_actions_refuses_unsafe_names_and_audits_both() {
+    let dir = setup("2s");
+    let d = dir.path();
+    let record = enforce_with_script(d);
     let daemon = Daemon::start(d);
     append(&d.join("auth.log"), &failures("ivan", 5, 800));
     append(&d.join("auth.log"), &failures("-rf", 5, 900));
@@ -754,27 +761,7 @@ fn enforce_mode_runs_actions_refuses_unsafe_names_and_audits_both() {
 fn an_offline_cli_unlock_runs_the_inverse_action() {
     let dir = setup("30m");
     let d = dir.path();
-    let record = d.join("argv.log");
-    let script = d.join("lock-user.sh");
-    fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$@\" >> {}\n", record.display()),
-    )
-    .unwrap();
-    Command::new("chmod")
-        .arg("755")
-        .arg(&script)
-        .status()
-        .unwrap();
-    let cfg = fs::read_to_string(d.join("loginwatch.toml")).unwrap();
-    fs::write(
-        d.join("loginwatch.toml"),
-        format!(
-            "mode = \"enforce\"\n{cfg}[actions]\ntimeout = \"5s\"\n[[actions.lock_account]]\nexec = [\"{s}\", \"lock\", \"{{user}}\"]\nundo_exec = [\"{s}\", \"unlock\", \"{{user}}\"]\n",
-            s = script.display()
-        ),
-    )
-    .unwrap();
+    let record = enforce_with_script(d);
     let daemon = Daemon::start(d);
     append(&d.join("auth.log"), &failures("lena", 5, 950));
     wait_for("the lock of lena", Duration::from_secs(20), || {
