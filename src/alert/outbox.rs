@@ -170,17 +170,15 @@ impl Outbox {
         self.insert(&[(sink, payload)], alert_key, status, now, false)
     }
 
-    /// [`Outbox::enqueue`] for several sinks (each with its own rendering) in
-    /// ONE transaction: an alert is committed for all its sinks or for none.
-    /// Returns the last row id (0 for no sink).
-    pub fn enqueue_all(
+    /// Commits an alert rendered for several sinks (each with its own
+    /// rendering) in ONE transaction: it is committed for all its sinks or for
+    /// none. Returns the last row id (0 for no sink).
+    pub fn enqueue_entry(
         &mut self,
-        per_sink: &[(&str, &Payload)],
-        alert_key: &str,
-        status: AlertStatus,
+        entry: &OutboxEntry,
         now: DateTime<Utc>,
     ) -> Result<i64, OutboxError> {
-        self.insert(per_sink, alert_key, status, now, false)
+        self.commit_entry(entry, false, now)
     }
 
     fn insert(
@@ -203,11 +201,20 @@ impl Outbox {
                 })
                 .collect::<Result<_, _>>()?,
         };
+        self.commit_entry(&entry, summary, now)
+    }
+
+    fn commit_entry(
+        &mut self,
+        entry: &OutboxEntry,
+        summary: bool,
+        now: DateTime<Utc>,
+    ) -> Result<i64, OutboxError> {
         let tx = self
             .store
             .connection()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let id = outbox_rows::insert(&tx, &entry, summary, &now)?;
+        let id = outbox_rows::insert(&tx, entry, summary, &now)?;
         tx.commit()?;
         Ok(id)
     }

@@ -193,13 +193,20 @@ fn the_rate_limit_suppresses_and_later_sends_one_summary() {
 }
 
 #[test]
-fn enqueue_all_commits_every_sink_and_prune_keeps_pending_rows() {
+fn enqueue_entry_commits_every_sink_and_prune_keeps_pending_rows() {
     let r = std::sync::Arc::new(Recorder::default());
     let s = [sink(&r, None)];
     let mut o = outbox();
-    let (a, b) = (line("a"), line("b"));
-    o.enqueue_all(&[("s", &a), ("later", &b)], "k", AlertStatus::Firing, t(0))
-        .unwrap();
+    let json = |p: &Payload| serde_json::to_string(p).unwrap();
+    let entry = OutboxEntry {
+        alert_key: "k".into(),
+        status: AlertStatus::Firing,
+        per_sink: vec![
+            ("s".into(), json(&line("a"))),
+            ("later".into(), json(&line("b"))),
+        ],
+    };
+    o.enqueue_entry(&entry, t(0)).unwrap();
     assert_eq!(o.depth().unwrap(), [("later".into(), 1), ("s".into(), 1)]);
     o.deliver_due(&s, None, t(0)).unwrap();
     assert_eq!(o.prune(t(0)).unwrap(), 0, "finished at t(0), not before");

@@ -22,7 +22,7 @@ use tracing::warn;
 
 use crate::alert::outbox::Outbox;
 use crate::alert::sink::{self, Sink};
-use crate::alert::{Alert, Format, Language, Payload, Renderer};
+use crate::alert::{Alert, Format, Language, Renderer};
 use crate::config::Config;
 use crate::config::alerts::{SinkConfig, SinkFormat};
 use crate::parse::Zone;
@@ -105,28 +105,13 @@ impl Alerting {
     /// Renders `alert` for every sink whose filter accepts it and commits the
     /// payloads to the outbox in one transaction of their own.
     pub fn enqueue(&self, alert: &Alert, now: DateTime<Utc>) {
-        let mut rendered: Vec<(&str, Payload)> = Vec::new();
-        for c in self
-            .configs
-            .iter()
-            .filter(|c| c.filter.accepts(&alert.decision))
-        {
-            let Some(r) = self.renderers.get(&c.language) else {
-                continue;
-            };
-            match r.render(alert, format(c.format), now) {
-                Ok(p) => rendered.push((c.name.as_str(), p)),
-                Err(e) => warn!(sink = %c.name, error = %e, "Alert could not be rendered."),
-            }
-        }
-        if rendered.is_empty() {
+        let Some(entry) = self.render(alert, now) else {
             return;
-        }
-        let per_sink: Vec<(&str, &Payload)> = rendered.iter().map(|(n, p)| (*n, p)).collect();
+        };
         let Ok(mut outbox) = self.outbox.lock() else {
             return;
         };
-        if let Err(e) = outbox.enqueue_all(&per_sink, &alert.key, alert.status, now) {
+        if let Err(e) = outbox.enqueue_entry(&entry, now) {
             warn!(error = %e, "Alert could not be written to the outbox.");
         }
     }
