@@ -18,14 +18,14 @@ mod scenario;
 mod setup;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::daemon::append;
 use exprs::{families, metric_names, panel_exprs, readme_unused, rule_exprs};
 
 fn repo() -> PathBuf {
@@ -127,7 +127,8 @@ impl Drop for Proc {
     }
 }
 
-/// Polls `f` every 200 ms until it returns `Some`, or panics after `limit`.
+/// Polls `f` every 200 ms (gentler on Prometheus than the daemon tests'
+/// `wait_for`) until it returns `Some`, or panics after `limit`.
 fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + limit;
     loop {
@@ -145,13 +146,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn append(path: &Path, lines: &[String]) {
-    let mut f = OpenOptions::new().append(true).open(path).unwrap();
-    for l in lines {
-        writeln!(f, "{l}").unwrap();
-    }
 }
 
 /// A Prometheus HTTP API client on loopback.
