@@ -16,6 +16,7 @@ pub mod event;
 pub mod http;
 pub mod intern;
 pub mod parse;
+pub mod pipeline;
 pub mod replay;
 pub mod rules;
 pub mod safety;

@@ -17,9 +17,6 @@ use crate::parse::custom::Declared;
 use crate::parse::reader::{Line, LineReader};
 use crate::parse::{Format, LineCtx, ParseError, ParseOptions, Parser, UnparsedReason, detect};
 
-/// How many leading lines `auto` detection looks at.
-const DETECT_LINES: usize = 8;
-
 /// Counters of one run, per reason where it matters.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stats {
@@ -63,15 +60,7 @@ impl FileSource {
     ) -> io::Result<FileSource> {
         let mut buf = BufReader::with_capacity(64 * 1024, input);
         let format = match format {
-            Format::Auto => {
-                let head = buf.fill_buf()?;
-                let lines: Vec<&[u8]> = head
-                    .split(|&b| b == b'\n')
-                    .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-                    .take(DETECT_LINES)
-                    .collect();
-                detect::detect(&lines)
-            }
+            Format::Auto => detect::detect_head(buf.fill_buf()?),
             f => f.clone(),
         };
         let format_name = match &format {

@@ -8,7 +8,8 @@ use chrono::Utc;
 use clap::Args;
 
 use loginwatch::config::Config;
-use loginwatch::enrich::{Enricher, GeoDbs, IpLists};
+use loginwatch::enrich::setup::Loaded;
+use loginwatch::enrich::{Enricher, GeoDbs};
 use loginwatch::escape::Escaped;
 use loginwatch::parse::custom::Declared;
 use loginwatch::parse::{Format, ParseError, ParseOptions, Zone};
@@ -111,17 +112,16 @@ impl InputArgs {
         })
     }
 
-    /// The enricher for `--config` and `--geoip`, or `None` when there is
-    /// nothing to add; `rules` are checked against it (unknown IP lists are an
-    /// error, geo rules without a database are reported inactive).
-    pub fn enricher(
+    /// The enrichment for `--config` and `--geoip` (possibly nothing); `rules`
+    /// are checked against it (unknown IP lists are an error, geo rules without
+    /// a database are reported inactive).
+    pub fn enrichment(
         &self,
         config: Option<&Config>,
         rules: Option<&RuleSet>,
-    ) -> Result<Option<Enricher>, CliError> {
+    ) -> Result<Loaded, CliError> {
         let Some(config) = config else {
-            return Ok(open_geoip(&self.geoip)?
-                .map(|dbs| Enricher::new(Some(dbs), IpLists::empty(), None)));
+            return Ok(loginwatch::pipeline::geoip_only(open_geoip(&self.geoip)?));
         };
         let loaded = loginwatch::enrich::setup::load(config, &self.geoip).map_err(|errs| {
             CliError::Usage(
@@ -135,6 +135,17 @@ impl InputArgs {
             loginwatch::enrich::setup::check_rules(rules, config, &loaded.enricher)
                 .map_err(CliError::Usage)?;
         }
+        Ok(loaded)
+    }
+
+    /// The enricher for `--config` and `--geoip`, or `None` when there is
+    /// nothing to add (`parse`, which runs no rules).
+    pub fn enricher(
+        &self,
+        config: Option<&Config>,
+        rules: Option<&RuleSet>,
+    ) -> Result<Option<Enricher>, CliError> {
+        let loaded = self.enrichment(config, rules)?;
         Ok((!loaded.enricher.is_noop()).then_some(loaded.enricher))
     }
 

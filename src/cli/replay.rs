@@ -11,12 +11,12 @@ use serde::Serialize;
 use loginwatch::decision::{Decision, Mode};
 use loginwatch::escape::Escaped;
 use loginwatch::event::rfc3339;
+use loginwatch::pipeline::Pipeline;
 use loginwatch::replay::{EventMerge, Stats};
-use loginwatch::rules::Engine;
 
+use super::CliError;
 use super::input::{self, InputArgs};
 use super::parse::broken_pipe_ok;
-use super::{CliError, rules};
 
 /// Arguments of `loginwatch replay`.
 #[derive(Debug, clap::Args)]
@@ -48,28 +48,13 @@ struct Summary {
 /// Runs `replay`.
 pub fn run(a: Args) -> Result<ExitCode, CliError> {
     let config = a.input.config()?;
-    // --rules wins; else the config's profile, else its rules directory.
-    let profile = config.as_ref().and_then(|c| c.profile.as_deref());
-    let set = match (
-        a.rules.as_deref(),
-        profile.and_then(loginwatch::rules::profile),
-    ) {
-        (None, Some(set)) => {
-            set.map_err(|errs| CliError::Usage(format!("invalid rules:\n{errs}")))?
-        }
-        (dir, _) => {
-            let rules_dir = dir
-                .map(|d| d.to_path_buf())
-                .or_else(|| config.as_ref().and_then(|c| c.rules_dir.clone()));
-            rules::load(rules_dir.as_deref())?
-        }
-    };
+    let (set, _) = super::rules::select(a.rules.as_deref(), config.as_ref())?;
     let opts = a.input.options()?;
     let format = a.input.format(&set.formats)?;
     let sources = a.input.open(&format, &opts)?;
-    let mut enricher = a.input.enricher(config.as_ref(), Some(&set))?;
+    let enrichment = a.input.enrichment(config.as_ref(), Some(&set))?;
     let mode = config.as_ref().map_or(Mode::Recommend, |c| c.mode);
-    let mut engine = Engine::new(Arc::new(set), mode);
+    let mut pipeline = Pipeline::fresh(Arc::new(set), mode, enrichment);
     let mut merge = EventMerge::new(sources);
     let pb = input::progress(a.input.total_bytes());
     let mut stats = Stats::default();
@@ -81,11 +66,10 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     };
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     let mut per_rule: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
+    let mut made = Vec::new();
     while let Some(mut ev) = merge.next_event(&mut stats, &mut hook)? {
-        if let Some(en) = &mut enricher {
-            en.enrich(&mut ev);
-        }
-        for d in engine.observe(&ev) {
+        pipeline.observe(&mut ev, &mut made);
+        for d in made.drain(..) {
             stats.decisions += 1;
             *per_rule
                 .entry((d.rule.to_string(), d.action.as_str()))

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use loginwatch::escape::Escaped;
-use loginwatch::rules::{self, RuleSet};
+use loginwatch::rules::RuleSet;
 
 use super::CliError;
 
@@ -21,22 +21,21 @@ pub enum Command {
 /// Loads the rule set from `dir`, or from the first default directory that exists,
 /// or the built-in rules. Errors are usage errors (exit 2), listed one per line.
 pub fn load(dir: Option<&Path>) -> Result<RuleSet, CliError> {
-    let dir = match dir {
-        Some(d) => Some(d.to_path_buf()),
-        None => rules::default_dir(),
-    };
-    let result = match &dir {
-        Some(d) if !d.is_dir() => {
-            return Err(CliError::Usage(format!(
-                "rules directory {} does not exist",
-                Escaped(&d.display().to_string())
-            )));
-        }
-        Some(d) => rules::load_dir(d),
-        None => rules::builtin(),
-    };
-    result.map_err(|errs| {
-        CliError::Usage(format!("invalid rules ({} errors):\n{errs}", errs.0.len()))
+    select(dir, None).map(|(set, _)| set)
+}
+
+/// The rule set for `--rules DIR` and `--config FILE`, chosen as the daemon
+/// chooses it (see [`loginwatch::pipeline::select_rules`]).
+pub fn select(
+    dir: Option<&Path>,
+    config: Option<&loginwatch::config::Config>,
+) -> Result<(RuleSet, loginwatch::pipeline::RulesOrigin), CliError> {
+    loginwatch::pipeline::select_rules(dir, config).map_err(|e| match e {
+        loginwatch::pipeline::SelectError::NoDir(d) => CliError::Usage(format!(
+            "rules directory {} does not exist",
+            Escaped(&d.display().to_string())
+        )),
+        e => CliError::Usage(e.to_string()),
     })
 }
 

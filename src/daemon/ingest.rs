@@ -29,9 +29,10 @@ use crate::escape::Escaped;
 use crate::event::{Name, Outcome, rfc3339};
 use crate::intern::Interner;
 use crate::parse::{Format, LineCtx, ParseOptions, Parser, UnparsedReason, Zone, detect};
-use crate::rules::{Engine, RuleSet};
+use crate::pipeline::Pipeline;
+use crate::rules::RuleSet;
 use crate::source::{SourceStatus, TailEvent, TailLine, Tailer};
-use crate::state::{Batch, FactsAccumulator, Store};
+use crate::state::{Batch, Store};
 use crate::telemetry::Metrics;
 
 /// How often the enrichment files (GeoIP, lists, inventory) are checked for change.
@@ -92,9 +93,8 @@ fn outcome_index(o: Outcome) -> usize {
 pub struct Ingest {
     pub tailer: Tailer,
     pub sources: HashMap<String, SourceParse>,
-    pub engine: Engine,
-    /// GeoIP, IP lists and the inventory, applied to every event before the rules.
-    pub enrichment: crate::enrich::setup::Loaded,
+    /// Enrichment, account facts and the rules: the core `replay` runs too.
+    pub pipeline: Pipeline,
     /// Alert sinks, when configured: new decisions' alerts are committed with them.
     pub alerting: Option<Arc<super::alerting::Alerting>>,
     /// Recent raw lines per target, quoted by alerts.
@@ -120,7 +120,6 @@ impl Ingest {
     /// Runs until `shutdown` is set, then commits a last time.
     pub fn run(mut self) {
         let mut pending: Vec<Decision> = Vec::new();
-        let mut facts = FactsAccumulator::new();
         let mut interner = Interner::default();
         let mut last_commit = Instant::now();
         let mut dirty = false;
@@ -133,7 +132,7 @@ impl Ingest {
         loop {
             let stopping = self.shutdown.load(Ordering::SeqCst);
             while let Ok(set) = self.reloads.try_recv() {
-                let report = self.engine.reload(set);
+                let report = self.pipeline.engine_mut().reload(set);
                 info!(?report, "Rules reloaded.");
             }
             // Decision latency is measured from the earliest wake-up this poll
@@ -142,12 +141,11 @@ impl Ingest {
             let mut counts = BatchCounts::default();
             let mut made: Vec<Decision> = Vec::new();
             if last_reload_check.elapsed() >= RELOAD_CHECK {
-                crate::enrich::setup::reload(&mut self.enrichment);
+                self.pipeline.reload_enrichment();
                 last_reload_check = Instant::now();
             }
             if !stopping && last_sweep.is_none_or(|t| t.elapsed() >= super::sweep::EVERY) {
-                let found =
-                    super::sweep::run(&self.engine, &self.enrichment, &self.store, Utc::now());
+                let found = super::sweep::run(&self.pipeline, &self.store, Utc::now());
                 for d in &found {
                     log_decision(d);
                 }
@@ -161,21 +159,17 @@ impl Ingest {
                 let Ingest {
                     tailer,
                     sources,
-                    engine,
-                    enrichment,
+                    pipeline,
                     year,
                     samples,
                     ..
                 } = &mut self;
-                let enricher = &mut enrichment.enricher;
                 let year = *year;
                 tailer.poll(BATCH_LINES, &mut |line: TailLine<'_>| {
                     handle_line(
                         line,
                         sources,
-                        engine,
-                        enricher,
-                        &mut facts,
+                        pipeline,
                         &mut interner,
                         samples,
                         year,
@@ -226,7 +220,7 @@ impl Ingest {
             }
             let due = last_commit.elapsed() >= self.checkpoint_interval;
             if dirty && (due || stopping || !pending.is_empty()) {
-                match self.commit(&mut pending, &mut facts) {
+                match self.commit(&mut pending) {
                     Ok(()) => {
                         dirty = false;
                         last_commit = Instant::now();
@@ -251,21 +245,17 @@ impl Ingest {
         }
     }
 
-    fn commit(
-        &mut self,
-        pending: &mut Vec<Decision>,
-        facts: &mut FactsAccumulator,
-    ) -> Result<(), crate::state::StateError> {
+    fn commit(&mut self, pending: &mut Vec<Decision>) -> Result<(), crate::state::StateError> {
         let batch = Batch {
             checkpoints: self.tailer.checkpoints(),
-            engine_snapshot: Some(self.engine.snapshot()),
+            engine_snapshot: Some(self.pipeline.engine().snapshot()),
             parser_snapshots: self
                 .sources
                 .iter()
                 .filter_map(|(name, s)| s.parser.as_ref().map(|p| (name.clone(), p.snapshot())))
                 .collect(),
             decisions: pending.clone(),
-            facts: facts.take(),
+            facts: self.pipeline.take_facts(),
             at: Utc::now(),
         };
         let Ok(mut store) = self.store.lock() else {
@@ -274,7 +264,8 @@ impl Ingest {
             return Ok(());
         };
         let now = Utc::now();
-        let (alerting, enrichment, samples) = (&self.alerting, &mut self.enrichment, &self.samples);
+        let (alerting, samples) = (&self.alerting, &self.samples);
+        let enrichment = self.pipeline.enrichment_mut();
         // One reader for the whole commit: each log file is opened once, not per alert.
         let mut lines = super::samples::LineReader::default();
         let mut render = |d: &Decision| {
@@ -296,7 +287,12 @@ impl Ingest {
             }
         }
         drop(store);
-        let inventory = self.enrichment.inventory.as_ref().map(|h| h.current());
+        let inventory = self
+            .pipeline
+            .enrichment()
+            .inventory
+            .as_ref()
+            .map(|h| h.current());
         for d in batch
             .decisions
             .iter()
@@ -341,7 +337,7 @@ impl Ingest {
             let prev = last.insert((rule.clone(), what), now).unwrap_or(0);
             if now >= prev { now - prev } else { now }
         };
-        for r in &self.engine.stats().rules {
+        for r in &self.pipeline.engine().stats().rules {
             let id: &str = &r.rule;
             self.metrics
                 .tracked_keys
@@ -388,9 +384,7 @@ fn firing_alert(
 fn handle_line(
     line: TailLine<'_>,
     sources: &mut HashMap<String, SourceParse>,
-    engine: &mut Engine,
-    enricher: &mut crate::enrich::Enricher,
-    facts: &mut FactsAccumulator,
+    pipeline: &mut Pipeline,
     interner: &mut Interner,
     samples: &mut super::samples::Samples,
     year: Option<i32>,
@@ -427,10 +421,8 @@ fn handle_line(
             samples.record(&ev, &path, line.offset, line.line);
             ev.log_path = Some(path);
             c.events[outcome_index(ev.outcome)] += 1;
-            enricher.enrich(&mut ev);
-            facts.observe(&ev);
             let first = made.len();
-            made.extend(engine.observe(&ev));
+            pipeline.observe(&mut ev, made);
             for d in &made[first..] {
                 samples.capture(d);
             }
@@ -455,12 +447,7 @@ fn detect_format(line: &TailLine<'_>) -> Format {
     if read.is_err() || head.is_empty() {
         return detect::detect(&[line.line]);
     }
-    let lines: Vec<&[u8]> = head
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .take(8)
-        .collect();
-    detect::detect(&lines)
+    detect::detect_head(&head)
 }
 
 fn log_tail_event(ev: &TailEvent) {

@@ -34,7 +34,8 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::parse::Format;
-use crate::rules::{Engine, RuleErrors, RuleSet};
+use crate::pipeline::{Pipeline, SelectError};
+use crate::rules::{Engine, RuleSet};
 use crate::source::{SourceSpec, Tailer};
 use crate::state::{StateError, Store};
 use crate::telemetry::Metrics;
@@ -44,8 +45,8 @@ use crate::telemetry::Metrics;
 pub enum DaemonError {
     #[error("state: {0}")]
     State(#[from] StateError),
-    #[error("invalid rules:\n{0}")]
-    Rules(RuleErrors),
+    #[error("{0}")]
+    Rules(SelectError),
     #[error("source {name}: unknown format {format:?}")]
     Format { name: String, format: String },
     #[error("cannot listen on {addr}: {error}")]
@@ -72,19 +73,11 @@ pub struct RunOptions {
     pub dry_run: bool,
 }
 
-/// Loads the rule set the config names (directory, default directories, or built in).
-pub fn load_rules(config: &Config) -> Result<(RuleSet, Option<PathBuf>), RuleErrors> {
-    if let Some(set) = config.profile.as_deref().and_then(crate::rules::profile) {
-        return set.map(|s| (s, None));
-    }
-    let dir = match &config.rules_dir {
-        Some(d) => Some(d.clone()),
-        None => crate::rules::default_dir(),
-    };
-    match dir {
-        Some(d) => crate::rules::load_dir(&d).map(|s| (s, Some(d))),
-        None => crate::rules::builtin().map(|s| (s, None)),
-    }
+/// Loads the rule set the config names (profile, directory, default
+/// directories, or built in), as every command chooses it.
+pub fn load_rules(config: &Config) -> Result<(RuleSet, Option<PathBuf>), SelectError> {
+    crate::pipeline::select_rules(None, Some(config))
+        .map(|(set, origin)| (set, origin.dir().map(PathBuf::from)))
 }
 
 /// Runs the daemon until SIGTERM or Ctrl-C.
@@ -179,8 +172,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let ingest = ingest::Ingest {
         tailer,
         sources,
-        engine,
-        enrichment,
+        pipeline: Pipeline::new(engine, enrichment),
         // Sample lines are kept only when something will quote them.
         samples: samples::Samples::new(
             if alerting.is_some() {

@@ -80,10 +80,14 @@ pub fn reload_once(config: &Config, to_ingest: &Sender<Arc<RuleSet>>, metrics: &
             metrics.reload(ReloadResult::Ok);
             let _ = to_ingest.send(Arc::new(set));
         }
-        Err(errors) => {
+        Err(crate::pipeline::SelectError::Invalid(errors)) => {
             for e in &errors.0 {
                 error!(error = %e, "Rule file rejected; the previous rules stay live.");
             }
+            metrics.reload(ReloadResult::Error);
+        }
+        Err(e) => {
+            error!(error = %e, "Rules not reloaded; the previous rules stay live.");
             metrics.reload(ReloadResult::Error);
         }
     }

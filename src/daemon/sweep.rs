@@ -13,22 +13,21 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use crate::decision::Decision;
-use crate::enrich::setup::Loaded;
-use crate::rules::Engine;
+use crate::pipeline::Pipeline;
 use crate::state::{DecisionFilter, Store};
 
 /// Time between sweeps.
 pub const EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// The sweep's new decisions at `now`.
-pub fn run(
-    engine: &Engine,
-    enrichment: &Loaded,
-    store: &Mutex<Store>,
-    now: DateTime<Utc>,
-) -> Vec<Decision> {
-    let rules = engine.rules();
-    if !rules.rules.iter().any(|r| r.kind.is_sweep()) {
+pub fn run(pipeline: &Pipeline, store: &Mutex<Store>, now: DateTime<Utc>) -> Vec<Decision> {
+    if !pipeline
+        .engine()
+        .rules()
+        .rules
+        .iter()
+        .any(|r| r.kind.is_sweep())
+    {
         return Vec::new();
     }
     let Ok(store) = store.lock() else {
@@ -41,8 +40,7 @@ pub fn run(
             return Vec::new();
         }
     };
-    let inventory = enrichment.inventory.as_ref().map(|h| h.current());
-    let found = crate::rules::sweep(rules, inventory.as_deref(), &facts, now, engine.mode());
+    let found = pipeline.sweep(&facts, now);
     let total = found.len();
     let fresh: Vec<Decision> = found
         .into_iter()

@@ -14,6 +14,22 @@ use serde_json::Value;
 use super::Format;
 use super::json::{Path, preset};
 
+/// How many leading lines detection looks at.
+pub const HEAD_LINES: usize = 8;
+
+/// Picks the format for a file from the bytes at its head (a buffer's worth):
+/// the first [`HEAD_LINES`] lines that are not blank. The one entry point for
+/// `replay`, `parse`, `why` and the daemon, so a file is read as the same format
+/// whichever of them opens it.
+pub fn detect_head(head: &[u8]) -> Format {
+    let lines: Vec<&[u8]> = head
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .take(HEAD_LINES)
+        .collect();
+    detect(&lines)
+}
+
 /// Picks the format for a file from its first few lines.
 pub fn detect(first_lines: &[&[u8]]) -> Format {
     let mut lines = first_lines

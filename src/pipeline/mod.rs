@@ -1,0 +1,183 @@
+//! The one pipeline core: an event in, decisions out, for `replay`, `why` and the
+//! daemon's ingest alike.
+//!
+//! Between a parsed [`AuthEvent`] and a [`Decision`] every caller runs the same
+//! stages in the same order: enrichment (GeoIP, IP lists, inventory), the
+//! account facts fold, the rule engine. Keeping them in one place is what makes
+//! a golden replay scenario a test of what the daemon does: before this module,
+//! `replay` skipped the facts the daemon folds, and rule-set selection was
+//! written twice. The callers keep only what is theirs: reading files or
+//! tailing them, committing state, alerting.
+//!
+//! The core is synchronous and owns its state; time is the events' time, except
+//! for the account sweep, whose clock the caller passes in.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::decision::{Decision, Mode};
+use crate::enrich::setup::Loaded;
+use crate::enrich::{Enricher, GeoDbs, IpLists};
+use crate::event::AuthEvent;
+use crate::rules::{Engine, RuleErrors, RuleSet};
+use crate::state::model::AccountFacts;
+use crate::state::{FactUpdate, FactsAccumulator};
+
+/// Where a rule set came from, for messages and for the reload watcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RulesOrigin {
+    /// A directory of rule files (watched for changes by the daemon).
+    Dir(PathBuf),
+    /// A built-in profile (`profile = "lineworks"`).
+    Profile(String),
+    /// The rules built into the binary.
+    Builtin,
+}
+
+impl RulesOrigin {
+    /// The directory, when the rules came from one.
+    pub fn dir(&self) -> Option<&Path> {
+        match self {
+            RulesOrigin::Dir(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// Why no rule set could be chosen.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    /// `--rules DIR` or the config's `rules_dir` names no directory.
+    #[error("rules directory {0} does not exist")]
+    NoDir(PathBuf),
+    /// The chosen files do not compile; every error is listed.
+    #[error("invalid rules ({n} errors):\n{0}", n = .0.0.len())]
+    Invalid(RuleErrors),
+}
+
+/// Chooses and compiles the rule set, the same way for every command: an
+/// explicit directory (`--rules`) wins; else the config's `profile`; else its
+/// `rules_dir`; else `./rules` or `/etc/loginwatch/rules`; else the built-in
+/// rules.
+pub fn select_rules(
+    explicit: Option<&Path>,
+    config: Option<&Config>,
+) -> Result<(RuleSet, RulesOrigin), SelectError> {
+    if explicit.is_none()
+        && let Some(name) = config.and_then(|c| c.profile.as_deref())
+        && let Some(set) = crate::rules::profile(name)
+    {
+        return set
+            .map(|s| (s, RulesOrigin::Profile(name.to_string())))
+            .map_err(SelectError::Invalid);
+    }
+    let dir = explicit
+        .map(Path::to_path_buf)
+        .or_else(|| config.and_then(|c| c.rules_dir.clone()))
+        .or_else(crate::rules::default_dir);
+    match dir {
+        Some(d) if !d.is_dir() => Err(SelectError::NoDir(d)),
+        Some(d) => crate::rules::load_dir(&d)
+            .map(|s| (s, RulesOrigin::Dir(d)))
+            .map_err(SelectError::Invalid),
+        None => crate::rules::builtin()
+            .map(|s| (s, RulesOrigin::Builtin))
+            .map_err(SelectError::Invalid),
+    }
+}
+
+/// Enrichment with only GeoIP databases (or nothing): what `--geoip` alone gives.
+pub fn geoip_only(geo: Option<GeoDbs>) -> Loaded {
+    Loaded {
+        enricher: Enricher::new(geo, IpLists::empty(), None),
+        inventory: None,
+    }
+}
+
+/// The pipeline core; see the module header.
+pub struct Pipeline {
+    engine: Engine,
+    enrichment: Loaded,
+    /// Nothing to enrich with: the stage is skipped on the hot path.
+    enrich_noop: bool,
+    facts: FactsAccumulator,
+}
+
+impl Pipeline {
+    /// A pipeline over `engine` (fresh or restored) and `enrichment`.
+    pub fn new(engine: Engine, enrichment: Loaded) -> Pipeline {
+        let enrich_noop = enrichment.enricher.is_noop();
+        Pipeline {
+            engine,
+            enrichment,
+            enrich_noop,
+            facts: FactsAccumulator::new(),
+        }
+    }
+
+    /// A fresh pipeline running `rules` in `mode`.
+    pub fn fresh(rules: Arc<RuleSet>, mode: Mode, enrichment: Loaded) -> Pipeline {
+        Pipeline::new(Engine::new(rules, mode), enrichment)
+    }
+
+    /// The rule engine (snapshots, stats, reloads).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The rule engine, to reload a rule set or restore state.
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    /// The enrichment data (alerts read GeoIP facts and the inventory from it).
+    pub fn enrichment(&self) -> &Loaded {
+        &self.enrichment
+    }
+
+    /// The enrichment data, to reload it or look up addresses.
+    pub fn enrichment_mut(&mut self) -> &mut Loaded {
+        &mut self.enrichment
+    }
+
+    /// Re-reads whatever enrichment file changed on disk.
+    pub fn reload_enrichment(&mut self) {
+        crate::enrich::setup::reload(&mut self.enrichment);
+        self.enrich_noop = self.enrichment.enricher.is_noop();
+    }
+
+    /// One event through every stage. The event is enriched in place (callers
+    /// that quote it afterwards see what the rules saw); its decisions are
+    /// appended to `out`.
+    #[inline]
+    pub fn observe(&mut self, ev: &mut AuthEvent, out: &mut Vec<Decision>) {
+        if !self.enrich_noop {
+            self.enrichment.enricher.enrich(ev);
+        }
+        self.facts.observe(ev);
+        let made = self.engine.observe(ev);
+        if !made.is_empty() {
+            out.extend(made);
+        }
+    }
+
+    /// The account facts folded since the last call (the daemon commits them
+    /// with its checkpoint).
+    pub fn take_facts(&mut self) -> Vec<FactUpdate> {
+        self.facts.take()
+    }
+
+    /// The account sweep (`password-age`, `inactive` rules) at `now`, over
+    /// `facts` (the stored facts, merged with what is pending).
+    pub fn sweep(&self, facts: &[AccountFacts], now: DateTime<Utc>) -> Vec<Decision> {
+        let rules = self.engine.rules();
+        if !rules.rules.iter().any(|r| r.kind.is_sweep()) {
+            return Vec::new();
+        }
+        let inventory = self.enrichment.inventory.as_ref().map(|h| h.current());
+        crate::rules::sweep(rules, inventory.as_deref(), facts, now, self.engine.mode())
+    }
+}
