@@ -5,6 +5,7 @@
 //! event time, producing [`decision::Decision`]s. [`replay`] drives files through
 //! that core exactly as the daemon will drive live sources.
 
+pub mod account;
 pub mod action;
 pub mod alert;
 pub mod config;
