@@ -9,6 +9,7 @@ use ipnet::IpNet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::account::assess::Why;
 use crate::event::{Name, rfc3339};
 
 /// What a decision asks for.
@@ -101,6 +102,25 @@ impl DecisionAction {
         )
     }
 }
+
+/// Whether a decision looks like a user's own mistake or an attack: what an
+/// admin on the phone needs first. Decided by the pipeline from the account's
+/// learned history (see `crate::account::assess`), never by the rule alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assessment {
+    /// The failures came only from places the account already uses: the user
+    /// mistyped, forgot, or let something expire.
+    UserError,
+    /// Sources the account never used, many accounts from one address, many
+    /// addresses against one account, listed or anonymizing networks.
+    Attack,
+    /// Not enough history to tell (a new account, a first install).
+    #[default]
+    Unclear,
+}
+
+spelled!(Assessment { UserError => "user_error", Attack => "attack", Unclear => "unclear" });
 
 /// Who or what a decision is about: a user, an IP, both, or a network
 /// (rules grouped by `source.net` target the whole /24 or /64, in `net`).
@@ -216,6 +236,18 @@ pub struct Decision {
     /// (the attempt is reported, nothing is locked or blocked).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exempt: bool,
+    /// User error or attack (`"assessment"`).
+    #[serde(default)]
+    pub assessment: Assessment,
+    /// Why, as one sentence in JSON (`"assessment_reason"`, English); typed
+    /// so alerts can say it in Japanese too. Read back from JSON as text.
+    #[serde(
+        default,
+        rename = "assessment_reason",
+        serialize_with = "why_en",
+        deserialize_with = "why_text"
+    )]
+    pub why: Why,
     pub evidence: Evidence,
 }
 
@@ -237,6 +269,16 @@ pub fn decision_id(rule: &str, target: &Target, at: &DateTime<Utc>, offset: Opti
         .bytes()
         .fold(BASIS, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
     format!("{h:016x}")
+}
+
+fn why_en<S: Serializer>(w: &Why, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&w.sentence_en())
+}
+
+fn why_text<'de, D: Deserializer<'de>>(d: D) -> Result<Why, D::Error> {
+    Ok(Why::Text {
+        text: String::deserialize(d)?,
+    })
 }
 
 fn time<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -325,6 +367,8 @@ mod tests {
             severity: Severity::High,
             mode: Mode::Recommend,
             exempt: false,
+            assessment: Assessment::Unclear,
+            why: Default::default(),
             evidence: Evidence {
                 count: 5,
                 first: at,

@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
 
 /// A shared, immutable string. User names, host names and paths repeat on nearly
 /// every line, so parsers intern them (see [`crate::intern`]) and hand out clones
@@ -18,7 +18,7 @@ use serde::ser::{SerializeMap, Serializer};
 pub type Name = Arc<str>;
 
 /// What the event is about (`event.action`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Login,
@@ -30,7 +30,7 @@ pub enum Action {
 }
 
 /// `event.outcome`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Success,
@@ -39,7 +39,7 @@ pub enum Outcome {
 }
 
 /// Why a failure failed (`event.reason`). Only set on failures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     BadPassword,
@@ -242,6 +242,10 @@ pub struct AuthEvent {
     /// Set by enrichment: the names of the configured IP lists holding
     /// `source.ip` (shared per address through a cache).
     pub lists: Option<Arc<[Name]>>,
+    /// Set by the account stage, not by parsers: the account an
+    /// `unknown_user` attempt was meant for, when its spelling and source both
+    /// point to one (`user.intended.name`; `user.name` stays as typed).
+    pub mistyped_of: Option<Name>,
 }
 
 impl AuthEvent {
@@ -265,6 +269,7 @@ impl AuthEvent {
             geo: None,
             account: None,
             lists: None,
+            mistyped_of: None,
         }
     }
 
@@ -297,6 +302,9 @@ impl Serialize for AuthEvent {
         }
         if let Some(u) = &self.user {
             m.serialize_entry("user.name", &**u)?;
+        }
+        if let Some(u) = &self.mistyped_of {
+            m.serialize_entry("user.intended.name", &**u)?;
         }
         if let Some(a) = &self.account {
             serialize_account(&mut m, a)?;

@@ -36,6 +36,8 @@ fn decision(rule: &str, action: DecisionAction, target: Target, until: Option<i6
         severity: Severity::High,
         mode: Mode::Enforce,
         exempt: false,
+        assessment: loginwatch::decision::Assessment::Unclear,
+        why: Default::default(),
         evidence: Evidence {
             count: 7,
             first: at() - Duration::minutes(2),

@@ -42,6 +42,8 @@ fn record(id: &str, user: &str, status: LockStatus) -> DecisionRecord {
             severity: Severity::Medium,
             mode: Mode::Recommend,
             exempt: false,
+            assessment: loginwatch::decision::Assessment::Unclear,
+            why: Default::default(),
             evidence: Evidence {
                 count: 5,
                 first: at,

@@ -32,6 +32,8 @@ fn decision(action: DecisionAction, target: Target) -> Decision {
         severity: Severity::High,
         mode: Mode::Enforce,
         exempt: false,
+        assessment: loginwatch::decision::Assessment::Unclear,
+        why: Default::default(),
         evidence: Evidence {
             count: 5,
             first: t0(),

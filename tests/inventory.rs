@@ -200,6 +200,7 @@ fn state_with(path: &Path, logins: &[(&str, DateTime<Utc>)]) {
     store
         .commit(&Batch {
             facts: acc.take(),
+            accounts: vec![],
             at: Utc::now(),
             ..Batch::default()
         })

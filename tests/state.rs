@@ -36,6 +36,8 @@ fn lock(user: &str, at: i64, until: Option<i64>) -> Decision {
         severity: Severity::High,
         mode: Mode::Enforce,
         exempt: false,
+        assessment: loginwatch::decision::Assessment::Unclear,
+        why: Default::default(),
         evidence: Evidence {
             count: 5,
             first: t(at - 1),
@@ -147,6 +149,7 @@ fn reopening_keeps_everything() {
         parser_snapshots: vec![("auth/131077".into(), vec![9, 9])],
         decisions: vec![d.clone()],
         facts: acc.take(),
+        accounts: vec![],
         at: t(6),
     };
     {
@@ -205,6 +208,7 @@ fn a_failing_statement_leaves_nothing_of_the_batch() {
         parser_snapshots: vec![("k".into(), vec![1])],
         decisions: vec![lock("bob", 3, Some(30)), poison],
         facts: acc.take(),
+        accounts: vec![],
         at: t(4),
     };
     let e = s.commit(&second).unwrap_err();
@@ -388,6 +392,7 @@ fn facts_fold_across_commits_into_one_row_per_user() {
     }
     s.commit(&Batch {
         facts: acc.take(),
+        accounts: vec![],
         at: t(5),
         ..Batch::default()
     })
@@ -404,6 +409,7 @@ fn facts_fold_across_commits_into_one_row_per_user() {
     acc.observe(&login(7, "bob", Outcome::Success));
     s.commit(&Batch {
         facts: acc.take(),
+        accounts: vec![],
         at: t(8),
         ..Batch::default()
     })

@@ -8,4 +8,11 @@
 //! explain it, so an `unknown_user` attempt can be linked to the account it was
 //! aimed at.
 
+pub mod assess;
+pub mod history;
 pub mod normalize;
+pub mod registry;
+
+pub use assess::{Basis, Why, assess};
+pub use history::History;
+pub use registry::{Accounts, Link};

@@ -299,6 +299,8 @@ mod tests {
             severity: Severity::Medium,
             mode: Mode::Recommend,
             exempt: false,
+            assessment: crate::decision::Assessment::Unclear,
+            why: Default::default(),
             evidence: Evidence {
                 count: 5,
                 first: at,

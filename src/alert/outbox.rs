@@ -347,6 +347,8 @@ pub(crate) mod tests_support {
             severity: Severity::Medium,
             mode: Mode::Recommend,
             exempt: false,
+            assessment: crate::decision::Assessment::Unclear,
+            why: Default::default(),
             evidence: Evidence {
                 count: 5,
                 first: at,

@@ -31,6 +31,8 @@ fn decision(rule: &str, action: DecisionAction, target: Target, unlock: Unlock) 
         severity: Severity::High,
         mode: Mode::Enforce,
         exempt: false,
+        assessment: crate::decision::Assessment::Unclear,
+        why: Default::default(),
         evidence: Evidence {
             count: 12,
             first: at - Duration::minutes(3),

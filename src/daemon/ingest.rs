@@ -256,6 +256,7 @@ impl Ingest {
                 .collect(),
             decisions: pending.clone(),
             facts: self.pipeline.take_facts(),
+            accounts: self.pipeline.take_account_rows(),
             at: Utc::now(),
         };
         let Ok(mut store) = self.store.lock() else {

@@ -110,6 +110,14 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         }),
         None => Engine::new(rules.clone(), config.mode),
     };
+    let mut pipeline = Pipeline::new(engine, enrichment);
+    let unreadable = pipeline.restore_accounts(store.account_histories()?);
+    if unreadable > 0 {
+        warn!(
+            accounts = unreadable,
+            "Account histories from the last run unreadable; those accounts are learned anew."
+        );
+    }
     let store = Arc::new(Mutex::new(store));
     let alerting = alerting::Alerting::new(&config)
         .map_err(DaemonError::Alerting)?
@@ -172,7 +180,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let ingest = ingest::Ingest {
         tailer,
         sources,
-        pipeline: Pipeline::new(engine, enrichment),
+        pipeline,
         // Sample lines are kept only when something will quote them.
         samples: samples::Samples::new(
             if alerting.is_some() {

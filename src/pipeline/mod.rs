@@ -2,8 +2,13 @@
 //! daemon's ingest alike.
 //!
 //! Between a parsed [`AuthEvent`] and a [`Decision`] every caller runs the same
-//! stages in the same order: enrichment (GeoIP, IP lists, inventory), the
-//! account facts fold, the rule engine. Keeping them in one place is what makes
+//! stages in the same order: enrichment (GeoIP, IP lists, inventory); the
+//! account stage, which links a mistyped login ID to its account
+//! (`user.intended.name`); the account facts fold; the rule engine; the
+//! assessment of each decision (user error or attack, from the accounts'
+//! histories as they were before the event), with the rule's `user_error`
+//! decision applied to a user's own mistakes; and last, the event taught to
+//! the account's history. Keeping them in one place is what makes
 //! a golden replay scenario a test of what the daemon does: before this module,
 //! `replay` skipped the facts the daemon folds, and rule-set selection was
 //! written twice. The callers keep only what is theirs: reading files or
@@ -17,12 +22,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::account::{Accounts, Basis, Why};
 use crate::config::Config;
-use crate::decision::{Decision, Mode};
+use crate::decision::{Assessment, Decision, Mode, Unlock};
 use crate::enrich::setup::Loaded;
 use crate::enrich::{Enricher, GeoDbs, IpLists};
 use crate::event::AuthEvent;
-use crate::rules::{Engine, RuleErrors, RuleSet};
+use crate::event::Reason;
+use crate::rules::{Engine, Kind, RuleErrors, RuleSet};
 use crate::state::model::AccountFacts;
 use crate::state::{FactUpdate, FactsAccumulator};
 
@@ -104,6 +111,7 @@ pub struct Pipeline {
     /// Nothing to enrich with: the stage is skipped on the hot path.
     enrich_noop: bool,
     facts: FactsAccumulator,
+    accounts: Accounts,
 }
 
 impl Pipeline {
@@ -115,6 +123,7 @@ impl Pipeline {
             enrichment,
             enrich_noop,
             facts: FactsAccumulator::new(),
+            accounts: Accounts::default(),
         }
     }
 
@@ -157,11 +166,61 @@ impl Pipeline {
         if !self.enrich_noop {
             self.enrichment.enricher.enrich(ev);
         }
+        let link = if ev.reason == Some(Reason::UnknownUser) {
+            self.accounts.link(ev)
+        } else {
+            None
+        };
+        if let Some(l) = &link {
+            ev.mistyped_of = Some(l.user.clone());
+        }
         self.facts.observe(ev);
         let made = self.engine.observe(ev);
         if !made.is_empty() {
-            out.extend(made);
+            for mut d in made {
+                self.assess(&mut d, ev);
+                out.push(d);
+            }
         }
+        self.accounts.observe(ev, link.as_ref());
+    }
+
+    /// Sets the assessment of `d`, triggered by `ev`, and applies the rule's
+    /// `user_error` decision to a user's own mistake.
+    fn assess(&self, d: &mut Decision, ev: &AuthEvent) {
+        let rule = self.engine.rules().rule(&d.rule);
+        let basis = match rule.map(|r| r.kind) {
+            Some(k) if k.is_sweep() => Basis::Policy,
+            Some(Kind::Novelty | Kind::Travel | Kind::Dormant) => Basis::Success,
+            _ => Basis::Failures,
+        };
+        let why = crate::account::assess(d, ev, basis, &self.accounts);
+        d.assessment = why.assessment();
+        d.why = why;
+        if d.assessment == Assessment::UserError
+            && let Some(milder) = rule.and_then(|r| r.decision.user_error)
+        {
+            d.action = milder.action;
+            d.severity = milder.severity;
+            d.until = None;
+            d.unlock = Unlock::Auto;
+        }
+    }
+
+    /// The account histories changed since the last call, in their stored
+    /// form (the daemon commits them with its checkpoint).
+    pub fn take_account_rows(&mut self) -> Vec<(crate::event::Name, Vec<u8>)> {
+        self.accounts.take_dirty()
+    }
+
+    /// Loads stored account histories; returns how many rows were unreadable.
+    pub fn restore_accounts(&mut self, rows: impl IntoIterator<Item = (String, Vec<u8>)>) -> usize {
+        self.accounts.restore(rows)
+    }
+
+    /// The accounts' learned histories (`why` reads them).
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
     }
 
     /// The account facts folded since the last call (the daemon commits them
@@ -178,6 +237,12 @@ impl Pipeline {
             return Vec::new();
         }
         let inventory = self.enrichment.inventory.as_ref().map(|h| h.current());
-        crate::rules::sweep(rules, inventory.as_deref(), facts, now, self.engine.mode())
+        let mut found =
+            crate::rules::sweep(rules, inventory.as_deref(), facts, now, self.engine.mode());
+        for d in &mut found {
+            d.assessment = Assessment::UserError;
+            d.why = Why::Policy;
+        }
+        found
     }
 }

@@ -77,6 +77,9 @@ pub struct Cond {
     /// Conditions on enrichment (GeoIP, IP lists, inventory); boxed because
     /// most rules have none.
     pub enriched: Option<Box<EnrichCond>>,
+    /// `mistyped`: whether the event is an unknown-user attempt the account
+    /// stage linked to a real account (`user.intended.name` set).
+    pub mistyped: Option<bool>,
 }
 
 impl Default for Cond {
@@ -94,6 +97,7 @@ impl Default for Cond {
             source_ip: None,
             not_source_ip: Vec::new(),
             enriched: None,
+            mistyped: None,
         }
     }
 }
@@ -140,9 +144,12 @@ impl Cond {
     /// The name, service, method, network and enrichment conditions.
     fn fields_match(&self, ev: &AuthEvent) -> bool {
         let user = ev.user.as_deref();
-        self.user
-            .as_ref()
-            .is_none_or(|c| user.is_some_and(|n| c.matches(n)))
+        self.mistyped
+            .is_none_or(|want| ev.mistyped_of.is_some() == want)
+            && self
+                .user
+                .as_ref()
+                .is_none_or(|c| user.is_some_and(|n| c.matches(n)))
             && self
                 .not_user
                 .as_ref()

@@ -450,6 +450,8 @@ pub(super) fn fire(
         severity: spec.severity,
         mode: rule.mode.unwrap_or(mode),
         exempt,
+        assessment: crate::decision::Assessment::Unclear,
+        why: Default::default(),
         evidence,
     }
 }

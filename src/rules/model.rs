@@ -153,6 +153,18 @@ pub struct DecisionSpec {
     /// For decisions without an end: no repeat for the key within this
     /// (defaults to the rule's window).
     pub suppress: Option<Dur>,
+    /// What the decision becomes when the pipeline assesses it a user's own
+    /// mistake (`user_error = { ... }`); `None` keeps it as it is.
+    pub user_error: Option<UserErrorSpec>,
+}
+
+/// `[rule.decision] user_error`: a milder decision for a user's own mistake
+/// (the user getting a password right after typos is not a compromise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserErrorSpec {
+    /// An action that does not last (`alert`, `require_password_reset`).
+    pub action: DecisionAction,
+    pub severity: Severity,
 }
 
 impl DecisionSpec {
@@ -269,6 +281,7 @@ mod tests {
                 within: Dur::from_secs(86_400),
             }),
             suppress: None,
+            user_error: None,
         };
         let mins = |r| d.duration_for(r).map(|d| d.ms() / 60_000);
         assert_eq!(mins(0), Some(30));

@@ -93,6 +93,9 @@ pub struct RawMatch {
     pub admin: Option<Spanned<bool>>,
     pub group: Option<Spanned<StrList>>,
     pub exempt: Option<Spanned<bool>>,
+    /// `mistyped = false`: not an unknown-user attempt linked to a real
+    /// account as a mistyped login ID (see `crate::account`).
+    pub mistyped: Option<Spanned<bool>>,
 }
 
 impl RawMatch {
@@ -124,6 +127,7 @@ impl RawMatch {
             s(&self.admin),
             s(&self.group),
             s(&self.exempt),
+            s(&self.mistyped),
         ]
         .into_iter()
         .flatten()
@@ -152,6 +156,16 @@ pub struct RawDecision {
     pub severity: Option<Spanned<String>>,
     pub escalation: Option<Spanned<RawEscalation>>,
     pub suppress: Option<Spanned<String>>,
+    pub user_error: Option<Spanned<RawUserError>>,
+}
+
+/// `user_error = { action = "alert", severity = "low" }`: what the decision
+/// becomes when it is assessed a user's own mistake.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUserError {
+    pub action: Spanned<String>,
+    pub severity: Option<Spanned<String>>,
 }
 
 /// `escalation = { factor = 2, max = "24h", within = "24h" }`.

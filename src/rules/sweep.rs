@@ -151,6 +151,8 @@ fn decide(
         severity,
         mode: rule.mode.unwrap_or(mode),
         exempt,
+        assessment: crate::decision::Assessment::Unclear,
+        why: Default::default(),
         evidence: Evidence {
             count: 1,
             first: date,

@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use super::compile::{Sink, dur, one_of, spelled};
 use super::cond::{Cond, Mask, NameMatch, action_bit, outcome_bit, reason_bit};
-use super::model::{DecisionSpec, Escalation};
+use super::model::{DecisionSpec, Escalation, UserErrorSpec};
 use super::raw::{NameCond, RawDecision, RawMatch, StrList};
 use crate::decision::{DecisionAction, Severity, Unlock};
 use crate::event::{Action, Method, Name, Outcome, Reason};
@@ -148,6 +148,7 @@ pub fn compile_match(sink: &mut Sink, m: &RawMatch) -> Cond {
             .map(|v| cidrs(sink, v, "match.not_source_ip"))
             .unwrap_or_default(),
         enriched: super::enriched::compile(sink, m),
+        mistyped: m.mistyped.as_ref().map(|v| *v.get_ref()),
     }
 }
 
@@ -177,6 +178,28 @@ pub fn compile_decision(sink: &mut Sink, d: &Spanned<RawDecision>) -> Option<Dec
         .suppress
         .as_ref()
         .map(|v| dur(sink, v, "decision.suppress"));
+    let user_error = d.user_error.as_ref().and_then(|u| {
+        let r = u.get_ref();
+        let action = spelled(
+            sink,
+            &r.action,
+            "user_error action",
+            DecisionAction::ALL,
+            DecisionAction::parse,
+        )?;
+        if action.lasts() {
+            sink.err(
+                r.action.span(),
+                format!("user_error.action {action} would need its own duration: use alert or require_password_reset"),
+            );
+            return None;
+        }
+        let severity = match &r.severity {
+            Some(s) => spelled(sink, s, "severity", Severity::ALL, Severity::parse)?,
+            None => Severity::Low,
+        };
+        Some(UserErrorSpec { action, severity })
+    });
     let escalation = d.escalation.as_ref().map(|e| {
         let r = e.get_ref();
         let factor = r.factor.get_ref();
@@ -267,5 +290,6 @@ pub fn compile_decision(sink: &mut Sink, d: &Spanned<RawDecision>) -> Option<Dec
             Some(d) => Some(d?),
             None => None,
         },
+        user_error,
     })
 }

@@ -97,6 +97,8 @@ impl StormEvent {
             severity: Severity::Critical,
             mode: Mode::Recommend,
             exempt: false,
+            assessment: crate::decision::Assessment::Attack,
+            why: crate::account::assess::Why::LockStorm,
             evidence: Evidence {
                 count: users.len() as u64,
                 first,

@@ -19,7 +19,10 @@ use super::error::StateError;
 use super::model::{AuditEntry, DecisionRecord, LockStatus};
 use super::outbox_rows::{self, OutboxEntry};
 use super::store::Store;
-use crate::decision::{Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock};
+use crate::account::assess::Why;
+use crate::decision::{
+    Assessment, Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock,
+};
 use crate::event::rfc3339;
 
 /// Who the audit trail names for what loginwatch did by itself.
@@ -45,7 +48,8 @@ pub struct DecisionFilter {
 }
 
 const COLUMNS: &str = "id, rule, action, target_user, target_ip, target_net, at, until, unlock,
-    severity, mode, exempt, evidence, status, ended_at, unlocked_by, unlock_reason";
+    severity, mode, exempt, evidence, status, ended_at, unlocked_by, unlock_reason, assessment,
+    assessment_reason";
 
 /// Reads one row selected with [`COLUMNS`].
 fn decode(r: &Row<'_>) -> Result<DecisionRecord, StateError> {
@@ -81,6 +85,15 @@ fn decode(r: &Row<'_>) -> Result<DecisionRecord, StateError> {
             Mode::parse(&s).ok_or_else(|| corrupt("mode", &s))?
         },
         exempt: r.get::<_, bool>(11)?,
+        assessment: {
+            let s = text(17)?;
+            Assessment::parse(&s).ok_or_else(|| corrupt("assessment", &s))?
+        },
+        // Stored as the typed reason's JSON; anything else is kept as text.
+        why: {
+            let s = text(18)?;
+            serde_json::from_str::<Why>(&s).unwrap_or(Why::Text { text: s })
+        },
         evidence: serde_json::from_str::<Evidence>(&evidence)
             .map_err(|_| corrupt("evidence", &evidence))?,
     };
@@ -161,8 +174,9 @@ pub(super) fn insert(
         .prepare_cached(
             "INSERT OR IGNORE INTO decisions (id, rule, action, is_lock, target_user, target_ip,
                  target_net, at, until, unlock, severity, mode, exempt, evidence, status,
-                 recorded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15)",
+                 recorded_at, assessment, assessment_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15,
+                 ?16, ?17)",
         )?
         .execute(params![
             d.id,
@@ -180,6 +194,8 @@ pub(super) fn insert(
             d.exempt,
             evidence,
             codec::time(recorded_at),
+            d.assessment.as_str(),
+            serde_json::to_string(&d.why).unwrap_or_default(),
         ])?;
     if n == 1 {
         audit(

@@ -128,6 +128,22 @@ pub const MIGRATIONS: &[&str] = &[
         suppressed    INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 3: user error or attack on every decision, and what each account's
+    // history taught (see `crate::account`).
+    r#"
+    -- Decisions stored before this step were never assessed: 'unclear'.
+    ALTER TABLE decisions ADD COLUMN assessment TEXT NOT NULL DEFAULT 'unclear';
+    ALTER TABLE decisions ADD COLUMN assessment_reason TEXT NOT NULL DEFAULT '';
+
+    -- One row per account the stream taught something about: where it logs in
+    -- from, the spellings of its ID that were linked to it, its last attempts.
+    -- `data` is the versioned binary form of `crate::account::History`,
+    -- written in the same transaction as the checkpoints it belongs to.
+    CREATE TABLE account_history (
+        user  TEXT PRIMARY KEY,
+        data  BLOB NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this binary writes and reads.

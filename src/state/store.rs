@@ -34,6 +34,7 @@ use super::model::AccountFacts;
 use super::outbox_rows::{self, OutboxEntry};
 use super::schema::current_version;
 use crate::decision::Decision;
+use crate::event::Name;
 use crate::source::{Checkpoint, Fingerprint};
 
 /// How long a statement waits for another connection's write lock.
@@ -78,6 +79,9 @@ pub struct Batch {
     pub decisions: Vec<Decision>,
     /// From [`super::FactsAccumulator::take`].
     pub facts: Vec<FactUpdate>,
+    /// Account histories that changed, `(user, stored form)`: each replaces
+    /// its row (see `crate::account::history`).
+    pub accounts: Vec<(Name, Vec<u8>)>,
     /// Wall-clock time of the commit: the "decided" audit time.
     pub at: DateTime<Utc>,
 }
@@ -251,6 +255,14 @@ impl Store {
             }
         }
         facts::apply(&tx, &batch.facts)?;
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT OR REPLACE INTO account_history (user, data) VALUES (?1, ?2)",
+            )?;
+            for (user, data) in &batch.accounts {
+                put.execute(params![&**user, data])?;
+            }
+        }
         tx.execute("DELETE FROM checkpoints", [])?;
         {
             let mut put = tx.prepare_cached(
@@ -298,6 +310,27 @@ impl Store {
     /// What the stream taught about `user`, if anything.
     pub fn account(&self, user: &str) -> Result<Option<AccountFacts>, StateError> {
         facts::load(&self.conn, user)
+    }
+
+    /// The stored history of `user` (`crate::account::history::decode` reads it).
+    pub fn account_history(&self, user: &str) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT data FROM account_history WHERE user = ?1",
+                [user],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Every stored account history, `(user, stored form)`, by user name.
+    pub fn account_histories(&self) -> Result<Vec<(String, Vec<u8>)>, StateError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT user, data FROM account_history ORDER BY user")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     /// Every account's facts, by user name.

@@ -33,6 +33,8 @@ fn decision(
         severity: Severity::High,
         mode: Mode::Enforce,
         exempt: false,
+        assessment: crate::decision::Assessment::Unclear,
+        why: Default::default(),
         evidence: Evidence {
             count: 5,
             first: t(0),
@@ -81,6 +83,7 @@ fn commit_replaces_the_resume_point_and_round_trips_records() {
         parser_snapshots: vec![("auth:1".into(), b"p".to_vec())],
         decisions: vec![d.clone()],
         facts: vec![],
+        accounts: vec![],
         at: t(6),
     };
     let r = s.commit(&batch).unwrap();
@@ -281,6 +284,7 @@ fn all_facts_lists_every_account_by_name() {
     }
     s.commit(&Batch {
         facts: acc.take(),
+        accounts: vec![],
         at: t(4),
         ..Batch::default()
     })

@@ -1,0 +1,213 @@
+//! Every account's [`History`], the index that links a mistyped login ID to
+//! the account it was meant for, and what changed since the last commit.
+//!
+//! Linking rests on two facts together, never on the name alone: the typed ID
+//! is a plausible mistyping of an account's ID ([`normalize::link`]), and the
+//! attempt came from a place that account has logged in from (its address,
+//! /24 or /64, or device). An attacker guessing `adm1n` from a fresh address
+//! stays an unknown user; carol typing `ｃａｒｏｌ` at her desk is carol.
+//!
+//! Memory is bounded: at most `max_users` accounts are held (the least
+//! recently seen eighth is dropped when the map is full), and unknown user
+//! names never get a history of their own.
+
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+
+use super::history::{self, History, net_of};
+use super::normalize::{self, Mistake};
+use crate::event::{Action, AuthEvent, Name, Reason};
+
+/// Accounts held in memory by default.
+pub const MAX_USERS: usize = 100_000;
+
+/// Accounts remembered per network for linking: a shared office NAT has many
+/// users, but a typo is checked against each, so the list stays short.
+const MAX_PER_NET: usize = 32;
+
+/// An unknown-user attempt linked to the account it was meant for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The account.
+    pub user: Name,
+    /// What explains the spelling.
+    pub mistakes: Vec<Mistake>,
+}
+
+/// See the module header.
+#[derive(Debug)]
+pub struct Accounts {
+    users: FxHashMap<Name, History>,
+    /// Accounts with a success from each /24 or /64 (may name accounts that
+    /// were dropped since: every use checks the account's own history).
+    by_net: FxHashMap<(bool, u64), Vec<Name>>,
+    /// Accounts whose history changed since the last commit (each once: the
+    /// history's own flag says whether it is listed, saving a set lookup per event).
+    dirty: Vec<Name>,
+    max_users: usize,
+}
+
+impl Default for Accounts {
+    fn default() -> Accounts {
+        Accounts::with_capacity(MAX_USERS)
+    }
+}
+
+impl Accounts {
+    /// An empty registry holding at most `max_users` accounts (at least 8).
+    pub fn with_capacity(max_users: usize) -> Accounts {
+        Accounts {
+            users: FxHashMap::default(),
+            by_net: FxHashMap::default(),
+            dirty: Vec::new(),
+            max_users: max_users.max(8),
+        }
+    }
+
+    /// The history of `user`, when one is held.
+    pub fn get(&self, user: &str) -> Option<&History> {
+        self.users.get(user)
+    }
+
+    /// Accounts held.
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// True when no account is held.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    /// The account an `unknown_user` failure was most likely meant for, when
+    /// its spelling and its source both point to one (see the module header).
+    pub fn link(&self, ev: &AuthEvent) -> Option<Link> {
+        if ev.reason != Some(Reason::UnknownUser) {
+            return None;
+        }
+        let (typed, ip) = (ev.user.as_deref()?, ev.source_ip?);
+        let device = history::device_of(ev).map(|d| &**d);
+        let candidates = self.by_net.get(&net_of(ip))?;
+        let mut best: Option<Link> = None;
+        for user in candidates {
+            let Some(h) = self.users.get(user) else {
+                continue;
+            };
+            if !h.familiarity(Some(ip), device).known() {
+                continue;
+            }
+            let Some(mistakes) = normalize::link(typed, user) else {
+                continue;
+            };
+            // Fewer mistakes is the likelier account (`Carol` is carol before
+            // it is carl); ties go to the name that sorts first, for stable output.
+            let better = best
+                .as_ref()
+                .is_none_or(|b| (mistakes.len(), &**user) < (b.mistakes.len(), &*b.user));
+            if better {
+                best = Some(Link {
+                    user: user.clone(),
+                    mistakes,
+                });
+            }
+        }
+        best
+    }
+
+    /// Folds one event: into the linked account's history when `link` is
+    /// given, else into its own account's, unless the name is unknown.
+    pub fn observe(&mut self, ev: &AuthEvent, link: Option<&Link>) {
+        let (user, typed) = match (link, &ev.user) {
+            (Some(l), Some(typed)) => (&l.user, Some(typed)),
+            (None, Some(user)) if ev.reason != Some(Reason::UnknownUser) => (user, None),
+            _ => return,
+        };
+        if !self.users.contains_key(user) {
+            if self.users.len() >= self.max_users {
+                self.shed();
+            }
+            self.users.insert(user.clone(), History::default());
+        }
+        let Some(h) = self.users.get_mut(user) else {
+            return;
+        };
+        h.observe(ev, typed);
+        if !h.dirty {
+            h.dirty = true;
+            self.dirty.push(user.clone());
+        }
+        if ev.action == Action::Login
+            && ev.outcome == crate::event::Outcome::Success
+            && let Some(ip) = ev.source_ip
+        {
+            index(&mut self.by_net, ip, user);
+        }
+    }
+
+    /// Drops the least recently seen eighth of the accounts.
+    fn shed(&mut self) {
+        let mut seen: Vec<(i64, Name)> = self
+            .users
+            .iter()
+            .map(|(u, h)| (h.last_seen, u.clone()))
+            .collect();
+        seen.sort_unstable();
+        // A dropped account's last changes are lost with it; the history of
+        // an account idle this long is the least useful to keep.
+        for (_, u) in seen.iter().take(self.max_users / 8) {
+            self.users.remove(u);
+        }
+        self.by_net.retain(|_, users| {
+            users.retain(|u| self.users.contains_key(u));
+            !users.is_empty()
+        });
+    }
+
+    /// The accounts changed since the last call, in their stored form, sorted
+    /// by name (a commit writes rows in a stable order).
+    pub fn take_dirty(&mut self) -> Vec<(Name, Vec<u8>)> {
+        let mut out: Vec<(Name, Vec<u8>)> = Vec::with_capacity(self.dirty.len());
+        for u in self.dirty.drain(..) {
+            if let Some(h) = self.users.get_mut(&u) {
+                h.dirty = false;
+                out.push((u, history::encode(h)));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Loads stored rows (as [`Self::take_dirty`] wrote them). Rows that do
+    /// not decode are skipped and counted: those accounts are learned anew.
+    pub fn restore(&mut self, rows: impl IntoIterator<Item = (String, Vec<u8>)>) -> usize {
+        let mut bad = 0;
+        for (user, bytes) in rows {
+            let Some(h) = history::decode(&bytes) else {
+                bad += 1;
+                continue;
+            };
+            if self.users.len() >= self.max_users {
+                self.shed();
+            }
+            let user = Name::from(user);
+            for s in &h.ips {
+                index(&mut self.by_net, s.value, &user);
+            }
+            self.users.insert(user, h);
+        }
+        bad
+    }
+}
+
+/// Remembers that `user` logged in from the network of `ip`.
+fn index(by_net: &mut FxHashMap<(bool, u64), Vec<Name>>, ip: IpAddr, user: &Name) {
+    let list = by_net.entry(net_of(ip)).or_default();
+    if list.iter().any(|u| u == user) {
+        return;
+    }
+    if list.len() >= MAX_PER_NET {
+        list.remove(0);
+    }
+    list.push(user.clone());
+}
