@@ -14,6 +14,7 @@ pub mod decision;
 pub mod enrich;
 pub mod escape;
 pub mod event;
+pub mod helpdesk;
 pub mod http;
 pub mod intern;
 pub mod parse;

@@ -86,6 +86,8 @@ pub struct Attempt {
     pub device: Option<Name>,
     /// The service or program (`sshd`, `ConsoleLogin`).
     pub service: Option<Name>,
+    /// The country of the address, when GeoIP knows it.
+    pub country: Option<Name>,
     /// The login ID exactly as typed, when it was a mistyping linked here.
     pub typed: Option<Name>,
     /// True when this attempt's address (or device) had been used successfully before.
@@ -204,6 +206,7 @@ impl History {
             ip: ev.source_ip,
             device: device.cloned(),
             service: ev.service.clone(),
+            country: ev.geo.as_ref().and_then(|g| g.country_iso_code.clone()),
             typed: typed.cloned(),
             known_source,
         });

@@ -70,6 +70,11 @@ impl Accounts {
         self.users.get(user)
     }
 
+    /// The names of the accounts held, in no particular order.
+    pub fn names(&self) -> impl Iterator<Item = &Name> {
+        self.users.keys()
+    }
+
     /// Accounts held.
     pub fn len(&self) -> usize {
         self.users.len()

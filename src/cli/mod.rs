@@ -12,6 +12,7 @@ mod replay;
 mod rules;
 mod run;
 mod safety;
+mod why;
 
 use std::fmt;
 use std::process::ExitCode;
@@ -94,6 +95,9 @@ enum Command {
     /// Safety controls of the running daemon (the lockout storm breaker).
     #[command(subcommand)]
     Safety(safety::Command),
+    /// Why a person cannot log in, and what to tell them (from log files, the
+    /// running daemon, or its state file).
+    Why(why::Args),
 }
 
 /// Runs the chosen subcommand.
@@ -109,5 +113,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Geoip(a) => geoip::run(a),
         Command::Alerts(c) => alerts::run(c),
         Command::Safety(c) => safety::run(c),
+        Command::Why(a) => why::run(a),
     }
 }

@@ -24,6 +24,8 @@ pub struct StoreBackend {
     alerting: Option<Arc<super::alerting::Alerting>>,
     /// Runs the inverse actions of an admin unlock.
     enforcer: Option<Arc<super::enforce::Enforcer>>,
+    /// The account inventory, for `why` (mail, name, suspended accounts).
+    inventory: Option<Arc<crate::enrich::inventory::InventoryHandle>>,
 }
 
 impl StoreBackend {
@@ -38,7 +40,17 @@ impl StoreBackend {
             metrics,
             alerting: None,
             enforcer: None,
+            inventory: None,
         }
+    }
+
+    /// Also reads the inventory (for `why`).
+    pub fn with_inventory(
+        mut self,
+        inventory: Option<Arc<crate::enrich::inventory::InventoryHandle>>,
+    ) -> StoreBackend {
+        self.inventory = inventory;
+        self
     }
 
     /// Also undoes enforced actions when an admin unlocks.
@@ -69,6 +81,19 @@ impl StoreBackend {
 }
 
 impl AdminBackend for StoreBackend {
+    fn why(
+        &self,
+        user: &str,
+        at: chrono::DateTime<Utc>,
+        language: crate::helpdesk::Language,
+    ) -> Result<crate::helpdesk::Diagnosis, BackendError> {
+        let inventory = self
+            .inventory
+            .as_ref()
+            .map(|h| h.as_ref() as &dyn crate::enrich::AccountLookup);
+        self.with(|s| crate::helpdesk::gather::from_store(s, inventory, user, at, language))
+    }
+
     fn decisions(&self, active_only: bool) -> Result<Vec<DecisionRecord>, BackendError> {
         let filter = DecisionFilter {
             active_only,

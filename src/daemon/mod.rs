@@ -110,6 +110,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         }),
         None => Engine::new(rules.clone(), config.mode),
     };
+    let inventory_handle = enrichment.inventory.clone();
     let mut pipeline = Pipeline::new(engine, enrichment);
     let unreadable = pipeline.restore_accounts(store.account_histories()?);
     if unreadable > 0 {
@@ -228,7 +229,8 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let backend = Arc::new(
         backend::StoreBackend::new(store.clone(), status, metrics.clone())
             .with_alerting(alerting.clone())
-            .with_enforcer(enforcer.clone()),
+            .with_enforcer(enforcer.clone())
+            .with_inventory(inventory_handle),
     );
     let app = AppState {
         backend,

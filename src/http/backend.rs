@@ -92,6 +92,19 @@ pub trait AdminBackend: Send + Sync + 'static {
         user: &str,
     ) -> Result<Option<(AccountFacts, Vec<DecisionRecord>)>, BackendError>;
 
+    /// Why `user` cannot log in, as of `at` (see [`crate::helpdesk`]).
+    fn why(
+        &self,
+        user: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        language: crate::helpdesk::Language,
+    ) -> Result<crate::helpdesk::Diagnosis, BackendError> {
+        let _ = (user, at, language);
+        Err(BackendError::Unavailable(
+            "no account histories here".into(),
+        ))
+    }
+
     /// What currently keeps the daemon from being ready.
     fn readiness(&self) -> Readiness;
 

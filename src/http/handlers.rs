@@ -226,6 +226,67 @@ pub async fn account(
     }))
 }
 
+/// `GET /api/v1/accounts/{user}/why` query.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhyQuery {
+    #[serde(default)]
+    language: Option<String>,
+    #[serde(default)]
+    at: Option<String>,
+}
+
+/// Why `user` cannot log in. It reveals addresses and attempts, so it takes
+/// the admin token when one is configured.
+pub async fn why(
+    State(s): State<AppState>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<WhyQuery>, QueryRejection>,
+) -> Response {
+    if !authorized(&headers, s.admin_token.as_deref()) {
+        let mut r = ApiError(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong admin token (Authorization: Bearer ...)".into(),
+        )
+        .into_response();
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return r;
+    }
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => return ApiError(StatusCode::BAD_REQUEST, e.body_text()).into_response(),
+    };
+    let language = match q.language.as_deref().map(crate::helpdesk::Language::parse) {
+        None => crate::helpdesk::Language::En,
+        Some(Some(l)) => l,
+        Some(None) => {
+            return ApiError(
+                StatusCode::BAD_REQUEST,
+                "language: expected en or ja".into(),
+            )
+            .into_response();
+        }
+    };
+    let at = match q.at.as_deref().map(chrono::DateTime::parse_from_rfc3339) {
+        None => chrono::Utc::now(),
+        Some(Ok(t)) => t.with_timezone(&chrono::Utc),
+        Some(Err(_)) => {
+            return ApiError(
+                StatusCode::BAD_REQUEST,
+                "at: expected an RFC 3339 time".into(),
+            )
+            .into_response();
+        }
+    };
+    match blocking(&s, move |b| b.why(&user, at, language)).await {
+        Ok(Ok(d)) => Json(d).into_response(),
+        Ok(Err(e)) => ApiError::from(e).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 pub async fn not_found() -> ApiError {
     ApiError(StatusCode::NOT_FOUND, "no such endpoint".into())
 }

@@ -7,7 +7,9 @@
 //!   503 with a JSON list of problems ([`Readiness`]).
 //! - `GET /api/v1/decisions?active=true`, `GET /api/v1/decisions/{id}` (with its
 //!   audit trail), `POST /api/v1/decisions/{id}/unlock` (JSON `{"by", "reason"}`,
-//!   bearer token), `GET /api/v1/accounts/{user}`.
+//!   bearer token), `GET /api/v1/accounts/{user}`, `GET
+//!   /api/v1/accounts/{user}/why?language=en|ja[&at=RFC3339]` (why the person
+//!   cannot log in; bearer token when one is configured: it names addresses).
 //!
 //! The state is behind the [`AdminBackend`] trait so this layer can be tested
 //! without a database and the CLI can reuse it offline. Every error body is JSON
@@ -51,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/decisions/{id}", get(handlers::decision))
         .route("/api/v1/decisions/{id}/unlock", post(handlers::unlock))
         .route("/api/v1/accounts/{user}", get(handlers::account))
+        .route("/api/v1/accounts/{user}/why", get(handlers::why))
         .route("/api/v1/safety/storm/reset", post(handlers::reset_storm))
         .fallback(handlers::not_found)
         .with_state(state)

@@ -324,6 +324,15 @@ impl Store {
             .optional()?)
     }
 
+    /// The names of every account with a stored history, sorted.
+    pub fn account_names(&self) -> Result<Vec<String>, StateError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT user FROM account_history ORDER BY user")?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
     /// Every stored account history, `(user, stored form)`, by user name.
     pub fn account_histories(&self) -> Result<Vec<(String, Vec<u8>)>, StateError> {
         let mut st = self
