@@ -38,7 +38,12 @@ pub enum Outcome {
     Unknown,
 }
 
-/// Why a failure failed (`event.reason`). Only set on failures.
+/// Why a failure failed (`event.reason`). Set on failures; on a success only
+/// `ExpiredPassword`, meaning "logged in, and must change the password now"
+/// (sshd lets such a login through and runs `passwd` before the shell).
+///
+/// New variants are appended: snapshots store a reason as its index in
+/// [`Reason::ALL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
@@ -54,6 +59,44 @@ pub enum Reason {
     CertFailed,
     TooManyAttempts,
     Other,
+    /// The account went unused too long and is refused for it (`pam_lastlog`'s
+    /// `inactive=` days), before any password expiry.
+    Inactive,
+}
+
+/// Which control refused a login whose credentials were never the question
+/// (`event.reason_detail`): an sshd directive, spelled as in `sshd_config`, or
+/// the account's state. Kept beside the reason because the help desk's answer
+/// depends on it (edit `AllowGroups`, or unlock the account), while rules only
+/// need the reason. (`Serialize`/`Deserialize` are for stored account
+/// histories, which keep the variant's index; JSON output uses [`RefusedBy::as_str`].)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RefusedBy {
+    /// `AllowUsers` does not list the user (or not from that host).
+    AllowUsers,
+    /// `DenyUsers` lists the user (possibly only from that host).
+    DenyUsers,
+    /// None of the user's groups is in `AllowGroups`.
+    AllowGroups,
+    /// One of the user's groups is in `DenyGroups`.
+    DenyGroups,
+    /// `AllowGroups` or `DenyGroups` is set and the user has no group at all.
+    NoGroup,
+    /// The user's login shell does not exist or is not executable.
+    Shell,
+    /// The account's password is locked (`passwd -l`, `usermod -L`).
+    AccountLocked,
+    /// `PermitRootLogin` refused root.
+    PermitRootLogin,
+}
+
+impl RefusedBy {
+    /// True for sshd's `allowed_user()` refusals, after which sshd treats the
+    /// user as invalid for the rest of the connection (its later `Failed ...`
+    /// lines say `invalid user`). A `PermitRootLogin` refusal keeps the user valid.
+    pub fn invalidates_user(self) -> bool {
+        self != RefusedBy::PermitRootLogin
+    }
 }
 
 /// `auth.method`. The common ones are variants so rules compare them cheaply;
@@ -144,7 +187,12 @@ str_enum!(Reason {
     Disabled => "disabled", ExpiredPassword => "expired_password",
     ExpiredAccount => "expired_account", MfaFailed => "mfa_failed", IpDenied => "ip_denied",
     NoPermission => "no_permission", CertFailed => "cert_failed",
-    TooManyAttempts => "too_many_attempts", Other => "other",
+    TooManyAttempts => "too_many_attempts", Other => "other", Inactive => "inactive",
+});
+str_enum!(RefusedBy {
+    AllowUsers => "AllowUsers", DenyUsers => "DenyUsers", AllowGroups => "AllowGroups",
+    DenyGroups => "DenyGroups", NoGroup => "no_group", Shell => "shell",
+    AccountLocked => "account_locked", PermitRootLogin => "PermitRootLogin",
 });
 
 /// What the GeoIP databases say about a source address (`source.geo.*`,
@@ -213,8 +261,12 @@ pub struct AuthEvent {
     pub action: Action,
     /// `event.outcome`.
     pub outcome: Outcome,
-    /// `event.reason`, for failures.
+    /// `event.reason`: why a failure failed; on a success only
+    /// `ExpiredPassword` (logged in, must change the password now).
     pub reason: Option<Reason>,
+    /// `event.reason_detail`: which directive or account state refused the
+    /// login, where the log names it.
+    pub refused_by: Option<RefusedBy>,
     /// `user.name`, exactly as logged (may hold full-width or control characters).
     pub user: Option<Name>,
     /// `source.ip`.
@@ -256,6 +308,7 @@ impl AuthEvent {
             action,
             outcome,
             reason: None,
+            refused_by: None,
             user: None,
             source_ip: None,
             source_port: None,
@@ -299,6 +352,9 @@ impl Serialize for AuthEvent {
         m.serialize_entry("event.outcome", self.outcome.as_str())?;
         if let Some(r) = self.reason {
             m.serialize_entry("event.reason", r.as_str())?;
+        }
+        if let Some(r) = self.refused_by {
+            m.serialize_entry("event.reason_detail", r.as_str())?;
         }
         if let Some(u) = &self.user {
             m.serialize_entry("user.name", &**u)?;
@@ -432,6 +488,12 @@ mod tests {
         assert_eq!(v["source.ip"], "2001:db8::1");
         assert!(v.get("source.port").is_none());
         assert!(v.get("host.name").is_none());
+        assert!(v.get("event.reason_detail").is_none());
+        e.reason = Some(Reason::NoPermission);
+        e.refused_by = Some(RefusedBy::AllowGroups);
+        let v: serde_json::Value = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["event.reason"], "no_permission");
+        assert_eq!(v["event.reason_detail"], "AllowGroups");
     }
 
     #[test]
@@ -498,6 +560,9 @@ mod tests {
     fn enums_round_trip_their_spelling() {
         for s in Reason::ALL {
             assert_eq!(Reason::parse(s).unwrap().as_str(), *s);
+        }
+        for s in RefusedBy::ALL {
+            assert_eq!(RefusedBy::parse(s).unwrap().as_str(), *s);
         }
         assert_eq!(
             Method::from_log("keyboard-interactive").as_str(),

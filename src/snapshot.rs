@@ -82,6 +82,21 @@ pub(crate) fn encode<T: Serialize>(kind: SnapshotKind, version: u8, body: &T) ->
     }
 }
 
+/// The format version in the header of a snapshot of `kind`, so a reader that
+/// still understands an older layout can pick it before [`decode`].
+pub(crate) fn version(kind: SnapshotKind, bytes: &[u8]) -> Result<u8, SnapshotError> {
+    let [tag, found, ..] = bytes else {
+        return Err(SnapshotError::Truncated(bytes.len()));
+    };
+    if *tag != kind.tag() {
+        return Err(SnapshotError::WrongKind {
+            expected: kind,
+            found: *tag,
+        });
+    }
+    Ok(*found)
+}
+
 /// Checks the header and decodes the body; trailing bytes are corruption.
 pub(crate) fn decode<'a, T: Deserialize<'a>>(
     kind: SnapshotKind,
@@ -140,6 +155,9 @@ mod tests {
         ));
         let r = decode::<(u32, &str)>(SnapshotKind::Engine, 3, &b[..1]);
         assert!(matches!(r, Err(SnapshotError::Truncated(1))));
+        assert_eq!(version(SnapshotKind::Engine, &b).ok(), Some(3));
+        assert!(version(SnapshotKind::SshdParser, &b).is_err());
+        assert!(version(SnapshotKind::Engine, &b[..1]).is_err());
         let r = decode::<(u32, &str)>(SnapshotKind::Engine, 3, &b[..b.len() - 1]);
         assert!(matches!(r, Err(SnapshotError::Corrupt(_))));
         let mut long = b.clone();

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Action, AuthEvent, Name, Outcome, Reason};
+use crate::event::{Action, AuthEvent, Name, Outcome, Reason, RefusedBy};
 
 /// Addresses (and networks) remembered per account.
 pub const MAX_PLACES: usize = 16;
@@ -81,6 +81,8 @@ pub struct Attempt {
     pub outcome: Outcome,
     /// `event.reason`, when the log gave one.
     pub reason: Option<Reason>,
+    /// `event.reason_detail`: which sshd directive or account state refused.
+    pub detail: Option<RefusedBy>,
     pub ip: Option<IpAddr>,
     /// `device.id`, else `user_agent.original`.
     pub device: Option<Name>,
@@ -203,6 +205,7 @@ impl History {
             action: ev.action,
             outcome: ev.outcome,
             reason: ev.reason,
+            detail: ev.refused_by,
             ip: ev.source_ip,
             device: device.cloned(),
             service: ev.service.clone(),

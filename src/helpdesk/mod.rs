@@ -154,6 +154,10 @@ pub struct Evidence {
     /// New countries or devices seen.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub new_values: Vec<Name>,
+    /// Which sshd directive or account state refused (`AllowGroups`,
+    /// `account_locked`, ...), as `event.reason_detail` spells it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_by: Option<&'static str>,
     /// The inventory's status (`suspended`, `deleted`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<&'static str>,
@@ -392,9 +396,8 @@ fn code_of(reason: Reason) -> Option<Code> {
         Reason::MfaFailed => Code::MfaFailed,
         Reason::IpDenied => Code::IpDenied,
         Reason::NoPermission => Code::NoPermission,
+        Reason::Inactive => Code::Inactive,
         Reason::CertFailed | Reason::Other => return None,
-        #[allow(unreachable_patterns)]
-        _ => Code::Inactive,
     })
 }
 
@@ -424,6 +427,11 @@ fn by_reason(input: &Input<'_>, h: &History, attempts: &[&Attempt], out: &mut Ve
         ips.sort();
         ips.dedup();
         let after = last.and_then(|l| last_success.filter(|s| *s > l));
+        let refused_by = these
+            .iter()
+            .rev()
+            .find_map(|a| a.detail)
+            .map(|d| d.as_str());
         let mut ev = Evidence {
             count: Some(these.len() as u32),
             first,
@@ -431,6 +439,7 @@ fn by_reason(input: &Input<'_>, h: &History, attempts: &[&Attempt], out: &mut Ve
             source_ips: ips,
             from_known_sources: Some(these.iter().all(|a| a.known_source)),
             then_logged_in: after,
+            refused_by,
             ..Evidence::default()
         };
         match code {

@@ -117,6 +117,10 @@ fn en(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                 format!("{user}'s account has been removed from the directory."),
                 "If the user should have access, ask the account administrator to restore or recreate the account.".to_string(),
             ),
+            _ if ev.refused_by == Some("account_locked") => (
+                format!("{user}'s system account is locked by an administrator (passwd -l or usermod -L): {n} logins were refused, even with the right password.{then}"),
+                format!("If the lock is not intended, unlock the account on the server: usermod -U {user} (or passwd -u {user})."),
+            ),
             _ => (
                 format!("{user}'s account is disabled or suspended (停止中){}.{then}", if n > 0 { format!("; {n} logins were refused for it") } else { String::new() }),
                 "Ask the account administrator whether the suspension is intended (leave, contract end, licence); re-enable the account in the directory or admin console if not.".to_string(),
@@ -148,7 +152,16 @@ fn en(user: &str, code: Code, ev: &Evidence) -> (String, String) {
             "Ask the user to connect from the office network or the VPN; if this address should be allowed, add it to the allowed list.".to_string(),
         ),
         Code::NoPermission => (
-            format!("{user} has no permission to log in here (not in an allowed group, a denied group, or no valid shell): {n} refused.{then}"),
+            format!("{user} has no permission to log in here ({}): {n} refused.{then}", match ev.refused_by {
+                Some("AllowUsers") => "sshd's AllowUsers does not list the user",
+                Some("DenyUsers") => "sshd's DenyUsers lists the user",
+                Some("AllowGroups") => "none of the user's groups is in sshd's AllowGroups",
+                Some("DenyGroups") => "one of the user's groups is in sshd's DenyGroups",
+                Some("no_group") => "the user is in no group that sshd allows",
+                Some("shell") => "the login shell does not exist or is not executable",
+                Some("PermitRootLogin") => "sshd's PermitRootLogin refuses root",
+                _ => "not in an allowed group, in a denied group, or no valid shell",
+            }),
             "Check the account's groups and shell against the server's AllowGroups/DenyGroups, or grant access to the service.".to_string(),
         ),
         Code::MfaFailed => {
@@ -299,6 +312,10 @@ fn ja(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                 format!("{user} のアカウントはディレクトリから削除されています。"),
                 "利用が必要なら、アカウント管理者に復元または再作成を依頼してください。".to_string(),
             ),
+            _ if ev.refused_by == Some("account_locked") => (
+                format!("{user} のサーバー上のアカウントは管理者によってロックされています（passwd -l または usermod -L）。正しいパスワードでも {n} 回拒否されました。{then}"),
+                format!("意図したロックでなければ、サーバーで解除してください: usermod -U {user}（または passwd -u {user}）。"),
+            ),
             _ => (
                 format!("{user} のアカウントは停止中（無効）です。{}{then}", if n > 0 { format!("{n} 回のログインが拒否されました。") } else { String::new() }),
                 "停止が意図したもの（休職、契約終了、ライセンス）か管理者に確認し、そうでなければ管理画面でアカウントを有効にしてください。".to_string(),
@@ -330,7 +347,16 @@ fn ja(user: &str, code: Code, ev: &Evidence) -> (String, String) {
             "社内ネットワークまたは VPN から接続するよう伝えてください。このアドレスを許可すべきなら許可リストに追加してください。".to_string(),
         ),
         Code::NoPermission => (
-            format!("{user} にはこのサーバーへのログイン権限がありません（許可グループ外、拒否グループ、または有効なシェルがない）。{n} 回拒否されました。{then}"),
+            format!("{user} にはこのサーバーへのログイン権限がありません（{}）。{n} 回拒否されました。{then}", match ev.refused_by {
+                Some("AllowUsers") => "sshd の AllowUsers に含まれていません",
+                Some("DenyUsers") => "sshd の DenyUsers に含まれています",
+                Some("AllowGroups") => "所属グループが sshd の AllowGroups にありません",
+                Some("DenyGroups") => "所属グループが sshd の DenyGroups にあります",
+                Some("no_group") => "sshd が許可するグループに所属していません",
+                Some("shell") => "ログインシェルが存在しないか実行できません",
+                Some("PermitRootLogin") => "sshd の PermitRootLogin が root を拒否しています",
+                _ => "許可グループ外、拒否グループ、または有効なシェルがない",
+            }),
             "アカウントのグループとシェルを AllowGroups/DenyGroups と照合するか、サービスへのアクセス権を付与してください。".to_string(),
         ),
         Code::MfaFailed => {

@@ -405,6 +405,17 @@ mod tests {
         assert_eq!((h.program, h.message), ("sshd", "User root"));
         let h = hdr("Jun 25 23:53:34 h su: FAILED SU").unwrap();
         assert_eq!((h.host, h.program, h.pid), (Some("h"), "su", None));
+        // A PAM module logging under `service(module)`, with the process's pid.
+        let h = hdr("Nov 14 06:25:00 web1 sshd(pam_google_authenticator)[4096]: Invalid verification code for bob").unwrap();
+        assert_eq!(
+            (h.host, h.program, h.pid, h.message),
+            (
+                Some("web1"),
+                "sshd(pam_google_authenticator)",
+                Some(4096),
+                "Invalid verification code for bob"
+            )
+        );
     }
 
     #[test]

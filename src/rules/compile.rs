@@ -197,7 +197,7 @@ pub fn compile_rule(sink: &mut Sink, raw: &RawRule, line: usize) -> Option<Rule>
     }
     if !cond.reason_possible() {
         let span = raw.cond.reason.as_ref().map_or(0..0, |r| r.span());
-        sink.err(span, "match.reason can never hold: reasons are only set on failures, and match.outcome excludes failure");
+        sink.err(span, "match.reason can never hold: reasons are set on failures (and expired_password on successes), and match.outcome excludes them");
     }
     let extra = kinds::extra(sink, raw, kind, group_by, &cond, line);
     let window = kinds::implied_window(&extra).or(window);

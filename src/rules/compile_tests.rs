@@ -213,6 +213,12 @@ fn each_validation_has_a_clear_message() {
         ),
         "match.reason can never hold",
     );
+    // A success may carry expired_password (logged in, must change it now).
+    let ok = GOOD.replace(
+        "outcome = \"failure\"",
+        "outcome = \"success\"\nreason = \"expired_password\"",
+    );
+    assert!(RuleSet::from_str(&ok, "good.toml").is_ok());
     one(
         &GOOD.replace("outcome = \"failure\"", "action = []"),
         "empty list",

@@ -176,9 +176,13 @@ impl Cond {
         self.outcomes.has(o as u32)
     }
 
-    /// True when the reason condition could hold (reasons exist only on failures).
+    /// True when the reason condition could hold: reasons are set on failures,
+    /// and `expired_password` also on successes (logged in, must change it now).
     pub fn reason_possible(&self) -> bool {
-        self.reasons.is_none() || self.allows_outcome(Outcome::Failure)
+        self.reasons.is_none_or(|m| {
+            self.allows_outcome(Outcome::Failure)
+                || (self.allows_outcome(Outcome::Success) && m.has(Reason::ExpiredPassword as u32))
+        })
     }
 }
 

@@ -26,7 +26,7 @@ pub use path::Path;
 pub use presets::{PRESETS, preset};
 
 use super::{LineCtx, ParseError, ParseOptions, UnparsedReason, Zone};
-use crate::event::{Action, AuthEvent, Method, Name, Outcome, Reason};
+use crate::event::{Action, AuthEvent, Method, Name, Outcome, Reason, RefusedBy};
 use crate::intern::Interner;
 use mapping::TimeCtx;
 
@@ -90,10 +90,15 @@ pub struct Fields {
     pub action: Mapped<Action>,
     /// `event.outcome`; required, and an unknown word is `BadValue`.
     pub outcome: Mapped<Outcome>,
-    /// `event.reason`, read on failures only: the first path whose word maps
-    /// wins (so Windows `SubStatus` `0x0` falls through to `Status`); a failure
-    /// whose reason words are present but unknown gets `other`.
+    /// `event.reason`, read on failures: the first path whose word maps wins
+    /// (so Windows `SubStatus` `0x0` falls through to `Status`); a failure
+    /// whose reason words are present but unknown gets `other`. On a success
+    /// only a word mapping to `expired_password` is kept (logged in, must
+    /// change the password now): vendors put status codes there on successes too.
     pub reason: Mapped<Reason>,
+    /// `event.reason_detail` ([`crate::event::RefusedBy`] spellings; others
+    /// leave it absent).
+    pub refused_by: Vec<Path>,
     /// `auth.method`; words the map does not know go through [`Method::from_log`].
     pub method: Mapped<Method>,
     /// `service.name`; words the map does not know are kept as written.
@@ -135,6 +140,7 @@ impl JsonSpec {
                 },
                 outcome: Mapped::default(),
                 reason: Mapped::default(),
+                refused_by: Vec::new(),
                 method: Mapped::default(),
                 service: Mapped::default(),
                 user: Vec::new(),
@@ -225,7 +231,10 @@ impl JsonParser {
             {
                 ev.reason = Some(Reason::MfaFailed);
             }
+        } else if outcome == Outcome::Success {
+            ev.reason = reason(&spec.reason, &v).filter(|r| *r == Reason::ExpiredPassword);
         }
+        ev.refused_by = path::first_text(&spec.refused_by, &v).and_then(|w| RefusedBy::parse(&w));
         ev.source_ip = spec
             .source_ip
             .iter()

@@ -78,6 +78,7 @@ fn ecs(name: &str) -> JsonSpec {
         None,
     );
     s.fields.reason = mapped(&["event.reason"], &ours(Reason::ALL, Reason::parse), None);
+    s.fields.refused_by = paths(&["event.reason_detail"]);
     s.fields.method = Mapped {
         paths: paths(&["auth.method"]),
         ..Mapped::default()

@@ -143,7 +143,31 @@ fn our_own_output_round_trips() {
     e.outcome = Outcome::Success;
     e.reason = None;
     let line = serde_json::to_string(&e).unwrap();
+    assert_eq!(run("ecs", &line).unwrap(), Some(e.clone()));
+    // A success that must change its password, and a refusal with its directive.
+    e.reason = Some(Reason::ExpiredPassword);
+    let line = serde_json::to_string(&e).unwrap();
+    assert_eq!(run("ecs", &line).unwrap(), Some(e.clone()));
+    e.outcome = Outcome::Failure;
+    e.reason = Some(Reason::NoPermission);
+    e.refused_by = Some(RefusedBy::DenyGroups);
+    let line = serde_json::to_string(&e).unwrap();
     assert_eq!(run("ecs", &line).unwrap(), Some(e));
+}
+
+#[test]
+fn a_success_keeps_only_an_expired_password_reason() {
+    let l = |r: &str| {
+        format!(
+            r#"{{"@timestamp":"2026-01-02T03:04:05Z","event.outcome":"success","event.reason":"{r}","event.reason_detail":"nonsense"}}"#
+        )
+    };
+    let e = run("ecs", &l("bad_password")).unwrap().unwrap();
+    assert_eq!((e.reason, e.refused_by), (None, None));
+    let e = run("ecs", &l("inactive")).unwrap().unwrap();
+    assert_eq!(e.reason, None);
+    let e = run("ecs", &l("expired_password")).unwrap().unwrap();
+    assert_eq!(e.reason, Some(Reason::ExpiredPassword));
 }
 
 #[test]

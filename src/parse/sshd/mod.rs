@@ -13,7 +13,9 @@
 //! * `Failed <method> for ...` is an attempt (`bad_password`, or `unknown_user`
 //!   for `invalid user`), except: it is the echo of an `Invalid user`, refusal
 //!   or `error: PAM:` line emitted just before (Ok(None)); it completes a held
-//!   `pam_unix` failure (one event, with port and method); `Failed none` is
+//!   `pam_unix` failure or verdict (one event, with port and method); on a
+//!   connection whose user sshd refused, `invalid user` is that refusal again
+//!   (its reason and directive), not an unknown user; `Failed none` is
 //!   the client asking which methods exist (never counted); `Failed publickey`
 //!   for an existing user is not counted, because agents offer every key they
 //!   hold and a user with five keys would fail four times on each good login
@@ -23,8 +25,24 @@
 //!   `Failed ...` line that follows emits it with its port and method, and an
 //!   `Accepted` line drops it (a pam_unix failure followed by pam_ldap success
 //!   is a good login, fail2ban gh-2070). A connection end flushes it.
+//! * Verdicts of other lines on the attempt under way are held the same way,
+//!   until the pid's `Failed`, `error: PAM:`, `Accepted` or end line decides:
+//!   `pam_unix(sshd:account)` expired passwords (`expired_password`) and
+//!   accounts (`expired_account`), sshd's own shadow-file expiry lines,
+//!   `pam_lastlog` inactivity (`inactive`), `sshd(pam_google_authenticator)`
+//!   wrong or missing codes (`mfa_failed`), pam_tally2 denials (`locked`). The
+//!   deciding line gives one failure with the verdict's reason, except
+//!   `Accepted`: an expired password does not stop sshd (the user must change
+//!   it before the shell starts), so the success carries `expired_password`;
+//!   other verdicts are dropped there. A verdict replaces a held pam_unix
+//!   failure, and a denial replaces an expired password; otherwise the first stands.
 //! * `Invalid user`, `User U from H not allowed because ...`, `ROOT LOGIN
-//!   REFUSED`, `error: PAM: ... failure for` are attempts, emitted at once.
+//!   REFUSED`, `error: PAM: ... failure for` are attempts, emitted at once,
+//!   unless a verdict is held: it names the cause better (`inactive` before
+//!   `PAM: User account has expired`) and is emitted in their place.
+//! * `pam_faillock`'s `account temporarily locked`, and pam_tally2's first
+//!   denial, are the OS locking the account: an extra event (action `lockout`,
+//!   outcome `success`, as Windows 4740), with the pid's address when known.
 //! * Summaries are echoes when something was counted on the connection, and
 //!   one failure otherwise: `PAM N more authentication failures`,
 //!   `maximum authentication attempts exceeded` and `Too many authentication
@@ -47,7 +65,15 @@
 //! * su and sudo (`pam_unix(su:auth)`, `FAILED SU`, `N incorrect password
 //!   attempts`) are keyed by pid, or by account when the line has no pid: the
 //!   PAM line counts, the summary is its echo. Other programs' `pam_unix(...:auth)`
-//!   failures are emitted as they come, without correlation.
+//!   failures, and any program's `pam_faillock`/`pam_tally2` locks, are emitted
+//!   as they come, without correlation.
+//!
+//! PAM modules log with the pid of the process running PAM. For password
+//! authentication that is the sshd process itself. For keyboard-interactive,
+//! OpenSSH as distributions build it runs PAM in a forked child, so a module's
+//! line there carries another pid: its verdict is not merged (it is held on a
+//! slot no sshd line visits, then idles out), and sshd's own lines count the
+//! attempt as they would without it.
 //!
 //! The account on su/sudo events is the one whose password failed: the
 //! target of `su`, the invoking user of `sudo`.
@@ -57,6 +83,8 @@ pub mod snapshot;
 mod state;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod verdict_tests;
 
 use std::net::IpAddr;
 
@@ -64,10 +92,10 @@ use chrono::{DateTime, Utc};
 
 use super::syslog::{self, MinuteCache};
 use super::{LineCtx, ParseError, ParseOptions};
-use crate::event::{Action, AuthEvent, Method, Name, Outcome, Reason};
+use crate::event::{Action, AuthEvent, Method, Name, Outcome, Reason, RefusedBy};
 use crate::intern::Interner;
 use msg::{Attempt, Msg, Prog};
-use state::{Conn, Pending, Table};
+use state::{Conn, Pending, Refusal, Table};
 
 /// Parser for syslog-framed sshd, PAM, su and sudo lines.
 #[derive(Debug)]
@@ -90,8 +118,10 @@ enum User<'a> {
 
 /// What to emit, before names are interned.
 struct Out<'a> {
+    action: Action,
     outcome: Outcome,
     reason: Option<Reason>,
+    by: Option<RefusedBy>,
     user: Option<User<'a>>,
     ip: Option<IpAddr>,
     port: Option<u16>,
@@ -101,12 +131,30 @@ struct Out<'a> {
 impl<'a> Out<'a> {
     fn failure(reason: Reason, att: &Attempt<'a>, conn: &Conn) -> Out<'a> {
         Out {
+            action: Action::Login,
             outcome: Outcome::Failure,
             reason: Some(reason),
+            by: att.by,
             user: att.user.map(User::Line),
             ip: att.ip().or(conn.ip),
             port: att.port.or(conn.port),
             method: att.method,
+        }
+    }
+
+    /// The OS locked the account: shaped like Windows 4740 and Okta's
+    /// `user.account.lock` (action `lockout`, outcome `success`: the lock
+    /// happened), with the connection's address when it is known.
+    fn lockout(att: &Attempt<'a>, ip: Option<IpAddr>) -> Out<'a> {
+        Out {
+            action: Action::Lockout,
+            outcome: Outcome::Success,
+            reason: None,
+            by: None,
+            user: att.user.map(User::Line),
+            ip,
+            port: None,
+            method: None,
         }
     }
 }
@@ -180,6 +228,7 @@ impl SshdParser {
                 Msg::PamFailure(att) => {
                     Some(Out::failure(Reason::BadPassword, &att, &Conn::default()))
                 }
+                Msg::Lockout { att, .. } => Some(Out::lockout(&att, None)),
                 _ => None,
             },
         };
@@ -201,8 +250,9 @@ impl SshdParser {
         program: &str,
         offset: u64,
     ) -> AuthEvent {
-        let mut e = AuthEvent::new(ts, Action::Login, out.outcome);
+        let mut e = AuthEvent::new(ts, out.action, out.outcome);
         e.reason = out.reason;
+        e.refused_by = out.by;
         e.user = out.user.map(|u| match u {
             User::Line(s) => self.names.intern(s),
             User::Held(n) => n,
@@ -236,8 +286,10 @@ fn flush<'a>(conn: &mut Conn, att: &Attempt<'a>) -> Option<Out<'a>> {
     conn.counted = conn.counted.saturating_add(1);
     conn.awaiting_failed = false;
     Some(Out {
+        action: Action::Login,
         outcome: Outcome::Failure,
         reason: Some(p.reason),
+        by: p.by,
         user: p.user.map(User::Held).or(att.user.map(User::Line)),
         ip: p.ip.or(att.ip()).or(conn.ip),
         port: att.port.or(conn.port),
@@ -262,8 +314,52 @@ fn count_or_hold<'a>(
         user: att.user.map(|u| names.intern(u)),
         ip: None,
         reason,
+        by: att.by,
     });
     None
+}
+
+/// How much a held verdict says: pam_unix's plain auth failure least, an
+/// expired password next (alone it lets the login through), then the rest.
+fn weight(r: Reason) -> u8 {
+    match r {
+        Reason::BadPassword => 0,
+        Reason::ExpiredPassword => 1,
+        _ => 2,
+    }
+}
+
+/// Holds a module's verdict on the attempt under way until sshd's line for
+/// it decides. It replaces a held verdict that says less (see [`weight`]);
+/// of two that say as much, the first stands.
+fn hold(conn: &mut Conn, att: &Attempt<'_>, names: &mut Interner) {
+    let reason = att.reason.unwrap_or(Reason::Other);
+    if conn
+        .pending
+        .as_ref()
+        .is_some_and(|p| weight(p.reason) >= weight(reason))
+    {
+        return;
+    }
+    let prev = conn.pending.take();
+    conn.pending = Some(Pending {
+        user: att
+            .user
+            .map(|u| names.intern(u))
+            .or_else(|| prev.as_ref().and_then(|p| p.user.clone())),
+        ip: att.ip().or(prev.and_then(|p| p.ip)),
+        reason,
+        by: att.by,
+    });
+}
+
+/// The reason of a failure for an invalid user: the connection's refusal when
+/// sshd refused the user (it then calls the user invalid), else unknown user.
+fn invalid_reason(conn: &Conn) -> (Reason, Option<RefusedBy>) {
+    match conn.refusal {
+        Some(r) => (r.reason, r.by),
+        None => (Reason::UnknownUser, None),
+    }
 }
 
 /// The correlation rules for sshd lines (see the module doc).
@@ -282,6 +378,8 @@ fn sshd<'a>(conn: &mut Conn, m: Msg<'a>, names: &mut Interner) -> Option<Out<'a>
         | Msg::ConnectionFrom(a)
         | Msg::Address(a)
         | Msg::LocalFailure(a)
+        | Msg::Verdict(a)
+        | Msg::Lockout { att: a, .. }
         | Msg::End { att: a, .. } => a.clone(),
     };
     if let Some(ip) = att.ip() {
@@ -312,7 +410,8 @@ fn sshd<'a>(conn: &mut Conn, m: Msg<'a>, names: &mut Interner) -> Option<Out<'a>
                 let mut out = flush(conn, &a)?;
                 out.user = a.user.map(User::Line).or(out.user);
                 if a.invalid && out.reason == Some(Reason::BadPassword) {
-                    out.reason = Some(Reason::UnknownUser);
+                    let (reason, by) = invalid_reason(conn);
+                    (out.reason, out.by) = (Some(reason), by);
                 }
                 return Some(out);
             }
@@ -323,21 +422,32 @@ fn sshd<'a>(conn: &mut Conn, m: Msg<'a>, names: &mut Interner) -> Option<Out<'a>
                 conn.awaiting_failed = false;
                 return None;
             }
-            let reason = if a.invalid {
-                Reason::UnknownUser
+            let (reason, by) = if a.invalid {
+                invalid_reason(conn)
             } else {
-                Reason::BadPassword
+                (Reason::BadPassword, None)
             };
             conn.counted = conn.counted.saturating_add(1);
-            Some(Out::failure(reason, &a, conn))
+            let mut out = Out::failure(reason, &a, conn);
+            out.by = by;
+            Some(out)
         }
         Msg::Accepted(a) => {
-            conn.pending = None;
+            // sshd lets a user whose password expired in, and makes them change
+            // it before the shell starts: the success carries the reason. Any
+            // other held verdict was overruled by the PAM stack's success.
+            let reason = conn
+                .pending
+                .take()
+                .map(|p| p.reason)
+                .filter(|r| *r == Reason::ExpiredPassword);
             conn.awaiting_failed = false;
             conn.success = true;
             Some(Out {
+                action: Action::Login,
                 outcome: Outcome::Success,
-                reason: None,
+                reason,
+                by: None,
                 user: a.user.map(User::Line),
                 ip: a.ip().or(conn.ip),
                 port: a.port.or(conn.port),
@@ -356,15 +466,49 @@ fn sshd<'a>(conn: &mut Conn, m: Msg<'a>, names: &mut Interner) -> Option<Out<'a>
                     user: a.user.map(|u| names.intern(u)),
                     ip: a.ip(),
                     reason: Reason::BadPassword,
+                    by: None,
                 });
             }
             None
         }
+        Msg::Verdict(a) => {
+            // After a success, or once the attempt was counted, there is no
+            // attempt left for it to explain.
+            if !conn.success && !conn.awaiting_failed {
+                hold(conn, &a, names);
+            }
+            None
+        }
+        Msg::Lockout { att: a, refuses } => {
+            if refuses && !conn.success && !conn.awaiting_failed {
+                hold(conn, &a, names);
+            }
+            Some(Out::lockout(&a, conn.ip))
+        }
         Msg::PamError(a) | Msg::Refused(a) => {
-            conn.pending = None;
-            let reason = a.reason.unwrap_or(Reason::Other);
-            let out = count_or_hold(conn, reason, &a, names);
+            let (out, refusal) = match conn.pending.as_ref() {
+                // A held verdict names the cause better than sshd's line after
+                // it (`inactive` before `PAM: User account has expired`,
+                // `Account U has expired` before `account is locked`); pam_unix's
+                // plain failure does not.
+                Some(p) if p.reason != Reason::BadPassword => {
+                    let refusal = Refusal {
+                        reason: p.reason,
+                        by: p.by,
+                    };
+                    (if has_addr { flush(conn, &a) } else { None }, refusal)
+                }
+                _ => {
+                    conn.pending = None;
+                    let reason = a.reason.unwrap_or(Reason::Other);
+                    let refusal = Refusal { reason, by: a.by };
+                    (count_or_hold(conn, reason, &a, names), refusal)
+                }
+            };
             conn.awaiting_failed = true;
+            if a.by.is_some_and(RefusedBy::invalidates_user) {
+                conn.refusal = Some(refusal);
+            }
             out
         }
         Msg::PamMore(_) => once(conn, Reason::BadPassword, names),
@@ -398,6 +542,7 @@ fn local<'a>(conn: &mut Conn, m: Msg<'a>) -> Option<Out<'a>> {
             conn.counted = conn.counted.saturating_add(1);
             Some(Out::failure(Reason::BadPassword, &a, &Conn::default()))
         }
+        Msg::Lockout { att, .. } => Some(Out::lockout(&att, None)),
         Msg::LocalFailure(a) => {
             if conn.counted > 0 {
                 conn.counted = 0;

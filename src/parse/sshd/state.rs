@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 
-use crate::event::{Name, Reason};
+use crate::event::{Name, Reason, RefusedBy};
 
 /// Number of slots (a power of two). Busy servers hold a few hundred
 /// connections in pre-auth at once; collisions only cost correlation, never events.
@@ -19,15 +19,29 @@ const SLOTS: usize = 4096;
 /// LoginGraceTime defaults to 120 s, so an attempt's lines fit well inside.
 pub const EXPIRY_SECS: i64 = 600;
 
-/// A failure known to have happened but held back: either because its line
-/// lacks the address (a later line of the connection gives it), or because it
-/// is a `pam_unix` module failure that a later success of the PAM stack may
-/// overrule (pam_unix + pam_ldap setups log a failure on every good login).
+/// A failure known to have happened but held back: because its line lacks the
+/// address (a later line of the connection gives it); because it is a
+/// `pam_unix` module failure that a later success of the PAM stack may
+/// overrule (pam_unix + pam_ldap setups log a failure on every good login); or
+/// because it is a module's verdict on the attempt (an expired password or
+/// account, a wrong MFA code, an inactive account) that sshd's own `Failed`,
+/// `Accepted` or end line of the pid then decides.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     pub user: Option<Name>,
     pub ip: Option<IpAddr>,
     pub reason: Reason,
+    /// The directive or account state that refused, when the line named it.
+    pub by: Option<RefusedBy>,
+}
+
+/// sshd refused the connection's user (`User U not allowed because ...`) and
+/// treats it as invalid from then on: each later `Failed ... invalid user` of
+/// the connection is that refusal again, not an unknown user.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Refusal {
+    pub reason: Reason,
+    pub by: Option<RefusedBy>,
 }
 
 /// What is remembered about one connection (one sshd pid) or one local
@@ -51,6 +65,8 @@ pub struct Conn {
     pub awaiting_failed: bool,
     /// A held-back failure, see [`Pending`].
     pub pending: Option<Pending>,
+    /// The refusal of the connection's user, see [`Refusal`].
+    pub refusal: Option<Refusal>,
 }
 
 impl Conn {
@@ -72,6 +88,7 @@ impl Conn {
             || self.success
             || self.awaiting_failed
             || self.pending.is_some()
+            || self.refusal.is_some()
     }
 }
 

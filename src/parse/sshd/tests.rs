@@ -7,10 +7,10 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 
 use super::SshdParser;
-use crate::event::{AuthEvent, Method, Outcome, Reason};
+use crate::event::{AuthEvent, Method, Outcome, Reason, RefusedBy};
 use crate::parse::{LineCtx, ParseOptions, UnparsedReason};
 
-fn parser() -> SshdParser {
+pub(super) fn parser() -> SshdParser {
     SshdParser::new(
         ParseOptions::at(Utc.with_ymd_and_hms(2026, 1, 5, 12, 0, 0).unwrap()),
         LineCtx {
@@ -19,12 +19,12 @@ fn parser() -> SshdParser {
     )
 }
 
-fn one(line: &str) -> Option<AuthEvent> {
+pub(super) fn one(line: &str) -> Option<AuthEvent> {
     parser().parse(line.as_bytes(), 7).unwrap()
 }
 
 /// Events of a sequence of lines fed to one parser, as (line index, event).
-fn seq(lines: &[&str]) -> Vec<(usize, AuthEvent)> {
+pub(super) fn seq(lines: &[&str]) -> Vec<(usize, AuthEvent)> {
     let mut p = parser();
     lines
         .iter()
@@ -33,11 +33,11 @@ fn seq(lines: &[&str]) -> Vec<(usize, AuthEvent)> {
         .collect()
 }
 
-fn ip(s: &str) -> Option<IpAddr> {
+pub(super) fn ip(s: &str) -> Option<IpAddr> {
     Some(s.parse().unwrap())
 }
 
-fn failure(e: &AuthEvent, reason: Reason, user: Option<&str>, addr: Option<&str>) {
+pub(super) fn failure(e: &AuthEvent, reason: Reason, user: Option<&str>, addr: Option<&str>) {
     assert_eq!(e.outcome, Outcome::Failure, "{e:?}");
     assert_eq!(e.reason, Some(reason), "{e:?}");
     assert_eq!(e.user.as_deref(), user, "{e:?}");
@@ -124,6 +124,7 @@ fn invalid_user_refusals_and_too_many() {
     failure(&e, Reason::UnknownUser, Some("x"), Some("192.0.2.1"));
     let e = one("Jan 3 06:25:00 h sshd[1]: User root from 192.0.2.5 not allowed because listed in DenyUsers").unwrap();
     failure(&e, Reason::NoPermission, Some("root"), Some("192.0.2.5"));
+    assert_eq!(e.refused_by, Some(RefusedBy::DenyUsers));
     let e = one(
         "Jan 3 06:25:00 h sshd[1]: User bob from 192.0.2.5 not allowed because account has expired",
     )
@@ -136,6 +137,7 @@ fn invalid_user_refusals_and_too_many() {
     let e = one("Jan 3 06:25:00 h sshd[1]: ROOT LOGIN REFUSED FROM 1.2.3.4 port 12345 [preauth]")
         .unwrap();
     failure(&e, Reason::NoPermission, Some("root"), Some("1.2.3.4"));
+    assert_eq!(e.refused_by, Some(RefusedBy::PermitRootLogin));
 }
 
 #[test]
@@ -147,23 +149,30 @@ fn locked_account_is_held_until_the_address_is_known() {
     ]);
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].0, 2);
+    // A `passwd -l`'d account: disabled by an admin, not a lockout.
     failure(
         &ev[0].1,
-        Reason::Locked,
+        Reason::Disabled,
         Some("root"),
         Some("198.51.100.34"),
     );
+    assert_eq!(ev[0].1.refused_by, Some(RefusedBy::AccountLocked));
 }
 
 #[test]
 fn expired_passwords_take_the_connection_address() {
+    // Held until the pid's end decides: here the clients leave at the prompt
+    // to change the password (line without an address of its own).
     let ev = seq(&[
         "Jan 3 06:25:00 h sshd[1]: Connection from 192.0.2.9 port 7 on 10.0.0.1 port 22",
         "Jan 3 06:25:01 h sshd[1]: pam_unix(sshd:account): expired password for user bob (password aged)",
         "Jan 3 06:25:00 h sshd[2]: Connection from 192.0.2.8 port 7 on 10.0.0.1 port 22",
         "Jan 3 06:25:01 h sshd[2]: password for user carol has expired",
+        "Jan 3 06:25:09 h sshd[1]: Connection closed by authenticating user bob 192.0.2.9 port 7 [preauth]",
+        "Jan 3 06:25:09 h sshd[2]: Connection closed by authenticating user carol 192.0.2.8 port 7 [preauth]",
     ]);
-    assert_eq!(ev.len(), 2);
+    let idx: Vec<usize> = ev.iter().map(|(i, _)| *i).collect();
+    assert_eq!(idx, vec![4, 5]);
     failure(
         &ev[0].1,
         Reason::ExpiredPassword,
@@ -349,6 +358,18 @@ fn garbage_is_an_error_never_a_panic() {
         "2024-11-14T06:25:00+99:00 h sshd: x",
         "Jan 3 06:25:00 h sshd[1]: SSH: Server;Ltype: Version;Remote: -",
         "Jan 3 06:25:00 h sudo: : 9999999999999999999999 incorrect password attempts",
+        "Jan 3 06:25:00 h sshd[1]: pam_tally2(sshd:auth): user  ( tally 4294967296, deny 4294967295",
+        "Jan 3 06:25:00 h sshd[1]: pam_tally2(sshd:auth): user x (1) tally 0, deny 4294967295",
+        "Jan 3 06:25:00 h sshd[1]: pam_tally(: user",
+        "Jan 3 06:25:00 h sshd[1]: pam_lastlog(sshd:account): user  inactive for  days - denied",
+        "Jan 3 06:25:00 h sshd[1]: pam_faillock(sshd:auth): Consecutive login failures for user  account temporarily locked",
+        "Jan 3 06:25:00 h sshd[1]: pam_unix(sshd:account): account  has expired (",
+        "Jan 3 06:25:00 h sshd[1]: pam_unix(sshd:account): expired password for user (",
+        "Jan 3 06:25:00 h sshd(pam_google_authenticator)[1]: Invalid verification code for ",
+        "Jan 3 06:25:00 h sshd()[1]: Did not receive verification code from user",
+        "Jan 3 06:25:00 h sshd[1]: User  not allowed because shell ",
+        "Jan 3 06:25:00 h sshd[1]: User password has expired",
+        "Jan 3 06:25:00 h sshd[1]: Account  has expired",
     ] {
         let _ = p.parse(l.as_bytes(), 0);
     }

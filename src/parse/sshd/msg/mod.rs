@@ -13,14 +13,16 @@
 
 use std::net::IpAddr;
 
-use crate::event::Reason;
+use crate::event::{Reason, RefusedBy};
 
 mod find;
 mod pam;
+mod verdict;
 
 use find::{FOR, FROM, PORT};
 
-use pam::{pam_error, pam_more, pam_unix, su, sudo};
+use pam::{pam_error, pam_module, pam_more, pam_unix, su, sudo};
+use verdict::{expired, not_allowed, root_refused, verification_code};
 
 /// What a message says, with its fields borrowed from the line.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,9 +39,18 @@ pub enum Msg<'a> {
     PamMore(Attempt<'a>),
     /// `error: PAM: Authentication failure for U from H`: the PAM stack's verdict.
     PamError(Attempt<'a>),
-    /// A refusal with its reason: `User U from H not allowed because ...`,
-    /// `ROOT LOGIN REFUSED`, expired accounts and passwords.
+    /// sshd's refusal of the user, with its reason and directive: `User U
+    /// [from H] not allowed because ...`, `ROOT LOGIN REFUSED`.
     Refused(Attempt<'a>),
+    /// A verdict on the attempt under way, with its reason, that does not end
+    /// it by itself: an expired password or account, an inactive account, a
+    /// wrong or missing MFA code, an attempt on an OS-locked account. sshd's
+    /// `Accepted`, `Failed` or end line of the pid decides what it was.
+    Verdict(Attempt<'a>),
+    /// The OS locked the account (`pam_faillock`, `pam_tally2`): an event of
+    /// its own beside the attempt's failure. `refuses`: the line also refuses
+    /// the attempt under way (pam_tally2 logs when it denies).
+    Lockout { att: Attempt<'a>, refuses: bool },
     /// `maximum authentication attempts exceeded` / `Too many authentication failures`.
     TooMany(Attempt<'a>),
     /// The connection ended (`Connection closed by`, `Disconnected from`,
@@ -68,6 +79,8 @@ pub struct Attempt<'a> {
     /// `invalid user` / `illegal user`: the account does not exist.
     pub invalid: bool,
     pub reason: Option<Reason>,
+    /// The directive or account state that refused the user, when named.
+    pub by: Option<RefusedBy>,
 }
 
 impl Attempt<'_> {
@@ -129,12 +142,15 @@ pub enum Prog {
 }
 
 impl Prog {
-    /// Classifies a syslog program name.
+    /// Classifies a syslog program name. `sshd(pam_google_authenticator)` is a
+    /// PAM module inside sshd naming itself after the PAM service: its lines
+    /// belong to the sshd process whose pid they carry.
     pub fn of(program: &str) -> Prog {
         match program {
             "sshd" | "sshd-session" | "sshd-auth" => Prog::Sshd,
             "su" => Prog::Su,
             "sudo" => Prog::Sudo,
+            p if p.starts_with("sshd(") && p.ends_with(')') => Prog::Sshd,
             _ => Prog::Other,
         }
     }
@@ -143,10 +159,18 @@ impl Prog {
 /// Classifies `msg` written by a program of kind `prog`.
 pub fn classify(prog: Prog, msg: &str) -> Msg<'_> {
     // PAM lines look the same whichever program wrote them.
-    if msg.starts_with("pam_unix(")
-        || msg.starts_with("(pam_unix)")
-        || msg.starts_with("pam_unix: ")
-    {
+    if let Some(r) = msg.strip_prefix("pam_") {
+        if r.starts_with("unix(") || r.starts_with("unix: ") {
+            return pam_unix(msg);
+        }
+        // Other modules' lines not read there still get the program's own
+        // wordings (an expiry notice, say).
+        let m = pam_module(msg);
+        if m != Msg::Ignored {
+            return m;
+        }
+    }
+    if msg.starts_with("(pam_unix)") {
         return pam_unix(msg);
     }
     match prog {
@@ -179,9 +203,9 @@ fn sshd(msg: &str) -> Msg<'_> {
     let r = match first {
         b'F' => attempt_line(m, "Failed ").map(Msg::Failed),
         b'A' => attempt_line(m, "Accepted ").map(Msg::Accepted),
-        b'I' | b'i' => invalid_user(m),
+        b'I' | b'i' => invalid_user(m).or_else(|| verification_code(m)),
         b'C' => connection(m),
-        b'D' => disconnect(m),
+        b'D' => disconnect(m).or_else(|| verification_code(m)),
         b'R' => received(m).or_else(|| root_refused(m)),
         b'P' => pam_more(m).or_else(|| pam_error(m)),
         b'U' => not_allowed(m).or_else(|| unable(m)),
@@ -431,39 +455,6 @@ fn received(m: &str) -> Option<Msg<'_>> {
     Some(Msg::End { att, preauth })
 }
 
-fn root_refused(m: &str) -> Option<Msg<'_>> {
-    let r = m.strip_prefix("ROOT LOGIN REFUSED FROM ")?;
-    let (mut att, _) = host_port(r);
-    att.user = Some("root");
-    att.reason = Some(Reason::NoPermission);
-    Some(Msg::Refused(att))
-}
-
-/// `User U [from H] not allowed because <why>`.
-fn not_allowed(m: &str) -> Option<Msg<'_>> {
-    let r = m.strip_prefix("User ")?;
-    let i = r.rfind(" not allowed because ")?;
-    let why = r.get(i + 21..)?;
-    let who = r.get(..i)?;
-    let (user, host) = match FROM.rfind(who) {
-        Some(j) => (who.get(..j)?, who.get(j + 6..)),
-        None => (who, None),
-    };
-    let reason = if why.contains("locked") {
-        Reason::Locked
-    } else if why.contains("expired") {
-        Reason::ExpiredAccount
-    } else {
-        Reason::NoPermission
-    };
-    Some(Msg::Refused(Attempt {
-        user: Some(user),
-        host,
-        reason: Some(reason),
-        ..Attempt::default()
-    }))
-}
-
 /// `Unable to negotiate with H port P: ...` and `Unable to negotiate a key exchange method`.
 fn unable(m: &str) -> Option<Msg<'_>> {
     let r = m.strip_prefix("Unable to negotiate")?;
@@ -511,26 +502,4 @@ fn server_audit(m: &str) -> Option<Msg<'_>> {
     } else {
         Msg::Address(att)
     })
-}
-
-/// Expired accounts and passwords, as sshd and pam_unix word them.
-fn expired(m: &str) -> Option<Msg<'_>> {
-    let named = m
-        .strip_prefix("password for user ")
-        .and_then(|r| r.strip_suffix(" has expired"));
-    let reason = if named.is_some()
-        || m.contains("password has expired")
-        || m.contains("password expired")
-    {
-        Reason::ExpiredPassword
-    } else if m.contains("account has expired") {
-        Reason::ExpiredAccount
-    } else {
-        return None;
-    };
-    Some(Msg::Refused(Attempt {
-        user: named,
-        reason: Some(reason),
-        ..Attempt::default()
-    }))
 }

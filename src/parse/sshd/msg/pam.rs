@@ -1,6 +1,8 @@
 //! PAM, su and sudo messages: the `pam_unix(...)` failure lines any PAM-using
-//! program writes, sshd's own `PAM ...` summaries, and the su/sudo failure lines.
-//! Split from the sshd wording in the parent module; both share its field cutters.
+//! program writes, the account verdicts and locks of other PAM modules
+//! (`pam_lastlog`, `pam_faillock`, `pam_tally2`), sshd's own `PAM ...`
+//! summaries, and the su/sudo failure lines. Split from the sshd wording in the
+//! parent module; both share its field cutters.
 
 use super::find::{
     ACCOUNT, COLON_SP, FOR, MORE, PAREN_SP, PASSWORD, RHOST, RUSER, SESSION, USER_EQ,
@@ -30,6 +32,11 @@ pub(super) fn pam_error(m: &str) -> Option<Msg<'_>> {
     att.invalid = invalid || unknown;
     att.reason = Some(if att.invalid {
         Reason::UnknownUser
+    } else if r.starts_with("User account has expired") {
+        // PAM_ACCT_EXPIRED. With keyboard-interactive sshd reports every
+        // account-phase refusal this way; a module's own line before it (held
+        // as a verdict) says which, and wins.
+        Reason::ExpiredAccount
     } else {
         Reason::BadPassword
     });
@@ -52,27 +59,106 @@ pub(super) fn pam_unix(m: &str) -> Msg<'_> {
         return Msg::PamFailure(pam_fields(fields));
     }
     if ACCOUNT.find(module).is_some() {
+        // `expired password for user U (password aged|root enforced)`: the
+        // login may still go through, with a forced change (PAM_NEW_AUTHTOK_REQD).
         if text.contains("expired password") || text.contains("password expired") {
-            return Msg::Refused(Attempt {
-                user: text
-                    .strip_prefix("expired password for user ")
-                    .and_then(|r| r.split(' ').next()),
-                reason: Some(Reason::ExpiredPassword),
-                ..Attempt::default()
-            });
+            return verdict(
+                text.strip_prefix("expired password for user ")
+                    .map(|r| r.rfind(" (").and_then(|i| r.get(..i)).unwrap_or(r)),
+                Reason::ExpiredPassword,
+            );
         }
+        // `account U has expired (account expired)`, and `(failed to change
+        // password)`: expired password past its inactivity period.
         if let Some(u) = text
             .strip_prefix("account ")
-            .and_then(|r| r.strip_suffix(" has expired (account expired)"))
+            .and_then(|r| r.rfind(" has expired (").and_then(|i| r.get(..i)))
         {
-            return Msg::Refused(Attempt {
-                user: Some(u),
-                reason: Some(Reason::ExpiredAccount),
-                ..Attempt::default()
-            });
+            return verdict(Some(u), Reason::ExpiredAccount);
         }
     }
     Msg::Ignored
+}
+
+fn verdict(user: Option<&str>, reason: Reason) -> Msg<'_> {
+    Msg::Verdict(Attempt {
+        user,
+        reason: Some(reason),
+        ..Attempt::default()
+    })
+}
+
+/// `pam_<module>(svc:type): text` of modules other than pam_unix; only the
+/// lines that decide an attempt or lock an account are read.
+pub(super) fn pam_module(m: &str) -> Msg<'_> {
+    let Some(i) = COLON_SP.find(m) else {
+        return Msg::Ignored;
+    };
+    let module = m.get(..i).unwrap_or("");
+    let text = m.get(i + 2..).unwrap_or("");
+    if module.starts_with("pam_faillock(") {
+        // Logged once, by the failure that reaches `deny`: that failure stays
+        // what it was (a wrong password), and the lock is an event of its own.
+        if let Some(u) = text
+            .strip_prefix("Consecutive login failures for user ")
+            .and_then(|r| r.strip_suffix(" account temporarily locked"))
+        {
+            return Msg::Lockout {
+                att: Attempt {
+                    user: Some(u),
+                    ..Attempt::default()
+                },
+                refuses: false,
+            };
+        }
+    } else if module.starts_with("pam_tally2(") || module.starts_with("pam_tally(") {
+        return tally(text);
+    } else if module.starts_with("pam_lastlog(") && ACCOUNT.find(module).is_some() {
+        // `user U inactive for N days - denied`.
+        if let Some(u) = text
+            .strip_prefix("user ")
+            .and_then(|r| r.strip_suffix(" days - denied"))
+            .and_then(|r| r.rfind(" inactive for ").and_then(|i| r.get(..i)))
+        {
+            return verdict(Some(u), Reason::Inactive);
+        }
+    }
+    Msg::Ignored
+}
+
+/// `user U (UID) tally N, deny M`: pam_tally2 logs this each time it denies an
+/// attempt because the count exceeds `deny`. The first denial (`N = M + 1`) is
+/// where the lock shows, so it is the lockout event; every denial, that one
+/// included, is the attempt's cause (`locked`).
+fn tally(text: &str) -> Msg<'_> {
+    let Some((user, tally, deny)) = tally_fields(text) else {
+        return Msg::Ignored;
+    };
+    let att = Attempt {
+        user: Some(user),
+        reason: Some(Reason::Locked),
+        ..Attempt::default()
+    };
+    if deny.checked_add(1) == Some(tally) {
+        Msg::Lockout { att, refuses: true }
+    } else if tally > deny {
+        Msg::Verdict(att)
+    } else {
+        Msg::Ignored
+    }
+}
+
+/// (user, tally, deny), cut from the right: the user name may hold anything.
+fn tally_fields(text: &str) -> Option<(&str, u32, u32)> {
+    let r = text.strip_prefix("user ")?;
+    let d = r.rfind(", deny ")?;
+    let deny = r.get(d + 7..)?.parse().ok()?;
+    let r = r.get(..d)?;
+    let t = r.rfind(" tally ")?;
+    let tally = r.get(t + 7..)?.parse().ok()?;
+    let r = r.get(..t)?;
+    let user = r.rfind(" (").and_then(|i| r.get(..i))?;
+    Some((user, tally, deny))
 }
 
 /// The `ruser= rhost= user=` fields of a PAM failure. `rhost` is a single
