@@ -190,9 +190,9 @@ impl History {
     }
 
     /// Folds one event of this account (`typed`: the spelling, when the event
-    /// was a mistyped ID linked here). Returns nothing: what changed is the
-    /// account's, and the caller marks it for the next commit.
-    pub fn observe(&mut self, ev: &AuthEvent, typed: Option<&Name>) {
+    /// was a mistyped ID linked here). A success teaches its places only when
+    /// `teach` (the pipeline withholds it for a success assessed an attack).
+    pub fn observe(&mut self, ev: &AuthEvent, typed: Option<&Name>, teach: bool) {
         let t = ev.timestamp.timestamp();
         self.last_seen = self.last_seen.max(t);
         let device = device_of(ev);
@@ -217,7 +217,10 @@ impl History {
             self.spelled(typed, t);
         }
         match (ev.action, ev.outcome) {
-            (Action::Login, Outcome::Success) => self.learn(ev, device, t),
+            (Action::Login, Outcome::Success) if teach => self.learn(ev, device, t),
+            (Action::Login, Outcome::Success) => {
+                self.last_success = Some(self.last_success.map_or(t, |l| l.max(t)));
+            }
             (Action::Lockout, _) => self.os_locked = Some(t),
             (Action::Unlock, _) => self.os_locked = None,
             (Action::PasswordChange | Action::PasswordReset, Outcome::Success) => {

@@ -121,8 +121,9 @@ impl Accounts {
     }
 
     /// Folds one event: into the linked account's history when `link` is
-    /// given, else into its own account's, unless the name is unknown.
-    pub fn observe(&mut self, ev: &AuthEvent, link: Option<&Link>) {
+    /// given, else into its own account's, unless the name is unknown. With
+    /// `teach` false a success is recorded but its places are not learned.
+    pub fn observe(&mut self, ev: &AuthEvent, link: Option<&Link>, teach: bool) {
         let (user, typed) = match (link, &ev.user) {
             (Some(l), Some(typed)) => (&l.user, Some(typed)),
             (None, Some(user)) if ev.reason != Some(Reason::UnknownUser) => (user, None),
@@ -137,12 +138,13 @@ impl Accounts {
         let Some(h) = self.users.get_mut(user) else {
             return;
         };
-        h.observe(ev, typed);
+        h.observe(ev, typed, teach);
         if !h.dirty {
             h.dirty = true;
             self.dirty.push(user.clone());
         }
-        if ev.action == Action::Login
+        if teach
+            && ev.action == Action::Login
             && ev.outcome == crate::event::Outcome::Success
             && let Some(ip) = ev.source_ip
         {
@@ -216,3 +218,7 @@ fn index(by_net: &mut FxHashMap<(bool, u64), Vec<Name>>, ip: IpAddr, user: &Name
     }
     list.push(user.clone());
 }
+
+#[cfg(test)]
+#[path = "registry_tests.rs"]
+mod tests;

@@ -437,7 +437,7 @@ fn by_reason(input: &Input<'_>, h: &History, attempts: &[&Attempt], out: &mut Ve
             first,
             last,
             source_ips: ips,
-            from_known_sources: Some(these.iter().all(|a| a.known_source)),
+            from_known_sources: Some(these.iter().all(|a| familiar(h, a))),
             then_logged_in: after,
             refused_by,
             ..Evidence::default()
@@ -514,7 +514,7 @@ fn attack(input: &Input<'_>, h: &History, attempts: &[&Attempt], out: &mut Vec<C
     let hostile: Vec<&&Attempt> = if h.has_successes() {
         attempts
             .iter()
-            .filter(|a| a.outcome == Outcome::Failure && !a.known_source && a.ip.is_some())
+            .filter(|a| a.outcome == Outcome::Failure && a.ip.is_some() && !familiar(h, a))
             .collect()
     } else {
         Vec::new()
@@ -541,7 +541,11 @@ fn attack(input: &Input<'_>, h: &History, attempts: &[&Attempt], out: &mut Vec<C
         attempts
             .iter()
             .filter(|a| {
-                a.outcome == Outcome::Success && a.at >= l && !a.known_source && a.ip.is_some()
+                a.outcome == Outcome::Success
+                    && a.at >= l
+                    && !a.known_source
+                    && a.ip.is_some()
+                    && hostile.iter().any(|h| h.ip == a.ip)
             })
             .map(|a| a.at)
             .next()
@@ -552,6 +556,18 @@ fn attack(input: &Input<'_>, h: &History, attempts: &[&Attempt], out: &mut Vec<C
     };
     let since = ev.first;
     out.push(cause(input, Code::UnderAttack, since, ev, true));
+}
+
+/// True when `a` came from a place the account uses: known when it was made,
+/// or, for an account with no success on record yet at that time, learned
+/// since (a first day's typos from the desk the user then logs in from).
+/// An account that already had places of its own does not adopt a new one
+/// because a login from it succeeded later: that is what a guessed password
+/// looks like.
+fn familiar(h: &History, a: &Attempt) -> bool {
+    a.known_source
+        || (h.first_success.is_none_or(|f| f > a.at)
+            && h.familiarity(a.ip, a.device.as_deref()).known())
 }
 
 /// The linked spellings of an account, newest first, with their mistakes.
@@ -626,3 +642,6 @@ fn opt_unix<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Err
         None => s.serialize_none(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -176,13 +176,19 @@ impl Pipeline {
         }
         self.facts.observe(ev);
         let made = self.engine.observe(ev);
+        let mut teach = true;
         if !made.is_empty() {
             for mut d in made {
                 self.assess(&mut d, ev);
+                // A success the rules call an attack (a guessed password) must
+                // not make the attacker's address one of the account's places.
+                if d.assessment == Assessment::Attack && d.target.user == ev.user {
+                    teach = false;
+                }
                 out.push(d);
             }
         }
-        self.accounts.observe(ev, link.as_ref());
+        self.accounts.observe(ev, link.as_ref(), teach);
     }
 
     /// Sets the assessment of `d`, triggered by `ev`, and applies the rule's
