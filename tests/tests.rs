@@ -25,3 +25,4 @@ mod snapshot;
 mod state;
 mod storm_cli;
 mod tail;
+mod why;

@@ -45,10 +45,12 @@ pub enum Code {
     Inactive,
     IpDenied,
     NoPermission,
+    // Before the failure kinds: when others are guessing, the wrong passwords
+    // are theirs, and the user needs to hear that first.
+    UnderAttack,
     MfaFailed,
     MistypedLoginId,
     WrongPassword,
-    UnderAttack,
     NewCountry,
     NewDevice,
     UnknownUser,
