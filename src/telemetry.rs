@@ -15,7 +15,7 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
-use crate::decision::{DecisionAction, Mode};
+use crate::decision::{Assessment, DecisionAction, Mode};
 use crate::event::Outcome;
 use crate::parse::UnparsedReason;
 
@@ -82,7 +82,7 @@ pub struct Metrics {
     pub unparsed_lines: IntCounterVec,
     /// `loginwatch_rule_matches_total{rule}`.
     pub rule_matches: IntCounterVec,
-    /// `loginwatch_decisions_total{rule,action,mode}`.
+    /// `loginwatch_decisions_total{rule,action,mode,assessment}`.
     pub decisions: IntCounterVec,
     /// `loginwatch_active_locks{action}`.
     pub active_locks: IntGaugeVec,
@@ -165,8 +165,8 @@ impl Metrics {
         );
         let decisions = counter(
             "loginwatch_decisions_total",
-            "Decisions made, by rule, action and mode.",
-            &["rule", "action", "mode"],
+            "Decisions made, by rule, action, mode and assessment (user_error, attack, unclear).",
+            &["rule", "action", "mode", "assessment"],
         );
         let active_locks = gauge(
             "loginwatch_active_locks",
@@ -313,10 +313,11 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts one decision.
-    pub fn decision(&self, rule: &str, action: DecisionAction, mode: Mode) {
+    /// Counts one decision. The assessment is a label (three values) so the
+    /// dashboards can tell locks of users who mistyped from locks of attacks.
+    pub fn decision(&self, rule: &str, action: DecisionAction, mode: Mode, assessment: Assessment) {
         self.decisions
-            .with_label_values(&[rule, action.as_str(), mode.as_str()])
+            .with_label_values(&[rule, action.as_str(), mode.as_str(), assessment.as_str()])
             .inc();
     }
 

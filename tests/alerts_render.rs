@@ -1,4 +1,5 @@
 //! Alert content and rendering: what admins read in each language and format,
+//! the assessment (user error, attack, unclear) with its reason and advice,
 //! escaping of hostile names, template overrides, and `replay --json | alerts
 //! preview` through the real binary.
 
@@ -8,10 +9,13 @@ use std::sync::Arc;
 use assert_cmd::Command;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
+use loginwatch::account::Why;
 use loginwatch::alert::{
     Alert, Format, Language, Payload, Renderer, Resolution, alert_for, resolve,
 };
-use loginwatch::decision::{Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock};
+use loginwatch::decision::{
+    Assessment, Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock,
+};
 use loginwatch::event::{Account, Geo};
 use loginwatch::parse::Zone;
 
@@ -36,7 +40,7 @@ fn decision(rule: &str, action: DecisionAction, target: Target, until: Option<i6
         severity: Severity::High,
         mode: Mode::Enforce,
         exempt: false,
-        assessment: loginwatch::decision::Assessment::Unclear,
+        assessment: Assessment::Unclear,
         why: Default::default(),
         evidence: Evidence {
             count: 7,
@@ -48,12 +52,57 @@ fn decision(rule: &str, action: DecisionAction, target: Target, until: Option<i6
     }
 }
 
-fn lockout() -> Alert {
+/// `d` assessed as `why` says.
+fn assessed(mut d: Decision, why: Why) -> Decision {
+    d.assessment = why.assessment();
+    d.why = why;
+    d
+}
+
+/// Every attempt from where alice logs in: her own mistakes.
+fn mistakes() -> Why {
+    Why::KnownSources {
+        user: Arc::from("alice"),
+        ips: vec!["203.0.113.9".parse().unwrap()],
+    }
+}
+
+/// An address alice never used.
+fn stranger() -> Why {
+    Why::NewSource {
+        user: Arc::from("alice"),
+        ip: "203.0.113.9".parse().unwrap(),
+    }
+}
+
+/// No success of alice on record.
+fn no_history() -> Why {
+    Why::NoHistory {
+        user: Arc::from("alice"),
+    }
+}
+
+/// alice locked for 30 minutes (`until` = 15:55 JST), assessed as `why` says.
+fn lock(why: Why) -> Alert {
     let d = decision(
         "account-lockout",
         DecisionAction::LockAccount,
         Target::user(Arc::from("alice")),
         Some(30),
+    );
+    alert_for(&assessed(d, why), None, None, Vec::new())
+}
+
+/// The user-error lockout, with inventory, GeoIP and a sample line.
+fn lockout() -> Alert {
+    let d = assessed(
+        decision(
+            "account-lockout",
+            DecisionAction::LockAccount,
+            Target::user(Arc::from("alice")),
+            Some(30),
+        ),
+        mistakes(),
     );
     alert_for(
         &d,
@@ -161,7 +210,7 @@ fn lockout_in_japanese() {
         "接続元:     203.0.113.9 JP AS2516 KDDI",
         "重要度 高",
         "2026-11-14 15:55:00 JST に自動的に解除されます",
-        "全角入力",
+        "全角/半角・IME",
         "Caps Lock",
         "loginwatch decisions unlock b43ede83fbc9c9ea",
         "時刻は Asia/Tokyo で表示しています。",
@@ -171,8 +220,9 @@ fn lockout_in_japanese() {
     let (subject, body, html) = email(&r, &lockout());
     assert!(subject.starts_with("[loginwatch] [高] "), "{subject}");
     assert!(!subject.contains('\n'));
-    assert!(body.contains("全角入力"));
-    assert!(html.contains("<html lang=\"ja\">") && html.contains("全角入力"));
+    assert!(body.contains("全角/半角"));
+    // (`/` is escaped in HTML.)
+    assert!(html.contains("<html lang=\"ja\">") && html.contains("IME の入力モード"));
 }
 
 #[test]
@@ -180,13 +230,13 @@ fn spray_and_success_after_failures_give_their_own_advice() {
     for (lang, spray_want, saf_want) in [
         (
             Language::En,
-            ["No user action is needed", "until an admin unlocks"],
-            ["Force a password reset", "sessions"],
+            ["need not act", "until an admin unlocks"],
+            ["the password was guessed", "check what the account did"],
         ),
         (
             Language::Ja,
             ["利用者への対応は不要です", "管理者が解除するまで"],
-            ["パスワードを強制的に再設定", "セッション"],
+            ["パスワードが推測されています", "操作も確認"],
         ),
     ] {
         let r = tokyo(lang);
@@ -200,6 +250,260 @@ fn spray_and_success_after_failures_give_their_own_advice() {
             assert!(t.contains(w), "{lang:?}: missing {w:?} in:\n{t}");
         }
     }
+}
+
+/// What an alert of each assessment must and must not say, in one language.
+struct Says {
+    /// The assessment as the templates word it.
+    word: &'static str,
+    /// Part of the reason sentence, in the alert's language.
+    reason: &'static str,
+    /// Advice that must be there (the first one is checked in every format).
+    has: &'static [&'static str],
+    /// Advice that must not.
+    lacks: &'static [&'static str],
+}
+
+/// The expectations for [`lock`] of each assessment.
+fn says(lang: Language, a: Assessment) -> Says {
+    match (lang, a) {
+        (Language::En, Assessment::UserError) => Says {
+            word: "User error",
+            reason: "Every attempt came from 203.0.113.9, where alice has logged in successfully before",
+            has: &[
+                "Send the user this:",
+                "Caps Lock and NumLock",
+                "full-width",
+                "0 (zero) and O",
+                "l (lower-case L) and I (capital i)",
+                "copy and paste",
+                "login ID: it is exactly \"alice\"",
+                "The account unlocks by itself at 2026-11-14 15:55:00 JST",
+            ],
+            lacks: &["Keep the account locked", "Ask the user"],
+        },
+        (Language::En, Assessment::Attack) => Says {
+            word: "Attack",
+            reason: "203.0.113.9 is an address alice has never logged in from.",
+            has: &[
+                "Keep the account locked until you have reached the user by another channel",
+                "Check the source address 203.0.113.9: block it",
+                "the other accounts it tried",
+                "If a sign-in succeeded, reset the password",
+            ],
+            lacks: &["Caps Lock", "Send the user this"],
+        },
+        (Language::En, Assessment::Unclear) => Says {
+            word: "Unclear",
+            reason: "No successful login of alice has been seen yet",
+            has: &["Ask the user", "whether these attempts were theirs"],
+            lacks: &["Send the user this", "This looks like an attack"],
+        },
+        (Language::Ja, Assessment::UserError) => Says {
+            word: "利用者のミス",
+            reason: "すべての試行が、alice が過去にログインに成功した 203.0.113.9 からのものです。",
+            has: &[
+                "利用者に次のように伝えてください",
+                "Caps Lock",
+                "全角/半角・IME",
+                "0（ゼロ）と O",
+                "1（いち）と l",
+                "コピー＆ペーストで入った空白",
+                "ログインID: 正しくは「alice」",
+                "ロックは 2026-11-14 15:55:00 JST に自動的に解除されます",
+            ],
+            lacks: &["ロックを解除しないでください", "利用者に確認してください"],
+        },
+        (Language::Ja, Assessment::Attack) => Says {
+            word: "攻撃",
+            reason: "203.0.113.9 は alice が一度もログインしたことのないアドレスです。",
+            has: &[
+                "ロックを解除しないでください",
+                "接続元アドレス 203.0.113.9 を確認",
+                "ほかにどのアカウントが試されたか",
+                "パスワードを再設定",
+            ],
+            lacks: &["Caps Lock", "次のように伝えてください"],
+        },
+        (Language::Ja, Assessment::Unclear) => Says {
+            word: "判断できません",
+            reason: "alice のログイン成功がまだ記録されていない",
+            has: &["この試行が本人によるものか", "利用者に確認してください"],
+            lacks: &["次のように伝えてください", "攻撃と考えられます"],
+        },
+    }
+}
+
+/// The assessment line of the text templates.
+fn assessment_line(lang: Language, word: &str) -> String {
+    match lang {
+        Language::En => format!("Assessment: {word}\n"),
+        Language::Ja => format!("判定:       {word}\n"),
+    }
+}
+
+#[test]
+fn each_assessment_has_its_label_reason_and_advice_in_both_languages() {
+    for lang in [Language::En, Language::Ja] {
+        let r = tokyo(lang);
+        for why in [mistakes(), stranger(), no_history()] {
+            let a = why.assessment();
+            let want = says(lang, a);
+            let t = text(&r, &lock(why));
+            let line = assessment_line(lang, want.word);
+            assert!(
+                t.contains(&line),
+                "{lang:?} {a:?}: missing {line:?} in:\n{t}"
+            );
+            assert!(
+                t.contains(want.reason),
+                "{lang:?} {a:?}: no reason in:\n{t}"
+            );
+            for w in want.has {
+                assert!(t.contains(w), "{lang:?} {a:?}: missing {w:?} in:\n{t}");
+            }
+            for w in want.lacks {
+                assert!(!t.contains(w), "{lang:?} {a:?}: {w:?} in:\n{t}");
+            }
+        }
+    }
+}
+
+#[test]
+fn each_assessment_shows_in_every_format() {
+    for lang in [Language::En, Language::Ja] {
+        let r = tokyo(lang);
+        for why in [mistakes(), stranger(), no_history()] {
+            let a = why.assessment();
+            let want = says(lang, a);
+            let alert = lock(why);
+            let ctx = format!("{lang:?} {a:?}");
+
+            let (subject, body, html) = email(&r, &alert);
+            assert!(
+                subject.contains(&format!("[{}]", want.word)),
+                "{ctx}: {subject}"
+            );
+            assert!(body.contains(&assessment_line(lang, want.word)), "{ctx}");
+            for w in [want.word, want.reason, want.has[0]] {
+                assert!(html.contains(w), "{ctx}: missing {w:?} in:\n{html}");
+            }
+            assert!(!html.contains(want.lacks[0]), "{ctx}:\n{html}");
+
+            let slack = json(&r, &alert, Format::Slack);
+            let section = slack["blocks"][1]["text"]["text"].as_str().unwrap();
+            for w in [want.word, want.reason, want.has[0]] {
+                assert!(section.contains(w), "{ctx}: missing {w:?} in:\n{section}");
+            }
+
+            for f in [Format::Teams, Format::Lineworks] {
+                let body = json(&r, &alert, f).to_string();
+                assert!(
+                    body.contains(want.word) && body.contains(want.reason),
+                    "{ctx} {f}"
+                );
+            }
+
+            let am = json(&r, &alert, Format::Alertmanager);
+            assert_eq!(am[0]["labels"]["assessment"], a.as_str(), "{ctx}");
+            let ann = &am[0]["annotations"];
+            let reason = ann["assessment_reason"].as_str().unwrap();
+            assert!(reason.contains(want.reason), "{ctx}: {reason}");
+            let next = ann["next_steps"].as_str().unwrap();
+            assert!(
+                next.contains(want.has[0]) && !next.contains(want.lacks[0]),
+                "{ctx}: {next}"
+            );
+            let description = ann["description"].as_str().unwrap();
+            assert!(
+                description.contains(&assessment_line(lang, want.word)),
+                "{ctx}"
+            );
+
+            for f in [Format::Webhook, Format::Json] {
+                let wh = match r.render(&alert, f, at()).unwrap() {
+                    Payload::Line { text } => serde_json::from_str(&text).unwrap(),
+                    _ => json(&r, &alert, f),
+                };
+                assert_eq!(wh["loginwatch.assessment"], a.as_str(), "{ctx} {f}");
+                let reason = wh["loginwatch.assessment_reason"].as_str().unwrap();
+                assert!(reason.contains(want.reason), "{ctx} {f}: {reason}");
+                let next = wh["loginwatch.next_steps"].as_str().unwrap();
+                assert!(next.contains(want.has[0]), "{ctx} {f}: {next}");
+                // The decision as `replay --json` writes it: English, unescaped.
+                assert_eq!(wh["loginwatch.decision"]["assessment"], a.as_str());
+                assert!(wh["loginwatch.decision"]["assessment_reason"].is_string());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_user_error_lock_without_an_end_says_an_admin_must_unlock_it() {
+    let d = decision(
+        "account-lockout",
+        DecisionAction::LockAccount,
+        Target::user(Arc::from("alice")),
+        None,
+    );
+    let a = alert_for(&assessed(d, mistakes()), None, None, Vec::new());
+    let en = text(&tokyo(Language::En), &a);
+    assert!(en.contains("an administrator has to unlock it"), "{en}");
+    assert!(!en.contains("unlocks by itself"), "{en}");
+    let ja = text(&tokyo(Language::Ja), &a);
+    assert!(
+        ja.contains("ロックは自動では解除されません。管理者が解除します"),
+        "{ja}"
+    );
+    // An attack lock that ends by itself says to lock it again if need be.
+    let t = text(&tokyo(Language::En), &lock(stranger()));
+    assert!(
+        t.contains("it unlocks by itself at 2026-11-14 15:55:00 JST, so lock it again"),
+        "{t}"
+    );
+}
+
+#[test]
+fn only_a_lock_sends_the_user_a_message() {
+    // success-after-failures assessed a user error is only an alert: no reset,
+    // nothing to send.
+    let mut d = assessed(
+        decision(
+            "success-after-failures",
+            DecisionAction::Alert,
+            Target::user(Arc::from("alice")),
+            None,
+        ),
+        mistakes(),
+    );
+    d.severity = Severity::Low;
+    let a = alert_for(&d, None, None, Vec::new());
+    let en = text(&tokyo(Language::En), &a);
+    assert!(en.contains("Assessment: User error"), "{en}");
+    assert!(en.contains("no password reset is needed"), "{en}");
+    assert!(!en.contains("Send the user this"), "{en}");
+    assert!(!en.contains("password was guessed"), "{en}");
+    let ja = text(&tokyo(Language::Ja), &a);
+    assert!(ja.contains("パスワードの再設定は不要です"), "{ja}");
+    assert!(!ja.contains("伝えてください"), "{ja}");
+    // The attack advice of a blocked address names no account to keep locked.
+    let spray = alert_for(
+        &assessed(
+            spray().decision,
+            Why::ManyAccounts {
+                ip: Some("203.0.113.9".parse().unwrap()),
+                users: 12,
+            },
+        ),
+        None,
+        None,
+        Vec::new(),
+    );
+    let t = text(&tokyo(Language::En), &spray);
+    assert!(t.contains("Assessment: Attack"), "{t}");
+    assert!(t.contains("203.0.113.9 tried 12 different accounts"), "{t}");
+    assert!(t.contains("Check the source address 203.0.113.9"), "{t}");
+    assert!(!t.contains("Keep the account locked"), "{t}");
 }
 
 #[test]
@@ -252,24 +556,53 @@ fn hostile_user_names_are_escaped_in_every_format() {
         Some(30),
     );
     d.evidence.users = vec![Arc::from(evil)];
+    // The reason names the user too (and the lock's advice quotes the login ID).
+    let d = assessed(
+        d,
+        Why::KnownSources {
+            user: Arc::from(evil),
+            ips: vec!["203.0.113.9".parse().unwrap()],
+        },
+    );
     let a = alert_for(&d, None, None, vec![format!("Failed password for {evil}")]);
-    for lang in [Language::En, Language::Ja] {
+    let shown = "<script>alert(1)</script>\\u{1b}[2J&x";
+    let html_shown = "&lt;script&gt;alert(1)&lt;&#x2f;script&gt;\\u{1b}[2J&amp;x";
+    let slack_shown = "&lt;script&gt;alert(1)&lt;/script&gt;\\u{1b}[2J&amp;x";
+    for (lang, reason) in [
+        (Language::En, "where {} has logged in successfully before"),
+        (Language::Ja, "すべての試行が、{} が過去に"),
+    ] {
+        let in_reason = |name: &str| reason.replace("{}", name);
         let r = tokyo(lang);
         let t = text(&r, &a);
         assert!(!t.contains('\u{1b}'), "{t}");
         assert!(t.contains("\\u{1b}[2J"), "{t}");
+        assert!(t.contains(&in_reason(shown)), "{lang:?}: {t}");
         let (subject, _, html) = email(&r, &a);
         assert!(!subject.contains('\u{1b}'));
         assert!(!html.contains("<script>"), "{html}");
+        assert!(!html.contains('\u{1b}'), "{html}");
         assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(html.contains(&in_reason(html_shown)), "{lang:?}: {html}");
         let slack = json(&r, &a, Format::Slack);
         let section = slack["blocks"][1]["text"]["text"].as_str().unwrap();
         assert!(!section.contains("<script>"), "{section}");
         assert!(section.contains("&lt;script&gt;"), "{section}");
         assert!(section.contains("&amp;x"), "{section}");
+        assert!(
+            section.contains(&in_reason(slack_shown)),
+            "{lang:?}: {section}"
+        );
         assert!(!slack["text"].as_str().unwrap().contains('<'));
         let am = json(&r, &a, Format::Alertmanager);
         assert!(!am[0]["labels"]["user"].as_str().unwrap().contains('\u{1b}'));
+        let reason = am[0]["annotations"]["assessment_reason"].as_str().unwrap();
+        assert!(reason.contains(&in_reason(shown)), "{reason}");
+        let next = am[0]["annotations"]["next_steps"].as_str().unwrap();
+        assert!(!next.contains('\u{1b}') && next.contains(shown), "{next}");
+        let wh = json(&r, &a, Format::Webhook);
+        let reason = wh["loginwatch.assessment_reason"].as_str().unwrap();
+        assert!(reason.contains(&in_reason(shown)), "{reason}");
     }
 }
 
@@ -380,6 +713,17 @@ fn replay_json_into_alerts_preview_for_every_format() {
             );
             assert!(stdout.contains("account-lockout"), "{format}: {stdout}");
             assert!(stdout.contains("JST"), "{format}: {stdout}");
+            // alice has no success on record before the lock: unclear, worded in
+            // the alert's language, the reason read back in English.
+            if format == "text" {
+                let word = if lang == "ja" {
+                    "判断できません"
+                } else {
+                    "Unclear"
+                };
+                assert!(stdout.contains(word), "{lang}: {stdout}");
+                assert!(stdout.contains("No successful login of alice"), "{stdout}");
+            }
             if !matches!(format, "text" | "email") {
                 let lines: Vec<&str> = stdout.lines().collect();
                 assert_eq!(lines.len(), 2, "{format}: one per decision:\n{stdout}");
@@ -411,4 +755,75 @@ fn preview_rejects_a_bad_line_naming_it() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// `alerts preview` of a golden scenario's decisions (its `expected.jsonl`).
+fn preview_scenario(name: &str, format: &str, lang: &str) -> String {
+    let decisions = std::fs::read_to_string(
+        repo()
+            .join("tests/scenarios")
+            .join(name)
+            .join("expected.jsonl"),
+    )
+    .unwrap();
+    let out = lw()
+        .args(["alerts", "preview", "--tz", "Asia/Tokyo"])
+        .args(["--format", format, "--language", lang])
+        .write_stdin(decisions)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn preview_of_the_helpdesk_scenarios_tells_a_typo_from_an_attack() {
+    // lena mistyped from her own desk: the lock alert is the message to send her.
+    let en = preview_scenario("helpdesk-lena-typos-from-her-desk", "text", "en");
+    for want in [
+        "Assessment: User error",
+        "Every attempt came from 203.0.113.10, where lena has logged in successfully before",
+        "Send the user this:",
+        "Caps Lock",
+        "The account unlocks by itself at 2026-11-14 18:34:10 JST",
+        "no password reset is needed",
+    ] {
+        assert!(en.contains(want), "missing {want:?} in:\n{en}");
+    }
+    let ja = preview_scenario("helpdesk-lena-typos-from-her-desk", "text", "ja");
+    for want in [
+        "判定:       利用者のミス",
+        "全角/半角・IME",
+        "ログインID: 正しくは「lena」",
+    ] {
+        assert!(ja.contains(want), "missing {want:?} in:\n{ja}");
+    }
+    // mike was guessed from an address he never used: what to do about it.
+    let en = preview_scenario("helpdesk-mike-guessed-from-new-address", "text", "en");
+    for want in [
+        "Assessment: Attack",
+        "198.51.100.99 is an address mike has never logged in from.",
+        "Keep the account locked",
+        "Check the source address 198.51.100.99",
+    ] {
+        assert!(en.contains(want), "missing {want:?} in:\n{en}");
+    }
+    assert!(!en.contains("Caps Lock"), "{en}");
+    let ja = preview_scenario("helpdesk-mike-guessed-from-new-address", "text", "ja");
+    assert!(ja.contains("判定:       攻撃"), "{ja}");
+    let am = preview_scenario(
+        "helpdesk-mike-guessed-from-new-address",
+        "alertmanager",
+        "en",
+    );
+    for line in am.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v[0]["labels"]["assessment"], "attack", "{v}");
+        let reason = v[0]["annotations"]["assessment_reason"].as_str().unwrap();
+        assert!(reason.contains("never logged in from"), "{reason}");
+    }
 }

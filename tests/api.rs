@@ -517,7 +517,12 @@ fn promtool_accepts_the_metrics() {
     assert!(probe.status.success());
     let m = Metrics::new();
     m.line_read("auth.log");
-    m.decision("ssh-brute", DecisionAction::BlockIp, Mode::Enforce);
+    m.decision(
+        "ssh-brute",
+        DecisionAction::BlockIp,
+        Mode::Enforce,
+        loginwatch::decision::Assessment::Attack,
+    );
     m.set_source_up("app", false);
     m.event_to_decision_seconds.observe(0.02);
     let mut child = std::process::Command::new("promtool")

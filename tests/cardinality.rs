@@ -12,7 +12,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use loginwatch::decision::{DecisionAction, Mode};
+use loginwatch::decision::{Assessment, DecisionAction, Mode};
 use loginwatch::event::Outcome;
 
 use crate::daemon::{Daemon, setup, wait_for};
@@ -163,7 +163,7 @@ fn limits(sources: usize, rules: usize, sinks: usize) -> BTreeMap<&'static str, 
         ("loginwatch_rule_matches_total", rules),
         (
             "loginwatch_decisions_total",
-            rules * DecisionAction::ALL.len() * Mode::ALL.len(),
+            rules * DecisionAction::ALL.len() * Mode::ALL.len() * Assessment::ALL.len(),
         ),
         ("loginwatch_active_locks", DecisionAction::ALL.len()),
         ("loginwatch_unlocks_total", 2),

@@ -408,6 +408,31 @@ fn every_panel_and_rule_shows_data_against_a_real_prometheus() {
         std::thread::sleep(Duration::from_millis(500));
     };
     coverage::assert_every_rule_decided(&loaded, &decided);
+    // Every decision is counted with its assessment, one of the three values
+    // the "Locks: user error vs attack" panel stacks.
+    let assessed = prom
+        .get(
+            "/api/v1/query",
+            &[(
+                "query",
+                "count by (assessment) (loginwatch_decisions_total)",
+            )],
+        )
+        .unwrap();
+    let assessments: BTreeSet<&str> = assessed["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["metric"]["assessment"].as_str().unwrap_or_default())
+        .collect();
+    println!("assessments counted: {assessments:?}");
+    assert!(
+        !assessments.is_empty()
+            && assessments
+                .iter()
+                .all(|a| ["user_error", "attack", "unclear"].contains(a)),
+        "decisions without a known assessment: {assessed}"
+    );
     let decisions: Value = reqwest::blocking::get(format!("http://{addr}/api/v1/decisions"))
         .and_then(|r| r.json())
         .unwrap();

@@ -3,15 +3,21 @@
 //! time-zoned context every template and every JSON format reads.
 //!
 //! Escaping happens here, once, so no template can forget it: user names, rule
-//! names, inventory fields and sample lines are attacker- or operator-controlled
-//! and have their control characters escaped ([`Escaped`]); HTML and Slack
-//! escaping on top is the renderer's (per output format).
+//! names, inventory fields, sample lines and the assessment's reason (which
+//! names the user) are attacker- or operator-controlled and have their control
+//! characters escaped ([`Escaped`]); HTML and Slack escaping on top is the
+//! renderer's (per output format).
+//!
+//! The view is in the alert's language only where code has the words: the
+//! assessment's reason is one sentence that `crate::account::assess::Why`
+//! says in English or Japanese. Every other word is the templates'.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::alert::render::Language;
 use crate::alert::zone::DisplayZone;
 use crate::alert::{Alert, AlertStatus, Resolution};
 use crate::decision::{Decision, Unlock};
@@ -86,6 +92,13 @@ pub struct View {
     pub enforced: bool,
     /// True when the target is exempt: reported, never locked or blocked.
     pub exempt: bool,
+    /// `user_error`, `attack` or `unclear`: the templates word it, the
+    /// Alertmanager label carries it as is.
+    pub assessment: &'static str,
+    /// Why, one sentence in the alert's language, escaped (it names the
+    /// user). Empty for decisions stored before assessments existed. A decision
+    /// read back from `replay --json` only has the English sentence.
+    pub assessment_reason: String,
     /// Target user, escaped.
     pub user: Option<String>,
     pub email: Option<String>,
@@ -160,9 +173,9 @@ fn capped(items: Vec<String>) -> (Vec<String>, usize) {
 }
 
 impl View {
-    /// The view of `alert` with times in `zone`; `api_url` is where the admin API
-    /// listens (for the unlock call).
-    pub fn new(alert: &Alert, zone: &DisplayZone, api_url: &str) -> View {
+    /// The view of `alert` in `lang` with times in `zone`; `api_url` is where the
+    /// admin API listens (for the unlock call).
+    pub fn new(alert: &Alert, lang: Language, zone: &DisplayZone, api_url: &str) -> View {
         let d = &alert.decision;
         let acc = alert.account.as_deref();
         let geo = alert.geo.as_deref();
@@ -197,6 +210,10 @@ impl View {
             (None, None) => None,
         });
         let show = |t: &DateTime<Utc>| zone.show(t);
+        let reason = match lang {
+            Language::En => d.why.sentence_en(),
+            Language::Ja => d.why.sentence_ja(),
+        };
         View {
             status: match alert.status {
                 AlertStatus::Firing => "firing",
@@ -210,6 +227,8 @@ impl View {
             mode: d.mode.as_str(),
             enforced: d.mode == crate::decision::Mode::Enforce && !d.exempt,
             exempt: d.exempt,
+            assessment: d.assessment.as_str(),
+            assessment_reason: esc(reason.trim()),
             user: d.target.user.as_deref().map(esc),
             email: acc.and_then(|a| a.email.as_deref()).map(esc),
             display_name: acc.and_then(|a| a.display_name.as_deref()).map(esc),
@@ -341,7 +360,12 @@ mod tests {
         ];
         let zone = DisplayZone::new("UTC".parse().unwrap());
         // Several addresses and no geo: no single source to name.
-        let v = View::new(&alert_for(&d, None, None, vec![]), &zone, DEFAULT_API_URL);
+        let v = View::new(
+            &alert_for(&d, None, None, vec![]),
+            Language::En,
+            &zone,
+            DEFAULT_API_URL,
+        );
         assert_eq!(v.ip, None);
         let geo = Arc::new(Geo {
             country_iso_code: Some(Arc::from("JP")),
@@ -350,6 +374,7 @@ mod tests {
         });
         let v = View::new(
             &alert_for(&d, None, Some(geo), vec![]),
+            Language::En,
             &zone,
             DEFAULT_API_URL,
         );
@@ -363,6 +388,7 @@ mod tests {
         let a = alert_for(&decision("bad\nuser"), None, None, vec![]);
         let v = View::new(
             &a,
+            Language::En,
             &DisplayZone::new("Asia/Tokyo".parse().unwrap()),
             DEFAULT_API_URL,
         );
@@ -378,5 +404,39 @@ mod tests {
                 .contains("http://127.0.0.1:9464/api/v1/decisions/00112233aabbccdd/unlock")
         );
         assert_eq!(shell_word("a'b"), "'a'\\''b'");
+    }
+
+    #[test]
+    fn the_reason_is_in_the_alert_language_and_escaped() {
+        let mut d = decision("mal\u{1b}[2Jlory");
+        d.why = crate::account::assess::Why::NewSource {
+            user: Arc::from("mal\u{1b}[2Jlory"),
+            ip: "192.0.2.7".parse().unwrap(),
+        };
+        d.assessment = d.why.assessment();
+        let zone = DisplayZone::new("UTC".parse().unwrap());
+        let a = alert_for(&d, None, None, vec![]);
+        let en = View::new(&a, Language::En, &zone, DEFAULT_API_URL);
+        assert_eq!(en.assessment, "attack");
+        assert_eq!(
+            en.assessment_reason,
+            "192.0.2.7 is an address mal\\u{1b}[2Jlory has never logged in from."
+        );
+        let ja = View::new(&a, Language::Ja, &zone, DEFAULT_API_URL);
+        assert_eq!(
+            ja.assessment_reason,
+            "192.0.2.7 は mal\\u{1b}[2Jlory が一度もログインしたことのないアドレスです。"
+        );
+        // Not assessed (stored before assessments existed): no reason at all.
+        let v = View::new(
+            &alert_for(&decision("alice"), None, None, vec![]),
+            Language::Ja,
+            &zone,
+            DEFAULT_API_URL,
+        );
+        assert_eq!(
+            (v.assessment, v.assessment_reason.as_str()),
+            ("unclear", "")
+        );
     }
 }

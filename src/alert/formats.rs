@@ -11,7 +11,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::alert::render::{Context, RenderError, Renderer, slack_escape};
+use crate::alert::render::{Context, RenderError, Renderer, one_line, slack_escape};
 use crate::alert::{Alert, AlertStatus, Payload};
 use crate::decision::Severity;
 use crate::event::rfc3339;
@@ -144,10 +144,6 @@ fn http(body: &Value) -> Result<Payload, RenderError> {
     })
 }
 
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// At most `max` characters, an ellipsis marking a cut.
 fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -175,6 +171,9 @@ fn alertmanager(
     labels.insert("severity".into(), json!(v.severity));
     labels.insert("action".into(), json!(v.action));
     labels.insert("mode".into(), json!(v.mode));
+    // Three values, so safe to route and group on; the reason is free text
+    // and goes into the annotations.
+    labels.insert("assessment".into(), json!(v.assessment));
     if let Some(u) = &v.user {
         labels.insert("user".into(), json!(u));
     }
@@ -183,18 +182,19 @@ fn alertmanager(
     }
     let mut am = Map::new();
     am.insert("labels".into(), Value::Object(labels));
-    am.insert(
-        "annotations".into(),
-        json!({
-            "summary": ctx.summary,
-            "description": r.template("text.txt", ctx)?,
-            "next_steps": ctx.advice,
-            "unlock_cli": v.unlock_cli,
-            "unlock_api": v.unlock_api,
-            "decision_id": v.decision.id,
-            "alert_key": v.key,
-        }),
-    );
+    let mut annotations = json!({
+        "summary": ctx.summary,
+        "description": r.template("text.txt", ctx)?,
+        "next_steps": ctx.advice,
+        "unlock_cli": v.unlock_cli,
+        "unlock_api": v.unlock_api,
+        "decision_id": v.decision.id,
+        "alert_key": v.key,
+    });
+    if !v.assessment_reason.is_empty() {
+        annotations["assessment_reason"] = json!(v.assessment_reason);
+    }
+    am.insert("annotations".into(), annotations);
     am.insert("startsAt".into(), json!(rfc3339(&alert.decision.at)));
     let ends = match alert.status {
         AlertStatus::Resolved => Some(alert.resolution.as_ref().map_or(now, |res| res.at)),
@@ -263,6 +263,13 @@ fn webhook(alert: &Alert, ctx: &Context<'_>) -> Value {
     put("loginwatch.alert.status", json!(v.status));
     put("loginwatch.alert.severity", json!(v.severity));
     put("loginwatch.alert.resolution", json!(alert.resolution));
+    put("loginwatch.assessment", json!(v.assessment));
+    // In the alert's language and escaped, unlike the decision's own
+    // `assessment_reason` below (English, as `replay --json` writes it).
+    put(
+        "loginwatch.assessment_reason",
+        json!(Some(&v.assessment_reason).filter(|r| !r.is_empty())),
+    );
     put("loginwatch.next_steps", json!(ctx.advice));
     put("loginwatch.unlock.cli", json!(v.unlock_cli));
     put("loginwatch.unlock.api", json!(v.unlock_api));

@@ -7,16 +7,21 @@
 //! because a template that emits JSON can emit invalid JSON.
 //!
 //! Templates, per language:
+//! - `assessment.txt`: the decision's assessment in a word or two ("User error",
+//!   "Attack", "Unclear");
 //! - `summary.txt`: what happened, one sentence;
-//! - `advice.txt`: what to do next and what to ask the user, per rule (a table);
+//! - `advice.txt`: what to do next: first what the assessment calls for (the
+//!   message to send a user who locked themselves out, what to do about an
+//!   attacker, what to ask when it is unclear), then what the rule adds (a table);
 //! - `subject.txt`: the e-mail subject;
 //! - `text.txt`: the full alert as plain text (terminal, log, e-mail, chat bots,
 //!   the Alertmanager description);
 //! - `email.html`: the HTML e-mail (values are HTML-escaped automatically);
 //! - `slack.md`: the Slack mrkdwn body (values are Slack-escaped automatically).
 //!
-//! `summary` and `advice` are rendered first and handed to the others as plain
-//! strings, so they are escaped for HTML or Slack where they are inserted.
+//! `assessment_label`, `summary` and `advice` are rendered first (in that order)
+//! and handed to the others as plain strings, so they are escaped for HTML or
+//! Slack where they are inserted.
 //!
 //! An override directory holds files of the same names, either directly or in a
 //! `<lang>/` subdirectory (which wins). Every template is compiled and tried on a
@@ -68,8 +73,10 @@ impl FromStr for Language {
     }
 }
 
-/// The template names, in rendering order (`summary` and `advice` first).
+/// The template names, in rendering order (`assessment`, `summary` and
+/// `advice` first).
 pub const TEMPLATES: &[&str] = &[
+    "assessment.txt",
     "summary.txt",
     "advice.txt",
     "subject.txt",
@@ -81,6 +88,7 @@ pub const TEMPLATES: &[&str] = &[
 macro_rules! embedded {
     ($lang:literal) => {
         [
+            include_str!(concat!("../../templates/", $lang, "/assessment.txt")),
             include_str!(concat!("../../templates/", $lang, "/summary.txt")),
             include_str!(concat!("../../templates/", $lang, "/advice.txt")),
             include_str!(concat!("../../templates/", $lang, "/subject.txt")),
@@ -91,8 +99,8 @@ macro_rules! embedded {
     };
 }
 
-const EN: [&str; 6] = embedded!("en");
-const JA: [&str; 6] = embedded!("ja");
+const EN: [&str; 7] = embedded!("en");
+const JA: [&str; 7] = embedded!("ja");
 
 /// One template problem, located.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,6 +167,8 @@ pub(crate) struct Context<'a> {
     #[serde(flatten)]
     pub view: &'a View,
     pub lang: &'static str,
+    /// The assessment worded by `assessment.txt` ("User error").
+    pub assessment_label: String,
     pub summary: String,
     pub advice: String,
 }
@@ -261,19 +271,21 @@ impl Renderer {
         format: super::Format,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Payload, RenderError> {
-        let view = View::new(alert, &self.zone, &self.api_url);
+        let view = View::new(alert, self.lang, &self.zone, &self.api_url);
         let ctx = self.context(&view)?;
         super::formats::payload(self, alert, &ctx, format, now)
     }
 
-    /// The view plus `summary` and `advice`, rendered.
+    /// The view plus `assessment_label`, `summary` and `advice`, rendered.
     pub(crate) fn context<'a>(&self, view: &'a View) -> Result<Context<'a>, RenderError> {
         let mut ctx = Context {
             view,
             lang: self.lang.as_str(),
+            assessment_label: String::new(),
             summary: String::new(),
             advice: String::new(),
         };
+        ctx.assessment_label = one_line(&self.template("assessment.txt", &ctx)?);
         ctx.summary = self.template("summary.txt", &ctx)?.trim().to_string();
         ctx.advice = self.template("advice.txt", &ctx)?.trim().to_string();
         Ok(ctx)
@@ -320,6 +332,11 @@ impl Renderer {
             Err(RenderError::Templates(errors))
         }
     }
+}
+
+/// `s` on one line, its runs of white space made single spaces.
+pub(crate) fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Reads `name` from the override directory, `<dir>/<lang>/<name>` first.
@@ -383,4 +400,73 @@ pub fn slack_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::Format;
+
+    /// The text of every sample alert in `lang`.
+    fn texts(lang: Language) -> Vec<(crate::decision::Decision, String)> {
+        let r = Renderer::new(lang, Zone::Utc, None).unwrap();
+        crate::alert::sample::alerts()
+            .into_iter()
+            .map(
+                |a| match r.render(&a, Format::Text, a.decision.at).unwrap() {
+                    Payload::Line { text } => (a.decision, text),
+                    p => panic!("text gave {p:?}"),
+                },
+            )
+            .collect()
+    }
+
+    #[test]
+    fn the_assessment_is_worded_in_the_alert_language() {
+        use crate::decision::Assessment;
+        for (lang, words) in [
+            (Language::En, ["User error", "Attack", "Unclear"]),
+            (Language::Ja, ["利用者のミス", "攻撃", "判断できません"]),
+        ] {
+            let texts = texts(lang);
+            for (a, word) in [
+                Assessment::UserError,
+                Assessment::Attack,
+                Assessment::Unclear,
+            ]
+            .into_iter()
+            .zip(words)
+            {
+                let (_, t) = texts
+                    .iter()
+                    .find(|(d, _)| d.assessment == a)
+                    .expect("a sample of every assessment");
+                assert!(t.contains(word), "{lang:?} {a:?}: {t}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_user_error_lock_carries_the_message_for_the_user() {
+        use crate::decision::{Assessment, DecisionAction};
+        for (d, t) in texts(Language::En) {
+            let lock = d.action == DecisionAction::LockAccount && t.contains("To unlock now");
+            let message = t.contains("Send the user this:");
+            assert_eq!(
+                message,
+                lock && d.assessment == Assessment::UserError,
+                "{:?} {:?}: {t}",
+                d.action,
+                d.assessment
+            );
+            if message {
+                assert!(t.contains("Caps Lock"), "{t}");
+                let unlock = match d.until {
+                    Some(_) => "The account unlocks by itself at",
+                    None => "an administrator has to unlock it",
+                };
+                assert!(t.contains(unlock), "{t}");
+            }
+        }
+    }
 }

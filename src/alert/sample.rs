@@ -1,14 +1,18 @@
 //! Sample alerts the renderer tries every template on when it loads, so a broken
 //! or mistyped override fails at start-up, named, rather than at the first real
-//! alert. They cover every optional part being present and absent.
+//! alert. They cover every optional part being present and absent, and each
+//! assessment with a lock that unlocks by itself and one that waits for an admin.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
+use crate::account::assess::Why;
 use crate::alert::content::{alert_for, resolve};
 use crate::alert::{Alert, Resolution};
-use crate::decision::{Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock};
+use crate::decision::{
+    Assessment, Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock,
+};
 use crate::event::{Account, Geo};
 
 fn at() -> DateTime<Utc> {
@@ -31,7 +35,7 @@ fn decision(rule: &str, action: DecisionAction, target: Target, unlock: Unlock) 
         severity: Severity::High,
         mode: Mode::Enforce,
         exempt: false,
-        assessment: crate::decision::Assessment::Unclear,
+        assessment: Assessment::Unclear,
         why: Default::default(),
         evidence: Evidence {
             count: 12,
@@ -50,13 +54,21 @@ pub(crate) fn alerts() -> Vec<Alert> {
         ip: Some([192, 0, 2, 7].into()),
         net: None,
     };
+    let mut full_d = decision(
+        "account-lockout",
+        DecisionAction::LockAccount,
+        user,
+        Unlock::Auto,
+    );
+    assess(
+        &mut full_d,
+        Why::KnownSources {
+            user: Arc::from("alice"),
+            ips: vec![[192, 0, 2, 7].into()],
+        },
+    );
     let full = alert_for(
-        &decision(
-            "account-lockout",
-            DecisionAction::LockAccount,
-            user,
-            Unlock::Auto,
-        ),
+        &full_d,
         Some(Arc::new(Account {
             user: Arc::from("alice"),
             email: Some(Arc::from("alice@example.com")),
@@ -81,7 +93,37 @@ pub(crate) fn alerts() -> Vec<Alert> {
     );
     bare_d.exempt = true;
     bare_d.mode = Mode::Recommend;
+    assess(
+        &mut bare_d,
+        Why::ManyAccounts {
+            ip: Some([192, 0, 2, 7].into()),
+            users: 2,
+        },
+    );
     let bare = alert_for(&bare_d, None, None, Vec::new());
+    // Locks that wait for an admin, as each assessment.
+    let admin_lock = |why: Why| {
+        let mut d = decision(
+            "distributed-bruteforce",
+            DecisionAction::LockAccount,
+            Target::user(Arc::from("alice")),
+            Unlock::Admin,
+        );
+        d.evidence.users = vec![Arc::from("alice")];
+        assess(&mut d, why);
+        alert_for(&d, None, None, Vec::new())
+    };
+    let mistaken = admin_lock(Why::KnownSources {
+        user: Arc::from("alice"),
+        ips: vec![[192, 0, 2, 7].into()],
+    });
+    let attacked = admin_lock(Why::ManyAddresses {
+        user: Arc::from("alice"),
+        ips: 5,
+    });
+    let unknown = admin_lock(Why::NoHistory {
+        user: Arc::from("alice"),
+    });
     let mut net = decision(
         "unknown-rule",
         DecisionAction::Alert,
@@ -110,6 +152,15 @@ pub(crate) fn alerts() -> Vec<Alert> {
         ),
         full,
         bare,
+        mistaken,
+        attacked,
+        unknown,
         alert_for(&net, None, None, Vec::new()),
     ]
+}
+
+/// Gives `d` the assessment `why` supports.
+fn assess(d: &mut Decision, why: Why) {
+    d.assessment = why.assessment();
+    d.why = why;
 }

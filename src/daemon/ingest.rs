@@ -280,7 +280,8 @@ impl Ingest {
             .iter()
             .filter(|d| result.new.contains(&d.id))
         {
-            self.metrics.decision(&d.rule, d.action, d.mode);
+            self.metrics
+                .decision(&d.rule, d.action, d.mode, d.assessment);
         }
         if let Ok(counts) = store.active_counts() {
             for (action, n) in counts {

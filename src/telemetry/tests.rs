@@ -132,7 +132,18 @@ fn exercised() -> Metrics {
     m.event("auth.log", Outcome::Failure);
     m.unparsed("auth.log", UnparsedReason::Malformed);
     m.rule_matches.with_label_values(&["ssh-brute"]).inc();
-    m.decision("ssh-brute", DecisionAction::BlockIp, Mode::Recommend);
+    m.decision(
+        "ssh-brute",
+        DecisionAction::BlockIp,
+        Mode::Recommend,
+        Assessment::Attack,
+    );
+    m.decision(
+        "account-lockout",
+        DecisionAction::LockAccount,
+        Mode::Recommend,
+        Assessment::UserError,
+    );
     m.set_active_locks(DecisionAction::BlockIp, 3);
     m.unlock(UnlockHow::Admin);
     m.tracked_keys.with_label_values(&["ssh-brute"]).set(12);
@@ -171,7 +182,8 @@ fn every_contracted_metric_is_rendered_with_its_type() {
     );
     assert!(text.contains("loginwatch_rules_reloads_total{result=\"error\"} 1"));
     assert!(text.contains("loginwatch_active_locks{action=\"block_ip\"} 3"));
-    assert!(text.contains("loginwatch_decisions_total{action=\"block_ip\",mode=\"recommend\",rule=\"ssh-brute\"} 1"), "{text}");
+    assert!(text.contains("loginwatch_decisions_total{action=\"block_ip\",assessment=\"attack\",mode=\"recommend\",rule=\"ssh-brute\"} 1"), "{text}");
+    assert!(text.contains("loginwatch_decisions_total{action=\"lock_account\",assessment=\"user_error\",mode=\"recommend\",rule=\"account-lockout\"} 1"), "{text}");
     assert!(text.contains("loginwatch_event_to_decision_seconds_bucket{le=\"0.005\"} 1"));
     #[cfg(target_os = "linux")]
     assert!(
