@@ -54,7 +54,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     let sources = a.input.open(&format, &opts)?;
     let enrichment = a.input.enrichment(config.as_ref(), Some(&set))?;
     let mode = config.as_ref().map_or(Mode::Recommend, |c| c.mode);
-    let mut pipeline = Pipeline::fresh(Arc::new(set), mode, enrichment);
+    let mut pipeline = Pipeline::fresh(Arc::new(set), mode, enrichment).sweeping_in_event_time();
     let mut merge = EventMerge::new(sources);
     let pb = input::progress(a.input.total_bytes());
     let mut stats = Stats::default();

@@ -125,7 +125,7 @@ fn from_files(
     let sources = input.open(&format, &opts)?;
     let enrichment = input.enrichment(config.as_ref(), Some(&set))?;
     let mode = config.as_ref().map_or(Mode::Recommend, |c| c.mode);
-    let mut pipeline = Pipeline::fresh(Arc::new(set), mode, enrichment);
+    let mut pipeline = Pipeline::fresh(Arc::new(set), mode, enrichment).sweeping_in_event_time();
     let mut merge = EventMerge::new(sources);
     let mut stats = Stats::default();
     let mut hook = |_: &str, _: u64, _: &[u8], _: &loginwatch::parse::ParseError| {};

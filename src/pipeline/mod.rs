@@ -112,7 +112,23 @@ pub struct Pipeline {
     enrich_noop: bool,
     facts: FactsAccumulator,
     accounts: Accounts,
+    /// The account sweep in event time (`replay`, `why`); `None` in the
+    /// daemon, which sweeps by the wall clock against its stored facts.
+    event_sweep: Option<EventSweep>,
 }
+
+/// What sweeping in event time needs: when next, every account's facts so
+/// far, and what was decided (an account is not decided again while its
+/// decision stands, as the daemon checks against its store).
+#[derive(Debug, Default)]
+struct EventSweep {
+    next: Option<DateTime<Utc>>,
+    facts: std::collections::BTreeMap<crate::event::Name, AccountFacts>,
+    decided: std::collections::HashSet<(crate::event::Name, crate::event::Name)>,
+}
+
+/// The daemon sweeps at start-up and then daily; so does an event-time sweep.
+const SWEEP_EVERY: chrono::TimeDelta = chrono::TimeDelta::days(1);
 
 impl Pipeline {
     /// A pipeline over `engine` (fresh or restored) and `enrichment`.
@@ -124,7 +140,17 @@ impl Pipeline {
             enrich_noop,
             facts: FactsAccumulator::new(),
             accounts: Accounts::default(),
+            event_sweep: None,
         }
+    }
+
+    /// Runs the account sweep in event time: at the first event, then every
+    /// day of event time, over the facts learned so far (what `replay` and
+    /// `why` do where the daemon sweeps by its clock).
+    pub fn sweeping_in_event_time(mut self) -> Pipeline {
+        let sweeps = self.engine.rules().rules.iter().any(|r| r.kind.is_sweep());
+        self.event_sweep = sweeps.then(EventSweep::default);
+        self
     }
 
     /// A fresh pipeline running `rules` in `mode`.
@@ -163,6 +189,11 @@ impl Pipeline {
     /// appended to `out`.
     #[inline]
     pub fn observe(&mut self, ev: &mut AuthEvent, out: &mut Vec<Decision>) {
+        if let Some(s) = &self.event_sweep
+            && s.next.is_none_or(|n| ev.timestamp >= n)
+        {
+            self.sweep_now(ev.timestamp, out);
+        }
         if !self.enrich_noop {
             self.enrichment.enricher.enrich(ev);
         }
@@ -227,6 +258,27 @@ impl Pipeline {
     /// The accounts' learned histories (`why` reads them).
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
+    }
+
+    /// The event-time sweep at `now` (see [`Self::sweeping_in_event_time`]).
+    fn sweep_now(&mut self, now: DateTime<Utc>, out: &mut Vec<Decision>) {
+        let Some(mut s) = self.event_sweep.take() else {
+            return;
+        };
+        for u in self.facts.take() {
+            let stored = s.facts.remove(&u.user);
+            s.facts
+                .insert(u.user.clone(), crate::state::facts::merge(stored, &u));
+        }
+        let facts: Vec<AccountFacts> = s.facts.values().cloned().collect();
+        for d in self.sweep(&facts, now) {
+            let key = (d.rule.clone(), d.target.user.clone().unwrap_or_default());
+            if s.decided.insert(key) {
+                out.push(d);
+            }
+        }
+        s.next = Some(now + SWEEP_EVERY);
+        self.event_sweep = Some(s);
     }
 
     /// The account facts folded since the last call (the daemon commits them
