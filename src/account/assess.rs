@@ -32,6 +32,10 @@ pub enum Basis {
     Policy,
 }
 
+/// Accounts with successes on record before an address no account uses counts
+/// as a stranger's: below this a fresh install would call everyone a stranger.
+const POPULATION: usize = 10;
+
 /// Several accounts tried from one place, or several places against one
 /// account, from this many on: the shape of spraying and distributed guessing.
 const MANY: usize = 3;
@@ -56,6 +60,9 @@ pub enum Why {
     Anonymous { ip: IpAddr },
     /// Names that do not exist.
     UnknownNames { names: usize },
+    /// No successful login of the account seen yet, and the address is one
+    /// no account has ever logged in from.
+    Stranger { user: Name, ip: IpAddr },
     /// No successful login of the account seen yet.
     NoHistory { user: Name },
     /// A success from a place new to the account: only the user can say.
@@ -88,7 +95,8 @@ impl Why {
             | Why::ManyAddresses { .. }
             | Why::Listed { .. }
             | Why::Anonymous { .. }
-            | Why::UnknownNames { .. } => Assessment::Attack,
+            | Why::UnknownNames { .. }
+            | Why::Stranger { .. } => Assessment::Attack,
             Why::NoHistory { .. } | Why::NewPlace { .. } | Why::Text { .. } => Assessment::Unclear,
         }
     }
@@ -119,6 +127,9 @@ impl Why {
             Why::UnknownNames { names } => {
                 format!("The {names} names tried do not exist: someone is guessing accounts.")
             }
+            Why::Stranger { user, ip } => format!(
+                "{user} has no successful login on record, and no account here has ever logged in from {ip}."
+            ),
             Why::NoHistory { user } => format!(
                 "No successful login of {user} has been seen yet, so where the user usually logs in from is unknown."
             ),
@@ -156,6 +167,9 @@ impl Why {
             ),
             Why::UnknownNames { names } => format!(
                 "試された {names} 個の名前はどれも存在しないアカウントです。アカウント名を推測する攻撃です。"
+            ),
+            Why::Stranger { user, ip } => format!(
+                "{user} のログイン成功の記録はなく、{ip} からはどのアカウントもログインしたことがありません。"
             ),
             Why::NoHistory { user } => format!(
                 "{user} のログイン成功がまだ記録されていないため、普段の接続元が分かりません。"
@@ -260,6 +274,17 @@ pub fn assess(d: &Decision, trigger: &AuthEvent, basis: Basis, accounts: &Accoun
                 ip: *ip,
             };
         }
+    }
+    // Nothing known of the account: judge the address against everyone's.
+    if let Some(user) = users.first()
+        && let Some(ip) = ips
+            .iter()
+            .find(|ip| accounts.anyone_uses(**ip, POPULATION) == Some(false))
+    {
+        return Why::Stranger {
+            user: user.clone(),
+            ip: *ip,
+        };
     }
     match users.first() {
         Some(user) => Why::NoHistory { user: user.clone() },

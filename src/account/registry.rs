@@ -13,11 +13,13 @@
 
 use std::net::IpAddr;
 
+use chrono::{TimeZone, Utc};
 use rustc_hash::FxHashMap;
 
 use super::history::{self, History, net_of};
 use super::normalize::{self, Mistake};
 use crate::event::{Action, AuthEvent, Name, Reason};
+use crate::state::AccountFacts;
 
 /// Accounts held in memory by default.
 pub const MAX_USERS: usize = 100_000;
@@ -46,6 +48,9 @@ pub struct Accounts {
     /// history's own flag says whether it is listed, saving a set lookup per event).
     dirty: Vec<Name>,
     max_users: usize,
+    /// Accounts held with at least one success: the population an address
+    /// no account uses is judged against.
+    with_successes: usize,
 }
 
 impl Default for Accounts {
@@ -62,6 +67,7 @@ impl Accounts {
             by_net: FxHashMap::default(),
             dirty: Vec::new(),
             max_users: max_users.max(8),
+            with_successes: 0,
         }
     }
 
@@ -73,6 +79,47 @@ impl Accounts {
     /// The names of the accounts held, in no particular order.
     pub fn names(&self) -> impl Iterator<Item = &Name> {
         self.users.keys()
+    }
+
+    /// The facts the account sweep reads (`password-age`, `inactive`), from
+    /// the histories held: what `replay` sweeps with in event time.
+    pub fn facts(&self) -> Vec<AccountFacts> {
+        let time = |t: Option<i64>| t.and_then(|t| Utc.timestamp_opt(t, 0).single());
+        let mut v: Vec<AccountFacts> = self
+            .users
+            .iter()
+            .map(|(u, h)| AccountFacts {
+                user: u.to_string(),
+                first_success: time(h.first_success),
+                last_success: time(h.last_success),
+                last_failure: time(
+                    h.recent
+                        .iter()
+                        .filter(|a| a.outcome == crate::event::Outcome::Failure)
+                        .map(|a| a.at)
+                        .max(),
+                ),
+                last_source_ip: h.ips.iter().max_by_key(|s| s.last).map(|s| s.value),
+                consecutive_failures: 0,
+            })
+            .collect();
+        v.sort_by(|a, b| a.user.cmp(&b.user));
+        v
+    }
+
+    /// True when some account held has logged in successfully from the /24
+    /// or /64 of `ip`, and there are enough such accounts (`min`) for "no
+    /// account uses this address" to mean something.
+    pub fn anyone_uses(&self, ip: IpAddr, min: usize) -> Option<bool> {
+        (self.with_successes >= min).then(|| {
+            self.by_net.get(&net_of(ip)).is_some_and(|users| {
+                users.iter().any(|u| {
+                    self.users
+                        .get(u)
+                        .is_some_and(|h| h.familiarity(Some(ip), None).known())
+                })
+            })
+        })
     }
 
     /// Accounts held.
@@ -129,16 +176,21 @@ impl Accounts {
             (None, Some(user)) if ev.reason != Some(Reason::UnknownUser) => (user, None),
             _ => return,
         };
-        if !self.users.contains_key(user) {
-            if self.users.len() >= self.max_users {
-                self.shed();
+        // One lookup for the common case (an account seen before).
+        let h = match self.users.get_mut(user) {
+            Some(h) => h,
+            None => {
+                if self.users.len() >= self.max_users {
+                    self.shed();
+                }
+                self.users.entry(user.clone()).or_default()
             }
-            self.users.insert(user.clone(), History::default());
-        }
-        let Some(h) = self.users.get_mut(user) else {
-            return;
         };
+        let had = h.has_successes();
         h.observe(ev, typed, teach);
+        if !had && h.has_successes() {
+            self.with_successes += 1;
+        }
         if !h.dirty {
             h.dirty = true;
             self.dirty.push(user.clone());
@@ -163,7 +215,9 @@ impl Accounts {
         // A dropped account's last changes are lost with it; the history of
         // an account idle this long is the least useful to keep.
         for (_, u) in seen.iter().take(self.max_users / 8) {
-            self.users.remove(u);
+            if self.users.remove(u).is_some_and(|h| h.has_successes()) {
+                self.with_successes -= 1;
+            }
         }
         self.by_net.retain(|_, users| {
             users.retain(|u| self.users.contains_key(u));
@@ -201,7 +255,14 @@ impl Accounts {
             for s in &h.ips {
                 index(&mut self.by_net, s.value, &user);
             }
-            self.users.insert(user, h);
+            if h.has_successes() {
+                self.with_successes += 1;
+            }
+            if let Some(old) = self.users.insert(user, h)
+                && old.has_successes()
+            {
+                self.with_successes -= 1;
+            }
         }
         bad
     }

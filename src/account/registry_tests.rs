@@ -344,3 +344,36 @@ fn a_success_withheld_from_teaching_leaves_the_places_unchanged() {
         "nor indexed for linking"
     );
 }
+
+#[test]
+fn an_account_without_history_attacked_from_an_address_nobody_uses_is_an_attack() {
+    let mut a = Accounts::default();
+    let d = decision(
+        "ip-bruteforce",
+        Target::ip("198.51.100.5".parse().unwrap()),
+        &["root"],
+        &["198.51.100.5"],
+    );
+    let trigger = bad(10, "root", "198.51.100.5");
+    // Too few accounts on record: nothing to compare the address with.
+    for i in 0..9 {
+        feed(&mut a, &ok(0, &format!("u{i}"), &format!("10.0.{i}.1")));
+    }
+    assert!(matches!(
+        assess(&d, &trigger, Basis::Failures, &a),
+        Why::NoHistory { .. }
+    ));
+    feed(&mut a, &ok(0, "u9", "10.0.9.1"));
+    let w = assess(&d, &trigger, Basis::Failures, &a);
+    assert!(matches!(w, Why::Stranger { .. }), "{w:?}");
+    assert_eq!(w.assessment(), Assessment::Attack);
+    // From an address the others use (an office), it stays unclear.
+    let office = decision(
+        "account-lockout",
+        Target::user(Name::from("newbie")),
+        &["newbie"],
+        &["10.0.3.7"],
+    );
+    let w = assess(&office, &bad(10, "newbie", "10.0.3.7"), Basis::Failures, &a);
+    assert!(matches!(w, Why::NoHistory { .. }), "{w:?}");
+}
