@@ -57,27 +57,41 @@ pub enum Code {
     NoProblemSeen,
 }
 
-impl Code {
-    /// The JSON spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::Locked => "locked",
-            Code::Disabled => "disabled",
-            Code::ExpiredAccount => "expired_account",
-            Code::ExpiredPassword => "expired_password",
-            Code::Inactive => "inactive",
-            Code::IpDenied => "ip_denied",
-            Code::NoPermission => "no_permission",
-            Code::MfaFailed => "mfa_failed",
-            Code::MistypedLoginId => "mistyped_login_id",
-            Code::WrongPassword => "wrong_password",
-            Code::UnderAttack => "under_attack",
-            Code::NewCountry => "new_country",
-            Code::NewDevice => "new_device",
-            Code::UnknownUser => "unknown_user",
-            Code::NoProblemSeen => "no_problem_seen",
+/// `as_str` and `ALL` from one list: `as_str`'s match is exhaustive, so a
+/// code missing from the list does not compile, and `ALL` cannot lack it.
+macro_rules! code_names {
+    ($($v:ident => $s:literal),* $(,)?) => {
+        impl Code {
+            /// The JSON spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$v => $s),* }
+            }
+            /// Every code's spelling, in the order of [`Code`]: what the
+            /// golden scenarios must each show as a primary cause.
+            pub const ALL: &'static [&'static str] = &[$($s),*];
+            /// Every code, in the same order.
+            #[cfg(test)]
+            const EVERY: &'static [Code] = &[$(Code::$v),*];
         }
-    }
+    };
+}
+
+code_names! {
+    Locked => "locked",
+    Disabled => "disabled",
+    ExpiredAccount => "expired_account",
+    ExpiredPassword => "expired_password",
+    Inactive => "inactive",
+    IpDenied => "ip_denied",
+    NoPermission => "no_permission",
+    UnderAttack => "under_attack",
+    MfaFailed => "mfa_failed",
+    MistypedLoginId => "mistyped_login_id",
+    WrongPassword => "wrong_password",
+    NewCountry => "new_country",
+    NewDevice => "new_device",
+    UnknownUser => "unknown_user",
+    NoProblemSeen => "no_problem_seen",
 }
 
 /// Who holds a lock.
@@ -141,6 +155,11 @@ pub struct Evidence {
     /// The exact command that ends it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unlock: Option<String>,
+    /// The system's lock: the PAM module that holds it (`pam_faillock`,
+    /// `pam_tally2`), which says whether it ends by itself. Not in JSON:
+    /// `unlock` names it.
+    #[serde(skip)]
+    pub lock_module: Option<&'static str>,
     /// A blocked address (the lock is on where the user connects from).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked_ip: Option<IpAddr>,
@@ -352,32 +371,65 @@ fn locks(input: &Input<'_>, attempts: &[&Attempt], out: &mut Vec<Cause>) {
             .iter()
             .rev()
             .find(|a| a.action == Action::Lockout)
-            .and_then(|a| a.service.clone());
-        let unlock = match service.as_deref() {
-            None | Some("sshd" | "sshd-session" | "sshd-auth" | "su" | "sudo" | "login") => {
-                format!(
-                    "faillock --user {} --reset   (pam_tally2: pam_tally2 --user {} --reset)",
-                    input.user, input.user
-                )
-            }
-            Some(other) => format!("unlock {} in the {other} admin console", input.user),
-        };
-        let ev = Evidence {
-            by: Some(LockedBy::Os),
-            unlock: Some(unlock),
-            ..Evidence::default()
-        };
-        out.push(cause(input, Code::Locked, Some(since), ev, true));
+            .and_then(|a| a.service.as_deref());
+        // pam_tally2 logs every denial, the first one with the lock, and
+        // each is an attempt refused as `locked`; pam_faillock logs the lock
+        // once, and the attempts it refuses then read as wrong passwords.
+        let tally = h
+            .recent
+            .iter()
+            .any(|a| a.at >= since && a.reason == Some(Reason::Locked));
+        out.push(cause(
+            input,
+            Code::Locked,
+            Some(since),
+            os_lock(input.user, service, tally),
+            true,
+        ));
+    }
+}
+
+/// The evidence of a lock held by the system: who holds it and the command
+/// that ends it. `tally`: the system's denials were logged as `locked`.
+fn os_lock(user: &str, service: Option<&str>, tally: bool) -> Evidence {
+    let (module, unlock) = match service {
+        Some("sshd" | "sshd-session" | "sshd-auth" | "su" | "sudo" | "login") if tally => (
+            Some("pam_tally2"),
+            format!("pam_tally2 --user {user} --reset"),
+        ),
+        Some("sshd" | "sshd-session" | "sshd-auth" | "su" | "sudo" | "login") => (
+            Some("pam_faillock"),
+            format!("faillock --user {user} --reset"),
+        ),
+        None => (
+            None,
+            format!(
+                "faillock --user {user} --reset   (pam_tally2: pam_tally2 --user {user} --reset)"
+            ),
+        ),
+        Some(other) => (None, format!("unlock {user} in the {other} admin console")),
+    };
+    Evidence {
+        by: Some(LockedBy::Os),
+        unlock: Some(unlock),
+        lock_module: module,
+        ..Evidence::default()
+    }
+}
+
+/// The inventory's status when it keeps the account from logging in.
+fn inventory_status(input: &Input<'_>) -> Option<&'static str> {
+    match input.account?.status {
+        AccountStatus::Active => None,
+        AccountStatus::Suspended => Some("suspended"),
+        AccountStatus::Deleted => Some("deleted"),
     }
 }
 
 /// The inventory's word: suspended or removed.
 fn inventory(input: &Input<'_>, out: &mut Vec<Cause>) {
-    let Some(a) = input.account else { return };
-    let status = match a.status {
-        AccountStatus::Active => return,
-        AccountStatus::Suspended => "suspended",
-        AccountStatus::Deleted => "deleted",
+    let Some(status) = inventory_status(input) else {
+        return;
     };
     let ev = Evidence {
         status: Some(status),
@@ -444,6 +496,9 @@ fn by_reason(input: &Input<'_>, h: &History, attempts: &[&Attempt], out: &mut Ve
             refused_by,
             ..Evidence::default()
         };
+        // A password that has expired stays so until it is changed: a login
+        // that went through since had to change it at once.
+        let must_change = code == Code::ExpiredPassword && h.must_change_password.is_some();
         match code {
             Code::MistypedLoginId => ev.spellings = spellings(h, input.user),
             Code::MfaFailed => {
@@ -454,59 +509,101 @@ fn by_reason(input: &Input<'_>, h: &History, attempts: &[&Attempt], out: &mut Ve
                 });
                 ev.clock_skew_suspected = Some(skew);
             }
+            // Refusals by the system's lock: the lock's cause, when the lock
+            // itself was seen, counts them; else they are the lock.
             Code::Locked => {
-                ev.by = Some(LockedBy::Os);
+                if let Some(c) = out
+                    .iter_mut()
+                    .find(|c| c.code == Code::Locked && c.evidence.by == Some(LockedBy::Os))
+                {
+                    c.evidence = Evidence {
+                        by: c.evidence.by,
+                        unlock: c.evidence.unlock.take(),
+                        lock_module: c.evidence.lock_module,
+                        ..ev
+                    };
+                    rerender(input, c);
+                    continue;
+                }
+                let service = these.last().and_then(|a| a.service.as_deref());
+                let lock = os_lock(input.user, service, true);
+                ev = Evidence {
+                    by: lock.by,
+                    unlock: lock.unlock,
+                    lock_module: lock.lock_module,
+                    ..ev
+                };
             }
+            Code::ExpiredPassword if must_change => ev.must_change_now = Some(true),
+            // A suspended or removed account's logins often fail as wrong
+            // passwords whatever is typed (the directory refuses the bind).
+            Code::WrongPassword => ev.status = inventory_status(input),
             _ => {}
         }
-        // A password that is expired stays expired until changed, whatever
-        // logged in since; other failures end with a success.
-        let current = after.is_none() || code == Code::ExpiredAccount;
+        // A later success ends a kind of failure, except an expired password
+        // that the success itself had to change.
+        let current = after.is_none() || must_change;
         out.push(cause(input, code, first, ev, current));
     }
 }
 
-/// Attempts from a country or a device the account has not logged in from.
+/// Renders `c`'s sentences again after its evidence changed.
+fn rerender(input: &Input<'_>, c: &mut Cause) {
+    let (summary, next_step) = text::explain(input.language, input.user, c.code, &c.evidence);
+    c.summary = summary;
+    c.next_step = next_step;
+}
+
+/// Failed attempts from a country or a device the account has not logged in
+/// from.
 fn novelty(input: &Input<'_>, h: &History, attempts: &[&Attempt], out: &mut Vec<Cause>) {
     if !h.has_successes() {
         return;
     }
-    let mut countries: Vec<Name> = Vec::new();
-    let mut devices: Vec<Name> = Vec::new();
-    let (mut country_since, mut device_since) = (None, None);
-    for a in attempts.iter().filter(|a| a.outcome == Outcome::Failure) {
-        if let Some(c) = &a.country
-            && !h.countries.is_empty()
-            && !h.countries.iter().any(|s| s.value == *c)
-            && !countries.contains(c)
-        {
-            countries.push(c.clone());
-            country_since.get_or_insert(a.at);
+    let failures = attempts.iter().filter(|a| a.outcome == Outcome::Failure);
+    let from_new_country: Vec<(&Attempt, &Name)> = failures
+        .clone()
+        .filter_map(|a| {
+            let c = a.country.as_ref()?;
+            let new = !h.countries.is_empty() && !h.countries.iter().any(|s| s.value == *c);
+            new.then_some((*a, c))
+        })
+        .collect();
+    // A new device at a known address: the user's new phone or laptop.
+    let from_new_device: Vec<(&Attempt, &Name)> = failures
+        .filter_map(|a| {
+            let d = a.device.as_ref()?;
+            let new =
+                a.known_source && !h.devices.is_empty() && !h.devices.iter().any(|s| s.value == *d);
+            new.then_some((*a, d))
+        })
+        .collect();
+    for (code, these) in [
+        (Code::NewCountry, from_new_country),
+        (Code::NewDevice, from_new_device),
+    ] {
+        if these.is_empty() {
+            continue;
         }
-        // A new device at a known address: the user's new phone or laptop.
-        if let Some(d) = &a.device
-            && a.known_source
-            && !h.devices.is_empty()
-            && !h.devices.iter().any(|s| s.value == *d)
-            && !devices.contains(d)
-        {
-            devices.push(d.clone());
-            device_since.get_or_insert(a.at);
+        let mut new_values: Vec<Name> = Vec::new();
+        for (_, v) in &these {
+            if !new_values.contains(v) {
+                new_values.push((*v).clone());
+            }
         }
-    }
-    if !countries.is_empty() {
+        let mut ips: Vec<IpAddr> = these.iter().filter_map(|(a, _)| a.ip).collect();
+        ips.sort();
+        ips.dedup();
+        let first = these.iter().map(|(a, _)| a.at).min();
         let ev = Evidence {
-            new_values: countries,
+            count: Some(these.len() as u32),
+            first,
+            last: these.iter().map(|(a, _)| a.at).max(),
+            source_ips: ips,
+            new_values,
             ..Evidence::default()
         };
-        out.push(cause(input, Code::NewCountry, country_since, ev, true));
-    }
-    if !devices.is_empty() {
-        let ev = Evidence {
-            new_values: devices,
-            ..Evidence::default()
-        };
-        out.push(cause(input, Code::NewDevice, device_since, ev, true));
+        out.push(cause(input, code, first, ev, true));
     }
 }
 
@@ -647,3 +744,27 @@ fn opt_unix<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Err
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod code_tests {
+    use super::Code;
+
+    #[test]
+    fn all_lists_every_code_once_in_order_as_json_spells_it() {
+        assert_eq!(Code::ALL.len(), Code::EVERY.len());
+        for (c, s) in Code::EVERY.iter().zip(Code::ALL) {
+            assert_eq!(c.as_str(), *s);
+            assert_eq!(serde_json::to_value(c).unwrap(), *s);
+        }
+        assert!(
+            Code::EVERY.windows(2).all(|w| w[0] < w[1]),
+            "in the order of Code"
+        );
+        // Variants number 0, 1, ...: the last one's number says how many.
+        assert_eq!(
+            Code::EVERY.last().map(|c| *c as usize + 1),
+            Some(Code::ALL.len()),
+            "every variant listed"
+        );
+    }
+}

@@ -56,6 +56,20 @@ fn ips(ev: &Evidence) -> String {
     }
 }
 
+/// `1 login`, `2 logins`.
+fn plural(n: u32, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// `1 login was refused`, `2 logins were refused`.
+fn refused(n: u32) -> String {
+    plural(n, "login was refused", "logins were refused")
+}
+
 /// `(summary, next_step)` for `code` about `user`.
 pub fn explain(lang: Language, user: &str, code: Code, ev: &Evidence) -> (String, String) {
     match lang {
@@ -71,17 +85,33 @@ pub const TYPING_HELP_JA: &str = "Caps Lock・NumLock がオンになってい�
 
 fn en(user: &str, code: Code, ev: &Evidence) -> (String, String) {
     let n = ev.count.unwrap_or(0);
+    let own = ev.from_known_sources == Some(true);
+    // Only a success from the user's own places is surely the user's.
     let then = ev
         .then_logged_in
-        .map(|t| format!(" The user then logged in successfully at {}.", at(Some(t))))
+        .map(|t| match own {
+            true => format!(" The user then logged in successfully at {}.", at(Some(t))),
+            false => format!(" A login then succeeded at {}.", at(Some(t))),
+        })
         .unwrap_or_default();
-    let own = ev.from_known_sources == Some(true);
     match code {
         Code::Locked => match ev.by {
-            Some(LockedBy::Os) => (
-                format!("The system has locked {user}'s account after repeated failures (pam_faillock, pam_tally2 or the identity provider). Logins are refused until it is reset, even with the right password."),
-                format!("Confirm it is the user, then reset the lock: {}.", ev.unlock.clone().unwrap_or_default()),
-            ),
+            Some(LockedBy::Os) => {
+                let (who, ends) = match ev.lock_module {
+                    Some("pam_faillock") => ("pam_faillock", " or its unlock_time passes (10 minutes by default; never with unlock_time = 0)"),
+                    Some("pam_tally2") => ("pam_tally2", " (pam_tally2 unlocks by itself only when an unlock_time is set)"),
+                    _ => ("The system or the identity provider", ""),
+                };
+                let since = if n > 0 {
+                    format!(" {} by it since {}.", refused(n), at(ev.first))
+                } else {
+                    String::new()
+                };
+                (
+                    format!("{who} has locked {user}'s account after repeated failures. Every login is refused, even with the right password, until the lock is reset{ends}.{since}"),
+                    format!("Confirm it is the user, then reset the lock: {}.", ev.unlock.clone().unwrap_or_default()),
+                )
+            }
             _ => {
                 let what = match ev.blocked_ip {
                     Some(ip) => format!("The address {ip} the user connects from is blocked"),
@@ -118,41 +148,49 @@ fn en(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                 "If the user should have access, ask the account administrator to restore or recreate the account.".to_string(),
             ),
             _ if ev.refused_by == Some("account_locked") => (
-                format!("{user}'s system account is locked by an administrator (passwd -l or usermod -L): {n} logins were refused, even with the right password.{then}"),
+                format!("{user}'s system account is locked by an administrator (passwd -l or usermod -L): {}, even with the right password.{then}", refused(n)),
                 format!("If the lock is not intended, unlock the account on the server: usermod -U {user} (or passwd -u {user})."),
             ),
-            _ => (
-                format!("{user}'s account is disabled or suspended (停止中){}.{then}", if n > 0 { format!("; {n} logins were refused for it") } else { String::new() }),
+            Some(_) => (
+                format!("{user}'s account is suspended in the account directory (the inventory's status).{then}"),
                 "Ask the account administrator whether the suspension is intended (leave, contract end, licence); re-enable the account in the directory or admin console if not.".to_string(),
+            ),
+            None => (
+                format!("{user}'s account is disabled: {} since {}.{then}", refused(n), at(ev.first)),
+                "Ask the account administrator whether the account was disabled on purpose (leave, contract end, licence); re-enable it in the directory or admin console if not.".to_string(),
             ),
         },
         Code::ExpiredAccount => (
-            format!("{user}'s account has expired (its validity date has passed): {n} logins were refused since {}.", at(ev.first)),
+            format!("{user}'s account has expired (its validity date has passed): {} since {}.{then}", refused(n), at(ev.first)),
             "Ask the account administrator to extend the account's expiry date (chage -E on Linux, or the directory's account expiry).".to_string(),
         ),
         Code::ExpiredPassword => {
-            if ev.must_change_now == Some(true) {
-                (
-                    format!("{user} logged in, but the password has expired and must be changed now."),
-                    "Tell the user to set a new password when prompted (a terminal is needed for ssh; otherwise use the password-change page).".to_string(),
-                )
-            } else {
-                (
-                    format!("{user}'s password has expired: {n} logins were refused since {}.{then}", at(ev.first)),
+            let change_now = "Tell the user to log in once from an interactive terminal (ssh) and set a new password at the prompt, or to use the password-change page; or reset it for them.".to_string();
+            match (ev.must_change_now == Some(true), n) {
+                (true, 0) => (
+                    format!("{user}'s password has expired. The login is accepted, but the password must be changed before anything else works: programs without a terminal (scp, sftp, git, editors) are disconnected at once."),
+                    change_now,
+                ),
+                (true, _) => (
+                    format!("{user}'s password has expired: {} since {}, and a login that went through since must change it before anything else works.", refused(n), at(ev.first)),
+                    change_now,
+                ),
+                (false, _) => (
+                    format!("{user}'s password has expired: {} since {}.{then}", refused(n), at(ev.first)),
                     "Tell the user to change the password (on the password-change page, or at the prompt of an interactive login), or reset it for them.".to_string(),
-                )
+                ),
             }
         }
         Code::Inactive => (
-            format!("{user}'s account was refused for long inactivity (pam_lastlog or the directory's inactivity policy): {n} logins refused since {}.", at(ev.first)),
-            "Confirm the user still needs access, then reactivate the account (reset its last-login record or re-enable it).".to_string(),
+            format!("{user}'s logins are refused because the account has not been used for too long (pam_lastlog's inactive days, or the directory's inactivity policy): {} since {}.{then}", refused(n), at(ev.first)),
+            format!("Confirm the user still needs access, then reactivate the account: on the server, lastlog --set --user {user} (pam_lastlog); in a directory, re-enable it."),
         ),
         Code::IpDenied => (
-            format!("{user} tried to log in from {}, which is not an allowed address for this account (IP restriction or AllowUsers/DenyUsers): {n} refused.", ips(ev)),
+            format!("{user} tried to log in from {}, an address this account may not log in from (the service's IP restriction or network zone): {}.{then}", ips(ev), refused(n)),
             "Ask the user to connect from the office network or the VPN; if this address should be allowed, add it to the allowed list.".to_string(),
         ),
         Code::NoPermission => (
-            format!("{user} has no permission to log in here ({}): {n} refused.{then}", match ev.refused_by {
+            format!("{user} has no permission to log in here ({}): {}.{then}", match ev.refused_by {
                 Some("AllowUsers") => "sshd's AllowUsers does not list the user",
                 Some("DenyUsers") => "sshd's DenyUsers lists the user",
                 Some("AllowGroups") => "none of the user's groups is in sshd's AllowGroups",
@@ -161,7 +199,7 @@ fn en(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                 Some("shell") => "the login shell does not exist or is not executable",
                 Some("PermitRootLogin") => "sshd's PermitRootLogin refuses root",
                 _ => "not in an allowed group, in a denied group, or no valid shell",
-            }),
+            }, refused(n)),
             "Check the account's groups and shell against the server's AllowGroups/DenyGroups, or grant access to the service.".to_string(),
         ),
         Code::MfaFailed => {
@@ -171,7 +209,7 @@ fn en(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                 ""
             };
             (
-                format!("{user} entered {n} wrong one-time codes (2-step verification) since {}.{skew}{then}", at(ev.first)),
+                format!("{user} entered {} (2-step verification) since {}.{skew}{then}", plural(n, "wrong one-time code", "wrong one-time codes"), at(ev.first)),
                 if skew.is_empty() {
                     "Ask whether the code arrives and which authenticator app or phone is used; a new phone needs the authenticator re-registered.".to_string()
                 } else {
@@ -184,38 +222,53 @@ fn en(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                 .spellings
                 .iter()
                 .take(5)
-                .map(|s| format!("\"{}\" ({} times: {})", crate::escape::Escaped(&s.typed), s.count, mistakes_en(s)))
+                .map(|s| format!("\"{}\" ({}: {})", crate::escape::Escaped(&s.typed), plural(s.count, "time", "times"), mistakes_en(s)))
                 .collect();
             (
-                format!("{user} typed the login ID wrong {n} times: {}.{then}", spelled.join(", ")),
+                format!("{user} typed the login ID wrong {}: {}.{then}", plural(n, "time", "times"), spelled.join(", ")),
                 format!("Tell the user the exact login ID \"{user}\", typed in half-width characters with the Japanese input off, without spaces before or after."),
             )
         }
-        Code::WrongPassword => (
-            format!("{n} wrong passwords for {user} since {}{}.{then}", at(ev.first), if own { ", all from places the user logs in from: the user's own typing" } else { "" }),
-            if own {
-                format!("Ask the user to {TYPING_HELP_EN}; if the password is forgotten, reset it.")
-            } else {
-                "Ask whether these attempts were the user's; if not, treat the account as targeted (see the other causes).".to_string()
-            },
-        ),
-        Code::UnderAttack => match ev.then_logged_in {
-            Some(t) => (
-                format!("Others are trying {user}'s account: {} failed attempts from {}, addresses the user has never logged in from, and a login from there succeeded at {}. The password is probably known to someone else.", ev.count.unwrap_or(0), ips(ev).if_empty("unknown addresses"), at(Some(t))),
-                "Reset the password now and end the account's sessions; reach the user by another channel, turn on 2-step verification, and block the source addresses.".to_string(),
+        Code::WrongPassword => match ev.status {
+            Some(status) => (
+                format!("{} of {user} failed as wrong passwords since {}, but the account is {status} in the directory, and its logins fail whatever is typed.{then}", plural(n, "login", "logins"), at(ev.first)),
+                "Deal with the account's status first (see the disabled cause); the password itself may well be right.".to_string(),
             ),
             None => (
-                format!("Others are trying {user}'s account: {} failed attempts from {}, addresses the user has never logged in from. The user is a victim, not the cause.", ev.count.unwrap_or(0), ips(ev).if_empty("unknown addresses")),
-                "Keep the account protected; make sure the password is strong and 2-step verification is on, and block or report the source addresses.".to_string(),
+                format!("{} for {user} since {}{}.{then}", plural(n, "wrong password", "wrong passwords"), at(ev.first), if own { ", all from places the user logs in from: the user's own typing" } else { "" }),
+                if own {
+                    format!("Ask the user to {TYPING_HELP_EN}; if the password is forgotten, reset it.")
+                } else {
+                    "Ask whether these attempts were the user's; if not, treat the account as targeted (see the other causes).".to_string()
+                },
             ),
         },
+        Code::UnderAttack => {
+            let place = if ev.source_ips.len() == 1 {
+                "an address the user has never logged in from"
+            } else {
+                "addresses the user has never logged in from"
+            };
+            let from = ips(ev).if_empty("unknown addresses");
+            let tries = plural(ev.count.unwrap_or(0), "failed attempt", "failed attempts");
+            match ev.then_logged_in {
+                Some(t) => (
+                    format!("Others are trying {user}'s account: {tries} from {from}, {place}, and a login from there succeeded at {}. The password is probably known to someone else.", at(Some(t))),
+                    "Reset the password now and end the account's sessions; reach the user by another channel, turn on 2-step verification, and block the source addresses.".to_string(),
+                ),
+                None => (
+                    format!("{tries} on {user}'s account came from {from}, {place}. Unless the user made them (from home, while travelling, on a new network), someone else is trying the account: the user is its target, not the cause."),
+                    "Ask whether the user tried from there; if not, keep the account protected: make sure the password is strong and 2-step verification is on, and block or report the source addresses.".to_string(),
+                ),
+            }
+        }
         Code::NewCountry => (
-            format!("{user} is trying from a country not seen before for this account ({}).", ev.new_values.join(", ")),
-            "Ask whether the user is travelling; an IP or country restriction may refuse the login from abroad.".to_string(),
+            format!("{} of {user} came from a country not seen before for this account ({}, from {}).", plural(n, "failed login", "failed logins"), ev.new_values.join(", "), ips(ev)),
+            "Ask whether the user is travelling; an IP or country restriction may refuse logins from abroad (the VPN may be needed).".to_string(),
         ),
         Code::NewDevice => (
-            format!("{user} is trying from a device not seen before ({}), at a usual address.", ev.new_values.iter().map(|v| crate::escape::Escaped(v).to_string()).collect::<Vec<_>>().join(", ")),
-            "A new phone or computer: make sure saved passwords and the authenticator app were moved to it.".to_string(),
+            format!("{} of {user} came from a device not seen before for this account ({}), at an address the user logs in from.", plural(n, "failed login", "failed logins"), ev.new_values.iter().map(|v| crate::escape::Escaped(v).to_string()).collect::<Vec<_>>().join(", ")),
+            "A new phone or computer: make sure it is set up as the old one was (saved passwords, the authenticator app, and any device certificate or registration the service requires).".to_string(),
         ),
         Code::UnknownUser => (
             if ev.did_you_mean.is_empty() {
@@ -273,10 +326,22 @@ fn ja(user: &str, code: Code, ev: &Evidence) -> (String, String) {
     let own = ev.from_known_sources == Some(true);
     match code {
         Code::Locked => match ev.by {
-            Some(LockedBy::Os) => (
-                format!("{user} のアカウントは、失敗の繰り返しによりシステム（pam_faillock、pam_tally2 または ID プロバイダー）にロックされています。リセットされるまでログインできません。"),
-                format!("本人確認のうえ、ロックを解除してください: {}", ev.unlock.clone().unwrap_or_default()),
-            ),
+            Some(LockedBy::Os) => {
+                let since = if n > 0 {
+                    format!("{} 以降 {n} 回のログインがこのロックで拒否されました。", at(ev.first))
+                } else {
+                    String::new()
+                };
+                let locked = match ev.lock_module {
+                    Some("pam_faillock") => format!("pam_faillock が失敗の繰り返しにより {user} のアカウントをロックしています。ロックがリセットされるか unlock_time（既定 10 分。unlock_time = 0 なら自動解除なし）が過ぎるまで、正しいパスワードでもログインできません。"),
+                    Some("pam_tally2") => format!("pam_tally2 が失敗の繰り返しにより {user} のアカウントをロックしています。リセットされるまで、正しいパスワードでもログインできません（自動で解除されるのは unlock_time を設定している場合のみです）。"),
+                    _ => format!("失敗の繰り返しにより、システムまたは ID プロバイダーが {user} のアカウントをロックしています。解除されるまで、正しいパスワードでもログインできません。"),
+                };
+                (
+                    format!("{locked}{since}"),
+                    format!("本人確認のうえ、ロックを解除してください: {}", ev.unlock.clone().unwrap_or_default()),
+                )
+            }
             _ => {
                 let what = match ev.blocked_ip {
                     Some(ip) => format!("利用者の接続元アドレス {ip} がブロックされています"),
@@ -316,34 +381,42 @@ fn ja(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                 format!("{user} のサーバー上のアカウントは管理者によってロックされています（passwd -l または usermod -L）。正しいパスワードでも {n} 回拒否されました。{then}"),
                 format!("意図したロックでなければ、サーバーで解除してください: usermod -U {user}（または passwd -u {user}）。"),
             ),
-            _ => (
-                format!("{user} のアカウントは停止中（無効）です。{}{then}", if n > 0 { format!("{n} 回のログインが拒否されました。") } else { String::new() }),
+            Some(_) => (
+                format!("{user} のアカウントはディレクトリ（アカウント台帳）で停止中です。{then}"),
                 "停止が意図したもの（休職、契約終了、ライセンス）か管理者に確認し、そうでなければ管理画面でアカウントを有効にしてください。".to_string(),
+            ),
+            None => (
+                format!("{user} のアカウントは無効になっています。{} 以降 {n} 回のログインが拒否されました。{then}", at(ev.first)),
+                "無効化が意図したもの（休職、契約終了、ライセンス）か管理者に確認し、そうでなければ管理画面でアカウントを有効にしてください。".to_string(),
             ),
         },
         Code::ExpiredAccount => (
-            format!("{user} のアカウントは有効期限が切れています。{} 以降 {n} 回のログインが拒否されました。", at(ev.first)),
+            format!("{user} のアカウントは有効期限が切れています。{} 以降 {n} 回のログインが拒否されました。{then}", at(ev.first)),
             "アカウント管理者にアカウントの有効期限の延長を依頼してください（Linux では chage -E）。".to_string(),
         ),
         Code::ExpiredPassword => {
-            if ev.must_change_now == Some(true) {
-                (
-                    format!("{user} はログインできましたが、パスワードの有効期限が切れているため今すぐ変更が必要です。"),
-                    "表示される案内に従って新しいパスワードを設定するよう伝えてください（ssh では端末が必要です。それ以外はパスワード変更ページを使います）。".to_string(),
-                )
-            } else {
-                (
+            let change_now = "一度、端末（ssh）から対話的にログインして表示に従い新しいパスワードを設定するか、パスワード変更ページで変更するよう伝えてください。管理者がリセットしても構いません。".to_string();
+            match (ev.must_change_now == Some(true), n) {
+                (true, 0) => (
+                    format!("{user} のパスワードは有効期限が切れています。ログインは受け付けられますが、先にパスワードを変更しないと何もできません（端末のないプログラム、scp・sftp・git・エディターなどはすぐに切断されます）。"),
+                    change_now,
+                ),
+                (true, _) => (
+                    format!("{user} のパスワードは有効期限が切れています。{} 以降 {n} 回のログインが拒否され、その後に通ったログインでも先にパスワードの変更が必要です。", at(ev.first)),
+                    change_now,
+                ),
+                (false, _) => (
                     format!("{user} のパスワードは有効期限が切れています。{} 以降 {n} 回のログインが拒否されました。{then}", at(ev.first)),
                     "パスワード変更ページで変更するよう伝えるか、管理者がリセットしてください。".to_string(),
-                )
+                ),
             }
         }
         Code::Inactive => (
-            format!("{user} のアカウントは長期間使われていないため拒否されています（{} 以降 {n} 回）。", at(ev.first)),
-            "利用が必要か確認し、アカウントを再度有効にしてください（最終ログイン記録のリセットなど）。".to_string(),
+            format!("{user} のアカウントは長期間使われていないため、ログインが拒否されています（pam_lastlog の inactive 日数、またはディレクトリの非アクティブ ポリシー）。{} 以降 {n} 回拒否されました。{then}", at(ev.first)),
+            format!("利用が必要か確認し、アカウントを再度有効にしてください（サーバーでは lastlog --set --user {user}（pam_lastlog）、ディレクトリでは再有効化）。"),
         ),
         Code::IpDenied => (
-            format!("{user} は許可されていないアドレス {} からログインしようとしました（IP 制限、AllowUsers/DenyUsers）。{n} 回拒否されました。", ips(ev)),
+            format!("{user} はこのアカウントに許可されていないアドレス {} からログインしようとしました（サービスの IP 制限またはネットワークゾーン）。{n} 回拒否されました。{then}", ips(ev)),
             "社内ネットワークまたは VPN から接続するよう伝えてください。このアドレスを許可すべきなら許可リストに追加してください。".to_string(),
         ),
         Code::NoPermission => (
@@ -386,37 +459,43 @@ fn ja(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                 format!("正しいログイン ID「{user}」を、日本語入力をオフにした半角で、前後に空白を入れずに入力するよう伝えてください。"),
             )
         }
-        Code::WrongPassword => (
-            format!("{user} のパスワード誤りが {} 以降 {n} 回ありました。{}{then}", at(ev.first), if own { "すべて利用者がいつも使う接続元からで、本人の入力ミスと考えられます。" } else { "" }),
-            if own {
-                format!("{TYPING_HELP_JA}。パスワードを忘れた場合はリセットしてください。")
-            } else {
-                "これらの試行が本人のものか確認してください。違う場合はアカウントが狙われています（他の原因を参照）。".to_string()
-            },
-        ),
+        Code::WrongPassword => match ev.status {
+            Some(status) => (
+                format!("{} 以降、{user} のログインが {n} 回パスワード誤りとして失敗しましたが、アカウントはディレクトリで{}のため、どのパスワードを入力しても失敗します。{then}", at(ev.first), if status == "deleted" { "削除済み" } else { "停止中" }),
+                "まずアカウントの状態に対処してください（停止の原因を参照）。パスワード自体は正しい可能性があります。".to_string(),
+            ),
+            None => (
+                format!("{user} のパスワード誤りが {} 以降 {n} 回ありました。{}{then}", at(ev.first), if own { "すべて利用者がいつも使う接続元からで、本人の入力ミスと考えられます。" } else { "" }),
+                if own {
+                    format!("{TYPING_HELP_JA}。パスワードを忘れた場合はリセットしてください。")
+                } else {
+                    "これらの試行が本人のものか確認してください。違う場合はアカウントが狙われています（他の原因を参照）。".to_string()
+                },
+            ),
+        },
         Code::UnderAttack => match ev.then_logged_in {
             Some(t) => (
                 format!("{user} のアカウントが他者に狙われています。本人が一度も使ったことのないアドレス {} から {} 回の失敗があり、{} にそこからのログインが成功しました。パスワードが第三者に知られている可能性が高いです。", ips(ev).if_empty("（不明）"), ev.count.unwrap_or(0), at(Some(t))),
                 "すぐにパスワードをリセットしてセッションを終了させ、別の連絡手段で本人に連絡し、2 段階認証を有効にし、接続元アドレスをブロックしてください。".to_string(),
             ),
             None => (
-                format!("{user} のアカウントが他者に狙われています。本人が一度も使ったことのないアドレス {} から {} 回の失敗がありました。利用者は原因ではなく被害者です。", ips(ev).if_empty("（不明）"), ev.count.unwrap_or(0)),
-                "アカウントの保護を続け、パスワードが十分に強く 2 段階認証が有効か確認し、接続元アドレスをブロックまたは報告してください。".to_string(),
+                format!("{user} のアカウントに対し、本人が一度もログインしたことのないアドレス {} から {} 回の失敗がありました。本人の試行（自宅、出張先、新しいネットワークから）でなければ、他者がアカウントを狙っています。利用者は原因ではなく標的です。", ips(ev).if_empty("（不明）"), ev.count.unwrap_or(0)),
+                "本人がそこから試したか確認してください。違う場合はアカウントの保護を続け、パスワードが十分に強く 2 段階認証が有効か確認し、接続元アドレスをブロックまたは報告してください。".to_string(),
             ),
         },
         Code::NewCountry => (
-            format!("{user} はこれまでにない国（{}）からログインしようとしています。", ev.new_values.join("、")),
-            "出張中かどうか確認してください。IP や国の制限で海外からのログインが拒否されることがあります。".to_string(),
+            format!("{user} のログインが、このアカウントでこれまでにない国（{}、{} から）で {n} 回失敗しています。", ev.new_values.join("、"), ips(ev)),
+            "出張中かどうか確認してください。IP や国の制限で海外からのログインが拒否されることがあります（VPN が必要な場合があります）。".to_string(),
         ),
         Code::NewDevice => (
-            format!("{user} はいつもの接続元から、これまでにない端末（{}）でログインしようとしています。", ev.new_values.iter().map(|v| crate::escape::Escaped(v).to_string()).collect::<Vec<_>>().join("、")),
-            "機種変更や新しいパソコンの可能性があります。保存したパスワードや認証アプリが移行されているか確認してください。".to_string(),
+            format!("{user} のログインが、いつもの接続元で、これまでにない端末（{}）から {n} 回失敗しています。", ev.new_values.iter().map(|v| crate::escape::Escaped(v).to_string()).collect::<Vec<_>>().join("、")),
+            "機種変更や新しいパソコンの可能性があります。保存したパスワード、認証アプリ、サービスが求める端末証明書や端末登録が新しい端末に移行されているか確認してください。".to_string(),
         ),
         Code::UnknownUser => (
             if ev.did_you_mean.is_empty() {
                 format!("「{user}」という名前のアカウントのログインは確認されていません。")
             } else {
-                format!("「{user}」というアカウントはありません。{} の打ち間違いと思われます。", ev.did_you_mean.iter().map(|d| format!("「{}」", crate::escape::Escaped(d))).collect::<Vec<_>>().join("または"))
+                format!("「{user}」というアカウントはありません。{}の打ち間違いと思われます。", ev.did_you_mean.iter().map(|d| format!("「{}」", crate::escape::Escaped(d))).collect::<Vec<_>>().join("または"))
             },
             "正しいログイン ID（全体、半角、空白なし）を利用者と確認し、その ID について `why` を実行してください。".to_string(),
         ),
