@@ -138,11 +138,12 @@ pub const MIGRATIONS: &[&str] = &[
     -- One row per account the stream taught something about: where it logs in
     -- from, the spellings of its ID that were linked to it, its last attempts.
     -- `data` is the versioned binary form of `crate::account::History`,
-    -- written in the same transaction as the checkpoints it belongs to.
+    -- written in the same transaction as the checkpoints it belongs to. A
+    -- rowid table: rows of a kilobyte or two are what WITHOUT ROWID handles badly.
     CREATE TABLE account_history (
         user  TEXT PRIMARY KEY,
         data  BLOB NOT NULL
-    ) WITHOUT ROWID;
+    );
     "#,
 ];
 
