@@ -2,8 +2,11 @@
 //!
 //! User names are stored exactly as logged, but an attacker choosing a user name
 //! like `\x1b[2J` must not be able to drive the admin's terminal. Control
-//! characters are shown as Rust-style escapes; everything else, full-width
-//! characters included, is printed as is.
+//! characters, and the invisible format characters that reorder or hide text
+//! (bidirectional overrides and isolates such as U+202E, zero-width spaces and
+//! joiners, the byte order mark), are shown as Rust-style escapes: a name that
+//! renders as `alice` but is not must never look like her. Everything else,
+//! full-width characters included, is printed as is.
 
 use std::fmt;
 
@@ -13,7 +16,7 @@ pub struct Escaped<'a>(pub &'a str);
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for c in self.0.chars() {
-            if c.is_control() {
+            if c.is_control() || hides(c) {
                 write!(f, "{}", c.escape_default())?;
             } else {
                 fmt::Write::write_char(f, c)?;
@@ -21,6 +24,14 @@ impl fmt::Display for Escaped<'_> {
         }
         Ok(())
     }
+}
+
+/// True for format characters that reorder or hide text on a terminal or in
+/// a mail client (Unicode's bidi controls and zero-width characters).
+fn hides(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// Escapes control characters in raw bytes, showing invalid UTF-8 as `\xNN`.
@@ -46,5 +57,15 @@ mod tests {
             "ａｄｍｉｎ\\u{1b}[2J\\n"
         );
         assert_eq!(bytes(b"a\xffb\x07"), "a\\xffb\\u{7}");
+    }
+
+    #[test]
+    fn bidi_overrides_and_zero_width_characters_are_escaped() {
+        assert_eq!(Escaped("\u{202E}ecila").to_string(), "\\u{202e}ecila");
+        assert_eq!(
+            Escaped("a\u{200B}l\u{2066}i\u{FEFF}ce").to_string(),
+            "a\\u{200b}l\\u{2066}i\\u{feff}ce"
+        );
+        assert_eq!(Escaped("ｃａｒｏｌ 日本").to_string(), "ｃａｒｏｌ 日本");
     }
 }
