@@ -9,6 +9,7 @@ mod alerts_render;
 mod api;
 mod cardinality;
 mod cli;
+mod copytruncate;
 mod corpus_json;
 mod corpus_sshd;
 mod daemon;

@@ -414,10 +414,11 @@ fn attach(files: &mut [Followed], dev: u64, inode: u64, path: &std::path::Path) 
 
 /// Checks every file of a source for truncation. The copy of a truncated file
 /// that is still at its path is looked for beside it and followed, detached,
-/// from the old offset; a rotated file that is truncated is let go (whatever
-/// was unread in it is gone, and its new content is no longer this log's).
-/// Returns the files to release and those that could not be checked (not read
-/// this poll).
+/// from the old offset, placed just before that file (its lines are older than
+/// anything the file holds now, also if the file is rotated next); a rotated
+/// file that is truncated is let go (whatever was unread in it is gone, and its
+/// new content is no longer this log's). Returns the indices of the files to
+/// release and of those that could not be checked (not read this poll).
 fn check_truncations(
     spec: &SourceSpec,
     files: &mut Vec<Followed>,
@@ -425,38 +426,58 @@ fn check_truncations(
     next_id: &mut u64,
     events: &mut Vec<TailEvent>,
 ) -> (Vec<usize>, Vec<usize>) {
-    let (mut release, mut unreadable) = (Vec::new(), Vec::new());
-    let mut i = 0;
-    while i < files.len() {
-        let t = match files[i].check_truncation() {
-            Ok(Some(t)) => t,
-            Ok(None) => {
-                i += 1;
-                continue;
-            }
+    enum Check {
+        Fine,
+        Unreadable,
+        Truncated(follow::Truncation),
+    }
+    let checks: Vec<Check> = files
+        .iter_mut()
+        .map(|f| match f.check_truncation() {
+            Ok(Some(t)) => Check::Truncated(t),
+            Ok(None) => Check::Fine,
             Err(e) => {
-                errors.push(SourceError::from_io(&files[i].path, &e));
-                unreadable.push(i);
-                i += 1;
+                errors.push(SourceError::from_io(&f.path, &e));
+                Check::Unreadable
+            }
+        })
+        .collect();
+    // Files let go now do not count as followed: `cp` over a drained copy
+    // keeps its inode, and the new copy must still be found.
+    let followed: Vec<(u64, u64)> = files
+        .iter()
+        .zip(&checks)
+        .filter(|(f, c)| f.attached || !matches!(c, Check::Truncated(_)))
+        .map(|(f, _)| (f.dev, f.inode))
+        .collect();
+    let (mut release, mut unreadable) = (Vec::new(), Vec::new());
+    let mut out = Vec::with_capacity(files.len() + 1);
+    for (f, check) in std::mem::take(files).into_iter().zip(checks) {
+        let t = match check {
+            Check::Fine => {
+                out.push(f);
                 continue;
             }
+            Check::Unreadable => {
+                unreadable.push(out.len());
+                out.push(f);
+                continue;
+            }
+            Check::Truncated(t) => t,
         };
-        let copy = if files[i].attached {
-            let ids: Vec<(u64, u64)> = files.iter().map(|f| (f.dev, f.inode)).collect();
+        let copy = if f.attached {
             copy::find_copy(
                 &copy::Wanted {
-                    path: &files[i].path,
+                    path: &f.path,
                     fingerprint: &t.fingerprint_was,
                     offset: t.offset_was,
                     seen_mtime: t.mtime_was,
                 },
-                &|dev, ino| ids.contains(&(dev, ino)),
+                &|dev, ino| followed.contains(&(dev, ino)),
             )
         } else {
-            release.push(i);
             None
         };
-        let f = &files[i];
         events.push(TailEvent::Truncated {
             source: spec.name.clone(),
             file: f.id,
@@ -468,13 +489,14 @@ fn check_truncations(
         if let Some((path, file)) = copy
             && let Some(c) = follow_copy(spec, path, file, t.offset_was, next_id, events)
         {
-            // Just before the file it was copied from: its lines are older than
-            // anything that file holds now, also if that file is rotated next.
-            files.insert(i, c);
-            i += 1;
+            out.push(c);
         }
-        i += 1;
+        if !f.attached {
+            release.push(out.len());
+        }
+        out.push(f);
     }
+    *files = out;
     (release, unreadable)
 }
 

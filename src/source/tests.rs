@@ -3,6 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::*;
@@ -186,6 +187,27 @@ fn copytruncate_after_a_burst_reads_the_rest_from_the_copy_first() {
     assert_eq!(t.checkpoints().len(), 1);
     append(&p, "b2\n");
     assert_eq!(drain(&mut t), strs(&["b2"]));
+}
+
+#[test]
+fn a_copy_overwritten_in_place_after_it_was_drained_is_found_again() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("auth.log");
+    let c = d.path().join("auth.log.1");
+    append(&p, "a1\n");
+    let mut t = Tailer::new(vec![spec("s", &p)], vec![], false);
+    assert_eq!(drain(&mut t), strs(&["a1"]));
+    append(&p, "a2\n");
+    copytruncate(&p, &c);
+    append(&p, "b1\n");
+    assert_eq!(drain(&mut t), strs(&["a2", "b1"]));
+    let ino = fs::metadata(&c).unwrap().ino();
+    // `cp` over the drained copy before it was let go: same inode, new bytes.
+    append(&p, "b2\n");
+    copytruncate(&p, &c);
+    assert_eq!(fs::metadata(&c).unwrap().ino(), ino);
+    append(&p, "c1\n");
+    assert_eq!(drain(&mut t), strs(&["b2", "c1"]));
 }
 
 #[test]
