@@ -16,6 +16,7 @@ mod daemon;
 mod dashboards;
 mod enforce;
 mod enrich;
+mod injection;
 mod inventory;
 mod learn;
 mod rules4;
