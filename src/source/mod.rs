@@ -12,6 +12,7 @@
 //!
 //! Layout: [`fingerprint`] (identity), [`discover`] (paths and globs to files,
 //! with readable errors), [`follow`] (one open file: reading, truncation),
+//! [`copy`] (the copy a copytruncate left beside a truncated file),
 //! [`resume`] (checkpoints to files) and [`tail`] (the tailer tying them together).
 
 use std::path::{Path, PathBuf};
