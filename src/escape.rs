@@ -34,6 +34,26 @@ fn hides(c: char) -> bool {
         | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
+/// Serialized JSON with the characters [`Escaped`] hides written as `\uXXXX`
+/// escapes. serde_json leaves them raw (they are valid in a JSON string), so a
+/// webhook body or JSON line viewed as it is would reorder or hide a name;
+/// escaped, it still decodes to exactly the same strings. These characters can
+/// only occur inside JSON strings, so replacing them anywhere is safe.
+pub fn json_safe(json: String) -> String {
+    if !json.chars().any(hides) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if hides(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Escapes control characters in raw bytes, showing invalid UTF-8 as `\xNN`.
 pub fn bytes(b: &[u8]) -> String {
     let mut out = String::with_capacity(b.len());
@@ -57,6 +77,16 @@ mod tests {
             "ａｄｍｉｎ\\u{1b}[2J\\n"
         );
         assert_eq!(bytes(b"a\xffb\x07"), "a\\xffb\\u{7}");
+    }
+
+    #[test]
+    fn json_keeps_its_strings_but_shows_no_bidi_control() {
+        let raw = serde_json::to_string(&serde_json::json!({"user": "eve\u{202E}nilam\u{200B}"}))
+            .unwrap();
+        let safe = json_safe(raw);
+        assert_eq!(safe, r#"{"user":"eve\u202enilam\u200b"}"#);
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back["user"], "eve\u{202E}nilam\u{200B}");
     }
 
     #[test]

@@ -98,6 +98,9 @@ pub struct Metrics {
     pub source_lag_bytes: IntGaugeVec,
     /// `loginwatch_source_up{source}`: 1 when the source can be read, 0 when not.
     pub source_up: IntGaugeVec,
+    /// `loginwatch_source_truncated_bytes_total{source}`: unread bytes destroyed
+    /// by a truncation with no copy to read them from.
+    pub source_truncated_bytes: IntCounterVec,
     /// `loginwatch_event_to_decision_seconds`: line appended to decision made.
     pub event_to_decision_seconds: Histogram,
     /// `loginwatch_build_info{version}`, always 1.
@@ -203,6 +206,11 @@ impl Metrics {
             "1 when the source can be read, 0 when it cannot (missing, permissions).",
             &["source"],
         );
+        let source_truncated_bytes = counter(
+            "loginwatch_source_truncated_bytes_total",
+            "Unread bytes lost when a source's file was truncated and no copy of it was found.",
+            &["source"],
+        );
         let event_to_decision_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "loginwatch_event_to_decision_seconds",
@@ -270,6 +278,7 @@ impl Metrics {
             rules_reloads,
             source_lag_bytes,
             source_up,
+            source_truncated_bytes,
             event_to_decision_seconds,
             build_info,
             alerts,
@@ -360,11 +369,20 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// Marks `source` readable or not.
+    /// Marks `source` readable or not (and shows its loss counter, at zero
+    /// until something is lost, so an alert on its increase has a series).
     pub fn set_source_up(&self, source: &str, up: bool) {
         self.source_up
             .with_label_values(&[source])
             .set(i64::from(up));
+        self.source_truncated_bytes.with_label_values(&[source]);
+    }
+
+    /// Counts `bytes` of `source` lost to a truncation.
+    pub fn truncated_bytes(&self, source: &str, bytes: u64) {
+        self.source_truncated_bytes
+            .with_label_values(&[source])
+            .inc_by(bytes);
     }
 }
 

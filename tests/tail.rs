@@ -9,8 +9,9 @@
 //! - when the tailer has polled (or, across a restart, the rotation was a rename) up to the end before each rotation, truncation
 //!   or deletion ("drained"), every complete line is delivered exactly once, also
 //!   across restarts from `checkpoints()`. Without that poll, lines written after
-//!   the last poll into a file that is then truncated (or replaced before the
-//!   tailer ever opened it) are lost: nothing is left to read them from.
+//!   the last poll into a file that is then truncated with no copy beside it
+//!   (or replaced before the tailer ever opened it) are lost: nothing is left
+//!   to read them from. A copytruncate's copy is read from the old offset.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;

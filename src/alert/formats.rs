@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::alert::render::{Context, RenderError, Renderer, one_line, slack_escape};
 use crate::alert::{Alert, AlertStatus, Payload};
 use crate::decision::Severity;
+use crate::escape::json_safe;
 use crate::event::rfc3339;
 
 /// How an alert is sent.
@@ -131,7 +132,7 @@ pub(crate) fn payload(
         Format::Alertmanager => http(&alertmanager(r, alert, ctx, now)?)?,
         Format::Webhook => http(&webhook(alert, ctx))?,
         Format::Json => Payload::Line {
-            text: serde_json::to_string(&webhook(alert, ctx))?,
+            text: json_safe(serde_json::to_string(&webhook(alert, ctx))?),
         },
     })
 }
@@ -140,7 +141,7 @@ fn http(body: &Value) -> Result<Payload, RenderError> {
     Ok(Payload::Http {
         content_type: "application/json".to_string(),
         headers: Vec::new(),
-        body: serde_json::to_vec(body)?,
+        body: json_safe(serde_json::to_string(body)?).into_bytes(),
     })
 }
 

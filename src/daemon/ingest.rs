@@ -180,8 +180,13 @@ impl Ingest {
             };
             for ev in &result.events {
                 log_tail_event(ev);
-                if let TailEvent::Problem { .. } = ev {
-                    // Reported once here; status carries it while it lasts.
+                if let TailEvent::Truncated {
+                    source,
+                    lost_bytes: Some(n @ 1..),
+                    ..
+                } = ev
+                {
+                    self.metrics.truncated_bytes(source, *n);
                 }
             }
             let got_lines = result.lines > 0;
@@ -456,6 +461,30 @@ fn log_tail_event(ev: &TailEvent) {
     match ev {
         TailEvent::Problem { source, error } => {
             warn!(source = %Escaped(source), path = %Escaped(&error.path.to_string_lossy()), problem = %error.problem, hint = %error.hint, "Source cannot be read; retrying.")
+        }
+        TailEvent::Truncated {
+            source,
+            path,
+            offset_was,
+            copy,
+            lost_bytes,
+            ..
+        } => {
+            let (source, path) = (Escaped(source), Escaped(&path.to_string_lossy()));
+            match (copy, lost_bytes) {
+                (Some(copy), _) => {
+                    info!(%source, %path, offset_was, copy = %Escaped(&copy.to_string_lossy()), "Truncated; reading the rest of its copy first.")
+                }
+                (None, Some(0)) => {
+                    info!(%source, %path, offset_was, "Truncated; nothing unread was lost.")
+                }
+                (None, Some(n)) => {
+                    warn!(%source, %path, offset_was, lost_bytes = n, "Truncated with {n} unread bytes and no copy beside it: those lines are lost.")
+                }
+                (None, None) => {
+                    warn!(%source, %path, offset_was, "Truncated or rewritten while the daemon was stopped and no copy found beside it: lines after offset {offset_was} of the old content were not read.")
+                }
+            }
         }
         other => info!(event = ?other, "Source."),
     }

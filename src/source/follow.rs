@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use super::fingerprint::{self, HEAD_MAX};
 use super::{FileId, Fingerprint, TailLine};
@@ -47,6 +48,30 @@ pub struct Followed {
     /// Size at which the previous poll left it at its end, for releasing a
     /// rotated file only after it stayed quiet for a whole poll.
     eof_size: Option<u64>,
+    /// Modification time at the last look: with nothing consumed there is no
+    /// head to compare, and a file emptied again since is only told by this.
+    mtime: Option<SystemTime>,
+}
+
+/// A truncation noticed by [`Followed::check_truncation`]: what the file was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Truncation {
+    /// The offset read to before (the copy, if any, is read from here).
+    pub offset_was: u64,
+    /// The identity and consumed head before.
+    pub fingerprint_was: Fingerprint,
+    /// The size seen at the previous look: `size_was - offset_was` unread bytes
+    /// were known to be there (more may have been written since).
+    pub size_was: u64,
+    /// The modification time seen at the previous look.
+    pub mtime_was: Option<SystemTime>,
+}
+
+impl Truncation {
+    /// Unread bytes known to have been in the file before it was truncated.
+    pub fn unread_bytes(&self) -> u64 {
+        self.size_was.saturating_sub(self.offset_was)
+    }
 }
 
 impl Followed {
@@ -65,9 +90,15 @@ impl Followed {
             size: 0,
             attached: true,
             eof_size: None,
+            mtime: None,
         };
-        // An error here only leaves the head short; the next poll retries.
+        // An error here only leaves the head short (or the time unknown); the
+        // next poll retries.
         let _ = f.update_head();
+        if let Ok(m) = f.file.metadata() {
+            f.size = m.len();
+            f.mtime = m.modified().ok();
+        }
         f
     }
 
@@ -90,21 +121,36 @@ impl Followed {
 
     /// Looks at the file's size and first bytes: if it shrank below what was
     /// read, or its head changed (copytruncate, then new lines written before
-    /// this poll), reading restarts at 0. Returns the old offset then.
-    pub fn check_truncation(&mut self) -> io::Result<Option<u64>> {
-        let size = self.file.metadata()?.len();
+    /// this poll), reading restarts at 0, and what the file was is returned.
+    /// With nothing consumed yet there is no head: a file that is empty now and
+    /// was modified since the last look was written and emptied in between
+    /// (a burst, then copytruncate), which is reported too.
+    pub fn check_truncation(&mut self) -> io::Result<Option<Truncation>> {
+        let meta = self.file.metadata()?;
+        let size = meta.len();
+        let mtime = meta.modified().ok();
+        let was = Truncation {
+            offset_was: self.offset,
+            fingerprint_was: self.fingerprint(),
+            size_was: self.size,
+            mtime_was: self.mtime,
+        };
         self.size = size;
+        self.mtime = mtime;
         let truncated = if size < self.offset + self.skip {
             true
         } else if self.head_len > 0 {
             fingerprint::read_head(&self.file, u64::from(self.head_len))? != Some(self.head_hash)
         } else {
-            false
+            self.offset == 0
+                && self.skip == 0
+                && size == 0
+                && was.mtime_was.is_some()
+                && mtime != was.mtime_was
         };
         if !truncated {
             return Ok(None);
         }
-        let was = self.offset;
         self.offset = 0;
         self.skip = 0;
         self.head_hash = 0;

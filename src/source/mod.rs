@@ -12,12 +12,14 @@
 //!
 //! Layout: [`fingerprint`] (identity), [`discover`] (paths and globs to files,
 //! with readable errors), [`follow`] (one open file: reading, truncation),
+//! [`copy`] (the copy a copytruncate left beside a truncated file),
 //! [`resume`] (checkpoints to files) and [`tail`] (the tailer tying them together).
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod copy;
 pub mod discover;
 pub mod fingerprint;
 pub mod follow;
@@ -99,6 +101,9 @@ pub enum Start {
     Resumed,
     /// `from_end` on the first start: after its last complete line.
     FromEnd,
+    /// The copy a copytruncate left beside a truncated file: from the offset
+    /// the truncated file had been read to, to its end, then released.
+    Copy,
 }
 
 /// Something that happened to a file during a poll, for logs and metrics.
@@ -120,13 +125,22 @@ pub enum TailEvent {
         path: PathBuf,
     },
     /// The file shrank or its first bytes changed (copytruncate, truncation):
-    /// reading restarts at 0. Lines written after the last poll and before the
-    /// truncation are lost: nothing can read them any more.
+    /// reading restarts at 0, after the copy beside it, when one is found, has
+    /// been read from `offset_was` to its end. Also reported at start-up for a
+    /// checkpoint whose file is now shorter or starts otherwise.
     Truncated {
         source: String,
         file: FileId,
         path: PathBuf,
         offset_was: u64,
+        /// The copy found beside it (its own [`TailEvent::Opened`] follows).
+        copy: Option<PathBuf>,
+        /// Unread bytes destroyed: known to have been written after `offset_was`
+        /// and found in no copy (bytes written after the last look cannot be
+        /// known, so this is a lower bound); `Some(0)` when nothing is known lost.
+        /// `None` when the truncation happened while the daemon was stopped and
+        /// no copy was found: how much was unread cannot be known.
+        lost_bytes: Option<u64>,
     },
     /// A rotated file was read to its end and stayed quiet for a poll: closed. The
     /// daemon can drop its parser.

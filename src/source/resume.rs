@@ -15,11 +15,24 @@ use super::discover;
 use super::fingerprint;
 use super::{Checkpoint, Fingerprint};
 
+/// What last run's checkpoints say about a newly found file.
+#[derive(Debug)]
+pub enum Taken {
+    /// Resume at this offset.
+    Resume(u64),
+    /// The checkpoint for this inode no longer matches: the file was truncated
+    /// or rewritten while the daemon was down (or the inode reused). Start at 0;
+    /// the checkpoint tells what to look for in a copy beside it.
+    Stale(Checkpoint),
+    /// No checkpoint for it.
+    None,
+}
+
 /// The offset to resume a newly found file at, from last run's checkpoint for
 /// the same identity (same source or same path; the device may differ at the
 /// same path, as device numbers can change across a reboot). A checkpoint for
-/// this inode whose head no longer matches is stale (the inode was reused, or
-/// the file truncated while the daemon was down) and is dropped: start at 0.
+/// this inode whose head no longer matches, or that lies beyond the file's end,
+/// is stale and taken out.
 pub fn take_checkpoint(
     pending: &mut Vec<Checkpoint>,
     source: &str,
@@ -27,16 +40,18 @@ pub fn take_checkpoint(
     fp: &Fingerprint,
     file: &File,
     size: u64,
-) -> Option<u64> {
-    let i = pending.iter().position(|cp| {
+) -> Taken {
+    let Some(i) = pending.iter().position(|cp| {
         (cp.source == source || cp.path == path)
             && cp.fingerprint.inode == fp.inode
             && (cp.fingerprint.dev == fp.dev || cp.path == path)
-    })?;
+    }) else {
+        return Taken::None;
+    };
     let cp = pending.remove(i);
     match fingerprint::head_matches(file, &cp.fingerprint, size, cp.offset) {
-        Ok(true) => Some(cp.offset),
-        _ => None,
+        Ok(true) => Taken::Resume(cp.offset),
+        _ => Taken::Stale(cp),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::*;
@@ -130,6 +131,161 @@ fn copytruncate_and_truncation_restart_at_zero() {
     File::create(&p).unwrap();
     append(&p, "line 4 is longer\nline 5\n");
     assert_eq!(drain(&mut t), strs(&["line 4 is longer", "line 5"]));
+}
+
+/// The `Truncated` events of a poll, as `(offset_was, copy name, lost_bytes)`.
+fn truncations(r: &PollResult) -> Vec<(u64, Option<String>, Option<u64>)> {
+    r.events
+        .iter()
+        .filter_map(|e| match e {
+            TailEvent::Truncated {
+                offset_was,
+                copy,
+                lost_bytes,
+                ..
+            } => Some((
+                *offset_was,
+                copy.as_ref()
+                    .map(|c| c.file_name().unwrap().to_string_lossy().into_owned()),
+                *lost_bytes,
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// logrotate's copytruncate: copy, then truncate in place.
+fn copytruncate(p: &Path, copy: &Path) {
+    fs::copy(p, copy).unwrap();
+    OpenOptions::new()
+        .write(true)
+        .open(p)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+}
+
+#[test]
+fn copytruncate_after_a_burst_reads_the_rest_from_the_copy_first() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("auth.log");
+    append(&p, "a1\na2\n");
+    let mut t = Tailer::new(vec![spec("s", &p)], vec![], false);
+    assert_eq!(drain(&mut t), strs(&["a1", "a2"]));
+    append(&p, "a3\na4\n");
+    copytruncate(&p, &d.path().join("auth.log-20261205"));
+    append(&p, "b1\n");
+    let (got, r) = poll(&mut t, 100);
+    assert_eq!(got, strs(&["a3", "a4", "b1"]));
+    assert_eq!(
+        truncations(&r),
+        vec![(6, Some("auth.log-20261205".into()), Some(0))]
+    );
+    // The copy is let go once drained and quiet for a poll; only the log stays.
+    let (_, r) = poll(&mut t, 100);
+    assert_eq!(released(&r), 1);
+    assert_eq!(t.checkpoints().len(), 1);
+    append(&p, "b2\n");
+    assert_eq!(drain(&mut t), strs(&["b2"]));
+}
+
+#[test]
+fn a_copy_overwritten_in_place_after_it_was_drained_is_found_again() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("auth.log");
+    let c = d.path().join("auth.log.1");
+    append(&p, "a1\n");
+    let mut t = Tailer::new(vec![spec("s", &p)], vec![], false);
+    assert_eq!(drain(&mut t), strs(&["a1"]));
+    append(&p, "a2\n");
+    copytruncate(&p, &c);
+    append(&p, "b1\n");
+    assert_eq!(drain(&mut t), strs(&["a2", "b1"]));
+    let ino = fs::metadata(&c).unwrap().ino();
+    // `cp` over the drained copy before it was let go: same inode, new bytes.
+    append(&p, "b2\n");
+    copytruncate(&p, &c);
+    assert_eq!(fs::metadata(&c).unwrap().ino(), ino);
+    append(&p, "c1\n");
+    assert_eq!(drain(&mut t), strs(&["b2", "c1"]));
+}
+
+#[test]
+fn a_burst_written_and_copytruncated_between_two_polls_is_read_from_the_copy() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("auth.log");
+    File::create(&p).unwrap();
+    let mut t = Tailer::new(vec![spec("s", &p)], vec![], false);
+    assert_eq!(drain(&mut t), Got::new());
+    // Nothing was consumed, so there is no head to match: the file's time
+    // tells it was written since (set explicitly: the clock of file times may
+    // be coarser than this test).
+    append(&p, "c1\nc2\n");
+    copytruncate(&p, &d.path().join("auth.log.1"));
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    OpenOptions::new()
+        .write(true)
+        .open(d.path().join("auth.log.1"))
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let (got, r) = poll(&mut t, 100);
+    assert_eq!(got, strs(&["c1", "c2"]));
+    assert_eq!(
+        truncations(&r),
+        vec![(0, Some("auth.log.1".into()), Some(0))]
+    );
+}
+
+#[test]
+fn a_plain_truncate_reports_the_unread_bytes_it_destroyed() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("auth.log");
+    append(&p, "x1\n");
+    let mut t = Tailer::new(vec![spec("s", &p)], vec![], false);
+    assert_eq!(drain(&mut t), strs(&["x1"]));
+    append(&p, "x2\nx3\n");
+    // Seen (one line read under a budget of 1), then truncated with x3 unread.
+    let (got, _) = poll(&mut t, 1);
+    assert_eq!(got, strs(&["x2"]));
+    File::create(&p).unwrap();
+    append(&p, "y1\n");
+    let (got, r) = poll(&mut t, 100);
+    assert_eq!(got, strs(&["y1"]));
+    assert_eq!(truncations(&r), vec![(6, None, Some(3))]);
+}
+
+#[test]
+fn a_copytruncate_while_stopped_is_read_from_the_copy_at_restart() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("auth.log");
+    append(&p, "r1\n");
+    let mut t = Tailer::new(vec![spec("s", &p)], vec![], false);
+    assert_eq!(drain(&mut t), strs(&["r1"]));
+    let cps = t.checkpoints();
+    drop(t);
+    append(&p, "r2\nr3\n");
+    copytruncate(&p, &d.path().join("auth.log.1"));
+    append(&p, "s1\n");
+    let mut t = Tailer::new(vec![spec("s", &p)], cps.clone(), false);
+    let (got, r) = poll(&mut t, 100);
+    assert_eq!(got, strs(&["r2", "r3", "s1"]));
+    assert_eq!(
+        truncations(&r),
+        vec![(3, Some("auth.log.1".into()), Some(0))]
+    );
+    // Without the copy: reported, how much was lost cannot be known.
+    fs::remove_file(d.path().join("auth.log.1")).unwrap();
+    let mut t = Tailer::new(vec![spec("s", &p)], cps, false);
+    let (got, r) = poll(&mut t, 100);
+    assert_eq!(got, strs(&["s1"]));
+    assert_eq!(truncations(&r), vec![(3, None, None)]);
 }
 
 #[test]

@@ -141,7 +141,7 @@ mod tests {
         })
         .unwrap();
         let p = Payload::Line {
-            text: "lock of alice\u{1b}[2J".into(),
+            text: "lock of alice\u{1b}[2J and eve\u{202e}nilam".into(),
         };
         let now = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
             .unwrap()
@@ -163,7 +163,7 @@ mod tests {
         );
         assert!(
             got.contains(" loginwatch ")
-                && got.contains(" alert [loginwatch@32473 key=\"brute-force/a\\\"l\\]ice\" status=\"alert\" idempotency=\"lw-1\"] lock of alice\\u{1b}[2J"),
+                && got.contains(" alert [loginwatch@32473 key=\"brute-force/a\\\"l\\]ice\" status=\"alert\" idempotency=\"lw-1\"] lock of alice\\u{1b}[2J and eve\\u{202e}nilam"),
             "{got}"
         );
     }
