@@ -79,10 +79,12 @@ pub struct RunOptions {
 }
 
 /// Loads the rule set the config names (profile, directory, default
-/// directories, or built in), as every command chooses it.
+/// directories, or built in), as every command chooses it; a set in which no
+/// rule can fire is refused (at start and on reload alike).
 pub fn load_rules(config: &Config) -> Result<(RuleSet, Option<PathBuf>), SelectError> {
-    crate::pipeline::select_rules(None, Some(config))
-        .map(|(set, origin)| (set, origin.dir().map(PathBuf::from)))
+    let (set, origin) = crate::pipeline::select_rules(None, Some(config))?;
+    crate::pipeline::require_live_rules(&set, &origin, !config.geoip.is_empty())?;
+    Ok((set, origin.dir().map(PathBuf::from)))
 }
 
 /// Runs the daemon until SIGTERM or Ctrl-C.
