@@ -113,6 +113,7 @@ fn issue11_full_disk_pauses_reading_and_loses_nothing() {
     // /proc counts in USER_HZ, which Linux fixes at 100 for user space.
     let cpu = (cpu_ticks(d.pid()) - cpu0) as f64 / 100.0;
     let wall = t0.elapsed().as_secs_f64();
+    eprintln!("figure: daemon CPU {cpu:.2} s over {wall:.2} s of failing commits");
     assert!(
         cpu < 0.25 * wall,
         "CPU {cpu:.2} s over {wall:.2} s while failing"

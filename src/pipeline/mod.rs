@@ -335,3 +335,27 @@ impl Pipeline {
         found
     }
 }
+
+#[cfg(test)]
+mod live_rules_tests {
+    use super::*;
+
+    const GEO_ONLY: &str = "[[rule]]\nid = \"new-country\"\nkind = \"novelty\"\nfield = \"country\"\n\
+        group_by = \"user\"\nwindow = \"30d\"\nquiet = \"7d\"\n\
+        match = { action = \"login\", outcome = \"success\" }\n\
+        decision = { action = \"alert\", severity = \"high\" }\n";
+
+    #[test]
+    fn a_set_without_rules_or_with_only_geo_rules_and_no_geoip_cannot_fire() {
+        let origin = RulesOrigin::Dir(PathBuf::from("rules"));
+        let empty = RuleSet::from_str("", "empty.toml").unwrap();
+        let e = require_live_rules(&empty, &origin, true).unwrap_err();
+        assert!(e.to_string().contains("holds no rule"), "{e}");
+        let geo = RuleSet::from_str(GEO_ONLY, "geo.toml").unwrap();
+        assert_eq!(geo.rules.len(), 1);
+        let e = require_live_rules(&geo, &origin, false).unwrap_err();
+        assert!(e.to_string().contains("needs GeoIP data"), "{e}");
+        assert!(require_live_rules(&geo, &origin, true).is_ok());
+        assert!(require_live_rules(&crate::rules::builtin().unwrap(), &origin, false).is_ok());
+    }
+}

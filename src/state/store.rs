@@ -322,6 +322,17 @@ impl Store {
         if let Some(identity) = &self.identity {
             identity.verify(&self.path, &self.conn)?;
         }
+        // A file damaged under the daemon is reported as such, with the way out.
+        let path = self.path.clone();
+        self.commit_inner(batch, alert)
+            .map_err(|e| damaged(&path, e))
+    }
+
+    fn commit_inner(
+        &mut self,
+        batch: &Batch,
+        alert: &mut dyn FnMut(&Decision) -> Option<OutboxEntry>,
+    ) -> Result<CommitResult, StateError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
