@@ -293,7 +293,7 @@ impl Ingest {
     /// The database was lost or damaged under the daemon: nothing more is
     /// written, and the main task is told to stop with this error.
     fn stop_fatal(&self, e: &crate::state::StateError) {
-        error!(error = %e, "State database lost; stopping.");
+        error!(error = %e, "State database lost or damaged; stopping.");
         self.health.set_fatal(e.to_string());
     }
 
