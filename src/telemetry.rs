@@ -94,6 +94,9 @@ pub struct Metrics {
     pub evicted_keys: IntCounterVec,
     /// `loginwatch_rules_reloads_total{result}`.
     pub rules_reloads: IntCounterVec,
+    /// `loginwatch_state_commit_failures_total{reason}`: commits of the state
+    /// database that failed (reading pauses until one succeeds).
+    pub state_commit_failures: IntCounterVec,
     /// `loginwatch_source_lag_bytes{source}`: bytes written but not yet read.
     pub source_lag_bytes: IntGaugeVec,
     /// `loginwatch_source_up{source}`: 1 when the source can be read, 0 when not.
@@ -196,6 +199,11 @@ impl Metrics {
             "Rule reloads, by result (an error keeps the old rules).",
             &["result"],
         );
+        let state_commit_failures = counter(
+            "loginwatch_state_commit_failures_total",
+            "Failed commits of the state database, by reason (reading pauses until one succeeds).",
+            &["reason"],
+        );
         let source_lag_bytes = gauge(
             "loginwatch_source_lag_bytes",
             "Bytes written to a source's current file but not yet read.",
@@ -257,6 +265,9 @@ impl Metrics {
         for r in [ReloadResult::Ok, ReloadResult::Error] {
             rules_reloads.with_label_values(&[r.as_str()]);
         }
+        for r in crate::state::StateError::REASONS {
+            state_commit_failures.with_label_values(&[r]);
+        }
         for a in [
             DecisionAction::LockAccount,
             DecisionAction::BlockIp,
@@ -276,6 +287,7 @@ impl Metrics {
             tracked_keys,
             evicted_keys,
             rules_reloads,
+            state_commit_failures,
             source_lag_bytes,
             source_up,
             source_truncated_bytes,

@@ -23,10 +23,16 @@ pub(crate) struct Daemon {
 
 impl Daemon {
     pub(crate) fn start(dir: &Path) -> Daemon {
+        Daemon::start_via(dir, Command::new(env!("CARGO_BIN_EXE_loginwatch")))
+    }
+
+    /// [`Daemon::start`] through `cmd`, which ends with the daemon binary
+    /// (e.g. `unshare ... loginwatch`): `run` and its arguments are appended.
+    pub(crate) fn start_via(dir: &Path, mut cmd: Command) -> Daemon {
         let addr_file = dir.join("addr");
         let _ = fs::remove_file(&addr_file);
         let stderr = dir.join(format!("stderr-{:016x}.log", rand_u64()));
-        let child = Command::new(env!("CARGO_BIN_EXE_loginwatch"))
+        let child = cmd
             .args(["run", "--config"])
             .arg(dir.join("loginwatch.toml"))
             .arg("--addr-file")
@@ -114,6 +120,27 @@ impl Daemon {
                 "daemon did not stop within 10 s after SIGTERM"
             );
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the daemon to exit by itself (panics after `limit`).
+    pub(crate) fn wait_exit(mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "daemon did not exit: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(25));
         }
     }
 

@@ -122,9 +122,11 @@ fn opening_refuses_a_missing_dir_a_newer_schema_and_foreign_files() {
         "this is not a database, it is a text file of some length\n".repeat(20),
     )
     .unwrap();
+    // Not a database at all: refused as damaged, with the way out (issue 11).
     let e = Store::open(&text).err().unwrap();
-    assert!(matches!(e, StateError::Open { .. }), "{e}");
+    assert!(matches!(e, StateError::Damaged { .. }), "{e}");
     assert!(e.to_string().contains("notes.txt"), "{e}");
+    assert!(e.to_string().contains("state reset"), "{e}");
 
     let other = dir.path().join("other.db");
     rusqlite::Connection::open(&other)

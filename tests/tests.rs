@@ -25,6 +25,8 @@ mod scenarios;
 mod smtp_tls;
 mod snapshot;
 mod state;
+mod state_faults;
+mod state_full;
 mod storm_cli;
 mod tail;
 mod why;

@@ -12,6 +12,7 @@ mod replay;
 mod rules;
 mod run;
 mod safety;
+mod state;
 mod why;
 
 use std::fmt;
@@ -92,6 +93,9 @@ enum Command {
     /// Preview alerts as the sinks would send them.
     #[command(subcommand)]
     Alerts(alerts::Command),
+    /// Check the state database, or move a broken one aside and start clean.
+    #[command(subcommand)]
+    State(state::Command),
     /// Safety controls of the running daemon (the lockout storm breaker).
     #[command(subcommand)]
     Safety(safety::Command),
@@ -113,6 +117,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Geoip(a) => geoip::run(a),
         Command::Alerts(c) => alerts::run(c),
         Command::Safety(c) => safety::run(c),
+        Command::State(c) => state::run(c),
         Command::Why(a) => why::run(a),
     }
 }

@@ -11,7 +11,8 @@ use super::CliError;
 /// `loginwatch rules ...`.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Compile every rule file of DIR and report every error; exits 2 on any.
+    /// Compile every rule file of DIR and report every error; exits 2 on any, or
+    /// when DIR holds no rule (the daemon refuses such a set).
     Check {
         /// Rules directory [default: ./rules, else /etc/loginwatch/rules, else the built-in rules].
         dir: Option<PathBuf>,
@@ -43,7 +44,11 @@ pub fn select(
 pub fn run(c: Command) -> Result<ExitCode, CliError> {
     match c {
         Command::Check { dir } => {
-            let set = load(dir.as_deref())?;
+            let (set, origin) = select(dir.as_deref(), None)?;
+            // What the daemon would refuse is an error here too. GeoIP is
+            // assumed present: this command does not read the config.
+            loginwatch::pipeline::require_live_rules(&set, &origin, true)
+                .map_err(|e| CliError::Usage(Escaped(&e.to_string()).to_string()))?;
             println!(
                 "ok: {} rules, {} declared formats",
                 set.rules.len(),

@@ -274,7 +274,9 @@ fn validate(
     }
     if !raw.source.is_empty() {
         c.sources.clear();
+        let mut declared = Declared::NotLoaded;
         for r in &raw.source {
+            check_format(cx, r, &c, &mut declared);
             let Some(s) = source(cx, r, base) else {
                 continue;
             };
@@ -382,6 +384,52 @@ fn token(cx: &mut Cx, span: Range<usize>, t: String, empty: &str) -> Option<Stri
     } else {
         Some(t.to_owned())
     }
+}
+
+/// The formats declared in the rules, loaded once and only when a source
+/// names a format that is not built in.
+enum Declared {
+    NotLoaded,
+    Loaded(Vec<String>),
+    /// The rules do not load (their own errors are reported by whoever loads them).
+    Unavailable,
+}
+
+/// Reports a source's unknown `format` at its line, in the same pass as every
+/// other mistake: the rules (where formats are declared) are chosen from the
+/// `rules_dir` / `profile` validated above.
+fn check_format(cx: &mut Cx, s: &Spanned<RawSource>, c: &Config, declared: &mut Declared) {
+    let Some(f) = &s.get_ref().format else { return };
+    let name = f.get_ref();
+    if name.trim().is_empty() || is_builtin_format(name) {
+        return;
+    }
+    if let Declared::NotLoaded = declared {
+        *declared = match crate::pipeline::select_rules(None, Some(c)) {
+            Ok((set, _)) => {
+                Declared::Loaded(set.formats.iter().map(|d| d.name().to_owned()).collect())
+            }
+            Err(_) => Declared::Unavailable,
+        };
+    }
+    let message = match declared {
+        Declared::Loaded(names) if names.iter().any(|n| n == name) => return,
+        Declared::Loaded(names) => format!(
+            "unknown format {name:?} (built-in: {}; declared in the rules: {})",
+            Format::builtin_names().join(", "),
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        ),
+        _ => format!(
+            "unknown format {name:?}: not built in ({}), and the rules that could declare it \
+             do not load (see `loginwatch rules check`)",
+            Format::builtin_names().join(", ")
+        ),
+    };
+    cx.err(f.span(), message);
 }
 
 /// One `[[source]]`.

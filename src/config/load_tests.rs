@@ -209,3 +209,31 @@ fn missing_file_is_an_error_and_none_means_defaults() {
     assert!(e.0[0].message.contains("cannot read"));
     assert_eq!(load(None).unwrap(), Config::default_embedded());
 }
+
+/// Issue 11: an unknown source format is reported at its line, in file order
+/// with the other mistakes, and a format declared in the rules is accepted.
+#[test]
+fn an_unknown_format_is_reported_with_its_line_among_the_other_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let rules = d.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("app.toml"),
+        "[[format]]\nname = \"myapp\"\nkind = \"regex\"\npattern = '^(?P<time>\\S+) (?P<outcome>ok|fail) (?P<user>\\S+)'\n\
+         time_format = \"rfc3339\"\noutcome_map = { ok = \"success\", fail = \"failure\" }\n",
+    )
+    .unwrap();
+    let text = "rules_dir = \"rules\"\n[[source]]\npath = \"a.log\"\nformat = \"nope\"\n\
+                [[source]]\npath = \"b.log\"\nformat = \"myapp\"\ntz = \"Nowhere/City\"\n";
+    let e = match load_in(d.path(), text) {
+        Ok(c) => panic!("accepted: {c:?}"),
+        Err(e) => e.0,
+    };
+    let lines: Vec<Option<usize>> = e.iter().map(|e| e.line).collect();
+    assert_eq!(lines, [Some(4), Some(8)], "{e:?}");
+    assert!(e[0].message.contains("unknown format \"nope\""), "{e:?}");
+    assert!(
+        e[0].message.contains("declared in the rules: myapp"),
+        "{e:?}"
+    );
+}

@@ -26,6 +26,8 @@ pub struct StoreBackend {
     enforcer: Option<Arc<super::enforce::Enforcer>>,
     /// The account inventory, for `why` (mail, name, suspended accounts).
     inventory: Option<Arc<crate::enrich::inventory::InventoryHandle>>,
+    /// Failing commits (the daemon's ingest thread reports them here).
+    health: Option<Arc<super::health::StateHealth>>,
 }
 
 impl StoreBackend {
@@ -41,7 +43,14 @@ impl StoreBackend {
             alerting: None,
             enforcer: None,
             inventory: None,
+            health: None,
         }
+    }
+
+    /// Also reports failing commits in `/readyz`.
+    pub fn with_health(mut self, health: Arc<super::health::StateHealth>) -> StoreBackend {
+        self.health = Some(health);
+        self
     }
 
     /// Also reads the inventory (for `why`).
@@ -197,7 +206,9 @@ impl AdminBackend for StoreBackend {
                 }
             }
         }
-        if let Err(e) = self.with(|s| s.check_writable()) {
+        if let Some(p) = self.health.as_ref().and_then(|h| h.problem()) {
+            problems.push(Problem::State { message: p });
+        } else if let Err(e) = self.with(|s| s.check_writable()) {
             problems.push(Problem::State {
                 message: e.to_string(),
             });

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::decision::Decision;
 use crate::escape::Escaped;
@@ -114,6 +114,16 @@ pub struct Ingest {
     pub shutdown: Arc<AtomicBool>,
     /// Source status for `/readyz`, refreshed every loop.
     pub status: Arc<Mutex<Vec<SourceStatus>>>,
+    /// Failing commits for `/readyz`; a lost database stops the daemon.
+    pub health: Arc<super::health::StateHealth>,
+}
+
+/// Facts and account rows of a batch whose commit failed: they were taken
+/// from the pipeline, so they are kept here and committed with the retry.
+#[derive(Default)]
+struct Carry {
+    facts: Vec<crate::state::FactUpdate>,
+    accounts: Vec<(Name, Vec<u8>)>,
 }
 
 impl Ingest {
@@ -129,11 +139,39 @@ impl Ingest {
         let mut last_sweep: Option<Instant> = None;
         let mut missing: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut last_counts: HashMap<(Name, &'static str), u64> = HashMap::new();
+        let mut carry = Carry::default();
+        let mut failing: Option<super::health::Failing> = None;
         loop {
             let stopping = self.shutdown.load(Ordering::SeqCst);
             while let Ok(set) = self.reloads.try_recv() {
                 let report = self.pipeline.engine_mut().reload(set);
                 info!(?report, "Rules reloaded.");
+            }
+            if let Some(f) = failing.as_mut() {
+                // Paused: nothing is read (the positions stay those of the
+                // held batch) until a retry commits it.
+                if stopping || Instant::now() >= f.next_try {
+                    match self.commit(&mut pending, &mut carry) {
+                        Ok(()) => {
+                            if let Some(f) = failing.take() {
+                                f.recovered(&self.health);
+                            }
+                            dirty = false;
+                            last_commit = Instant::now();
+                        }
+                        Err(e) if e.is_fatal() => return self.stop_fatal(&e),
+                        Err(e) => f.again(&e, &self.metrics, &self.health),
+                    }
+                }
+                if stopping {
+                    return;
+                }
+                if let Some(f) = &failing {
+                    let wait = f.next_try.saturating_duration_since(Instant::now());
+                    let _ = self.wake.recv_timeout(wait.min(self.poll_interval));
+                    while self.wake.try_recv().is_ok() {}
+                    continue;
+                }
             }
             // Decision latency is measured from the earliest wake-up this poll
             // answers (notify fires as the writer appends), else from now.
@@ -225,12 +263,19 @@ impl Ingest {
             }
             let due = last_commit.elapsed() >= self.checkpoint_interval;
             if dirty && (due || stopping || !pending.is_empty()) {
-                match self.commit(&mut pending) {
+                match self.commit(&mut pending, &mut carry) {
                     Ok(()) => {
                         dirty = false;
                         last_commit = Instant::now();
                     }
-                    Err(e) => warn!(error = %e, "Committing state failed; retrying."),
+                    Err(e) if e.is_fatal() => return self.stop_fatal(&e),
+                    Err(e) => {
+                        failing = Some(super::health::Failing::start(
+                            &e,
+                            &self.metrics,
+                            &self.health,
+                        ))
+                    }
                 }
                 self.engine_metrics(&mut last_counts);
             }
@@ -250,8 +295,23 @@ impl Ingest {
         }
     }
 
-    fn commit(&mut self, pending: &mut Vec<Decision>) -> Result<(), crate::state::StateError> {
-        let batch = Batch {
+    /// The database was lost or damaged under the daemon: nothing more is
+    /// written, and the main task is told to stop with this error.
+    fn stop_fatal(&self, e: &crate::state::StateError) {
+        error!(error = %e, "State database lost or damaged; stopping.");
+        self.health.set_fatal(e.to_string());
+    }
+
+    fn commit(
+        &mut self,
+        pending: &mut Vec<Decision>,
+        carry: &mut Carry,
+    ) -> Result<(), crate::state::StateError> {
+        let mut facts = std::mem::take(&mut carry.facts);
+        facts.extend(self.pipeline.take_facts());
+        let mut accounts = std::mem::take(&mut carry.accounts);
+        accounts.extend(self.pipeline.take_account_rows());
+        let mut batch = Batch {
             checkpoints: self.tailer.checkpoints(),
             engine_snapshot: Some(self.pipeline.engine().snapshot()),
             parser_snapshots: self
@@ -260,8 +320,8 @@ impl Ingest {
                 .filter_map(|(name, s)| s.parser.as_ref().map(|p| (name.clone(), p.snapshot())))
                 .collect(),
             decisions: pending.clone(),
-            facts: self.pipeline.take_facts(),
-            accounts: self.pipeline.take_account_rows(),
+            facts,
+            accounts,
             at: Utc::now(),
         };
         let Ok(mut store) = self.store.lock() else {
@@ -279,7 +339,15 @@ impl Ingest {
                 .as_ref()
                 .and_then(|a| a.render(&firing_alert(d, enrichment, samples, &mut lines), now))
         };
-        let result = store.commit_alerting(&batch, &mut render)?;
+        let result = match store.commit_alerting(&batch, &mut render) {
+            Ok(r) => r,
+            Err(e) => {
+                // Kept for the retry: the pipeline has handed them over.
+                carry.facts = std::mem::take(&mut batch.facts);
+                carry.accounts = std::mem::take(&mut batch.accounts);
+                return Err(e);
+            }
+        };
         for d in batch
             .decisions
             .iter()

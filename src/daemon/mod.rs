@@ -15,6 +15,7 @@ pub mod alerting;
 pub mod backend;
 pub mod enforce;
 pub mod expiry;
+pub mod health;
 pub mod ingest;
 pub mod reload;
 pub mod samples;
@@ -43,7 +44,8 @@ use crate::telemetry::Metrics;
 /// Why the daemon could not start or run.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
-    #[error("state: {0}")]
+    /// The message names the state database already.
+    #[error(transparent)]
     State(#[from] StateError),
     #[error("{0}")]
     Rules(SelectError),
@@ -60,6 +62,9 @@ pub enum DaemonError {
     Alerting(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The state database was lost or damaged while running.
+    #[error("{0}")]
+    StateLost(String),
 }
 
 /// Options given on the command line rather than in the config.
@@ -74,10 +79,12 @@ pub struct RunOptions {
 }
 
 /// Loads the rule set the config names (profile, directory, default
-/// directories, or built in), as every command chooses it.
+/// directories, or built in), as every command chooses it; a set in which no
+/// rule can fire is refused (at start and on reload alike).
 pub fn load_rules(config: &Config) -> Result<(RuleSet, Option<PathBuf>), SelectError> {
-    crate::pipeline::select_rules(None, Some(config))
-        .map(|(set, origin)| (set, origin.dir().map(PathBuf::from)))
+    let (set, origin) = crate::pipeline::select_rules(None, Some(config))?;
+    crate::pipeline::require_live_rules(&set, &origin, !config.geoip.is_empty())?;
+    Ok((set, origin.dir().map(PathBuf::from)))
 }
 
 /// Runs the daemon until SIGTERM or Ctrl-C.
@@ -100,7 +107,10 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     crate::enrich::setup::check_rules(&rules, &config, &enrichment.enricher)
         .map_err(DaemonError::Enrich)?;
 
-    let store = Store::open(&config.state_path)?;
+    let (store, created) = Store::open_guarded(&config.state_path, &chrono::Utc::now())?;
+    if created {
+        info!(path = %config.state_path.display(), "First start: new state database.");
+    }
     let resume = store.load_resume()?;
     let first_start = resume.checkpoints.is_empty() && resume.engine_snapshot.is_none();
     let engine = match &resume.engine_snapshot {
@@ -176,6 +186,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     }
 
     let shutdown = Arc::new(AtomicBool::new(false));
+    let health = Arc::new(health::StateHealth::default());
     let status = Arc::new(Mutex::new(Vec::new()));
     let (reload_tx, reload_rx) = mpsc::channel();
     let ingest = ingest::Ingest {
@@ -202,6 +213,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         reloads: reload_rx,
         shutdown: shutdown.clone(),
         status: status.clone(),
+        health: health.clone(),
     };
     let ingest_thread = std::thread::Builder::new()
         .name("ingest".into())
@@ -228,6 +240,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
 
     let backend = Arc::new(
         backend::StoreBackend::new(store.clone(), status, metrics.clone())
+            .with_health(health.clone())
             .with_alerting(alerting.clone())
             .with_enforcer(enforcer.clone())
             .with_inventory(inventory_handle),
@@ -253,8 +266,10 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         let _ = http_stop.changed().await;
     }));
 
-    wait_for_shutdown_signal().await;
-    info!("Shutting down.");
+    tokio::select! {
+        _ = wait_for_shutdown_signal() => info!("Shutting down."),
+        _ = health.stop.notified() => {}
+    }
     shutdown.store(true, Ordering::SeqCst);
     let _ = wake_tx.send(std::time::Instant::now());
     let _ = stop_tx.send(true);
@@ -269,6 +284,9 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         let _ = t.await;
     }
     let _ = server.await;
+    if let Some(why) = health.fatal() {
+        return Err(DaemonError::StateLost(why));
+    }
     info!("Stopped.");
     Ok(())
 }

@@ -22,14 +22,15 @@ use crate::config::alerts::{FileTarget, TransportConfig};
 pub struct OwnFiles(HashSet<PathBuf>);
 
 impl OwnFiles {
-    /// The state database (with its `-wal`, `-shm` and `-journal` companions)
+    /// The state database (with its `-wal`, `-shm` and `-journal` companions
+    /// and its marker)
     /// and every file sink of `config`, under each name a notification can carry
     /// for them: as configured, canonical, and joined to each watched directory
     /// that is the same directory.
     pub fn of(config: &Config, watch_dirs: &[PathBuf]) -> OwnFiles {
         let mut files = Vec::new();
         let db = config.state_path.as_os_str();
-        for suffix in ["", "-wal", "-shm", "-journal"] {
+        for suffix in ["", "-wal", "-shm", "-journal", ".marker", ".marker.tmp"] {
             let mut p = db.to_owned();
             p.push(suffix);
             files.push(PathBuf::from(p));

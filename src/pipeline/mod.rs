@@ -63,6 +63,35 @@ pub enum SelectError {
     /// The chosen files do not compile; every error is listed.
     #[error("invalid rules ({n} errors):\n{0}", n = .0.0.len())]
     Invalid(RuleErrors),
+    /// The set compiles but no rule in it can fire: the daemon would decide
+    /// nothing while looking ready, so such a set is refused like a broken one.
+    #[error(
+        "no rule can fire: {0}; loginwatch would decide nothing (add rule files with [[rule]] tables, or point rules_dir at the rules)"
+    )]
+    NoRules(String),
+}
+
+/// Refuses a set in which no rule can fire: none at all, or only rules that
+/// need GeoIP data when no database is configured (`geo_configured`).
+pub fn require_live_rules(
+    set: &RuleSet,
+    origin: &RulesOrigin,
+    geo_configured: bool,
+) -> Result<(), SelectError> {
+    let place = match origin {
+        RulesOrigin::Dir(d) => format!("the rules directory {}", d.display()),
+        RulesOrigin::Profile(p) => format!("the profile {p}"),
+        RulesOrigin::Builtin => "the built-in rules".to_owned(),
+    };
+    if set.rules.is_empty() {
+        return Err(SelectError::NoRules(format!("{place} holds no rule")));
+    }
+    if !geo_configured && set.rules.iter().all(|r| r.uses_geo()) {
+        return Err(SelectError::NoRules(format!(
+            "every rule of {place} needs GeoIP data and no geoip database is configured"
+        )));
+    }
+    Ok(())
 }
 
 /// Chooses and compiles the rule set, the same way for every command: an
@@ -304,5 +333,29 @@ impl Pipeline {
             d.why = Why::Policy;
         }
         found
+    }
+}
+
+#[cfg(test)]
+mod live_rules_tests {
+    use super::*;
+
+    const GEO_ONLY: &str = "[[rule]]\nid = \"new-country\"\nkind = \"novelty\"\nfield = \"country\"\n\
+        group_by = \"user\"\nwindow = \"30d\"\nquiet = \"7d\"\n\
+        match = { action = \"login\", outcome = \"success\" }\n\
+        decision = { action = \"alert\", severity = \"high\" }\n";
+
+    #[test]
+    fn a_set_without_rules_or_with_only_geo_rules_and_no_geoip_cannot_fire() {
+        let origin = RulesOrigin::Dir(PathBuf::from("rules"));
+        let empty = RuleSet::from_str("", "empty.toml").unwrap();
+        let e = require_live_rules(&empty, &origin, true).unwrap_err();
+        assert!(e.to_string().contains("holds no rule"), "{e}");
+        let geo = RuleSet::from_str(GEO_ONLY, "geo.toml").unwrap();
+        assert_eq!(geo.rules.len(), 1);
+        let e = require_live_rules(&geo, &origin, false).unwrap_err();
+        assert!(e.to_string().contains("needs GeoIP data"), "{e}");
+        assert!(require_live_rules(&geo, &origin, true).is_ok());
+        assert!(require_live_rules(&crate::rules::builtin().unwrap(), &origin, false).is_ok());
     }
 }

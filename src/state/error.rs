@@ -27,7 +27,7 @@ pub enum StateError {
     NotOurs { path: PathBuf },
     /// Written by a newer loginwatch: this binary would misread it.
     #[error(
-        "state database {path} has schema version {found}, newer than this loginwatch supports ({supported}); upgrade loginwatch or use another state_path"
+        "state database {path} has schema version {found}, newer than this loginwatch supports ({supported}); upgrade loginwatch, or run `loginwatch state reset` to move it aside and start clean"
     )]
     TooNew {
         path: PathBuf,
@@ -50,6 +50,50 @@ pub enum StateError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The file is damaged (`PRAGMA quick_check` findings, or SQLite calling it
+    /// malformed or not a database). Never started over: that would forget
+    /// locks, admin unlocks and read positions.
+    #[error(
+        "state database {path} is damaged ({detail}); loginwatch will not start over it. \
+         See what is wrong with `loginwatch state check`; restore the file from a backup, \
+         or run `loginwatch state reset` to move it aside (renamed with a timestamp) and start clean"
+    )]
+    Damaged { path: PathBuf, detail: String },
+    /// A marker says a database existed at `path`, but it is gone, empty or
+    /// another one (see [`super::guard`]).
+    #[error(
+        "state database {path} {what}, but {marker} records database {id} there: the state \
+         (read positions, locks, admin unlocks) was lost, and starting over would re-read every \
+         log from the start and decide again what was decided. Restore the file from a backup, \
+         or run `loginwatch state reset` to start clean on purpose"
+    )]
+    Lost {
+        path: PathBuf,
+        marker: PathBuf,
+        id: String,
+        what: Lost,
+    },
+    /// The database was deleted, emptied or replaced while the daemon ran.
+    #[error(
+        "state database {path} {what} while the daemon was running; stopping rather than \
+         writing into a file nobody will read. Restore the file, or run `loginwatch state reset`, \
+         then start again"
+    )]
+    Moved { path: PathBuf, what: Lost },
+    /// The marker file beside the database cannot be read or written.
+    #[error("state marker {path}: {error}")]
+    Marker {
+        path: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
+    /// The database's path cannot be examined (permissions).
+    #[error("state database {path}: {error}")]
+    File {
+        path: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
     /// Any other SQLite failure (busy beyond the timeout, disk full, read-only).
     #[error("state database: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -62,4 +106,63 @@ pub enum StateError {
     /// A stored value that this binary cannot read back (edited by hand?).
     #[error("state database holds an unreadable {what}: {value:?}")]
     Corrupt { what: &'static str, value: String },
+}
+
+/// How a database was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lost {
+    Missing,
+    Empty,
+    Replaced,
+}
+
+impl std::fmt::Display for Lost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Lost::Missing => "is missing",
+            Lost::Empty => "is empty",
+            Lost::Replaced => "was replaced by another file",
+        })
+    }
+}
+
+impl StateError {
+    /// Every value [`StateError::reason`] returns.
+    pub const REASONS: [&'static str; 7] = [
+        "disk_full",
+        "io_error",
+        "busy",
+        "read_only",
+        "damaged",
+        "lost",
+        "other",
+    ];
+
+    /// Why a commit failed, as the `reason` label of
+    /// `loginwatch_state_commit_failures_total`: a handful of fixed values.
+    pub fn reason(&self) -> &'static str {
+        use rusqlite::ErrorCode as C;
+        match self {
+            StateError::Lost { .. } | StateError::Moved { .. } => "lost",
+            StateError::Damaged { .. } => "damaged",
+            StateError::Sqlite(e) | StateError::Open { source: e, .. } => {
+                match e.sqlite_error_code() {
+                    Some(C::DiskFull) => "disk_full",
+                    Some(C::SystemIoFailure | C::CannotOpen) => "io_error",
+                    Some(C::DatabaseBusy | C::DatabaseLocked) => "busy",
+                    Some(C::ReadOnly | C::PermissionDenied) => "read_only",
+                    Some(C::DatabaseCorrupt | C::NotADatabase) => "damaged",
+                    _ => "other",
+                }
+            }
+            _ => "other",
+        }
+    }
+
+    /// True when the database must not be written any more (the daemon stops).
+    /// A damaged file is not transient: retrying cannot help, and the next
+    /// start refuses it with the way out.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self.reason(), "lost" | "damaged")
+    }
 }

@@ -16,6 +16,8 @@ pub mod codec;
 pub mod decisions;
 pub mod error;
 pub mod facts;
+pub mod guard;
+pub mod maintenance;
 pub mod migrate;
 pub mod model;
 pub mod outbox_rows;
@@ -23,7 +25,7 @@ pub mod schema;
 pub mod store;
 
 pub use decisions::DecisionFilter;
-pub use error::StateError;
+pub use error::{Lost, StateError};
 pub use facts::{FactUpdate, FactsAccumulator};
 pub use model::{AccountFacts, AuditEntry, DecisionRecord, LockStatus};
 pub use outbox_rows::OutboxEntry;

@@ -145,6 +145,23 @@ pub const MIGRATIONS: &[&str] = &[
         data  BLOB NOT NULL
     );
     "#,
+    // 4: the database's identity and its own trail (see `super::guard`).
+    r#"
+    -- A random id, written once when the database is created (or first
+    -- migrated). The daemon keeps a copy in a marker file beside it, which is
+    -- how a lost or replaced database is told from a first start.
+    INSERT OR IGNORE INTO meta (key, value) VALUES ('db_id', lower(hex(randomblob(16))));
+
+    -- What happened to the state itself (created, reset with where the old
+    -- file went): the decisions' audit trail is per decision, this is not.
+    CREATE TABLE state_log (
+        seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+        at     TEXT NOT NULL,
+        what   TEXT NOT NULL,
+        who    TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this binary writes and reads.

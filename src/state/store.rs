@@ -29,6 +29,7 @@ use super::codec;
 use super::decisions;
 use super::error::StateError;
 use super::facts::{self, FactUpdate};
+use super::guard;
 use super::migrate;
 use super::model::AccountFacts;
 use super::outbox_rows::{self, OutboxEntry};
@@ -44,6 +45,9 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Store {
     pub(super) conn: Connection,
     path: PathBuf,
+    /// The file and id opened by [`Store::open_guarded`], verified before
+    /// each commit; `None` for other opens (the CLI, tests, in memory).
+    identity: Option<guard::Identity>,
 }
 
 impl std::fmt::Debug for Store {
@@ -99,6 +103,75 @@ impl Store {
     /// Opens (creating if needed) and migrates the database at `path`. The
     /// directory must exist: a missing one is an error that names it.
     pub fn open(path: &Path) -> Result<Store, StateError> {
+        let mut conn = Store::connect(path)?;
+        migrate::migrate(&mut conn, path).map_err(|e| damaged(path, e))?;
+        Ok(Store {
+            conn,
+            path: path.into(),
+            identity: None,
+        })
+    }
+
+    /// [`Store::open`] for the daemon, refusing to start over (see
+    /// [`super::guard`]): a marker without its database is a loss, a file
+    /// failing `PRAGMA quick_check` is damaged, a database holding another id
+    /// than the marker's was replaced. A first start writes the marker.
+    /// Returns the store and whether this was a first start.
+    pub fn open_guarded(path: &Path, now: &DateTime<Utc>) -> Result<(Store, bool), StateError> {
+        let marker = guard::read_marker(path)?;
+        let before = guard::file_state(path)?;
+        guard::check_not_lost(path, marker.as_deref(), before)?;
+        let mut conn = Store::connect(path)?;
+        if before == guard::FileState::Present
+            && let Err(detail) = guard::quick_check(&conn)
+        {
+            return Err(StateError::Damaged {
+                path: path.into(),
+                detail,
+            });
+        }
+        migrate::migrate(&mut conn, path).map_err(|e| damaged(path, e))?;
+        let id = guard::db_id(&conn)
+            .map_err(|e| damaged(path, e.into()))?
+            .ok_or_else(|| StateError::Damaged {
+                path: path.into(),
+                detail: "no database id after migration".into(),
+            })?;
+        let first = marker.is_none();
+        match marker {
+            Some(m) if m != id => {
+                return Err(StateError::Lost {
+                    path: path.into(),
+                    marker: guard::marker_path(path),
+                    id: m,
+                    what: super::error::Lost::Replaced,
+                });
+            }
+            Some(_) => {}
+            None => {
+                let (what, detail) = if before == guard::FileState::Present {
+                    ("marked", "marker written for an existing database")
+                } else {
+                    ("created", "new database")
+                };
+                super::maintenance::log(&conn, now, what, "daemon", detail)?;
+                guard::write_marker(path, &id)?;
+            }
+        }
+        let identity = guard::Identity::of(path, id).map_err(|error| StateError::File {
+            path: path.into(),
+            error,
+        })?;
+        let store = Store {
+            conn,
+            path: path.into(),
+            identity: Some(identity),
+        };
+        Ok((store, first && before != guard::FileState::Present))
+    }
+
+    /// Opens the connection with the daemon's settings, without migrating.
+    fn connect(path: &Path) -> Result<Connection, StateError> {
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
@@ -109,11 +182,16 @@ impl Store {
                 dir: dir.into(),
             });
         }
-        let open_err = |source| StateError::Open {
-            path: path.into(),
-            source,
+        let open_err = |source| {
+            damaged(
+                path,
+                StateError::Open {
+                    path: path.into(),
+                    source,
+                },
+            )
         };
-        let mut conn = Connection::open(path).map_err(open_err)?;
+        let conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         // Reading the mode back is also the first read: a file that is not a
         // database fails here, reported with its path.
@@ -122,11 +200,7 @@ impl Store {
             .map_err(open_err)?;
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(open_err)?;
-        migrate::migrate(&mut conn, path)?;
-        Ok(Store {
-            conn,
-            path: path.into(),
-        })
+        Ok(conn)
     }
 
     /// A private database in memory (tests, `--dry-run` style uses).
@@ -135,7 +209,11 @@ impl Store {
         let mut conn = Connection::open_in_memory()?;
         conn.execute_batch("PRAGMA foreign_keys = ON;")?;
         migrate::migrate(&mut conn, &path)?;
-        Ok(Store { conn, path })
+        Ok(Store {
+            conn,
+            path,
+            identity: None,
+        })
     }
 
     /// Opens an existing, current database for reading only: the CLI uses it
@@ -161,6 +239,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.into(),
+            identity: None,
         })
     }
 
@@ -236,6 +315,20 @@ impl Store {
     /// a time, so a burst of thousands of decisions never holds thousands of
     /// rendered alerts in memory, and known decisions are never rendered.
     pub fn commit_alerting(
+        &mut self,
+        batch: &Batch,
+        alert: &mut dyn FnMut(&Decision) -> Option<OutboxEntry>,
+    ) -> Result<CommitResult, StateError> {
+        if let Some(identity) = &self.identity {
+            identity.verify(&self.path, &self.conn)?;
+        }
+        // A file damaged under the daemon is reported as such, with the way out.
+        let path = self.path.clone();
+        self.commit_inner(batch, alert)
+            .map_err(|e| damaged(&path, e))
+    }
+
+    fn commit_inner(
         &mut self,
         batch: &Batch,
         alert: &mut dyn FnMut(&Decision) -> Option<OutboxEntry>,
@@ -359,6 +452,23 @@ impl Store {
         tx.rollback()?;
         r?;
         Ok(())
+    }
+}
+
+/// An error that shows the file itself is damaged, as [`StateError::Damaged`].
+fn damaged(path: &Path, e: StateError) -> StateError {
+    let source = match &e {
+        StateError::Open { source, .. } | StateError::Sqlite(source) => source,
+        StateError::Migration { source, .. } => source,
+        _ => return e,
+    };
+    if guard::is_damage(source) {
+        StateError::Damaged {
+            path: path.into(),
+            detail: source.to_string(),
+        }
+    } else {
+        e
     }
 }
 

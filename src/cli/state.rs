@@ -1,0 +1,81 @@
+//! `loginwatch state check` and `state reset`: what to do when the daemon
+//! refuses its state database (damaged, lost, replaced, from a newer release).
+//!
+//! The daemon never starts over silently; these commands are the deliberate
+//! way out. `check` writes nothing; `reset` keeps the old file under a
+//! timestamped name and records the reset in the new database.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use loginwatch::escape::Escaped;
+use loginwatch::state::maintenance;
+
+use super::CliError;
+
+/// `loginwatch state ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Examine the state database and its marker (writes nothing); exits 1 when
+    /// something is wrong, with the way out.
+    Check {
+        /// The daemon's configuration file (names `state_path`) [default: embedded defaults].
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Move the state database aside (renamed with a timestamp suffix) and start
+    /// a clean one: read positions, locks and admin unlocks are forgotten, so
+    /// the logs are read again from the start. Stop the daemon first (a running
+    /// daemon notices and stops).
+    Reset {
+        /// The daemon's configuration file (names `state_path`) [default: embedded defaults].
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Who resets (kept in the new database's trail) [default: $SUDO_USER, else $USER].
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
+/// Runs `state ...`.
+pub fn run(c: Command) -> Result<ExitCode, CliError> {
+    match c {
+        Command::Check { config } => {
+            let config = super::config::load(config.as_deref())?;
+            let report = maintenance::check(&config.state_path);
+            for (k, v) in &report.facts {
+                println!("{k}: {}", Escaped(v));
+            }
+            for e in &report.log {
+                println!(
+                    "log: {} {} by {}: {}",
+                    e.at,
+                    Escaped(&e.what),
+                    Escaped(&e.who),
+                    Escaped(&e.detail)
+                );
+            }
+            if report.problems.is_empty() {
+                println!("ok");
+                return Ok(ExitCode::SUCCESS);
+            }
+            for p in &report.problems {
+                println!("problem: {}", Escaped(p));
+            }
+            Ok(ExitCode::from(1))
+        }
+        Command::Reset { config, by } => {
+            let config = super::config::load(config.as_deref())?;
+            let by = super::decisions::admin_name(by);
+            let r = maintenance::reset(&config.state_path, &chrono::Utc::now(), &by)
+                .map_err(|e| CliError::Runtime(e.into()))?;
+            let shown = Escaped(&config.state_path.display().to_string()).to_string();
+            match &r.moved_to {
+                Some(to) => println!("moved {shown} to {}", Escaped(&to.display().to_string())),
+                None => println!("no previous database at {shown}"),
+            }
+            println!("new state database {shown} (id {})", r.id);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
