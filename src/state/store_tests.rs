@@ -244,7 +244,14 @@ fn unlocking_twice_or_an_unknown_id_is_an_error() {
         ),
         "{e}"
     );
-    assert_eq!(s.audit(&d.id).unwrap().len(), 2);
+    let trail = s.audit(&d.id).unwrap();
+    assert_eq!(trail.len(), 2);
+    // The admin's line names the credential; loginwatch's own line has none.
+    assert_eq!(trail[0].credential, None);
+    assert_eq!(
+        (trail[1].who.as_str(), trail[1].credential.as_deref()),
+        ("root", Some("token:test"))
+    );
 }
 
 #[test]
