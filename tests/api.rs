@@ -394,6 +394,22 @@ fn the_storm_reset_is_guarded_like_unlock() {
 }
 
 #[test]
+fn a_body_over_16_kib_without_a_length_is_refused_while_read() {
+    let s = state(Fake::with_two());
+    let big = json!({"by": "carol", "reason": "x".repeat(17 * 1024)}).to_string();
+    let req = Request::post("/api/v1/decisions/00000000000000aa/unlock")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .body(Body::from(big))
+        .unwrap();
+    assert!(!req.headers().contains_key(header::CONTENT_LENGTH));
+    let (st, _, _) = call(&s, req);
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
+    let (_, v) = get(&s, "/api/v1/decisions/00000000000000aa");
+    assert_eq!(v["decision"]["status"], "active");
+}
+
+#[test]
 fn accounts_show_facts_and_active_decisions() {
     let s = state(Fake::with_two());
     let (st, v) = get(&s, "/api/v1/accounts/alice");
