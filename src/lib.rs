@@ -19,6 +19,7 @@ pub mod http;
 pub mod intern;
 pub mod parse;
 pub mod pipeline;
+pub mod private;
 pub mod replay;
 pub mod rules;
 pub mod safety;

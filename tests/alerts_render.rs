@@ -190,7 +190,7 @@ fn lockout_in_english_has_everything_an_admin_needs() {
         "Failed password for alice",
         "It unlocks by itself at 2026-11-14 15:55:00 JST",
         "loginwatch decisions unlock b43ede83fbc9c9ea --reason \"...\"",
-        "curl -X POST -H 'Authorization: Bearer ...' http://127.0.0.1:9464/api/v1/decisions/b43ede83fbc9c9ea/unlock -d '{\"by\":\"...\",\"reason\":\"...\"}'",
+        "curl -X POST -H 'Authorization: Bearer ...' -H 'Content-Type: application/json' http://127.0.0.1:9464/api/v1/decisions/b43ede83fbc9c9ea/unlock -d '{\"by\":\"...\",\"reason\":\"...\"}'",
         "Caps Lock",
         "full-width",
         "login ID",

@@ -13,7 +13,7 @@ use chrono::{TimeZone, Utc};
 use http_body_util::BodyExt;
 use loginwatch::decision::{Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock};
 use loginwatch::http::{
-    AdminBackend, AppState, BackendError, Problem, Readiness, UnlockError, router,
+    AdminBackend, AdminToken, AppState, BackendError, Problem, Readiness, UnlockError, router,
 };
 use loginwatch::state::model::{AccountFacts, AuditEntry, DecisionRecord, LockStatus};
 use loginwatch::telemetry::Metrics;
@@ -66,6 +66,7 @@ fn audit(id: &str, what: &str, who: &str) -> AuditEntry {
         what: what.to_owned(),
         who: who.to_owned(),
         detail: String::new(),
+        credential: None,
     }
 }
 
@@ -103,7 +104,13 @@ impl AdminBackend for Fake {
         Ok(r.iter().find(|(d, _)| d.decision.id == id).cloned())
     }
 
-    fn unlock(&self, id: &str, by: &str, reason: &str) -> Result<DecisionRecord, UnlockError> {
+    fn unlock(
+        &self,
+        id: &str,
+        by: &str,
+        reason: &str,
+        credential: &str,
+    ) -> Result<DecisionRecord, UnlockError> {
         let mut r = self.records.lock().unwrap();
         let (d, trail) = r
             .iter_mut()
@@ -115,7 +122,9 @@ impl AdminBackend for Fake {
         d.status = LockStatus::Unlocked;
         d.unlocked_by = Some(by.to_owned());
         d.unlock_reason = Some(reason.to_owned());
-        trail.push(audit(id, "unlocked", by));
+        let mut line = audit(id, "unlocked", by);
+        line.credential = Some(credential.to_owned());
+        trail.push(line);
         Ok(d.clone())
     }
 
@@ -151,16 +160,29 @@ impl AdminBackend for Fake {
 
 const TOKEN: &str = "t0ken-for-tests";
 
-fn state(fake: Fake) -> AppState {
-    AppState {
-        backend: Arc::new(fake),
-        metrics: Arc::new(Metrics::new()),
-        admin_token: Some(TOKEN.to_owned()),
-    }
+/// The address the routed requests name in `Host`.
+const LISTEN: &str = "127.0.0.1:9464";
+
+fn state_on(fake: Fake, listen: std::net::SocketAddr) -> AppState {
+    AppState::new(
+        Arc::new(fake),
+        Arc::new(Metrics::new()),
+        AdminToken::configured(TOKEN),
+        listen,
+    )
 }
 
-/// Sends one request through the router; returns status, content type and body.
-fn call(s: &AppState, req: Request<Body>) -> (StatusCode, String, Vec<u8>) {
+fn state(fake: Fake) -> AppState {
+    state_on(fake, LISTEN.parse().unwrap())
+}
+
+/// Sends one request through the router (naming [`LISTEN`] in `Host` unless
+/// the request names a host); returns status, content type and body.
+fn call(s: &AppState, mut req: Request<Body>) -> (StatusCode, String, Vec<u8>) {
+    if !req.headers().contains_key(header::HOST) {
+        req.headers_mut()
+            .insert(header::HOST, header::HeaderValue::from_static(LISTEN));
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -184,8 +206,13 @@ fn call(s: &AppState, req: Request<Body>) -> (StatusCode, String, Vec<u8>) {
     })
 }
 
+/// GET with the admin token.
 fn get(s: &AppState, uri: &str) -> (StatusCode, Value) {
-    let (st, ct, body) = call(s, Request::get(uri).body(Body::empty()).unwrap());
+    let req = Request::get(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .body(Body::empty())
+        .unwrap();
+    let (st, ct, body) = call(s, req);
     assert!(ct.starts_with("application/json"), "{uri}: {ct}");
     (st, serde_json::from_slice(&body).unwrap())
 }
@@ -268,6 +295,8 @@ fn unlock_needs_the_token_and_an_active_decision() {
     let s = state(Fake::with_two());
     let body = json!({"by": "carol", "reason": "user called the helpdesk"});
     let req = Request::post("/api/v1/decisions/00000000000000aa/unlock")
+        .header(header::HOST, LISTEN)
+        .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body.to_string()))
         .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -294,6 +323,8 @@ fn unlock_needs_the_token_and_an_active_decision() {
     let (_, v) = get(&s, "/api/v1/decisions/00000000000000aa");
     assert_eq!(v["audit"][1]["what"], "unlocked");
     assert_eq!(v["audit"][1]["who"], "carol");
+    assert_eq!(v["audit"][1]["credential"], "token:config");
+    assert_eq!(v["audit"][0]["credential"], Value::Null);
 
     let (st, v) = post_unlock(&s, "00000000000000aa", Some(TOKEN), &body);
     assert_eq!(st, StatusCode::CONFLICT);
@@ -310,12 +341,72 @@ fn unlock_needs_the_token_and_an_active_decision() {
 }
 
 #[test]
-fn without_a_configured_token_unlock_is_open() {
-    let mut s = state(Fake::with_two());
-    s.admin_token = None;
-    let body = json!({"by": "carol", "reason": "ok"});
-    let (st, _) = post_unlock(&s, "00000000000000aa", None, &body);
-    assert_eq!(st, StatusCode::OK);
+fn every_api_route_needs_the_token_and_health_routes_do_not() {
+    let s = state(Fake::with_two());
+    for uri in [
+        "/api/v1/decisions",
+        "/api/v1/decisions?active=true",
+        "/api/v1/decisions/00000000000000aa",
+        "/api/v1/accounts/alice",
+        "/api/v1/accounts/alice/why",
+    ] {
+        for auth in [None, Some("Bearer wrong")] {
+            let mut b = Request::get(uri);
+            if let Some(a) = auth {
+                b = b.header(header::AUTHORIZATION, a);
+            }
+            let (st, _, body) = call(&s, b.body(Body::empty()).unwrap());
+            assert_eq!(st, StatusCode::UNAUTHORIZED, "{uri} {auth:?}");
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            assert!(v["error"].as_str().unwrap().contains("token"), "{v}");
+        }
+    }
+    for uri in ["/healthz", "/readyz", "/metrics"] {
+        let (st, _, _) = call(&s, Request::get(uri).body(Body::empty()).unwrap());
+        assert_eq!(st, StatusCode::OK, "{uri}");
+    }
+}
+
+#[test]
+fn the_storm_reset_is_guarded_like_unlock() {
+    let s = state(Fake::with_two());
+    let post = |ct: &str, host: &str, token: &str| {
+        let req = Request::post("/api/v1/safety/storm/reset")
+            .header(header::HOST, host)
+            .header(header::CONTENT_TYPE, ct)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(r#"{"by": "dave"}"#))
+            .unwrap();
+        call(&s, req).0
+    };
+    let json = "application/json";
+    assert_eq!(post(json, LISTEN, "nope"), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        post("text/plain", LISTEN, TOKEN),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert_eq!(
+        post(json, "attacker.example:9464", TOKEN),
+        StatusCode::MISDIRECTED_REQUEST
+    );
+    // Past the guard: this backend has no breaker.
+    assert_eq!(post(json, LISTEN, TOKEN), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[test]
+fn a_body_over_16_kib_without_a_length_is_refused_while_read() {
+    let s = state(Fake::with_two());
+    let big = json!({"by": "carol", "reason": "x".repeat(17 * 1024)}).to_string();
+    let req = Request::post("/api/v1/decisions/00000000000000aa/unlock")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .body(Body::from(big))
+        .unwrap();
+    assert!(!req.headers().contains_key(header::CONTENT_LENGTH));
+    let (st, _, _) = call(&s, req);
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
+    let (_, v) = get(&s, "/api/v1/decisions/00000000000000aa");
+    assert_eq!(v["decision"]["status"], "active");
 }
 
 #[test]
@@ -342,7 +433,7 @@ fn lw() -> Command {
 /// Serves `s` on a loopback port in a background runtime; returns the URL and a
 /// sender that stops the server.
 fn serve(
-    s: AppState,
+    fake: Fake,
 ) -> (
     String,
     tokio::sync::oneshot::Sender<()>,
@@ -354,8 +445,9 @@ fn serve(
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async move {
             let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            addr_tx.send(l.local_addr().unwrap()).unwrap();
-            loginwatch::http::serve(l, router(s), async {
+            let addr = l.local_addr().unwrap();
+            addr_tx.send(addr).unwrap();
+            loginwatch::http::serve(l, router(state_on(fake, addr)), async {
                 let _ = rx.await;
             })
             .await
@@ -368,16 +460,27 @@ fn serve(
 
 #[test]
 fn the_cli_lists_and_unlocks_through_the_daemon() {
-    let s = state(Fake::with_two());
     let mut f = Fake::with_two();
     // A user name made to drive a terminal must reach it escaped.
     f.records.get_mut().unwrap()[1].0.decision.target = Target::user(Arc::from("ev\u{1b}[2Jil"));
-    let s2 = state(f);
-    let (url, stop, h) = serve(s.clone());
-    let (url2, stop2, h2) = serve(s2);
+    let (url, stop, h) = serve(Fake::with_two());
+    let (url2, stop2, h2) = serve(f);
+    let dir = tempfile::tempdir().unwrap();
+    let tok = dir.path().join("token");
+    loginwatch::private::write(&tok, format!("{TOKEN}\n").as_bytes()).unwrap();
+    let tok = tok.to_str().unwrap();
 
     let out = lw()
         .args(["decisions", "list", "--url", &url])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("admin token"),
+        "{out:?}"
+    );
+    let out = lw()
+        .args(["decisions", "list", "--url", &url, "--token-file", tok])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -385,14 +488,23 @@ fn the_cli_lists_and_unlocks_through_the_daemon() {
     assert_eq!(text.lines().count(), 2, "{text}");
     assert!(text.contains("00000000000000aa  active"), "{text}");
     let out = lw()
-        .args(["decisions", "list", "--active", "--json", "--url", &url])
+        .args([
+            "decisions",
+            "list",
+            "--active",
+            "--json",
+            "--url",
+            &url,
+            "--token-file",
+            tok,
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let v: Value = serde_json::from_str(text.trim()).unwrap();
     assert_eq!(v["id"], "00000000000000aa");
     let out = lw()
-        .args(["decisions", "list", "--url", &url2])
+        .args(["decisions", "list", "--url", &url2, "--token-file", tok])
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
@@ -401,9 +513,6 @@ fn the_cli_lists_and_unlocks_through_the_daemon() {
         "{text}"
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let tok = dir.path().join("token");
-    std::fs::write(&tok, format!("{TOKEN}\n")).unwrap();
     let unlock = |extra: &[&str]| {
         let mut c = lw();
         c.args([
@@ -425,10 +534,10 @@ fn the_cli_lists_and_unlocks_through_the_daemon() {
         String::from_utf8_lossy(&out.stderr).contains("admin token"),
         "{out:?}"
     );
-    let out = unlock(&["--token-file", tok.to_str().unwrap()]);
+    let out = unlock(&["--token-file", tok]);
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("is now unlocked (by carol)"));
-    let out = unlock(&["--token-file", tok.to_str().unwrap()]);
+    let out = unlock(&["--token-file", tok]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("not active"),

@@ -19,6 +19,7 @@ pub(crate) struct Daemon {
     child: Child,
     addr: String,
     stderr: PathBuf,
+    dir: PathBuf,
 }
 
 impl Daemon {
@@ -28,24 +29,44 @@ impl Daemon {
 
     /// [`Daemon::start`] through `cmd`, which ends with the daemon binary
     /// (e.g. `unshare ... loginwatch`): `run` and its arguments are appended.
-    pub(crate) fn start_via(dir: &Path, mut cmd: Command) -> Daemon {
+    pub(crate) fn start_via(dir: &Path, cmd: Command) -> Daemon {
+        Daemon::start_with(dir, cmd, |_| {})
+    }
+
+    /// Starts the daemon with its umask set to `mask` (what a shell's `umask`
+    /// gives it), to show the files it creates do not depend on it.
+    pub(crate) fn start_under_umask(dir: &Path, mask: u32) -> Daemon {
+        use std::os::unix::process::CommandExt as _;
+        let cmd = Command::new(env!("CARGO_BIN_EXE_loginwatch"));
+        Daemon::start_with(dir, cmd, move |c| {
+            // SAFETY: umask(2) is async-signal-safe and touches nothing else.
+            unsafe {
+                c.pre_exec(move || {
+                    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+                    Ok(())
+                });
+            }
+        })
+    }
+
+    fn start_with(dir: &Path, mut cmd: Command, prepare: impl FnOnce(&mut Command)) -> Daemon {
         let addr_file = dir.join("addr");
         let _ = fs::remove_file(&addr_file);
         let stderr = dir.join(format!("stderr-{:016x}.log", rand_u64()));
-        let child = cmd
-            .args(["run", "--config"])
+        cmd.args(["run", "--config"])
             .arg(dir.join("loginwatch.toml"))
             .arg("--addr-file")
             .arg(&addr_file)
             .env("LOGINWATCH_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(fs::File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap();
+            .stderr(fs::File::create(&stderr).unwrap());
+        prepare(&mut cmd);
+        let child = cmd.spawn().unwrap();
         let mut d = Daemon {
             child,
             addr: String::new(),
             stderr,
+            dir: dir.to_path_buf(),
         };
         wait_for("the daemon to listen", Duration::from_secs(20), || {
             if let Ok(Some(status)) = d.child.try_wait() {
@@ -64,8 +85,22 @@ impl Daemon {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The admin token: the configured `token` file of [`setup`], else the one
+    /// the daemon generated beside its state file.
+    pub(crate) fn token(&self) -> String {
+        fs::read_to_string(self.dir.join("token"))
+            .or_else(|_| fs::read_to_string(self.dir.join("admin.token")))
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
+    /// GET with the admin token.
     pub(crate) fn get(&self, path: &str) -> Value {
-        reqwest::blocking::get(self.url(path))
+        reqwest::blocking::Client::new()
+            .get(self.url(path))
+            .bearer_auth(self.token())
+            .send()
             .unwrap()
             .json()
             .unwrap()
@@ -197,7 +232,7 @@ pub(crate) fn setup(lock: &str) -> tempfile::TempDir {
         );
     fs::write(rules.join("accounts.toml"), accounts).unwrap();
     fs::copy(repo.join("network.toml"), rules.join("network.toml")).unwrap();
-    fs::write(dir.path().join("token"), TOKEN).unwrap();
+    loginwatch::private::write(&dir.path().join("token"), TOKEN.as_bytes()).unwrap();
     fs::write(dir.path().join("auth.log"), "").unwrap();
     fs::write(
         dir.path().join("loginwatch.toml"),

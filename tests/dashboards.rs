@@ -433,7 +433,12 @@ fn every_panel_and_rule_shows_data_against_a_real_prometheus() {
                 .all(|a| ["user_error", "attack", "unclear"].contains(a)),
         "decisions without a known assessment: {assessed}"
     );
-    let decisions: Value = reqwest::blocking::get(format!("http://{addr}/api/v1/decisions"))
+    // No token configured: the daemon generated one beside its state file.
+    let token = fs::read_to_string(d.join("admin.token")).unwrap();
+    let decisions: Value = reqwest::blocking::Client::new()
+        .get(format!("http://{addr}/api/v1/decisions"))
+        .bearer_auth(token.trim())
+        .send()
         .and_then(|r| r.json())
         .unwrap();
     coverage::assert_targeted(&decisions);

@@ -157,8 +157,14 @@ fn reopening_keeps_everything() {
     {
         let mut s = Store::open(&path).unwrap();
         s.commit(&batch).unwrap();
-        s.unlock(&d.id, "root", "user called the help desk", t(7))
-            .unwrap();
+        s.unlock(
+            &d.id,
+            "root",
+            "user called the help desk",
+            "token:test",
+            t(7),
+        )
+        .unwrap();
     }
     let s = Store::open(&path).unwrap();
     let r = s.load_resume().unwrap();
@@ -255,7 +261,8 @@ fn the_same_batch_twice_records_each_decision_and_audit_line_once() {
     }
 
     // Re-derived after an admin unlocked it: it stays unlocked, not re-locked.
-    s.unlock(&b.id, "root", "false positive", t(4)).unwrap();
+    s.unlock(&b.id, "root", "false positive", "token:test", t(4))
+        .unwrap();
     let r3 = s.commit(&batch).unwrap();
     assert!(r3.new.is_empty());
     assert_eq!(
@@ -287,7 +294,9 @@ fn unlock_lifecycle_leaves_an_audit_trail() {
     assert_eq!(s.next_expiry().unwrap(), None);
     assert!(s.expire_due(t(10_000)).unwrap().is_empty());
 
-    let rec = s.unlock(&d.id, "root", "verified by phone", t(9)).unwrap();
+    let rec = s
+        .unlock(&d.id, "root", "verified by phone", "token:test", t(9))
+        .unwrap();
     assert_eq!(rec.status, LockStatus::Unlocked);
     assert_eq!(rec.ended_at, Some(t(9)));
     assert_eq!(rec, s.decision(&d.id).unwrap().unwrap());
@@ -363,7 +372,9 @@ fn expiry_after_a_restart_that_spanned_the_end_records_the_true_end() {
     );
     assert_eq!(s.audit(&early.id).unwrap().len(), 2);
     // An expired lock cannot be unlocked.
-    let e = s.unlock(&early.id, "root", "late", t(61)).unwrap_err();
+    let e = s
+        .unlock(&early.id, "root", "late", "token:test", t(61))
+        .unwrap_err();
     assert!(
         matches!(
             e,
@@ -443,7 +454,7 @@ fn read_only_store_reads_but_cannot_write() {
     let mut r = Store::open_read_only(&path).unwrap();
     assert_eq!(r.decision(&d.id).unwrap().unwrap().decision, d);
     assert!(r.check_writable().is_err());
-    assert!(r.unlock(&d.id, "root", "x", t(3)).is_err());
+    assert!(r.unlock(&d.id, "root", "x", "token:test", t(3)).is_err());
     assert_eq!(
         w.decision(&d.id).unwrap().unwrap().status,
         LockStatus::Active
@@ -486,7 +497,7 @@ fn a_reader_and_a_second_writer_work_while_the_daemon_commits() {
                 })
                 .unwrap();
             for rec in active {
-                cli.unlock(&rec.decision.id, "admin", "cleared", t(1000))
+                cli.unlock(&rec.decision.id, "admin", "cleared", "token:test", t(1000))
                     .unwrap();
                 unlocked += 1;
             }

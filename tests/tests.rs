@@ -7,6 +7,7 @@ mod alerts_crash;
 mod alerts_delivery;
 mod alerts_render;
 mod api;
+mod api_closed;
 mod cardinality;
 mod cli;
 mod copytruncate;

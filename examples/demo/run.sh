@@ -23,8 +23,10 @@ bash examples/demo/attack.sh "$work/auth.log"
 sleep 2
 
 echo
-echo "== decisions in force (loginwatch decisions list --active --url http://$addr)"
-./target/release/loginwatch decisions list --active --url "http://$addr"
+# No token is configured: the daemon made one, $work/admin.token (mode 0600),
+# which the CLI finds through the config's state_path.
+echo "== decisions in force (loginwatch decisions list --active --config $work/loginwatch.toml --url http://$addr)"
+./target/release/loginwatch decisions list --active --config "$work/loginwatch.toml" --url "http://$addr"
 echo
 echo "== some metrics (curl http://$addr/metrics)"
 curl -s "http://$addr/metrics" | grep -E '^loginwatch_(lines_read|decisions|active_locks)' || true

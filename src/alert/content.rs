@@ -284,7 +284,7 @@ fn unlock_cli(id: &str) -> String {
 
 fn unlock_api(id: &str, api_url: &str) -> String {
     format!(
-        "curl -X POST -H 'Authorization: Bearer ...' {}/api/v1/decisions/{}/unlock -d '{{\"by\":\"...\",\"reason\":\"...\"}}'",
+        "curl -X POST -H 'Authorization: Bearer ...' -H 'Content-Type: application/json' {}/api/v1/decisions/{}/unlock -d '{{\"by\":\"...\",\"reason\":\"...\"}}'",
         esc(api_url.trim_end_matches('/')),
         shell_word(id)
     )

@@ -78,7 +78,7 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
                 if config.http.admin_token.is_some() {
                     "set"
                 } else {
-                    "not set"
+                    "generated (admin.token beside the state file)"
                 },
             );
             Ok(ExitCode::SUCCESS)

@@ -8,7 +8,6 @@
 //! rather than pretending something was reset. The HTTP client and the
 //! daemon-address flags and rules are those of `decisions`.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::anyhow;
@@ -17,7 +16,7 @@ use serde::Deserialize;
 
 use super::CliError;
 use super::decisions::client::{self, ClientError, Response};
-use super::decisions::{Daemon, admin_name, admin_token};
+use super::decisions::{Daemon, TOKEN_REFUSED, admin_name};
 
 /// `loginwatch safety ...`.
 #[derive(Debug, clap::Subcommand)]
@@ -28,9 +27,6 @@ pub enum Command {
         /// Who closes it (kept in the audit log) [default: $SUDO_USER, else $USER].
         #[arg(long)]
         by: Option<String>,
-        /// File holding the admin token [default: the token the configuration names].
-        #[arg(long)]
-        token_file: Option<PathBuf>,
         #[command(flatten)]
         daemon: Daemon,
     },
@@ -44,14 +40,9 @@ struct ResetAnswer {
 
 /// Runs `safety ...`.
 pub fn run(c: Command) -> Result<ExitCode, CliError> {
-    let Command::StormReset {
-        by,
-        token_file,
-        daemon,
-    } = c;
-    let (config, ep) = daemon.resolve()?;
+    let Command::StormReset { by, daemon } = c;
+    let (_config, ep, token) = daemon.resolve()?;
     let by = admin_name(by);
-    let token = admin_token(token_file.as_deref(), &config)?;
     let body = serde_json::json!({ "by": by }).to_string();
     let answer = client::request(
         ep,
@@ -90,10 +81,7 @@ fn outcome(answer: Result<Response, ClientError>, by: &str) -> Result<String, Cl
                 "the lockout storm breaker was not open: nothing to do".to_owned()
             })
         }
-        401 => Err(anyhow!(
-            "the daemon refused the admin token: give --token-file, or the --config that names it"
-        )
-        .into()),
+        401 => Err(anyhow!(TOKEN_REFUSED).into()),
         503 => Err(anyhow!(
             "the daemon has no lockout storm breaker ({}): it only exists in enforce mode",
             Escaped(&error_of(&r))

@@ -57,6 +57,10 @@ pub struct Args {
     /// The daemon's address, e.g. http://127.0.0.1:9464 [default: from the configuration].
     #[arg(long)]
     url: Option<String>,
+    /// File holding the daemon's admin token (mode 0600) [default: as
+    /// `decisions list`: the configured token, else the daemon's admin.token].
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
     /// Diagnose as of this time (RFC 3339) [default: the last event of the
     /// files, or now].
     #[arg(long, value_name = "TIME")]
@@ -179,10 +183,11 @@ fn from_daemon(
             utf8_percent_encode(&rfc3339(&t), NON_ALPHANUMERIC)
         ));
     }
-    let token = config.http.admin_token.as_deref();
-    match client::request(ep, "GET", &path, token, None) {
+    let token = super::decisions::admin_token(a.token_file.as_deref(), &config)?;
+    match client::request(ep, "GET", &path, token.as_deref(), None) {
         Ok(r) if r.status == 200 => serde_json::from_slice(&r.body)
             .map_err(|e| anyhow!("diagnosis from the daemon: {e}").into()),
+        Ok(r) if r.status == 401 => Err(anyhow!(super::decisions::TOKEN_REFUSED).into()),
         Ok(r) => Err(anyhow!(
             "the daemon refused ({}): {}",
             r.status,

@@ -340,13 +340,11 @@ fn http(
             "admin_token_file and admin_token_env are both set: choose one",
         ),
         (Some(f), None) => {
+            // Refused when others can read it: the token may already be known.
             let p = resolve(base, f.get_ref());
-            match std::fs::read_to_string(&p) {
-                Ok(t) => out.admin_token = token(cx, f.span(), t, "the file is empty"),
-                Err(e) => cx.err(
-                    f.span(),
-                    format!("admin_token_file {}: cannot read: {e}", p.display()),
-                ),
+            match crate::private::read_secret(&p) {
+                Ok(t) => out.admin_token = Some(t),
+                Err(e) => cx.err(f.span(), format!("admin_token_file {e}")),
             }
         }
         (None, Some(e)) => match env(e.get_ref()) {

@@ -28,7 +28,7 @@ fn errors(text: &str) -> Vec<(Option<usize>, String)> {
 fn every_key_is_read_and_relative_paths_follow_the_file() {
     let d = tempfile::tempdir().unwrap();
     std::fs::create_dir(d.path().join("rules")).unwrap();
-    std::fs::write(d.path().join("token"), "s3cret\n").unwrap();
+    crate::private::write(&d.path().join("token"), b"s3cret\n").unwrap();
     let text = r#"
 mode = "enforce"
 rules_dir = "rules"
@@ -163,10 +163,17 @@ fn a_non_loopback_listen_needs_a_token() {
 #[test]
 fn token_problems_are_errors() {
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("empty"), "\n").unwrap();
-    let text = "[http]\nadmin_token_file = \"empty\"\n";
+    crate::private::write(&d.path().join("blank"), b"\n").unwrap();
+    let text = "[http]\nadmin_token_file = \"blank\"\n";
     let e = load_in(d.path(), text).unwrap_err();
     assert!(e.0[0].message.contains("empty"), "{e}");
+    // A token file others can read is refused, with the fix.
+    std::fs::write(d.path().join("shared"), "tok\n").unwrap();
+    let open = std::os::unix::fs::PermissionsExt::from_mode(0o644);
+    std::fs::set_permissions(d.path().join("shared"), open).unwrap();
+    let text = "[http]\nadmin_token_file = \"shared\"\n";
+    let e = load_in(d.path(), text).unwrap_err();
+    assert!(e.0[0].message.contains("chmod 600"), "{e}");
     let text = "[http]\nadmin_token_file = \"missing\"\nadmin_token_env = \"X\"\n";
     let e = load_in(d.path(), text).unwrap_err();
     assert_eq!(e.0.len(), 1, "{e}");

@@ -46,8 +46,9 @@ pub struct SourceConfig {
 pub struct HttpConfig {
     /// Address to bind (default 127.0.0.1:9464); port 0 picks a free port.
     pub listen: SocketAddr,
-    /// Bearer token for mutating admin endpoints, read from the file or the
-    /// environment variable the config names. Required on a non-loopback address.
+    /// Bearer token of the admin API, read from the file or the environment
+    /// variable the config names. Required on a non-loopback address; without
+    /// it the daemon generates one (`crate::http::token`).
     pub admin_token: Option<String>,
 }
 

@@ -121,7 +121,13 @@ impl AdminBackend for StoreBackend {
         })
     }
 
-    fn unlock(&self, id: &str, by: &str, reason: &str) -> Result<DecisionRecord, UnlockError> {
+    fn unlock(
+        &self,
+        id: &str,
+        by: &str,
+        reason: &str,
+        credential: &str,
+    ) -> Result<DecisionRecord, UnlockError> {
         let current = self
             .with(|s| s.decision(id))?
             .ok_or(UnlockError::NotFound)?;
@@ -142,7 +148,7 @@ impl AdminBackend for StoreBackend {
                 a.render(&alert, now)
             })
         };
-        let rec = self.with(|s| s.unlock_alerting(id, by, reason, now, &render))?;
+        let rec = self.with(|s| s.unlock_alerting(id, by, reason, credential, now, &render))?;
         if let Some(e) = &self.enforcer {
             e.ended(&rec.decision, now);
         }
@@ -180,12 +186,12 @@ impl AdminBackend for StoreBackend {
         })
     }
 
-    fn reset_storm(&self, by: &str) -> Result<bool, BackendError> {
+    fn reset_storm(&self, by: &str, credential: &str) -> Result<bool, BackendError> {
         let e = self
             .enforcer
             .as_ref()
             .ok_or_else(|| BackendError::Unavailable("no enforcement here".into()))?;
-        Ok(e.reset_storm(by, Utc::now()))
+        Ok(e.reset_storm(by, credential, Utc::now()))
     }
 
     fn readiness(&self) -> Readiness {

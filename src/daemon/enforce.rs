@@ -120,14 +120,19 @@ impl Enforcer {
     }
 
     /// An admin closes the storm breaker; true when it was open. The "resumed"
-    /// event resolves the storm alert.
-    pub fn reset_storm(&self, by: &str, now: DateTime<Utc>) -> bool {
+    /// event resolves the storm alert. The breaker is no stored decision, so
+    /// the log line is its audit: the name given and the credential used.
+    pub fn reset_storm(&self, by: &str, credential: &str, now: DateTime<Utc>) -> bool {
         let Ok(mut s) = self.safety.lock() else {
             return false;
         };
         match s.reset_storm(now) {
             Some(ev) => {
-                info!(by = %Escaped(by), "Lockout storm breaker closed by an admin.");
+                info!(
+                    by = %Escaped(by),
+                    credential = %credential,
+                    "Lockout storm breaker closed by an admin."
+                );
                 if let Some(a) = &self.alerting {
                     let storm = ev.decision();
                     let alert =

@@ -60,6 +60,8 @@ pub enum DaemonError {
     Enrich(String),
     #[error("alert sinks: {0}")]
     Alerting(String),
+    #[error("admin token: {0}")]
+    Token(#[from] crate::http::token::TokenError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     /// The state database was lost or damaged while running.
@@ -111,6 +113,10 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     if created {
         info!(path = %config.state_path.display(), "First start: new state database.");
     }
+    for (path, mode) in Store::loose_files(&config.state_path) {
+        warn!("State file {}.", crate::private::loose_message(&path, mode));
+    }
+    let admin_token = admin_token(&config)?;
     let resume = store.load_resume()?;
     let first_start = resume.checkpoints.is_empty() && resume.engine_snapshot.is_none();
     let engine = match &resume.engine_snapshot {
@@ -245,11 +251,6 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
             .with_enforcer(enforcer.clone())
             .with_inventory(inventory_handle),
     );
-    let app = AppState {
-        backend,
-        metrics: metrics.clone(),
-        admin_token: config.http.admin_token.clone(),
-    };
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .map_err(|error| DaemonError::Listen {
@@ -259,8 +260,9 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let addr = listener.local_addr()?;
     info!(%addr, "Listening.");
     if let Some(f) = &opts.addr_file {
-        std::fs::write(f, addr.to_string())?;
+        crate::private::write(f, addr.to_string().as_bytes())?;
     }
+    let app = AppState::new(backend, metrics.clone(), admin_token, addr);
     let mut http_stop = stop_rx.clone();
     let server = tokio::spawn(http::serve(listener, http::router(app), async move {
         let _ = http_stop.changed().await;
@@ -289,6 +291,21 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     }
     info!("Stopped.");
     Ok(())
+}
+
+/// The admin API's token: the configured one, else the one generated at the
+/// first start beside the state database (the API is never open).
+fn admin_token(config: &Config) -> Result<http::AdminToken, DaemonError> {
+    if let Some(t) = &config.http.admin_token {
+        return Ok(http::AdminToken::configured(t));
+    }
+    let path = http::token::path_for(&config.state_path);
+    let token = http::token::load_or_create(&path)?;
+    info!(
+        file = %crate::escape::Escaped(&path.display().to_string()),
+        "Admin API token (no admin_token_file configured)."
+    );
+    Ok(token)
 }
 
 async fn wait_for_shutdown_signal() {

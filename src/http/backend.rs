@@ -81,9 +81,17 @@ pub trait AdminBackend: Send + Sync + 'static {
     fn decision(&self, id: &str)
     -> Result<Option<(DecisionRecord, Vec<AuditEntry>)>, BackendError>;
 
-    /// Ends an active decision, recording who and why in the audit trail; returns
-    /// the updated record. The caller counts the unlock in the metrics.
-    fn unlock(&self, id: &str, by: &str, reason: &str) -> Result<DecisionRecord, UnlockError>;
+    /// Ends an active decision, recording in the audit trail the name the
+    /// caller gave (`by`, a note), why, and the `credential` that authenticated
+    /// the change (`token:admin.token`, `cli-offline:uid 0`); returns the
+    /// updated record. The caller counts the unlock in the metrics.
+    fn unlock(
+        &self,
+        id: &str,
+        by: &str,
+        reason: &str,
+        credential: &str,
+    ) -> Result<DecisionRecord, UnlockError>;
 
     /// What is known of an account and the decisions in force about it; `None` if
     /// the account was never seen.
@@ -109,10 +117,11 @@ pub trait AdminBackend: Send + Sync + 'static {
     fn readiness(&self) -> Readiness;
 
     /// Closes the lockout storm breaker now (an admin's command), so account
-    /// locks are enforced again; returns whether it was open. Backends without
+    /// locks are enforced again; returns whether it was open (`credential` as
+    /// for [`AdminBackend::unlock`]). Backends without
     /// enforcement have no breaker.
-    fn reset_storm(&self, by: &str) -> Result<bool, BackendError> {
-        let _ = by;
+    fn reset_storm(&self, by: &str, credential: &str) -> Result<bool, BackendError> {
+        let _ = (by, credential);
         Err(BackendError::Unavailable(
             "no lockout storm breaker here".into(),
         ))

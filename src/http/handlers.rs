@@ -4,15 +4,15 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::AppState;
-use super::auth::authorized;
 use super::backend::{AdminBackend, BackendError, UnlockError};
+use super::guard::Credential;
 use crate::escape::Escaped;
 use crate::state::model::{AccountFacts, AuditEntry, DecisionRecord};
 use crate::telemetry::UnlockHow;
@@ -163,34 +163,25 @@ fn unlock_request(body: &[u8]) -> Result<UnlockRequest, ApiError> {
     })
 }
 
+/// Unlocks; the guard has authenticated the caller, whose credential goes
+/// into the audit trail beside the `by` it gave.
 pub async fn unlock(
     State(s): State<AppState>,
+    Extension(Credential(credential)): Extension<Credential>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<impl Serialize>, Response> {
-    // Authenticate before looking at anything else, so an unauthenticated caller
-    // learns nothing (not even whether an id exists).
-    if !authorized(&headers, s.admin_token.as_deref()) {
-        let e = ApiError(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong admin token (Authorization: Bearer ...)".into(),
-        );
-        let mut r = e.into_response();
-        r.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return Err(r);
-    }
     let req = unlock_request(&body).map_err(IntoResponse::into_response)?;
     let (by, reason) = (req.by.clone(), req.reason.clone());
-    let id2 = id.clone();
-    let result = blocking(&s, move |b| b.unlock(&id2, &by, &reason))
+    let (id2, cred) = (id.clone(), credential.clone());
+    let result = blocking(&s, move |b| b.unlock(&id2, &by, &reason, &cred))
         .await
         .map_err(IntoResponse::into_response)?;
     match result {
         Ok(record) => {
             s.metrics.unlock(UnlockHow::Admin);
             tracing::info!(
+                credential = %credential,
                 "decision {} unlocked by {}: {}",
                 Escaped(&id),
                 Escaped(&req.by),
@@ -236,24 +227,12 @@ pub struct WhyQuery {
     at: Option<String>,
 }
 
-/// Why `user` cannot log in. It reveals addresses and attempts, so it takes
-/// the admin token when one is configured.
+/// Why `user` cannot log in.
 pub async fn why(
     State(s): State<AppState>,
     Path(user): Path<String>,
-    headers: HeaderMap,
     q: Result<Query<WhyQuery>, QueryRejection>,
 ) -> Response {
-    if !authorized(&headers, s.admin_token.as_deref()) {
-        let mut r = ApiError(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong admin token (Authorization: Bearer ...)".into(),
-        )
-        .into_response();
-        r.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return r;
-    }
     let q = match q {
         Ok(Query(q)) => q,
         Err(e) => return ApiError(StatusCode::BAD_REQUEST, e.body_text()).into_response(),
@@ -293,26 +272,41 @@ pub async fn not_found() -> ApiError {
 
 /// `POST /api/v1/safety/storm/reset` with `{"by": "..."}`: an admin closes the
 /// lockout storm breaker before its cool-down ends.
-pub async fn reset_storm(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if !authorized(&headers, s.admin_token.as_deref()) {
-        let mut r = ApiError(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong admin token (Authorization: Bearer ...)".into(),
-        )
-        .into_response();
-        r.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return r;
-    }
-    let by = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.get("by").and_then(|b| b.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| "admin".to_owned());
-    match blocking(&s, move |b| b.reset_storm(&by)).await {
+pub async fn reset_storm(
+    State(s): State<AppState>,
+    Extension(Credential(credential)): Extension<Credential>,
+    body: Bytes,
+) -> Response {
+    let by = match storm_request(&body) {
+        Ok(by) => by,
+        Err(e) => return e.into_response(),
+    };
+    match blocking(&s, move |b| b.reset_storm(&by, &credential)).await {
         Ok(Ok(was_open)) => Json(serde_json::json!({ "was_open": was_open })).into_response(),
         Ok(Err(e)) => ApiError::from(e).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// Body of `POST /api/v1/safety/storm/reset`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StormRequest {
+    #[serde(default)]
+    by: Option<String>,
+}
+
+/// The `by` of a storm reset (`admin` when absent), checked like an unlock's.
+fn storm_request(body: &[u8]) -> Result<String, ApiError> {
+    let r: StormRequest = serde_json::from_slice(body)
+        .map_err(|e| bad_request(format!("body must be JSON {{\"by\": ...}}: {e}")))?;
+    let by = r.by.as_deref().map_or("admin", str::trim);
+    if by.is_empty() || by.chars().count() > MAX_BY || by.chars().any(char::is_control) {
+        return Err(bad_request(format!(
+            "`by` must be 1 to {MAX_BY} characters without control characters"
+        )));
+    }
+    Ok(by.to_owned())
 }
 
 #[cfg(test)]
@@ -338,6 +332,20 @@ mod tests {
         ] {
             let e = unlock_request(bad).err().unwrap();
             assert_eq!(e.0, StatusCode::BAD_REQUEST);
+        }
+    }
+
+    #[test]
+    fn storm_reset_bodies_are_checked() {
+        assert_eq!(storm_request(br#"{"by": " bob "}"#).ok().unwrap(), "bob");
+        assert_eq!(storm_request(b"{}").ok().unwrap(), "admin");
+        for bad in [
+            &b"x"[..],
+            br#"{"by": ""}"#,
+            br#"{"by": "a\u0007"}"#,
+            br#"{"who": "a"}"#,
+        ] {
+            assert_eq!(storm_request(bad).err().unwrap().0, StatusCode::BAD_REQUEST);
         }
     }
 }

@@ -125,7 +125,7 @@ fn get(conn: &Connection, id: &str) -> Result<Option<DecisionRecord>, StateError
         .map_err(from_row)
 }
 
-/// Appends one audit line.
+/// Appends one audit line of loginwatch's own (no credential).
 fn audit(
     tx: &Transaction<'_>,
     at: &DateTime<Utc>,
@@ -134,10 +134,25 @@ fn audit(
     who: &str,
     detail: &str,
 ) -> Result<(), StateError> {
+    audit_by(tx, at, id, what, who, detail, None)
+}
+
+/// Appends one audit line; `credential` names what authenticated a person's
+/// change (`who` is then only the name they gave).
+fn audit_by(
+    tx: &Transaction<'_>,
+    at: &DateTime<Utc>,
+    id: &str,
+    what: &str,
+    who: &str,
+    detail: &str,
+    credential: Option<&str>,
+) -> Result<(), StateError> {
     tx.prepare_cached(
-        "INSERT INTO audit (at, decision_id, what, who, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO audit (at, decision_id, what, who, detail, credential)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![codec::time(at), id, what, who, detail])?;
+    .execute(params![codec::time(at), id, what, who, detail, credential])?;
     Ok(())
 }
 
@@ -265,18 +280,20 @@ impl Store {
         Ok(())
     }
 
-    /// Admin unlock: the decision becomes `unlocked` at `now`, with who and
-    /// why, and the audit trail says so. Errors on an unknown id or a decision
-    /// that already ended. Safe from a second process while the daemon runs
-    /// (the write lock is taken first and waited for up to the busy timeout).
+    /// Admin unlock: the decision becomes `unlocked` at `now`, with who (the
+    /// name given), why and the credential that authenticated it, and the audit
+    /// trail says so. Errors on an unknown id or a decision that already ended.
+    /// Safe from a second process while the daemon runs (the write lock is
+    /// taken first and waited for up to the busy timeout).
     pub fn unlock(
         &mut self,
         id: &str,
         by: &str,
         reason: &str,
+        credential: &str,
         now: DateTime<Utc>,
     ) -> Result<DecisionRecord, StateError> {
-        self.unlock_alerting(id, by, reason, now, &|_| None)
+        self.unlock_alerting(id, by, reason, credential, now, &|_| None)
     }
 
     /// [`Store::unlock`], writing the alert `alert` renders for the unlocked
@@ -287,6 +304,7 @@ impl Store {
         id: &str,
         by: &str,
         reason: &str,
+        credential: &str,
         now: DateTime<Utc>,
         alert: &dyn Fn(&DecisionRecord) -> Option<OutboxEntry>,
     ) -> Result<DecisionRecord, StateError> {
@@ -305,7 +323,7 @@ impl Store {
                  unlock_reason = ?4 WHERE id = ?1",
             params![id, codec::time(&now), by, reason],
         )?;
-        audit(&tx, &now, id, "unlocked", by, reason)?;
+        audit_by(&tx, &now, id, "unlocked", by, reason, Some(credential))?;
         rec.status = LockStatus::Unlocked;
         rec.ended_at = Some(now);
         rec.unlocked_by = Some(by.into());
@@ -400,8 +418,8 @@ impl Store {
     /// The audit trail of one decision, oldest first.
     pub fn audit(&self, decision_id: &str) -> Result<Vec<AuditEntry>, StateError> {
         let mut st = self.conn.prepare_cached(
-            "SELECT at, decision_id, what, who, detail FROM audit WHERE decision_id = ?1
-                 ORDER BY seq",
+            "SELECT at, decision_id, what, who, detail, credential FROM audit
+                 WHERE decision_id = ?1 ORDER BY seq",
         )?;
         let rows = st.query_map([decision_id], |r| {
             let at: String = r.get(0)?;
@@ -411,6 +429,7 @@ impl Store {
                 what: r.get(2)?,
                 who: r.get(3)?,
                 detail: r.get(4)?,
+                credential: r.get(5)?,
             })
         })?;
         rows.collect::<Result<Vec<_>, _>>().map_err(from_row)

@@ -22,6 +22,13 @@ pub enum StateError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The database file could not be created (0600, before SQLite opens it).
+    #[error("state database {path}: cannot create: {source}")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// The file is a SQLite database that some other program owns.
     #[error("{path} is not a loginwatch state database (refusing to modify it)")]
     NotOurs { path: PathBuf },

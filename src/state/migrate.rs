@@ -86,6 +86,26 @@ mod tests {
     }
 
     #[test]
+    fn audit_lines_of_a_version_3_database_gain_an_empty_credential() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate_with(&mut c, Path::new("m"), &MIGRATIONS[..3]).unwrap();
+        // A line without its decision row: enough for the column's test.
+        c.execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO audit (at, decision_id, what, who, detail)
+                 VALUES ('2025-01-01T00:00:00.000000000Z', 'd1', 'unlocked', 'alice', 'x')",
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut c, Path::new("m")).unwrap(), 3);
+        let (who, credential): (String, Option<String>) = c
+            .query_row("SELECT who, credential FROM audit", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((who.as_str(), credential), ("alice", None));
+    }
+
+    #[test]
     fn refuses_a_newer_database() {
         let mut c = Connection::open_in_memory().unwrap();
         migrate(&mut c, Path::new("m")).unwrap();

@@ -75,9 +75,13 @@ pub struct AuditEntry {
     pub decision_id: String,
     /// `decided`, `expired`, `unlocked`, ...
     pub what: String,
-    /// `loginwatch` or the admin's name.
+    /// `loginwatch`, or the name an admin gave (`by`): a note, not checked.
     pub who: String,
     pub detail: String,
+    /// What authenticated a person's change: `token:config`,
+    /// `token:admin.token` or `cli-offline:uid N`. `None` for loginwatch's own
+    /// acts and for lines written before credentials were recorded.
+    pub credential: Option<String>,
 }
 
 /// What the stream taught about one account; kept small on purpose.

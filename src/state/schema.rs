@@ -162,6 +162,12 @@ pub const MIGRATIONS: &[&str] = &[
         detail TEXT NOT NULL
     );
     "#,
+    // 5: which credential made each change an admin made. `who` stays the
+    // name the caller gave (a note anyone can type); NULL here is loginwatch's
+    // own act or a line from before this step.
+    r#"
+    ALTER TABLE audit ADD COLUMN credential TEXT;
+    "#,
 ];
 
 /// The schema version this binary writes and reads.

@@ -191,6 +191,13 @@ impl Store {
                 },
             )
         };
+        // Created 0600 before SQLite sees it: SQLite gives the -wal and -shm
+        // files the database's mode, so all three stay private whatever the
+        // umask (the state names users, addresses and audit trails).
+        crate::private::precreate(path).map_err(|source| StateError::Create {
+            path: path.into(),
+            source,
+        })?;
         let conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         // Reading the mode back is also the first read: a file that is not a
@@ -201,6 +208,20 @@ impl Store {
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(open_err)?;
         Ok(conn)
+    }
+
+    /// The state files (database, `-wal`, `-shm`) that group or others can
+    /// read, with their modes: the daemon warns about each at start.
+    pub fn loose_files(path: &Path) -> Vec<(PathBuf, u32)> {
+        ["", "-wal", "-shm"]
+            .iter()
+            .filter_map(|suffix| {
+                let mut p = path.as_os_str().to_owned();
+                p.push(suffix);
+                let p = PathBuf::from(p);
+                crate::private::loose_mode(&p).map(|m| (p, m))
+            })
+            .collect()
     }
 
     /// A private database in memory (tests, `--dry-run` style uses).

@@ -226,11 +226,14 @@ fn unlocking_twice_or_an_unknown_id_is_an_error() {
     })
     .unwrap();
     assert!(matches!(
-        s.unlock("0000000000000000", "root", "x", t(3)),
+        s.unlock("0000000000000000", "root", "x", "token:test", t(3)),
         Err(StateError::UnknownDecision(_))
     ));
-    s.unlock(&d.id, "root", "verified by phone", t(3)).unwrap();
-    let e = s.unlock(&d.id, "root", "again", t(4)).unwrap_err();
+    s.unlock(&d.id, "root", "verified by phone", "token:test", t(3))
+        .unwrap();
+    let e = s
+        .unlock(&d.id, "root", "again", "token:test", t(4))
+        .unwrap_err();
     assert!(
         matches!(
             e,
@@ -241,7 +244,14 @@ fn unlocking_twice_or_an_unknown_id_is_an_error() {
         ),
         "{e}"
     );
-    assert_eq!(s.audit(&d.id).unwrap().len(), 2);
+    let trail = s.audit(&d.id).unwrap();
+    assert_eq!(trail.len(), 2);
+    // The admin's line names the credential; loginwatch's own line has none.
+    assert_eq!(trail[0].credential, None);
+    assert_eq!(
+        (trail[1].who.as_str(), trail[1].credential.as_deref()),
+        ("root", Some("token:test"))
+    );
 }
 
 #[test]
@@ -426,7 +436,7 @@ fn unlock_and_expiry_commit_their_resolved_alerts_with_them() {
             per_sink: vec![("hook".into(), format!("\"{}\"", r.status))],
         })
     };
-    s.unlock_alerting(&a.id, "root", "called", t(5), &render)
+    s.unlock_alerting(&a.id, "root", "called", "token:test", t(5), &render)
         .unwrap();
     let expired = s.expire_due_alerting(t(20), &render).unwrap();
     assert_eq!(expired.len(), 1);
@@ -455,7 +465,7 @@ fn unlock_and_expiry_commit_their_resolved_alerts_with_them() {
     );
     // A refused unlock (not active any more) writes no alert.
     assert!(
-        s.unlock_alerting(&a.id, "root", "again", t(21), &render)
+        s.unlock_alerting(&a.id, "root", "again", "token:test", t(21), &render)
             .is_err()
     );
     let n: i64 = s

@@ -6,7 +6,6 @@
 //! disk (`sync_data`) before it counts as delivered: "delivered" must survive
 //! a power loss as well as the outbox row it ends.
 
-use std::fs::OpenOptions;
 use std::io::Write;
 
 use super::{Delivery, SinkError, Summary, Transport, wrong_payload};
@@ -49,11 +48,8 @@ impl Transport for FileSink {
             }
             FileTarget::Path(p) => {
                 let err = |e: std::io::Error| SinkError::Transient(format!("{}: {e}", p.display()));
-                let mut f = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)
-                    .map_err(err)?;
+                // 0600 whatever the umask: alerts name users and addresses.
+                let mut f = crate::private::append(p).map_err(err)?;
                 f.write_all(line.as_bytes()).map_err(err)?;
                 f.sync_data().map_err(err)
             }

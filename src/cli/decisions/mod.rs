@@ -3,7 +3,8 @@
 //! Both commands talk to the running daemon over HTTP ([`client`]); when no daemon
 //! answers they fall back to the state file ([`offline`]). Both paths produce the
 //! API's JSON, so one renderer serves both and `--json` prints exactly what the
-//! API returns.
+//! API returns. The daemon wants its admin token for every call ([`admin_token`]
+//! finds it); a change made on the state file is audited with the caller's uid.
 
 pub(super) mod client;
 mod offline;
@@ -42,12 +43,10 @@ pub enum Command {
         /// Why (kept in the audit trail).
         #[arg(long)]
         reason: String,
-        /// Who unlocks [default: $SUDO_USER, else $USER].
+        /// Who unlocks [default: $SUDO_USER, else $USER]: a note in the audit
+        /// trail, beside the credential that authenticated the unlock.
         #[arg(long)]
         by: Option<String>,
-        /// File holding the admin token [default: the token the configuration names].
-        #[arg(long)]
-        token_file: Option<PathBuf>,
         #[command(flatten)]
         daemon: Daemon,
     },
@@ -63,18 +62,34 @@ pub struct Daemon {
     /// The daemon's address, e.g. http://127.0.0.1:9464 [default: from the configuration].
     #[arg(long)]
     url: Option<String>,
+    /// File holding the admin token (mode 0600) [default: the token the
+    /// configuration names, else the daemon's admin.token beside its state file].
+    #[arg(long)]
+    token_file: Option<PathBuf>,
 }
 
 impl Daemon {
-    /// The configuration and the daemon's address (`--url` wins).
-    pub(super) fn resolve(&self) -> Result<(Config, Endpoint), CliError> {
+    /// The configuration, the daemon's address (`--url` wins) and the admin
+    /// token, if one can be read.
+    pub(super) fn resolve(&self) -> Result<(Config, Endpoint, Option<String>), CliError> {
         let config = super::config::load(self.config.as_deref())?;
         let ep = match &self.url {
             Some(u) => Endpoint::parse(u).map_err(CliError::Usage)?,
             None => Endpoint::from_listen(config.http.listen),
         };
-        Ok((config, ep))
+        let token = admin_token(self.token_file.as_deref(), &config)?;
+        Ok((config, ep, token))
     }
+}
+
+/// What to say when the daemon refuses the token (or none could be read).
+pub(super) const TOKEN_REFUSED: &str = "the daemon refused the admin token: run as the daemon's \
+     user or root (the token is in admin.token beside its state file), or give --token-file, \
+     or the --config that names it";
+
+/// The audit trail's credential for a change made on the state file directly.
+pub(super) fn offline_credential() -> String {
+    format!("cli-offline:uid {}", nix::unistd::getuid())
 }
 
 /// Who acts, for the audit trail: `--by`, else the user behind sudo, else the
@@ -85,21 +100,28 @@ pub(super) fn admin_name(by: Option<String>) -> String {
         .unwrap_or_else(|| "admin".to_owned())
 }
 
-/// The admin token: from `--token-file`, else the one the configuration names.
+/// The admin token: from `--token-file`, else the one the configuration
+/// names, else the daemon's generated `admin.token` when this user can read
+/// it (the daemon's user, root); `None` when there is none to read.
 pub(super) fn admin_token(
     token_file: Option<&std::path::Path>,
     config: &Config,
 ) -> Result<Option<String>, CliError> {
-    match token_file {
-        Some(f) => std::fs::read_to_string(f)
-            .map(|t| Some(t.trim().to_owned()))
-            .map_err(|e| {
-                CliError::Usage(format!(
-                    "--token-file {}: {e}",
-                    Escaped(&f.display().to_string())
-                ))
-            }),
-        None => Ok(config.http.admin_token.clone()),
+    if let Some(f) = token_file {
+        return loginwatch::private::read_secret(f)
+            .map(Some)
+            .map_err(|e| CliError::Usage(format!("--token-file {e}")));
+    }
+    if let Some(t) = &config.http.admin_token {
+        return Ok(Some(t.clone()));
+    }
+    let generated = loginwatch::http::token::path_for(&config.state_path);
+    match loginwatch::private::read_secret(&generated) {
+        Ok(t) => Ok(Some(t)),
+        // Not there (daemon never started) or not ours to read: the daemon
+        // will answer 401 and the message says what to do.
+        Err(loginwatch::private::SecretError::Read { .. }) => Ok(None),
+        Err(e) => Err(CliError::Usage(e.to_string())),
     }
 }
 
@@ -150,8 +172,8 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
             json,
             daemon,
         } => {
-            let (config, ep) = daemon.resolve()?;
-            let decisions = list(&config, ep, active)?;
+            let (config, ep, token) = daemon.resolve()?;
+            let decisions = list(&config, ep, active, token.as_deref())?;
             print_list(&decisions, json)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -159,12 +181,10 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
             id,
             reason,
             by,
-            token_file,
             daemon,
         } => {
-            let (config, ep) = daemon.resolve()?;
+            let (config, ep, token) = daemon.resolve()?;
             let by = admin_name(by);
-            let token = admin_token(token_file.as_deref(), &config)?;
             let record = unlock(&config, ep, &id, &by, &reason, token.as_deref())?;
             let status = record.get("status").and_then(Value::as_str).unwrap_or("?");
             println!(
@@ -178,18 +198,24 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
 }
 
 /// The decisions from the daemon, or from the state file when it is not running.
-fn list(config: &Config, ep: Endpoint, active: bool) -> Result<Vec<Value>, CliError> {
+fn list(
+    config: &Config,
+    ep: Endpoint,
+    active: bool,
+    token: Option<&str>,
+) -> Result<Vec<Value>, CliError> {
     let path = if active {
         "/api/v1/decisions?active=true"
     } else {
         "/api/v1/decisions"
     };
-    match client::request(ep, "GET", path, None, None) {
+    match client::request(ep, "GET", path, token, None) {
         Ok(r) if r.status == 200 => {
             let l: List =
                 serde_json::from_slice(&r.body).context("decision list from the daemon")?;
             Ok(l.decisions)
         }
+        Ok(r) if r.status == 401 => Err(anyhow!(TOKEN_REFUSED).into()),
         Ok(r) => Err(anyhow!("the daemon refused: {}", Escaped(&error_of(&r))).into()),
         Err(ClientError::Unreachable(..)) => {
             let b = offline::offline_backend(config).map_err(anyhow::Error::from)?;
@@ -228,14 +254,11 @@ fn unlock(
                 serde_json::from_slice(&r.body).context("unlock answer from the daemon")?;
             Ok(v.get("decision").cloned().unwrap_or(Value::Null))
         }
-        Ok(r) if r.status == 401 => Err(anyhow!(
-            "the daemon refused the admin token: give --token-file, or the --config that names it"
-        )
-        .into()),
+        Ok(r) if r.status == 401 => Err(anyhow!(TOKEN_REFUSED).into()),
         Ok(r) => Err(anyhow!("cannot unlock {}: {}", Escaped(id), Escaped(&error_of(&r))).into()),
         Err(ClientError::Unreachable(..)) => {
             let b = offline::offline_backend(config).map_err(anyhow::Error::from)?;
-            match b.unlock(id, by, reason) {
+            match b.unlock(id, by, reason, &offline_credential()) {
                 Ok(r) => Ok(serde_json::to_value(&r).context("decision")?),
                 Err(UnlockError::NotFound) => {
                     Err(anyhow!("cannot unlock {}: no decision with this id", Escaped(id)).into())
