@@ -359,8 +359,10 @@ fn am_alert(user: &str, starts: DateTime<Utc>, ends: DateTime<Utc>) -> Payload {
 #[test]
 fn alertmanager_receives_an_alert_and_its_resolution() {
     if !have("prometheus-alertmanager", &["--version"]) {
-        println!(
-            "SKIP alertmanager_receives_an_alert_and_its_resolution: prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"
+        crate::util::skip(
+            "alertmanager",
+            "alertmanager_receives_an_alert_and_its_resolution",
+            "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)",
         );
         return;
     }
@@ -451,8 +453,10 @@ class Handler:
 #[test]
 fn email_reaches_a_real_smtp_server_in_english_and_japanese() {
     if !have("python3", &["-c", "import aiosmtpd"]) {
-        println!(
-            "SKIP email_reaches_a_real_smtp_server_in_english_and_japanese: Python's aiosmtpd is not installed (pip install aiosmtpd)"
+        crate::util::skip(
+            "aiosmtpd",
+            "email_reaches_a_real_smtp_server_in_english_and_japanese",
+            "Python's aiosmtpd is not installed (pip install aiosmtpd)",
         );
         return;
     }
