@@ -9,6 +9,7 @@ mod alerts_render;
 mod api;
 mod cardinality;
 mod cli;
+mod config_doc;
 mod corpus_json;
 mod corpus_sshd;
 mod daemon;
