@@ -816,6 +816,11 @@ fn an_offline_cli_unlock_runs_the_inverse_action() {
     );
 }
 
+/// The first of the storm's users (`userNN`, locked in this order) whose lock
+/// the breaker holds back: `user20`, the 21st account, more than the default
+/// `storm_accounts = 20`.
+const STORM_FIRST_HELD: u32 = 20;
+
 #[test]
 fn a_lockout_storm_trips_the_breaker_and_an_admin_closes_it() {
     let dir = setup("30m");
@@ -837,6 +842,32 @@ fn a_lockout_storm_trips_the_breaker_and_an_admin_closes_it() {
     wait_for("the storm to trip", Duration::from_secs(20), || {
         daemon.log().contains("Lockout storm breaker").then_some(())
     });
+    // Through the API: all 25 locks are decided, and exactly those past the
+    // breaker (more than storm_accounts = 20) say in their audit trail that
+    // they were not enforced.
+    let locks = wait_for("25 lock decisions", Duration::from_secs(20), || {
+        let locks: Vec<Value> = daemon
+            .decisions(true)
+            .into_iter()
+            .filter(|d| d["action"] == "lock_account")
+            .collect();
+        (locks.len() == 25).then_some(locks)
+    })
+    .unwrap();
+    let mut not_enforced: Vec<String> = Vec::new();
+    for d in &locks {
+        let id = d["id"].as_str().unwrap();
+        let audit = daemon.get(&format!("/api/v1/decisions/{id}"))["audit"].to_string();
+        if audit.contains("not enforced") {
+            assert!(audit.contains("lockout storm"), "{audit}");
+            not_enforced.push(d["target"]["user"].as_str().unwrap().to_owned());
+        }
+    }
+    not_enforced.sort();
+    let past_breaker: Vec<String> = (STORM_FIRST_HELD..25)
+        .map(|i| format!("user{i:02}"))
+        .collect();
+    assert_eq!(not_enforced, past_breaker);
     let client = reqwest::blocking::Client::new();
     let url = daemon.url("/api/v1/safety/storm/reset");
     assert_eq!(
