@@ -83,7 +83,7 @@ rm -f "$skip_log"
 count=0
 [ -n "$skipped" ] && count=$(printf '%s\n' "$skipped" | wc -l)
 echo "$count tests skipped:" >&2
-[ -n "$skipped" ] && printf '  %s\n' "$skipped" >&2
+[ -n "$skipped" ] && printf '%s\n' "$skipped" | sed 's/^/  /' >&2
 
 if [ "${CI:-}" = true ] && [ -n "$skipped" ]; then
     while IFS= read -r line; do
