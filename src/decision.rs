@@ -31,6 +31,17 @@ pub enum Unlock {
     Auto,
     /// Only when an admin unlocks it.
     Admin,
+    /// Nothing to unlock: the decision locks nothing (an alert, a required
+    /// password reset), so neither "auto" nor "admin" would be true.
+    None,
+}
+
+impl Unlock {
+    /// How a decision of `action` ends when its rule says `unlock`: `None` for
+    /// an action that does not last, whatever the rule says.
+    pub fn of(action: DecisionAction, unlock: Unlock) -> Unlock {
+        if action.lasts() { unlock } else { Unlock::None }
+    }
 }
 
 /// How urgent it is.
@@ -79,7 +90,7 @@ spelled!(DecisionAction {
     RequirePasswordReset => "require_password_reset", DisableAccount => "disable_account",
     Alert => "alert",
 });
-spelled!(Unlock { Auto => "auto", Admin => "admin" });
+spelled!(Unlock { Auto => "auto", Admin => "admin", None => "none" });
 spelled!(Severity { Low => "low", Medium => "medium", High => "high", Critical => "critical" });
 spelled!(Mode { Recommend => "recommend", Enforce => "enforce" });
 

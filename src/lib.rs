@@ -27,3 +27,5 @@ pub mod snapshot;
 pub mod source;
 pub mod state;
 pub mod telemetry;
+#[cfg(test)]
+mod test_support;

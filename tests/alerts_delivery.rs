@@ -1,8 +1,9 @@
 //! Alert delivery against real receivers: a local HTTP receiver that fails and
-//! then recovers, a real Alertmanager, a real SMTP server (Python's aiosmtpd),
+//! then recovers, a real Alertmanager fed by the real daemon (its own renderer
+//! and sink), a real SMTP server (Python's aiosmtpd),
 //! the JSON-lines file sink with a rate limit, and an outbox that is dropped
-//! mid-way and reopened. Tests needing a program that is not installed print
-//! one SKIP line (scripts/test.sh installs them).
+//! mid-way and reopened. Tests needing a program that is not installed record
+//! a skip (scripts/test.sh installs them; a skip fails CI).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -347,43 +348,32 @@ fn start_alertmanager(dir: &Path) -> (Proc, String) {
     (proc, base)
 }
 
-fn am_alert(user: &str, starts: DateTime<Utc>, ends: DateTime<Utc>) -> Payload {
-    json_payload(serde_json::json!([{
-        "labels": {"alertname": "LoginwatchLockAccount", "rule": "brute-force", "user": user},
-        "annotations": {"summary": format!("{user} locked")},
-        "startsAt": starts.to_rfc3339(),
-        "endsAt": ends.to_rfc3339(),
-    }]))
-}
-
 #[test]
 fn alertmanager_receives_an_alert_and_its_resolution() {
     if !have("prometheus-alertmanager", &["--version"]) {
-        println!(
-            "SKIP alertmanager_receives_an_alert_and_its_resolution: prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"
+        crate::util::skip(
+            "alertmanager",
+            "alertmanager_receives_an_alert_and_its_resolution",
+            "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)",
         );
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let (_am, base) = start_alertmanager(dir.path());
-    let sinks = [build(
-        "am",
-        SinkFormat::Alertmanager,
-        TransportConfig::Alertmanager(http_target(format!("{base}/"))),
-    )];
-    let mut o = Outbox::new(Store::open(&dir.path().join("s.db")).unwrap());
-    // Alertmanager refuses an end before the start: start a minute ago.
-    let now = Utc::now() - TimeDelta::minutes(1);
-    let key = "brute-force/user/alice";
-    o.enqueue(
-        "am",
-        key,
-        AlertStatus::Firing,
-        &am_alert("alice", now, now + TimeDelta::hours(1)),
-        now,
-    )
-    .unwrap();
-    drain(&mut o, &sinks, now);
+    // The real daemon, its own renderer and sink: an account lock, then an
+    // admin unlock (with the CLI, through the running daemon) long before
+    // the lock's end, which only the resolution can explain.
+    let am_dir = tempfile::tempdir().unwrap();
+    let (_am, base) = start_alertmanager(am_dir.path());
+    let dir = crate::daemon::setup("1h");
+    let d = dir.path();
+    crate::daemon::add_config(
+        d,
+        &format!("[[alert.sink]]\nname = \"am\"\ntype = \"alertmanager\"\nurl = \"{base}\"\n"),
+    );
+    let daemon = crate::daemon::Daemon::start(d);
+    crate::daemon::append(
+        &d.join("auth.log"),
+        &crate::daemon::failures("alice", 5, 900),
+    );
     let alerts_url = format!("{base}/api/v2/alerts");
     let find = || {
         get_json(&alerts_url)
@@ -394,27 +384,50 @@ fn alertmanager_receives_an_alert_and_its_resolution() {
     };
     wait_for("the alert in Alertmanager", || find().is_some());
     let a = find().unwrap();
-    assert_eq!(a["labels"]["alertname"], "LoginwatchLockAccount");
-    assert_eq!(a["labels"]["rule"], "brute-force");
-    assert_eq!(a["annotations"]["summary"], "alice locked");
+    let decision = daemon
+        .decisions(true)
+        .into_iter()
+        .find(|x| x["target"]["user"] == "alice")
+        .unwrap();
+    let id = decision["id"].as_str().unwrap();
+    assert_eq!(a["labels"]["alertname"], "loginwatch");
+    assert_eq!(a["labels"]["rule"], "account-lockout");
+    assert_eq!(a["labels"]["action"], "lock_account");
+    assert_eq!(a["labels"]["mode"], "recommend");
+    assert_eq!(a["annotations"]["decision_id"], id);
     assert_eq!(a["status"]["state"], "active");
+    // endsAt is the lock's end, an hour on (Alertmanager keeps it to the ms).
+    let ends = DateTime::parse_from_rfc3339(a["endsAt"].as_str().unwrap()).unwrap();
+    let until = DateTime::parse_from_rfc3339(decision["until"].as_str().unwrap()).unwrap();
+    assert_eq!(ends.timestamp_millis(), until.timestamp_millis());
 
-    // Resolved: endsAt in the past.
-    let ended = Utc::now() - TimeDelta::seconds(1);
-    o.enqueue(
-        "am",
-        key,
-        AlertStatus::Resolved,
-        &am_alert("alice", now, ended),
-        Utc::now(),
-    )
-    .unwrap();
-    let r = o.deliver_due(&sinks, None, Utc::now()).unwrap();
-    assert_eq!((r.delivered, r.failed, r.retried), (1, 0, 0), "{r:?}");
+    let out = Command::new(env!("CARGO_BIN_EXE_loginwatch"))
+        .args([
+            "decisions",
+            "unlock",
+            id,
+            "--by",
+            "helpdesk",
+            "--reason",
+            "verified",
+        ])
+        .arg("--config")
+        .arg(d.join("loginwatch.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Alertmanager's API lists only alerts whose end is not past: the
-    // resolved alert (endsAt a second ago) is no longer among them.
+    // resolution (endsAt = the unlock) takes it out, 59 minutes early.
     wait_for("the resolution in Alertmanager", || find().is_none());
     assert!(get_json(&alerts_url).is_some_and(|v| v.is_array()));
+    // The counter moves just after the delivery Alertmanager shows: poll it.
+    let delivered = || daemon.metric("loginwatch_alerts_total{result=\"delivered\",sink=\"am\"}");
+    wait_for("two deliveries counted", || delivered() >= 2.0);
+    assert_eq!(delivered(), 2.0, "the firing alert and its resolution");
 }
 
 const SMTP_HANDLER: &str = r#"
@@ -451,8 +464,10 @@ class Handler:
 #[test]
 fn email_reaches_a_real_smtp_server_in_english_and_japanese() {
     if !have("python3", &["-c", "import aiosmtpd"]) {
-        println!(
-            "SKIP email_reaches_a_real_smtp_server_in_english_and_japanese: Python's aiosmtpd is not installed (pip install aiosmtpd)"
+        crate::util::skip(
+            "aiosmtpd",
+            "email_reaches_a_real_smtp_server_in_english_and_japanese",
+            "Python's aiosmtpd is not installed (pip install aiosmtpd)",
         );
         return;
     }

@@ -618,8 +618,10 @@ fn promtool_accepts_the_metrics() {
         .arg("--version")
         .output()
     else {
-        println!(
-            "SKIP promtool_accepts_the_metrics: promtool is not installed (apt-get install prometheus)"
+        crate::util::skip(
+            "promtool",
+            "promtool_accepts_the_metrics",
+            "promtool is not installed (apt-get install prometheus)",
         );
         return;
     };

@@ -244,6 +244,24 @@ pub(crate) fn setup(lock: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Waits, without a fixed sleep, until the daemon has finished the pass it is
+/// in: appends a marker line to `log` (source `auth.log`) and waits for it to be
+/// read, then a second one: once the second is counted, the pass that read the
+/// first has ended, its commit included. A check that nothing (more) happened
+/// means something after this. The markers are two unparsed lines.
+pub(crate) fn settle(d: &Daemon, log: &Path) {
+    let series = "loginwatch_lines_read_total{source=\"auth.log\"}";
+    for _ in 0..2 {
+        let before = d.metric(series);
+        append(log, &["loginwatch test marker: not a log line".to_owned()]);
+        wait_for(
+            "the marker line to be read",
+            Duration::from_secs(60),
+            || (d.metric(series) == before + 1.0).then_some(()),
+        );
+    }
+}
+
 pub(crate) fn append(path: &Path, lines: &[String]) {
     let mut f = OpenOptions::new().append(true).open(path).unwrap();
     for l in lines {
@@ -354,11 +372,12 @@ fn lock_unlock_auto_unlock_and_restart() {
     let status = d.terminate();
     assert!(status.success(), "exit status {status}");
     let d = Daemon::start(dir.path());
-    std::thread::sleep(Duration::from_millis(1500));
+    settle(&d, &dir.path().join("auth.log"));
     assert_eq!(d.decisions(false).len(), before);
+    // Only the two markers: nothing was read again.
     assert_eq!(
         d.metric("loginwatch_lines_read_total{source=\"auth.log\"}"),
-        0.0
+        2.0
     );
     assert!(d.log().contains("Resumed"), "{}", d.log());
 
@@ -494,7 +513,7 @@ fn kill_9_at_random_points_changes_no_decision() {
         (ids.len() >= expected.len()).then_some(ids)
     })
     .unwrap();
-    std::thread::sleep(Duration::from_millis(1200));
+    settle(&d, &log);
     let mut again: Vec<String> = d
         .decisions(false)
         .iter()
@@ -649,7 +668,7 @@ fn the_account_sweep_runs_at_start_up_and_does_not_repeat() {
     // A restart sweeps again and recognises what is already decided.
     assert!(daemon.terminate().success());
     let daemon = Daemon::start(d);
-    std::thread::sleep(Duration::from_millis(1500));
+    settle(&daemon, &d.join("auth.log"));
     let n = daemon
         .decisions(false)
         .iter()
@@ -744,8 +763,8 @@ fn an_offline_cli_unlock_is_alerted_when_the_daemon_returns() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Nothing is sent while no daemon runs...
-    std::thread::sleep(Duration::from_millis(500));
+    // Nothing is sent while no daemon runs (the CLI has exited: nothing is
+    // left that could send, so no wait)...
     let text = fs::read_to_string(d.join("alerts.jsonl")).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
 
@@ -878,6 +897,11 @@ fn an_offline_cli_unlock_runs_the_inverse_action() {
     );
 }
 
+/// The first of the storm's users (`userNN`, locked in this order) whose lock
+/// the breaker holds back: `user20`, the 21st account, more than the default
+/// `storm_accounts = 20`.
+const STORM_FIRST_HELD: u32 = 20;
+
 #[test]
 fn a_lockout_storm_trips_the_breaker_and_an_admin_closes_it() {
     let dir = setup("30m");
@@ -899,6 +923,32 @@ fn a_lockout_storm_trips_the_breaker_and_an_admin_closes_it() {
     wait_for("the storm to trip", Duration::from_secs(20), || {
         daemon.log().contains("Lockout storm breaker").then_some(())
     });
+    // Through the API: all 25 locks are decided, and exactly those past the
+    // breaker (more than storm_accounts = 20) say in their audit trail that
+    // they were not enforced.
+    let locks = wait_for("25 lock decisions", Duration::from_secs(20), || {
+        let locks: Vec<Value> = daemon
+            .decisions(true)
+            .into_iter()
+            .filter(|d| d["action"] == "lock_account")
+            .collect();
+        (locks.len() == 25).then_some(locks)
+    })
+    .unwrap();
+    let mut not_enforced: Vec<String> = Vec::new();
+    for d in &locks {
+        let id = d["id"].as_str().unwrap();
+        let audit = daemon.get(&format!("/api/v1/decisions/{id}"))["audit"].to_string();
+        if audit.contains("not enforced") {
+            assert!(audit.contains("lockout storm"), "{audit}");
+            not_enforced.push(d["target"]["user"].as_str().unwrap().to_owned());
+        }
+    }
+    not_enforced.sort();
+    let past_breaker: Vec<String> = (STORM_FIRST_HELD..25)
+        .map(|i| format!("user{i:02}"))
+        .collect();
+    assert_eq!(not_enforced, past_breaker);
     let client = reqwest::blocking::Client::new();
     let url = daemon.url("/api/v1/safety/storm/reset");
     assert_eq!(

@@ -234,9 +234,20 @@ fn mmdb_value(v: &Value) -> V {
     }
 }
 
+/// Whether `UPDATE_GOLDEN` asks to rewrite the expected files. Refused in CI:
+/// there it would turn every difference into a pass.
+fn update_golden() -> bool {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    assert!(
+        !(update && std::env::var_os("CI").is_some()),
+        "UPDATE_GOLDEN is refused when CI is set: update the golden files locally and review the diff"
+    );
+    update
+}
+
 #[test]
 fn golden_scenarios() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let update = update_golden();
     let dirs = scenario_dirs();
     assert!(
         dirs.len() >= 10,
@@ -272,7 +283,7 @@ fn golden_scenarios() {
 
 #[test]
 fn golden_why_answers() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let update = update_golden();
     let mut failures = vec![];
     let mut asked = 0;
     for dir in scenario_dirs() {

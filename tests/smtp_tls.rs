@@ -124,7 +124,11 @@ fn have_aiosmtpd(test: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        println!("SKIP {test}: Python's aiosmtpd is not installed (pip install aiosmtpd)");
+        crate::util::skip(
+            "aiosmtpd",
+            test,
+            "Python's aiosmtpd is not installed (pip install aiosmtpd)",
+        );
     }
     ok
 }

@@ -52,8 +52,10 @@ fn issue11_full_disk_pauses_reading_and_loses_nothing() {
             .status()
             .is_ok_and(|s| s.success());
     if !unshare_works {
-        eprintln!(
-            "SKIP issue11_full_disk_pauses_reading_and_loses_nothing: needs root and unshare -m (a private tmpfs)"
+        crate::util::skip(
+            "privileges",
+            "issue11_full_disk_pauses_reading_and_loses_nothing",
+            "needs root and unshare -m (a private tmpfs)",
         );
         return;
     }

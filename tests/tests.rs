@@ -10,6 +10,7 @@ mod api;
 mod api_closed;
 mod cardinality;
 mod cli;
+mod config_doc;
 mod copytruncate;
 mod corpus_json;
 mod corpus_sshd;

@@ -4,26 +4,97 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+/// Records that `test` could not run for want of `tool`: one `SKIP` line on
+/// stderr, shown even when the test passes, and the same line appended
+/// to the file named by `LOGINWATCH_SKIP_LOG` when set. scripts/test.sh sets it,
+/// lists every skip at the end, and in CI fails on any skip whose `tool` must
+/// exist there (its policy is in the script); `tool` is one word for that.
+#[allow(dead_code)]
+pub fn skip(tool: &str, test: &str, reason: &str) {
+    let line = format!("SKIP [{tool}] {test}: {reason}");
+    // Straight to the stderr handle, not `eprintln!`: the test harness captures
+    // the print macros of a passing test, and a skip must be seen.
+    let _ = writeln!(std::io::stderr(), "{line}");
+    if let Some(path) = std::env::var_os("LOGINWATCH_SKIP_LOG") {
+        // One write of a whole line with O_APPEND: lines from tests running in
+        // parallel do not interleave.
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(format!("{line}\n").as_bytes()));
+        if let Err(e) = written {
+            panic!(
+                "cannot record the skip in {}: {e}",
+                PathBuf::from(path).display()
+            );
+        }
+    }
+}
+
+/// Whether `program args` runs and exits 0 (a tool's `--version` probe).
+#[allow(dead_code)]
+pub fn runs(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Runs the test `name` (its full path, e.g. `enforce::some_test`) again, alone,
+/// in a child of this test binary started through `wrapper` (e.g. `unshare -rn`
+/// for a network namespace of its own), with `env_flag=1` set so the child knows
+/// it is the child; fails the calling test when the child's test fails.
+/// Re-running the binary, not forking: the harness is multi-threaded.
+#[allow(dead_code)]
+pub fn rerun_test_in_child(wrapper: &[&str], name: &str, env_flag: &str) {
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(wrapper[0])
+        .args(&wrapper[1..])
+        .arg(&exe)
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(env_flag, "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{name} under {wrapper:?}: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The shared real-log corpus beside the checkout (`../shared/data`), or `None`
-/// after printing one SKIP line naming the test, when it is absent (a user's clone).
+/// after one skip naming the test, when it is absent (a user's clone; in CI it
+/// is expected, and scripts/test.sh fails the run on this skip).
 #[allow(dead_code)]
 pub fn shared_data(test: &str) -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
     if p.is_dir() {
         Some(p)
     } else {
-        println!("SKIP {test}: ../shared/data (the real-log corpus) is not beside the checkout");
+        skip(
+            "corpus",
+            test,
+            "../shared/data (the real-log corpus) is not beside the checkout",
+        );
         None
     }
 }
 
 /// Runs `promtool check metrics` on `text` and fails the test on any finding;
-/// returns false after one SKIP line naming `test` when promtool is missing.
+/// returns false after one skip naming `test` when promtool is missing.
 #[allow(dead_code)]
 pub fn promtool_check_metrics(test: &str, text: &str) -> bool {
-    if Command::new("promtool").arg("--version").output().is_err() {
-        println!(
-            "SKIP promtool check in {test}: promtool is not installed (apt-get install prometheus)"
+    if !runs("promtool", &["--version"]) {
+        skip(
+            "promtool",
+            test,
+            "promtool is not installed (apt-get install prometheus)",
         );
         return false;
     }

@@ -227,7 +227,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let reload_task = tokio::spawn(reload::run(
-        rules_dir,
+        reload::watch(rules_dir.as_deref()),
         config.clone(),
         reload_tx,
         metrics.clone(),

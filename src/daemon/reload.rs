@@ -5,7 +5,6 @@
 //! `loginwatch_rules_reloads_total{result="error"}` counts it. A good set goes to
 //! the ingest thread, which swaps it in keeping the windows of unchanged rules.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 use std::time::Duration;
@@ -21,17 +20,18 @@ use crate::telemetry::{Metrics, ReloadResult};
 /// several steps (temp file, rename), and a half-written set must not be tried.
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
-/// Runs until `stop` turns true.
-pub async fn run(
-    dir: Option<PathBuf>,
-    config: Config,
-    to_ingest: Sender<Arc<RuleSet>>,
-    metrics: Arc<Metrics>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let _watcher = dir.as_ref().and_then(|d| {
-        let tx = tx.clone();
+/// The rules directory's watcher and its wake-ups. Made before the daemon
+/// says it is up (`--addr-file`), not inside the task: a change made right
+/// after start-up must not fall between the two.
+pub struct Watch {
+    _watcher: Option<notify::RecommendedWatcher>,
+    rx: tokio::sync::mpsc::UnboundedReceiver<()>,
+}
+
+/// Starts watching `dir` (none: SIGHUP only).
+pub fn watch(dir: Option<&std::path::Path>) -> Watch {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let watcher = dir.and_then(|d| {
         let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             if let Ok(ev) = res
                 && !matches!(ev.kind, notify::EventKind::Access(_))
@@ -48,6 +48,21 @@ pub async fn run(
             }
         }
     });
+    Watch {
+        _watcher: watcher,
+        rx,
+    }
+}
+
+/// Runs until `stop` turns true.
+pub async fn run(
+    watch: Watch,
+    config: Config,
+    to_ingest: Sender<Arc<RuleSet>>,
+    metrics: Arc<Metrics>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let Watch { _watcher, mut rx } = watch;
     #[cfg(unix)]
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {

@@ -273,7 +273,7 @@ impl Pipeline {
             d.action = milder.action;
             d.severity = milder.severity;
             d.until = None;
-            d.unlock = Unlock::Auto;
+            d.unlock = Unlock::of(milder.action, Unlock::Auto);
         }
     }
 

@@ -461,3 +461,34 @@ fn every_example_in_the_reference_compiles() {
         assert_eq!(set.rules.len(), 1);
     }
 }
+
+#[test]
+fn unlock_none_is_refused_for_a_lock() {
+    let text = GOOD.replace(
+        "duration = \"30m\"",
+        "duration = \"30m\"\nunlock = \"none\"",
+    );
+    let errs = lines(&text);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].1.contains("unlock = \"none\""), "{errs:?}");
+}
+
+#[test]
+fn a_decision_that_locks_nothing_says_unlock_none() {
+    assert_eq!(
+        Unlock::of(DecisionAction::Alert, Unlock::Auto),
+        Unlock::None
+    );
+    assert_eq!(
+        Unlock::of(DecisionAction::RequirePasswordReset, Unlock::Admin),
+        Unlock::None
+    );
+    assert_eq!(
+        Unlock::of(DecisionAction::LockAccount, Unlock::Admin),
+        Unlock::Admin
+    );
+    assert_eq!(
+        Unlock::of(DecisionAction::BlockIp, Unlock::Auto),
+        Unlock::Auto
+    );
+}

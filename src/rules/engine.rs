@@ -432,7 +432,7 @@ pub(super) fn fire(
     } else {
         let until = match spec.unlock {
             Unlock::Auto => duration.and_then(|d| at.checked_add_signed(d.delta())),
-            Unlock::Admin => None,
+            Unlock::Admin | Unlock::None => None,
         };
         (spec.action, until)
     };
@@ -446,7 +446,7 @@ pub(super) fn fire(
         target,
         at,
         until,
-        unlock: spec.unlock,
+        unlock: Unlock::of(action, spec.unlock),
         severity: spec.severity,
         mode: rule.mode.unwrap_or(mode),
         exempt,

@@ -134,7 +134,7 @@ fn decide(
         Found::Reminder => (DecisionAction::Alert, Severity::Low),
     };
     let until = match (action, spec.unlock) {
-        (DecisionAction::Alert, _) | (_, Unlock::Admin) => None,
+        (DecisionAction::Alert, _) | (_, Unlock::Admin | Unlock::None) => None,
         (_, Unlock::Auto) => spec
             .duration
             .and_then(|d| now.checked_add_signed(d.delta())),
@@ -147,7 +147,7 @@ fn decide(
         target,
         at: now,
         until,
-        unlock: spec.unlock,
+        unlock: Unlock::of(action, spec.unlock),
         severity,
         mode: rule.mode.unwrap_or(mode),
         exempt,

@@ -231,6 +231,10 @@ pub fn compile_decision(sink: &mut Sink, d: &Spanned<RawDecision>) -> Option<Dec
                 span.clone(),
                 format!("decision.duration is required for {action} with unlock = \"auto\" (or set unlock = \"admin\")"),
             ),
+            (Unlock::None, _) => sink.err(
+                span.clone(),
+                format!("unlock = \"none\" is for decisions that lock nothing; {action} needs \"auto\" or \"admin\""),
+            ),
             (Unlock::Admin, Some(_)) => sink.err(
                 d.duration.as_ref().map_or(span.clone(), |v| v.span()),
                 "decision.duration conflicts with unlock = \"admin\": an admin unlock has no end; remove duration or set unlock = \"auto\"",

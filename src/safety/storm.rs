@@ -93,7 +93,7 @@ impl StormEvent {
             target,
             at: since,
             until: None,
-            unlock: Unlock::Admin,
+            unlock: Unlock::None,
             severity: Severity::Critical,
             mode: Mode::Recommend,
             exempt: false,

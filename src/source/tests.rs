@@ -504,7 +504,22 @@ fn unreadable_file_is_reported_once_and_others_keep_reading() {
     append(&open, "o1\n");
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
     if File::open(&locked).is_ok() {
-        println!("SKIP unreadable_file_is_reported_once: running with permission to read anything");
+        use crate::test_support::{UNPRIVILEGED, rerun_as_nobody, skip};
+        let test = "unreadable_file_is_reported_once_and_others_keep_reading";
+        assert!(
+            std::env::var_os(UNPRIVILEGED).is_none(),
+            "still reads a mode-000 file as nobody"
+        );
+        if nix::unistd::Uid::effective().is_root() {
+            rerun_as_nobody(&format!("source::tests::{test}"));
+        } else {
+            // Not root, yet a capability lets it read: nothing to drop to.
+            skip(
+                "privileges",
+                test,
+                "reads a mode-000 file without being root",
+            );
+        }
         return;
     }
     let mut t = Tailer::new(vec![spec("l", &locked), spec("o", &open)], vec![], false);
