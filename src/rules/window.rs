@@ -48,6 +48,9 @@ pub struct KeyState {
     pub last_fire: i64,
     /// How many decisions in a row were repeats (escalation exponent).
     pub repeats: u32,
+    /// A known account's key (see `AuthEvent::user_known`): counted against
+    /// its own cap and never evicted to make room for an unknown one.
+    pub protected: bool,
 }
 
 impl KeyState {
@@ -60,6 +63,7 @@ impl KeyState {
             quiet_until: NEVER,
             last_fire: NEVER,
             repeats: 0,
+            protected: false,
         }
     }
 
