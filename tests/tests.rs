@@ -15,6 +15,7 @@ mod daemon;
 mod dashboards;
 mod enforce;
 mod enrich;
+mod flood;
 mod inventory;
 mod learn;
 mod rules4;

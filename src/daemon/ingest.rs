@@ -246,6 +246,16 @@ impl Ingest {
     }
 
     fn commit(&mut self, pending: &mut Vec<Decision>) -> Result<(), crate::state::StateError> {
+        {
+            let inventory = self
+                .pipeline
+                .enrichment()
+                .inventory
+                .as_ref()
+                .map(|h| h.current());
+            self.enforcer
+                .screen(pending, inventory.as_deref(), Utc::now());
+        }
         let batch = Batch {
             checkpoints: self.tailer.checkpoints(),
             engine_snapshot: Some(self.pipeline.engine().snapshot()),
@@ -270,6 +280,10 @@ impl Ingest {
         // One reader for the whole commit: each log file is opened once, not per alert.
         let mut lines = super::samples::LineReader::default();
         let mut render = |d: &Decision| {
+            // A held lock's alert is the storm's: one alert, not one per account.
+            if d.mode == crate::decision::Mode::Held {
+                return None;
+            }
             alerting
                 .as_ref()
                 .and_then(|a| a.render(&firing_alert(d, enrichment, samples, &mut lines), now))
