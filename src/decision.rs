@@ -60,6 +60,11 @@ pub enum Severity {
 pub enum Mode {
     Recommend,
     Enforce,
+    /// Neither: an account lock decided while the lockout storm breaker was
+    /// open (`safety::storm`). Not enforced and not alerted on its own: the
+    /// storm's one alert stands for it, and `decisions list --mode held`
+    /// lists the storm's decisions for one review. Never configured.
+    Held,
 }
 
 /// Spellings in rule files and JSON, with the list of accepted ones for errors.
@@ -92,7 +97,18 @@ spelled!(DecisionAction {
 });
 spelled!(Unlock { Auto => "auto", Admin => "admin", None => "none" });
 spelled!(Severity { Low => "low", Medium => "medium", High => "high", Critical => "critical" });
-spelled!(Mode { Recommend => "recommend", Enforce => "enforce" });
+spelled!(Mode { Recommend => "recommend", Enforce => "enforce", Held => "held" });
+
+impl Mode {
+    /// The modes a config or rule file may set (`held` is the storm
+    /// breaker's alone).
+    pub const CONFIGURED: &'static [&'static str] = &["recommend", "enforce"];
+
+    /// Parses a configured mode ([`Self::CONFIGURED`]).
+    pub fn parse_configured(s: &str) -> Option<Mode> {
+        Mode::parse(s).filter(|m| *m != Mode::Held)
+    }
+}
 
 impl DecisionAction {
     /// True for actions on an account (they need a user target).

@@ -298,6 +298,11 @@ pub struct AuthEvent {
     /// `unknown_user` attempt was meant for, when its spelling and source both
     /// point to one (`user.intended.name`; `user.name` stays as typed).
     pub mistyped_of: Option<Name>,
+    /// Set by the account stage, not by parsers: `user.name` is an account
+    /// known from its own successful logins or from the inventory. The rule
+    /// engine keeps such accounts' windows apart from the keys a flood of
+    /// invented names brings, so the flood cannot evict them. Not serialized.
+    pub user_known: bool,
 }
 
 impl AuthEvent {
@@ -323,6 +328,7 @@ impl AuthEvent {
             account: None,
             lists: None,
             mistyped_of: None,
+            user_known: false,
         }
     }
 

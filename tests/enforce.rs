@@ -380,7 +380,7 @@ fn ctx(inv: &Inventory, now: DateTime<Utc>, locked_admins: usize) -> Ctx<'_> {
 #[test]
 fn exemptions_hold_and_the_attempt_is_still_alerted() {
     let inv = inventory();
-    let mut s = Safety::new(
+    let s = Safety::new(
         SafetyConfig {
             exempt_users: vec!["breakglass".into()],
             exempt_groups: vec!["monitoring".into()],
@@ -391,33 +391,33 @@ fn exemptions_hold_and_the_attempt_is_still_alerted() {
     );
     let c = ctx(&inv, t0(), 0);
     let only = |v: Verdict| matches!(v, Verdict::AlertOnly { .. });
-    assert!(only(s.check(&lock("breakglass"), &c).verdict));
-    assert!(only(s.check(&lock("glass"), &c).verdict)); // inventory flag
-    assert!(only(s.check(&lock("mon"), &c).verdict)); // group
+    assert!(only(s.check(&lock("breakglass"), &c)));
+    assert!(only(s.check(&lock("glass"), &c))); // inventory flag
+    assert!(only(s.check(&lock("mon"), &c))); // group
     let ip = decision(
         DecisionAction::BlockIp,
         Target::ip("198.51.100.9".parse().unwrap()),
     );
     assert_eq!(
-        s.check(&ip, &c).verdict,
+        s.check(&ip, &c),
         Verdict::AlertOnly {
             why: Why::ExemptCidr("198.51.100.0/24".parse().unwrap())
         }
     );
-    assert_eq!(s.check(&lock("alice"), &c).verdict, Verdict::Enforce);
+    assert_eq!(s.check(&lock("alice"), &c), Verdict::Enforce);
 }
 
 #[test]
 fn the_last_active_admin_is_never_locked() {
     let inv = inventory();
-    let mut s = Safety::new(SafetyConfig::default(), vec![]);
+    let s = Safety::new(SafetyConfig::default(), vec![]);
     // Two active admins, none locked: one may be locked.
     assert_eq!(
-        s.check(&lock("boss"), &ctx(&inv, t0(), 0)).verdict,
+        s.check(&lock("boss"), &ctx(&inv, t0(), 0)),
         Verdict::Enforce
     );
     // One already locked: the other is the last.
-    let v = s.check(&lock("root-admin"), &ctx(&inv, t0(), 1)).verdict;
+    let v = s.check(&lock("root-admin"), &ctx(&inv, t0(), 1));
     assert!(
         matches!(
             v,
@@ -435,27 +435,24 @@ fn private_and_own_addresses_need_explicit_configuration() {
     let c = ctx(&inv, t0(), 0);
     let block = |ip: &str| decision(DecisionAction::BlockIp, Target::ip(ip.parse().unwrap()));
     let own = vec!["203.0.113.5".parse().unwrap()];
-    let mut s = Safety::new(SafetyConfig::default(), own.clone());
+    let s = Safety::new(SafetyConfig::default(), own.clone());
     for ip in ["10.0.0.1", "127.0.0.1", "fe80::1", "203.0.113.5"] {
         assert!(
-            matches!(s.check(&block(ip), &c).verdict, Verdict::AlertOnly { .. }),
+            matches!(s.check(&block(ip), &c), Verdict::AlertOnly { .. }),
             "{ip}"
         );
     }
-    assert_eq!(s.check(&block("192.0.2.1"), &c).verdict, Verdict::Enforce);
-    let mut allowed = Safety::new(
+    assert_eq!(s.check(&block("192.0.2.1"), &c), Verdict::Enforce);
+    let allowed = Safety::new(
         SafetyConfig {
             allow_private: true,
             ..SafetyConfig::default()
         },
         own,
     );
-    assert_eq!(
-        allowed.check(&block("10.0.0.1"), &c).verdict,
-        Verdict::Enforce
-    );
+    assert_eq!(allowed.check(&block("10.0.0.1"), &c), Verdict::Enforce);
     assert!(matches!(
-        allowed.check(&block("203.0.113.5"), &c).verdict,
+        allowed.check(&block("203.0.113.5"), &c),
         Verdict::AlertOnly { .. }
     ));
 }
@@ -475,18 +472,24 @@ fn a_lockout_storm_trips_the_breaker_once_and_cools_down() {
     let at = |m: i64| t0() + chrono::TimeDelta::minutes(m);
     let mut trips = 0;
     for (i, u) in ["u1", "u2", "u3", "u1"].iter().enumerate() {
-        let c = s.check(&lock(u), &ctx(&inv, at(i as i64), 0));
-        assert_eq!(c.verdict, Verdict::Enforce, "{u}");
+        let mut d = lock(u);
+        assert!(s.screen(&mut d, &ctx(&inv, at(i as i64), 0)).is_empty());
+        assert_eq!(d.mode, Mode::Enforce, "{u}");
+        assert_eq!(s.check(&d, &ctx(&inv, at(i as i64), 0)), Verdict::Enforce);
     }
     for (i, u) in ["u4", "u5", "u6"].iter().enumerate() {
-        let c = s.check(&lock(u), &ctx(&inv, at(5 + i as i64), 0));
-        assert_eq!(c.verdict, Verdict::DowngradeToRecommend { why: Why::Storm });
-        trips += c
-            .storm
+        let mut d = lock(u);
+        let events = s.screen(&mut d, &ctx(&inv, at(5 + i as i64), 0));
+        assert_eq!(d.mode, Mode::Held, "{u}");
+        assert_eq!(
+            s.check(&d, &ctx(&inv, at(5 + i as i64), 0)),
+            Verdict::DowngradeToRecommend { why: Why::Storm }
+        );
+        trips += events
             .iter()
             .filter(|e| matches!(e, StormEvent::Tripped { .. }))
             .count();
-        if let Some(e) = c.storm.first() {
+        if let Some(e) = events.first() {
             let d = e.decision();
             assert_eq!(d.severity, Severity::Critical);
             assert_eq!(d.evidence.users.len(), 4);
@@ -498,7 +501,7 @@ fn a_lockout_storm_trips_the_breaker_once_and_cools_down() {
         DecisionAction::BlockIp,
         Target::ip("192.0.2.1".parse().unwrap()),
     );
-    assert_eq!(s.check(&ip, &ctx(&inv, at(8), 0)).verdict, Verdict::Enforce);
+    assert_eq!(s.check(&ip, &ctx(&inv, at(8), 0)), Verdict::Enforce);
     // The state survives a snapshot round trip (a restart).
     let snap = serde_json::to_string(&s.snapshot()).unwrap();
     let mut s2 = Safety::new(SafetyConfig::default(), vec![]);
@@ -513,10 +516,9 @@ fn a_lockout_storm_trips_the_breaker_once_and_cools_down() {
             ..
         })
     ));
-    assert_eq!(
-        s.check(&lock("u7"), &ctx(&inv, at(38), 0)).verdict,
-        Verdict::Enforce
-    );
+    let mut d = lock("u7");
+    s.screen(&mut d, &ctx(&inv, at(38), 0));
+    assert_eq!(d.mode, Mode::Enforce);
     // An admin's reset resumes at once.
     assert!(matches!(
         s2.reset_storm(at(9)),

@@ -18,6 +18,7 @@ mod daemon;
 mod dashboards;
 mod enforce;
 mod enrich;
+mod flood;
 mod injection;
 mod inventory;
 mod learn;

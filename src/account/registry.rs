@@ -9,7 +9,11 @@
 //!
 //! Memory is bounded: at most `max_users` accounts are held (the least
 //! recently seen eighth is dropped when the map is full), and unknown user
-//! names never get a history of their own.
+//! names never get a history of their own. Names with failures and no
+//! success (an IdP that logs a bad password for a name that does not exist,
+//! or a real account that never logged in) hold at most an eighth of
+//! `max_users`: a flood of a million such names keeps 12,500 of them, not
+//! 100,000 histories, and never pushes out an account that logged in.
 
 use std::net::IpAddr;
 
@@ -183,6 +187,11 @@ impl Accounts {
                 if self.users.len() >= self.max_users {
                     self.shed();
                 }
+                if !ev.is_success()
+                    && self.users.len().saturating_sub(self.with_successes) >= self.max_users / 8
+                {
+                    self.shed_unproven();
+                }
                 self.users.entry(user.clone()).or_default()
             }
         };
@@ -223,6 +232,31 @@ impl Accounts {
             users.retain(|u| self.users.contains_key(u));
             !users.is_empty()
         });
+        self.forget_dropped();
+    }
+
+    /// Drops the least recently seen eighth of the accounts with no success.
+    fn shed_unproven(&mut self) {
+        let mut seen: Vec<(i64, Name)> = self
+            .users
+            .iter()
+            .filter(|(_, h)| !h.has_successes())
+            .map(|(u, h)| (h.last_seen, u.clone()))
+            .collect();
+        seen.sort_unstable();
+        let n = (seen.len() / 8).max(1);
+        for (_, u) in seen.iter().take(n) {
+            self.users.remove(u);
+        }
+        // Accounts without a success are in no `by_net` list: nothing to prune.
+        self.forget_dropped();
+    }
+
+    /// Drops dropped accounts from the dirty list: `replay` never takes it,
+    /// and a flood of names would otherwise keep every one alive there.
+    fn forget_dropped(&mut self) {
+        let users = &self.users;
+        self.dirty.retain(|u| users.contains_key(u));
     }
 
     /// The accounts changed since the last call, in their stored form, sorted

@@ -377,3 +377,22 @@ fn an_account_without_history_attacked_from_an_address_nobody_uses_is_an_attack(
     let w = assess(&office, &bad(10, "newbie", "10.0.3.7"), Basis::Failures, &a);
     assert!(matches!(w, Why::NoHistory { .. }), "{w:?}");
 }
+
+/// A flood of names with bad passwords and no success holds at most an
+/// eighth of the registry, and never pushes out an account that logged in.
+#[test]
+fn names_without_a_success_hold_an_eighth_of_the_registry() {
+    let mut a = Accounts::with_capacity(800);
+    feed(&mut a, &ok(0, "alice", "192.0.2.10"));
+    for i in 0..10_000 {
+        feed(
+            &mut a,
+            &bad(1 + i / 100, &format!("n{i:05}"), "203.0.113.9"),
+        );
+    }
+    assert!(a.len() <= 1 + 100, "{} held", a.len());
+    assert!(a.get("alice").is_some_and(|h| h.has_successes()));
+    // The newest of them are the ones kept.
+    assert!(a.get("n09999").is_some());
+    assert!(a.get("n00000").is_none());
+}

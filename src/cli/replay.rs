@@ -13,6 +13,7 @@ use loginwatch::escape::Escaped;
 use loginwatch::event::rfc3339;
 use loginwatch::pipeline::Pipeline;
 use loginwatch::replay::{EventMerge, Stats};
+use loginwatch::safety::{Ctx, Safety, StormEvent};
 
 use super::CliError;
 use super::input::{self, InputArgs};
@@ -67,8 +68,20 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     let mut per_rule: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
     let mut made = Vec::new();
+    // The lockout storm breaker screens decisions as the daemon's does, in
+    // event time: a storm is one decision of its own and its locks are `held`.
+    let mut safety = Safety::new(
+        config
+            .as_ref()
+            .map(|c| c.safety.clone())
+            .unwrap_or_default(),
+        Vec::new(),
+    );
     while let Some(mut ev) = merge.next_event(&mut stats, &mut hook)? {
         pipeline.observe(&mut ev, &mut made);
+        if !made.is_empty() {
+            screen(&mut safety, &pipeline, &mut made);
+        }
         for d in made.drain(..) {
             stats.decisions += 1;
             *per_rule
@@ -115,6 +128,31 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Passes `made` through the storm breaker at each decision's own time; a
+/// trip is inserted as the storm's decision before the lock that tripped it.
+fn screen(safety: &mut Safety, pipeline: &Pipeline, made: &mut Vec<Decision>) {
+    let inventory = pipeline
+        .enrichment()
+        .inventory
+        .as_ref()
+        .map(|h| h.current());
+    let mut out = Vec::with_capacity(made.len());
+    for mut d in made.drain(..) {
+        let ctx = Ctx {
+            now: d.at,
+            inventory: inventory.as_deref(),
+            locked_admins: 0,
+        };
+        for ev in safety.screen(&mut d, &ctx) {
+            if let StormEvent::Tripped { .. } = ev {
+                out.push(ev.decision());
+            }
+        }
+        out.push(d);
+    }
+    *made = out;
+}
+
 fn write_json(out: &mut impl Write, d: &Decision) -> io::Result<()> {
     serde_json::to_writer(&mut *out, d)?;
     out.write_all(b"\n")
@@ -139,13 +177,14 @@ fn write_human(out: &mut impl Write, d: &Decision) -> io::Result<()> {
     };
     writeln!(
         out,
-        "{}  {:<22} {:<24} {:<32} {} [{}] {} events, {} IPs, {} users",
+        "{}  {:<22} {:<24} {:<32} {} [{}{}] {} events, {} IPs, {} users",
         rfc3339(&d.at),
         d.action.as_str(),
         Escaped(&d.rule),
         target,
         until,
         d.severity.as_str(),
+        if d.mode == Mode::Held { ", held" } else { "" },
         d.evidence.count,
         d.evidence.source_ips.len(),
         d.evidence.users.len()

@@ -205,14 +205,14 @@ fn validate(
 ) -> Config {
     let mut c = Config::defaults_with_state(PathBuf::new());
     if let Some(m) = &raw.mode {
-        match Mode::parse(m.get_ref()) {
+        match Mode::parse_configured(m.get_ref()) {
             Some(mode) => c.mode = mode,
             None => cx.err(
                 m.span(),
                 format!(
                     "unknown mode {:?}: expected one of {}",
                     m.get_ref(),
-                    Mode::ALL.join(", ")
+                    Mode::CONFIGURED.join(", ")
                 ),
             ),
         }

@@ -86,14 +86,43 @@ impl Enforcer {
             .unwrap_or(0)
     }
 
+    /// Decisions about to be stored pass the storm breaker (both modes): a
+    /// lock it holds becomes `mode: held`, and a trip raises the storm's one
+    /// critical alert. Called before the commit, so what is stored, counted
+    /// and alerted already says whether the breaker held it.
+    pub fn screen(
+        &self,
+        decisions: &mut [Decision],
+        inventory: Option<&Inventory>,
+        now: DateTime<Utc>,
+    ) {
+        let Ok(mut s) = self.safety.lock() else {
+            return;
+        };
+        let ctx = Ctx {
+            now,
+            inventory,
+            locked_admins: 0,
+        };
+        for d in decisions.iter_mut() {
+            for ev in s.screen(d, &ctx) {
+                let storm = ev.decision();
+                warn!(id = %storm.id, accounts = storm.evidence.count, "Lockout storm breaker: {}", Escaped(&storm.rule));
+                if let Some(a) = &self.alerting {
+                    a.enqueue(&super::alerting::firing(&storm, None), now);
+                }
+            }
+        }
+    }
+
     /// A new decision: safety first, then its actions (enforce mode only).
     pub fn decided(&self, d: &Decision, inventory: Option<&Inventory>, now: DateTime<Utc>) {
         if d.mode != Mode::Enforce {
             return;
         }
         let locked_admins = self.locked_admins(inventory);
-        let checked = match self.safety.lock() {
-            Ok(mut s) => s.check(
+        let verdict = match self.safety.lock() {
+            Ok(s) => s.check(
                 d,
                 &Ctx {
                     now,
@@ -103,14 +132,7 @@ impl Enforcer {
             ),
             Err(_) => return,
         };
-        for ev in &checked.storm {
-            let storm = ev.decision();
-            warn!(id = %storm.id, "Lockout storm breaker: {}", Escaped(&storm.rule));
-            if let Some(a) = &self.alerting {
-                a.enqueue(&super::alerting::firing(&storm, None), now);
-            }
-        }
-        match checked.verdict {
+        match verdict {
             Verdict::Enforce => self.run(d, Phase::Apply, now),
             Verdict::DowngradeToRecommend { why } | Verdict::AlertOnly { why } => {
                 info!(id = %d.id, why = %why, "Not enforced.");

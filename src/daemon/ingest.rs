@@ -307,6 +307,18 @@ impl Ingest {
         pending: &mut Vec<Decision>,
         carry: &mut Carry,
     ) -> Result<(), crate::state::StateError> {
+        // Screened at every attempt: the breaker counts distinct accounts, so a
+        // retried batch is not counted twice.
+        {
+            let inventory = self
+                .pipeline
+                .enrichment()
+                .inventory
+                .as_ref()
+                .map(|h| h.current());
+            self.enforcer
+                .screen(pending, inventory.as_deref(), Utc::now());
+        }
         let mut facts = std::mem::take(&mut carry.facts);
         facts.extend(self.pipeline.take_facts());
         let mut accounts = std::mem::take(&mut carry.accounts);
@@ -335,6 +347,10 @@ impl Ingest {
         // One reader for the whole commit: each log file is opened once, not per alert.
         let mut lines = super::samples::LineReader::default();
         let mut render = |d: &Decision| {
+            // A held lock's alert is the storm's: one alert, not one per account.
+            if d.mode == crate::decision::Mode::Held {
+                return None;
+            }
             alerting
                 .as_ref()
                 .and_then(|a| a.render(&firing_alert(d, enrichment, samples, &mut lines), now))

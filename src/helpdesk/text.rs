@@ -118,7 +118,7 @@ fn en(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                     None => format!("{user}'s account is locked"),
                 };
                 let rule = ev.rule.as_deref().unwrap_or("a rule");
-                let mode = if ev.mode == Some(Mode::Recommend) {
+                let mode = if matches!(ev.mode, Some(Mode::Recommend | Mode::Held)) {
                     " (recommended by loginwatch; enforce it or not as policy says)"
                 } else {
                     ""
@@ -348,7 +348,7 @@ fn ja(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                     None => format!("{user} のアカウントはロックされています"),
                 };
                 let rule = ev.rule.as_deref().unwrap_or("ルール");
-                let mode = if ev.mode == Some(Mode::Recommend) {
+                let mode = if matches!(ev.mode, Some(Mode::Recommend | Mode::Held)) {
                     "（loginwatch の推奨。実施するかは運用方針に従ってください）"
                 } else {
                     ""

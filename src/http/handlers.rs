@@ -13,6 +13,7 @@ use serde_json::json;
 use super::AppState;
 use super::backend::{AdminBackend, BackendError, UnlockError};
 use super::guard::Credential;
+use crate::decision::Mode;
 use crate::escape::Escaped;
 use crate::state::model::{AccountFacts, AuditEntry, DecisionRecord};
 use crate::telemetry::UnlockHow;
@@ -90,6 +91,9 @@ pub async fn readyz(State(s): State<AppState>) -> Result<Response, ApiError> {
 pub struct ListQuery {
     #[serde(default)]
     active: bool,
+    /// Only decisions in this mode (`held`: a lockout storm's, for one review).
+    #[serde(default)]
+    mode: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -102,7 +106,23 @@ pub async fn decisions(
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<impl Serialize>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let decisions = blocking(&s, move |b| b.decisions(q.active)).await??;
+    let mode = match q.mode.as_deref() {
+        None => None,
+        Some(m) => Some(Mode::parse(m).ok_or_else(|| {
+            ApiError(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "unknown mode {:?}: expected one of {}",
+                    m,
+                    Mode::ALL.join(", ")
+                ),
+            )
+        })?),
+    };
+    let mut decisions = blocking(&s, move |b| b.decisions(q.active)).await??;
+    if let Some(m) = mode {
+        decisions.retain(|r| r.decision.mode == m);
+    }
     Ok(Json(DecisionList { decisions }))
 }
 

@@ -239,6 +239,13 @@ impl Pipeline {
         if let Some(f) = &mut self.facts {
             f.observe(ev);
         }
+        // Known before this event: its own success does not protect itself,
+        // the failures after it do (see `rules::engine`).
+        ev.user_known = ev.account.is_some()
+            || ev
+                .user
+                .as_deref()
+                .is_some_and(|u| self.accounts.get(u).is_some_and(|h| h.has_successes()));
         let made = self.engine.observe(ev);
         let mut teach = true;
         if !made.is_empty() {

@@ -130,7 +130,7 @@ pub fn compile_rule(sink: &mut Sink, raw: &RawRule, line: usize) -> Option<Rule>
     let mode = raw
         .mode
         .as_ref()
-        .and_then(|m| spelled(sink, m, "mode", Mode::ALL, Mode::parse));
+        .and_then(|m| spelled(sink, m, "mode", Mode::CONFIGURED, Mode::parse_configured));
     let max_keys = match &raw.max_keys {
         None => Some(DEFAULT_MAX_KEYS),
         Some(v) => match usize::try_from(*v.get_ref()) {

@@ -60,7 +60,7 @@ pub(super) fn step(
         return None;
     }
     let key = rule.group_by.key(ev)?;
-    st.touch(rule, &key, t);
+    st.touch(rule, &key, ev, t);
     let ks = st.keys.get_mut(&key)?;
     let learned = ks.entries.back().cloned();
     if learned.as_ref().is_some_and(|p| p.t >= t) {

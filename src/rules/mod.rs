@@ -348,6 +348,8 @@ mod compile_tests;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
+mod flood_tests;
+#[cfg(test)]
 mod kinds_tests;
 #[cfg(test)]
 mod learn_tests;

@@ -19,10 +19,11 @@ use crate::event::Name;
 /// so this (times `max_keys`) bounds the engine's memory per rule.
 pub const MAX_COUNT: u32 = 1000;
 
-/// Default cap on keys tracked per rule (`max_keys`). A key costs about 500
-/// bytes with its window; three address-keyed default rules at this cap stay
-/// well under the daemon's 150 MiB budget when a flood brings millions of
-/// addresses (the least recently seen are evicted, counted in a metric).
+/// Default cap on keys tracked per rule (`max_keys`), and again on the keys
+/// of known accounts (see `engine`). A flood key costs about 200 bytes with a
+/// one-entry window; six default rules at this cap are about 60 MiB of the
+/// 146 MiB `bench/flood.sh` measures in `replay` for a million distinct
+/// addresses and names (the least recently seen are evicted, counted in a metric).
 pub const DEFAULT_MAX_KEYS: usize = 50_000;
 
 /// Largest `max_keys` accepted.

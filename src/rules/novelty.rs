@@ -109,7 +109,7 @@ pub(super) fn step(
     }
     let val = nv.field.value(ev)?;
     let key = rule.group_by.key(ev)?;
-    st.touch(rule, &key, t);
+    st.touch(rule, &key, ev, t);
     let ks = st.keys.get_mut(&key)?;
     let cutoff = ks
         .newest()

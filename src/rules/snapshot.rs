@@ -35,11 +35,19 @@ use super::window::{Entry, KeyState, NEVER};
 use crate::decision::Mode;
 use crate::event::Name;
 use crate::intern::Interner;
-use crate::snapshot::{SnapshotError, SnapshotKind, decode, encode, opt_time};
+use crate::snapshot::{SnapshotError, SnapshotKind, decode, encode, opt_time, version};
 
 /// Version of the engine snapshot layout: bump it with any change to the wire
-/// types of this module (an older snapshot is then refused, not misread).
-pub const ENGINE_FORMAT: u8 = 4;
+/// types of this module (an older snapshot is then refused, not misread, unless
+/// [`Engine::restore`] still reads its layout).
+///
+/// 5: each key ends with its `protected` flag. Version 4 (the same without
+/// it) is still read, its keys unprotected: the flag is set again by the next
+/// event of a known account.
+pub const ENGINE_FORMAT: u8 = 5;
+
+/// The previous layout, still read (see [`ENGINE_FORMAT`]).
+const ENGINE_FORMAT_V4: u8 = 4;
 
 /// A 64-bit fingerprint of what a rule does: everything compiled from its file
 /// except the description and where it is written (moving a rule between files
@@ -115,7 +123,12 @@ impl Engine {
     /// rules start empty. An error (another format version, corrupt bytes) means
     /// the caller should start with [`Engine::new`] and say so.
     pub fn restore(rules: Arc<RuleSet>, mode: Mode, bytes: &[u8]) -> Result<Engine, SnapshotError> {
-        let snap: EngineIn = decode(SnapshotKind::Engine, ENGINE_FORMAT, bytes)?;
+        let snap: EngineIn<bool> = match version(SnapshotKind::Engine, bytes)? {
+            ENGINE_FORMAT_V4 => {
+                decode::<EngineIn<()>>(SnapshotKind::Engine, ENGINE_FORMAT_V4, bytes)?.upgrade()
+            }
+            _ => decode(SnapshotKind::Engine, ENGINE_FORMAT, bytes)?,
+        };
         let mut engine = Engine::new(rules, mode);
         engine.next_sweep = snap.next_sweep.unwrap_or(NEVER);
         let index: FxHashMap<&str, usize> = engine
@@ -195,7 +208,7 @@ impl Engine {
     }
 }
 
-fn rule_state(saved: RuleIn<'_>, names: &mut Interner) -> RuleState {
+fn rule_state(saved: RuleIn<'_, bool>, names: &mut Interner) -> RuleState {
     let mut keys = FxHashMap::default();
     keys.reserve(saved.keys.len());
     for k in saved.keys {
@@ -216,17 +229,21 @@ fn rule_state(saved: RuleIn<'_>, names: &mut Interner) -> RuleState {
             quiet_until: k.quiet_until.unwrap_or(NEVER),
             last_fire: k.last_fire.unwrap_or(NEVER),
             repeats: k.repeats,
+            protected: k.protected,
         };
         keys.insert(k.key.into_key(names), state);
     }
-    RuleState {
+    let mut st = RuleState {
         keys,
+        protected: 0,
         evicted: saved.evicted,
         decisions: saved.decisions,
         suppressed: saved.suppressed,
         late: saved.late,
         matches: saved.matches,
-    }
+    };
+    st.recount();
+    st
 }
 
 // ---- wire types (postcard is positional: the *Out and *In forms of one thing
@@ -358,10 +375,13 @@ struct KeyOut<'a> {
     last_fire: Option<i64>,
     repeats: u32,
     entries: EntriesOut<'a>,
+    protected: bool,
 }
 
+/// A key as read; `P` is its `protected` flag: `bool`, or `()` (nothing on
+/// the wire) for a version 4 snapshot.
 #[derive(Deserialize)]
-struct KeyIn<'a> {
+struct KeyIn<'a, P> {
     #[serde(borrow)]
     key: WKey<'a>,
     last_seen: i64,
@@ -371,6 +391,7 @@ struct KeyIn<'a> {
     repeats: u32,
     #[serde(borrow)]
     entries: Vec<WEntry<'a>>,
+    protected: P,
 }
 
 /// A rule's keys, written straight from the engine's map.
@@ -386,6 +407,7 @@ impl Serialize for KeysOut<'_> {
             last_fire: opt_time(st.last_fire),
             repeats: st.repeats,
             entries: EntriesOut(&st.entries, st.last_seen),
+            protected: st.protected,
         }))
     }
 }
@@ -403,7 +425,7 @@ struct RuleOut<'a> {
 }
 
 #[derive(Deserialize)]
-struct RuleIn<'a> {
+struct RuleIn<'a, P> {
     id: &'a str,
     fingerprint: u64,
     evicted: u64,
@@ -412,7 +434,7 @@ struct RuleIn<'a> {
     late: u64,
     matches: u64,
     #[serde(borrow)]
-    keys: Vec<KeyIn<'a>>,
+    keys: Vec<KeyIn<'a, P>>,
 }
 
 #[derive(Serialize)]
@@ -422,8 +444,44 @@ struct EngineOut<'a> {
 }
 
 #[derive(Deserialize)]
-struct EngineIn<'a> {
+struct EngineIn<'a, P> {
     next_sweep: Option<i64>,
     #[serde(borrow)]
-    rules: Vec<RuleIn<'a>>,
+    rules: Vec<RuleIn<'a, P>>,
+}
+
+impl<'a> EngineIn<'a, ()> {
+    /// A version 4 snapshot in the current form: every key unprotected.
+    fn upgrade(self) -> EngineIn<'a, bool> {
+        EngineIn {
+            next_sweep: self.next_sweep,
+            rules: self
+                .rules
+                .into_iter()
+                .map(|r| RuleIn {
+                    id: r.id,
+                    fingerprint: r.fingerprint,
+                    evicted: r.evicted,
+                    decisions: r.decisions,
+                    suppressed: r.suppressed,
+                    late: r.late,
+                    matches: r.matches,
+                    keys: r
+                        .keys
+                        .into_iter()
+                        .map(|k| KeyIn {
+                            key: k.key,
+                            last_seen: k.last_seen,
+                            first_back: k.first_back,
+                            quiet_until: k.quiet_until,
+                            last_fire: k.last_fire,
+                            repeats: k.repeats,
+                            entries: k.entries,
+                            protected: false,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
 }

@@ -89,7 +89,7 @@ pub(super) fn step(
     }
     let here = location(ev)?;
     let key = rule.group_by.key(ev)?;
-    st.touch(rule, &key, t);
+    st.touch(rule, &key, ev, t);
     let ks = st.keys.get_mut(&key)?;
     // A success older than the window says nothing about this one.
     let window = rule.window.ms();

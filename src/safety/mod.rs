@@ -10,7 +10,13 @@
 //! 2. own and private addresses ([`guard`]): blocking them needs `allow_own` /
 //!    `allow_private`;
 //! 3. the last `min_admins` active admins (from the inventory) are never locked;
-//! 4. the lockout storm breaker ([`storm`]) for enforced account locks.
+//! 4. a decision the lockout storm breaker held ([`Mode::Held`]) is not enforced.
+//!
+//! The storm breaker itself screens decisions earlier, before they are stored
+//! ([`Safety::screen`]): account locks in `recommend` mode count as would-be
+//! locks too, so an attacker who locks a thousand accounts in recommend mode
+//! raises one storm alert, not a thousand mails, and every decision the
+//! breaker held says so (`mode: held`) in the API, the metrics and alerts.
 
 pub mod guard;
 pub mod storm;
@@ -120,7 +126,7 @@ impl fmt::Display for Why {
                 Escaped(user)
             ),
             Why::Storm => f.write_str(
-                "lockout storm: too many accounts locked at once, account locks are recommendations",
+                "lockout storm: too many accounts locked at once, account locks are held for review",
             ),
         }
     }
@@ -131,17 +137,10 @@ impl fmt::Display for Why {
 pub enum Verdict {
     /// Nothing stands in the way: apply the decision in its own mode.
     Enforce,
-    /// Recommend instead of enforcing (the storm breaker is open).
+    /// Not enforced: the storm breaker held the decision ([`Mode::Held`]).
     DowngradeToRecommend { why: Why },
     /// Do nothing to the target; alert on the attempt.
     AlertOnly { why: Why },
-}
-
-/// A verdict and what changed in the storm breaker (to alert on).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Checked {
-    pub verdict: Verdict,
-    pub storm: Vec<StormEvent>,
 }
 
 /// The safety filter, holding the storm breaker's state.
@@ -168,16 +167,12 @@ impl Safety {
     }
 
     /// Checks `d` (see the module header for the order).
-    pub fn check(&mut self, d: &Decision, ctx: &Ctx<'_>) -> Checked {
-        let verdict = |verdict| Checked {
-            verdict,
-            storm: Vec::new(),
-        };
+    pub fn check(&self, d: &Decision, ctx: &Ctx<'_>) -> Verdict {
         if d.action == DecisionAction::Alert || d.exempt {
-            return verdict(Verdict::Enforce);
+            return Verdict::Enforce;
         }
         if let Some(why) = self.exemption(d, ctx) {
-            return verdict(Verdict::AlertOnly { why });
+            return Verdict::AlertOnly { why };
         }
         if d.action == DecisionAction::BlockIp
             && let Some(g) = guard::guarded(d.target.ip, d.target.net, &self.own)
@@ -186,16 +181,16 @@ impl Safety {
                 Guarded::Private => self.config.allow_private,
             })
         {
-            return verdict(Verdict::AlertOnly {
+            return Verdict::AlertOnly {
                 why: Why::Address(g),
-            });
+            };
         }
         let locks = matches!(
             d.action,
             DecisionAction::LockAccount | DecisionAction::DisableAccount
         );
         let Some(user) = d.target.user.as_deref().filter(|_| locks) else {
-            return verdict(Verdict::Enforce);
+            return Verdict::Enforce;
         };
         if let Some(inv) = ctx.inventory
             && self.config.min_admins > 0
@@ -205,27 +200,41 @@ impl Safety {
         {
             let unlocked = inv.admins_active().saturating_sub(ctx.locked_admins);
             if unlocked <= self.config.min_admins {
-                return verdict(Verdict::AlertOnly {
+                return Verdict::AlertOnly {
                     why: Why::LastAdmins {
                         user: user.to_owned(),
                         unlocked,
                         min: self.config.min_admins,
                     },
-                });
+                };
             }
         }
-        if d.mode != Mode::Enforce {
-            return verdict(Verdict::Enforce);
+        if d.mode == Mode::Held {
+            return Verdict::DowngradeToRecommend { why: Why::Storm };
         }
+        Verdict::Enforce
+    }
+
+    /// Feeds the storm breaker with `d` before it is stored: an account lock
+    /// or disable (in `recommend` or `enforce` mode, not exempt) is a would-be
+    /// lock; while the breaker is open it is held (`d.mode` becomes
+    /// [`Mode::Held`]). Returns what changed in the breaker, to alert on.
+    pub fn screen(&mut self, d: &mut Decision, ctx: &Ctx<'_>) -> Vec<StormEvent> {
+        let locks = matches!(
+            d.action,
+            DecisionAction::LockAccount | DecisionAction::DisableAccount
+        );
+        if !locks || d.exempt || d.mode == Mode::Held || self.exemption(d, ctx).is_some() {
+            return Vec::new();
+        }
+        let Some(user) = d.target.user.as_deref() else {
+            return Vec::new();
+        };
         let (go, storm) = self.storm.lock(user, ctx.now);
-        Checked {
-            verdict: if go {
-                Verdict::Enforce
-            } else {
-                Verdict::DowngradeToRecommend { why: Why::Storm }
-            },
-            storm,
+        if !go {
+            d.mode = Mode::Held;
         }
+        storm
     }
 
     fn exemption(&self, d: &Decision, ctx: &Ctx<'_>) -> Option<Why> {

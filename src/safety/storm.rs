@@ -1,7 +1,8 @@
 //! The lockout storm breaker. An attacker who knows the lock policy can lock
 //! everyone out by failing a few logins per account; when more than
 //! `max_accounts` distinct accounts would be locked within `window`, account
-//! locks switch to `recommend`, one critical alert goes out, and enforcement
+//! locks are held (`mode: held`: neither enforced nor alerted one by one), one
+//! critical alert goes out, and enforcement
 //! resumes after `cooldown` without a would-be lock (the cool-down restarts with
 //! each one, so an attack still under way keeps the breaker open) or when an
 //! admin resets it.

@@ -215,15 +215,18 @@ pub fn idp_burst(now: DateTime<Utc>) -> Vec<String> {
     out
 }
 
-/// One second of trickle: a fresh lockout on the sshd source (a new alert for
-/// the failing sink, so its retries never pause) and a quiet success on idp.
+/// One second of trickle: 20 bad passwords from a fresh address on the sshd
+/// source (an ip-bruteforce block: a new alert for the failing sink, so its
+/// retries never pause; the lockout they also make is held by the burst's
+/// lockout storm, without an alert) and a quiet success on idp.
 pub fn trickle(now: DateTime<Utc>, n: u32) -> (Vec<String>, Vec<String>) {
-    let auth = lockout(
-        now,
-        &format!("late{n:03}"),
-        &format!("198.51.100.{}", 100 + n % 100),
-        20000 + n * 10,
+    let (user, ip) = (
+        format!("late{n:03}"),
+        format!("198.51.100.{}", 100 + n % 100),
     );
+    let auth = (0..4)
+        .flat_map(|k| lockout(now, &user, &ip, 20000 + n * 40 + k * 10))
+        .collect();
     let idp = vec![ecs(now, "login", "success", "", "olivia", "192.0.2.10")];
     (auth, idp)
 }

@@ -79,7 +79,9 @@ pub fn inventory(now: DateTime<Utc>) -> String {
 /// storm evicts), plus the daemon's configuration: two live sources, one that
 /// stops, a webhook sink on a closed port and a file sink that works.
 ///
-/// The failing webhook takes account-lockout alerts only: the sweep decides at
+/// The failing webhook takes account-lockout and ip-bruteforce alerts only (the
+/// trickle's lockouts come during the burst's lockout storm, which holds them
+/// without an alert: its address blocks keep the outbox growing): the sweep decides at
 /// start-up, and its alerts would start the sink's backoff (5 s doubling per
 /// failure, per sink, not scaled like the rules' durations) before Prometheus
 /// watches, leaving gaps between retries longer than the scaled 10-second
@@ -129,7 +131,7 @@ pub fn setup(dir: &Path, hook_port: u16) {
              [[source]]\nname = \"auth\"\npath = \"auth.log\"\nformat = \"sshd\"\ntz = \"UTC\"\n\
              [[source]]\nname = \"idp\"\npath = \"idp.jsonl\"\nformat = \"ecs\"\n\
              [[source]]\nname = \"stopped\"\npath = \"stopped.log\"\nformat = \"sshd\"\ntz = \"UTC\"\n\
-             [[alert.sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:{hook_port}/hook\"\ntimeout = \"2s\"\nrules = [\"account-lockout\"]\n\
+             [[alert.sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:{hook_port}/hook\"\ntimeout = \"2s\"\nrules = [\"account-lockout\", \"ip-bruteforce\"]\n\
              [[alert.sink]]\nname = \"siem\"\ntype = \"file\"\npath = \"alerts.jsonl\"\n"
         ),
     )

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
 use loginwatch::config::Config;
+use loginwatch::decision::Mode;
 use loginwatch::escape::Escaped;
 use loginwatch::http::UnlockError;
 use serde::Deserialize;
@@ -30,6 +31,10 @@ pub enum Command {
         /// Only decisions in force.
         #[arg(long)]
         active: bool,
+        /// Only decisions in this mode: `held` lists the account locks a
+        /// lockout storm held, for one review.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Mode::ALL))]
+        mode: Option<String>,
         /// One JSON object per line, as the API returns them.
         #[arg(long)]
         json: bool,
@@ -169,11 +174,16 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
     match c {
         Command::List {
             active,
+            mode,
             json,
             daemon,
         } => {
             let (config, ep, token) = daemon.resolve()?;
-            let decisions = list(&config, ep, active, token.as_deref())?;
+            let mut decisions = list(&config, ep, active, token.as_deref())?;
+            // Filtered here, not by the API, so it works on the state file too.
+            if let Some(m) = &mode {
+                decisions.retain(|d| d.get("mode").and_then(Value::as_str) == Some(m.as_str()));
+            }
             print_list(&decisions, json)?;
             Ok(ExitCode::SUCCESS)
         }
