@@ -39,3 +39,6 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import aiosmtpd' >/dev/nu
 fi
 
 cargo test --locked
+
+# Fuzzing smoke run (fuzz/ targets, 60 s each; SKIP without nightly).
+bash scripts/fuzz-smoke.sh

@@ -163,6 +163,25 @@ fn unlock_request(body: &[u8]) -> Result<UnlockRequest, ApiError> {
     })
 }
 
+/// The `by` and `reason` of an unlock body as [`unlock`] accepts them, or the
+/// message of its 400 answer: the body check without a server, used by the
+/// fuzz targets.
+pub fn unlock_body(body: &[u8]) -> Result<(String, String), String> {
+    unlock_request(body)
+        .map(|r| (r.by, r.reason))
+        .map_err(|e| e.1)
+}
+
+/// The admin named by a storm-reset body: its `by` when it is a JSON object
+/// with a string `by`, else `admin` (the body is optional). Used by
+/// [`reset_storm`] and by the fuzz targets.
+pub fn storm_reset_by(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("by").and_then(|b| b.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "admin".to_owned())
+}
+
 pub async fn unlock(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -304,10 +323,7 @@ pub async fn reset_storm(State(s): State<AppState>, headers: HeaderMap, body: By
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return r;
     }
-    let by = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.get("by").and_then(|b| b.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| "admin".to_owned());
+    let by = storm_reset_by(&body);
     match blocking(&s, move |b| b.reset_storm(&by)).await {
         Ok(Ok(was_open)) => Json(serde_json::json!({ "was_open": was_open })).into_response(),
         Ok(Err(e)) => ApiError::from(e).into_response(),

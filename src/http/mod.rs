@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 
 pub use auth::constant_time_eq;
 pub use backend::{AdminBackend, BackendError, Problem, Readiness, UnlockError, status_str};
+pub use handlers::{storm_reset_by, unlock_body};
 
 use crate::telemetry::Metrics;
 
