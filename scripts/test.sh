@@ -24,6 +24,8 @@
 #   nft-unprivileged   allowed: not root and the host forbids user namespaces
 #   corpus             fails: CI lays ../shared/data beside the checkout
 #   privileges         fails: CI runs as root, the case that test handles
+#   nightly            fails: these machines carry a nightly toolchain (fuzzing)
+#   cargo-fuzz         fails: installed by scripts/fuzz-smoke.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,6 +79,10 @@ skip_log=$(mktemp)
 export LOGINWATCH_SKIP_LOG="$skip_log"
 status=0
 cargo test --locked || status=$?
+
+# Fuzzing smoke run: every fuzz/ target for FUZZ_SECONDS (60) on one core; its
+# skips (no nightly toolchain, no cargo-fuzz) go to the same list.
+bash scripts/fuzz-smoke.sh || status=$?
 
 skipped=$(sort -u "$skip_log")
 rm -f "$skip_log"

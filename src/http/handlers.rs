@@ -183,6 +183,22 @@ fn unlock_request(body: &[u8]) -> Result<UnlockRequest, ApiError> {
     })
 }
 
+/// The `by` and `reason` of an unlock body as [`unlock`] accepts them, or the
+/// message of its 400 answer: the body check without a server, used by the
+/// fuzz targets.
+pub fn unlock_body(body: &[u8]) -> Result<(String, String), String> {
+    unlock_request(body)
+        .map(|r| (r.by, r.reason))
+        .map_err(|e| e.1)
+}
+
+/// The admin named by a storm-reset body as [`reset_storm`] accepts it (`admin`
+/// when `by` is absent), or the message of its 400 answer: used by the fuzz
+/// targets.
+pub fn storm_reset_by(body: &[u8]) -> Result<String, String> {
+    storm_request(body).map_err(|e| e.1)
+}
+
 /// Unlocks; the guard has authenticated the caller, whose credential goes
 /// into the audit trail beside the `by` it gave.
 pub async fn unlock(

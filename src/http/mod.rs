@@ -41,6 +41,7 @@ pub use auth::{FailureLimiter, MAX_FAILURES, constant_time_eq};
 pub use backend::{AdminBackend, BackendError, Problem, Readiness, UnlockError, status_str};
 pub use guard::{Credential, HostCheck, MAX_BODY};
 pub use token::AdminToken;
+pub use handlers::{storm_reset_by, unlock_body};
 
 use crate::telemetry::Metrics;
 
