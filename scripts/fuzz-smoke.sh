@@ -37,9 +37,9 @@ cargo +nightly fuzz build --target-dir "$tdir"
 failed=()
 for t in $(cargo +nightly fuzz list); do
     echo "fuzz smoke: $t for ${secs}s" >&2
-    # -jobs/-workers 1: one core, as CI has two and the rest of the suite is done.
+    # In-process, one core (-jobs would fork a worker logging to fuzz-N.log).
     if ! cargo +nightly fuzz run --target-dir "$tdir" "$t" "corpus/$t" -- \
-        -max_total_time="$secs" -jobs=1 -workers=1 -timeout=10 -rss_limit_mb=2048 \
+        -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 2> "$tdir/$t.log"; then
         tail -40 "$tdir/$t.log" >&2
         failed+=("$t")
