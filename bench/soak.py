@@ -133,7 +133,9 @@ def main():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     work = tempfile.mkdtemp(prefix="loginwatch-soak-")
-    with open(os.path.join(work, "token"), "w") as f:
+    # 0600: the daemon refuses a token file other users can read.
+    fd = os.open(os.path.join(work, "token"), os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "w") as f:
         f.write(TOKEN)
     with open(os.path.join(work, "loginwatch.toml"), "w") as f:
         f.write(
