@@ -39,7 +39,7 @@ for t in $(cargo +nightly fuzz list); do
     echo "fuzz smoke: $t for ${secs}s" >&2
     # In-process, one core (-jobs would fork a worker logging to fuzz-N.log).
     if ! cargo +nightly fuzz run --target-dir "$tdir" "$t" "corpus/$t" -- \
-        -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+        -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_funcs=0 \
         -print_final_stats=1 2> "$tdir/$t.log"; then
         tail -40 "$tdir/$t.log" >&2
         failed+=("$t")
