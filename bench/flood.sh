@@ -77,3 +77,13 @@ hwm=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
 echo "daemon: $(( $(date +%s) - start ))s, peak RSS $((hwm / 1024)) MiB, evicted keys $(metric loginwatch_evicted_keys_total)"
 kill -TERM "$PID"
 wait "$PID" || true
+# The README's bound, for both: exit 1 above it.
+over=0
+for kb in "$rss_kb" "$hwm"; do
+    if [ "$kb" -ge $((150 * 1024)) ]; then over=1; fi
+done
+if [ "$over" = 1 ]; then
+    echo "over the 150 MiB bound" >&2
+    exit 1
+fi
+echo "both under the 150 MiB bound"

@@ -63,6 +63,73 @@ pub enum SnapshotError {
     /// The body decodes but holds a value no snapshot writes.
     #[error("snapshot is corrupt: {0}")]
     Invalid(&'static str),
+    /// Writing a streamed snapshot failed.
+    #[error("cannot write the snapshot: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// State that can be written straight into its destination without first
+/// being built as one buffer: the engine's snapshot is 12 MB under a flood of
+/// keys, and the daemon commits it every checkpoint. The state database sizes
+/// a blob with [`Streamed::encoded_len`], then fills it with
+/// [`Streamed::write_to`]: the snapshot is serialized twice (the measuring
+/// pass writes nothing), which is cheaper than holding it (bench/flood.sh).
+pub trait Streamed {
+    /// The exact number of bytes [`Streamed::write_to`] writes.
+    fn encoded_len(&self) -> Result<usize, SnapshotError>;
+    /// Writes the snapshot's bytes (the same as the in-memory encoding).
+    fn write_to(&self, out: &mut dyn std::io::Write) -> Result<(), SnapshotError>;
+}
+
+/// Bytes already encoded.
+impl Streamed for Vec<u8> {
+    fn encoded_len(&self) -> Result<usize, SnapshotError> {
+        Ok(self.len())
+    }
+
+    fn write_to(&self, out: &mut dyn std::io::Write) -> Result<(), SnapshotError> {
+        Ok(out.write_all(self)?)
+    }
+}
+
+/// The length of [`encode`]'s result, measured without building it.
+pub(crate) fn encoded_len<T: Serialize>(body: &T) -> Result<usize, SnapshotError> {
+    let body = postcard::serialize_with_flavor(body, postcard::ser_flavors::Size::default())?;
+    Ok(2 + body)
+}
+
+/// Writes [`encode`]'s bytes to `out`. postcard reports a failed write only as
+/// a full buffer, so the writer's own error is kept aside and returned.
+pub(crate) fn encode_to<T: Serialize>(
+    kind: SnapshotKind,
+    version: u8,
+    body: &T,
+    out: &mut dyn std::io::Write,
+) -> Result<(), SnapshotError> {
+    struct Keep<'a> {
+        out: &'a mut dyn std::io::Write,
+        err: Option<std::io::Error>,
+    }
+    impl std::io::Write for Keep<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.out.write(buf).map_err(|e| {
+                let kind = e.kind();
+                self.err.get_or_insert(e);
+                std::io::Error::from(kind)
+            })
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.out.flush()
+        }
+    }
+    let mut keep = Keep { out, err: None };
+    let written = std::io::Write::write_all(&mut keep, &[kind.tag(), version])
+        .map_err(SnapshotError::from)
+        .and_then(|()| Ok(postcard::to_io(body, &mut keep).map(drop)?));
+    match (written, keep.err) {
+        (_, Some(e)) => Err(e.into()),
+        (r, None) => r,
+    }
 }
 
 /// `header + postcard(body)`.

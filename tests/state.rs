@@ -147,7 +147,7 @@ fn reopening_keeps_everything() {
     acc.observe(&login(4, "alice", Outcome::Failure));
     let batch = Batch {
         checkpoints: vec![checkpoint(4096)],
-        engine_snapshot: Some(vec![1, 2, 3]),
+        engine_snapshot: Some(vec![1, 2, 3].into()),
         parser_snapshots: vec![("auth/131077".into(), vec![9, 9])],
         decisions: vec![d.clone()],
         facts: acc.take(),
@@ -169,7 +169,7 @@ fn reopening_keeps_everything() {
     let s = Store::open(&path).unwrap();
     let r = s.load_resume().unwrap();
     assert_eq!(r.checkpoints, batch.checkpoints);
-    assert_eq!(r.engine_snapshot, batch.engine_snapshot);
+    assert_eq!(r.engine_snapshot, Some(vec![1, 2, 3]));
     assert_eq!(r.parser_snapshots, batch.parser_snapshots);
     assert_eq!(r.committed_at, Some(t(6)));
     let rec = s.decision(&d.id).unwrap().unwrap();
@@ -189,7 +189,7 @@ fn a_failing_statement_leaves_nothing_of_the_batch() {
     let mut s = Store::open(&path).unwrap();
     let first = Batch {
         checkpoints: vec![checkpoint(100)],
-        engine_snapshot: Some(b"before".to_vec()),
+        engine_snapshot: Some(b"before".to_vec().into()),
         decisions: vec![lock("alice", 1, Some(30))],
         at: t(2),
         ..Batch::default()
@@ -212,7 +212,7 @@ fn a_failing_statement_leaves_nothing_of_the_batch() {
     acc.observe(&login(3, "bob", Outcome::Failure));
     let second = Batch {
         checkpoints: vec![checkpoint(200), checkpoint(300)],
-        engine_snapshot: Some(b"after".to_vec()),
+        engine_snapshot: Some(b"after".to_vec().into()),
         parser_snapshots: vec![("k".into(), vec![1])],
         decisions: vec![lock("bob", 3, Some(30)), poison],
         facts: acc.take(),
@@ -474,7 +474,7 @@ fn a_reader_and_a_second_writer_work_while_the_daemon_commits() {
             daemon
                 .commit(&Batch {
                     checkpoints: vec![checkpoint(i)],
-                    engine_snapshot: Some(i.to_string().into_bytes()),
+                    engine_snapshot: Some(i.to_string().into_bytes().into()),
                     decisions: vec![d],
                     at: t(i as i64),
                     ..Batch::default()

@@ -32,7 +32,7 @@ use crate::parse::{Format, LineCtx, ParseOptions, Parser, UnparsedReason, Zone, 
 use crate::pipeline::Pipeline;
 use crate::rules::RuleSet;
 use crate::source::{SourceStatus, TailEvent, TailLine, Tailer};
-use crate::state::{Batch, Store};
+use crate::state::{Batch, EngineSnapshot, Store};
 use crate::telemetry::Metrics;
 
 /// How often the enrichment files (GeoIP, lists, inventory) are checked for change.
@@ -323,9 +323,11 @@ impl Ingest {
         facts.extend(self.pipeline.take_facts());
         let mut accounts = std::mem::take(&mut carry.accounts);
         accounts.extend(self.pipeline.take_account_rows());
+        // The engine is streamed into the commit, never copied whole.
+        let (engine, enrichment) = self.pipeline.engine_and_enrichment_mut();
         let mut batch = Batch {
             checkpoints: self.tailer.checkpoints(),
-            engine_snapshot: Some(self.pipeline.engine().snapshot()),
+            engine_snapshot: Some(EngineSnapshot::Streamed(engine)),
             parser_snapshots: self
                 .sources
                 .iter()
@@ -343,7 +345,6 @@ impl Ingest {
         };
         let now = Utc::now();
         let (alerting, samples) = (&self.alerting, &self.samples);
-        let enrichment = self.pipeline.enrichment_mut();
         // One reader for the whole commit: each log file is opened once, not per alert.
         let mut lines = super::samples::LineReader::default();
         let mut render = |d: &Decision| {
@@ -384,11 +385,8 @@ impl Ingest {
             .inventory
             .as_ref()
             .map(|h| h.current());
-        for d in batch
-            .decisions
-            .iter()
-            .filter(|d| result.new.contains(&d.id))
-        {
+        // `pending` is what the batch committed (the batch borrows the engine).
+        for d in pending.iter().filter(|d| result.new.contains(&d.id)) {
             self.enforcer.decided(d, inventory.as_deref(), Utc::now());
         }
         self.samples.clear_captured();

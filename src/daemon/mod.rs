@@ -89,8 +89,30 @@ pub fn load_rules(config: &Config) -> Result<(RuleSet, Option<PathBuf>), SelectE
     Ok((set, origin.dir().map(PathBuf::from)))
 }
 
+/// glibc serves an allocation of 128 KiB or more with its own mapping, given
+/// back to the system when freed, but it raises that threshold (up to 32 MiB)
+/// each time such a block is freed, so the daemon's large transient buffers
+/// (a commit's account facts, hash tables while they grow) soon come from the
+/// heap and leave it fragmented. Fixing the threshold keeps them out of the
+/// heap: under bench/flood.sh's 1 M distinct keys the daemon's peak RSS went
+/// from 165 to 156 MiB. No crate wraps `mallopt`; it is one call, made before
+/// any thread starts.
+/// An operator's own `MALLOC_MMAP_THRESHOLD_` wins.
+fn fixed_mmap_threshold() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter; it is called before
+        // the daemon starts its threads, and its result (1 on success) needs no
+        // action.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        }
+    }
+}
+
 /// Runs the daemon until SIGTERM or Ctrl-C.
 pub fn run(config: Config, opts: RunOptions) -> Result<(), DaemonError> {
+    fixed_mmap_threshold();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

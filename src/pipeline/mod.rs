@@ -209,6 +209,12 @@ impl Pipeline {
         &mut self.enrichment
     }
 
+    /// The engine (its snapshot streamed into a commit) beside the enrichment
+    /// that commit's alerts are rendered with.
+    pub fn engine_and_enrichment_mut(&mut self) -> (&Engine, &mut Loaded) {
+        (&self.engine, &mut self.enrichment)
+    }
+
     /// Re-reads whatever enrichment file changed on disk.
     pub fn reload_enrichment(&mut self) {
         crate::enrich::setup::reload(&mut self.enrichment);

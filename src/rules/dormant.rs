@@ -62,7 +62,7 @@ pub(super) fn step(
     let key = rule.group_by.key(ev)?;
     st.touch(rule, &key, ev, t);
     let ks = st.keys.get_mut(&key)?;
-    let learned = ks.entries.back().cloned();
+    let learned = ks.entries.last().cloned();
     if learned.as_ref().is_some_and(|p| p.t >= t) {
         // Not after the last success known: says nothing new.
         return None;
@@ -94,14 +94,14 @@ pub(super) fn step(
         && t.saturating_sub(p.t) >= dm.idle_ms()
     {
         // Evidence: the previous success (first) and this one (last).
-        ks.entries.push_back(p);
+        ks.entries.push(p);
         st.decisions += 1;
         let mut d = fire(rule, ks, &key, ev, t, mode, true);
         d.evidence.count = 1;
         out = Some(d);
     }
     ks.entries.clear();
-    ks.entries.push_back(Entry {
+    ks.entries.push(Entry {
         t,
         ip: ev.source_ip,
         user: None,

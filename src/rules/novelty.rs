@@ -132,7 +132,7 @@ pub(super) fn step(
         } else {
             // The evidence is this login alone; the learned values stay.
             let learned = std::mem::take(&mut ks.entries);
-            ks.entries.push_back(Entry {
+            ks.entries.push(Entry {
                 t,
                 ip: ev.source_ip,
                 user: ev.user.clone(),

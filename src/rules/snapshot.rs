@@ -20,7 +20,6 @@
 //! bytes and interns them, so a user seen under many keys shares one allocation
 //! again, as it did before.
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -35,7 +34,10 @@ use super::window::{Entry, KeyState, NEVER};
 use crate::decision::Mode;
 use crate::event::Name;
 use crate::intern::Interner;
-use crate::snapshot::{SnapshotError, SnapshotKind, decode, encode, opt_time, version};
+use crate::snapshot::{
+    SnapshotError, SnapshotKind, Streamed, decode, encode, encode_to, encoded_len, opt_time,
+    version,
+};
 
 /// Version of the engine snapshot layout: bump it with any change to the wire
 /// types of this module (an older snapshot is then refused, not misread, unless
@@ -94,6 +96,11 @@ impl Engine {
     /// The engine's whole state as compact versioned bytes (see the module doc).
     /// Costs one pass over the keys; the engine is not changed.
     pub fn snapshot(&self) -> Vec<u8> {
+        encode(SnapshotKind::Engine, ENGINE_FORMAT, &self.wire())
+    }
+
+    /// The engine's state in its wire form, borrowing every key and window.
+    fn wire(&self) -> EngineOut<'_> {
         let rules = self
             .rules
             .rules
@@ -111,11 +118,10 @@ impl Engine {
                 keys: KeysOut(&st.keys),
             })
             .collect();
-        let body = EngineOut {
+        EngineOut {
             next_sweep: opt_time(self.next_sweep),
             rules,
-        };
-        encode(SnapshotKind::Engine, ENGINE_FORMAT, &body)
+        }
     }
 
     /// An engine running `rules` with the state saved in `bytes`. State of rules
@@ -212,7 +218,7 @@ fn rule_state(saved: RuleIn<'_, bool>, names: &mut Interner) -> RuleState {
     let mut keys = FxHashMap::default();
     keys.reserve(saved.keys.len());
     for k in saved.keys {
-        let entries: VecDeque<Entry> = k
+        let entries: thin_vec::ThinVec<Entry> = k
             .entries
             .into_iter()
             .map(|e| Entry {
@@ -357,7 +363,7 @@ impl<'a> WEntry<'a> {
 }
 
 /// A key's entries, written straight from the engine's deque.
-struct EntriesOut<'a>(&'a VecDeque<Entry>, i64);
+struct EntriesOut<'a>(&'a [Entry], i64);
 
 impl Serialize for EntriesOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -483,5 +489,17 @@ impl<'a> EngineIn<'a, ()> {
                 })
                 .collect(),
         }
+    }
+}
+
+/// The daemon streams the engine's snapshot into the state database
+/// ([`Streamed`]): the same bytes as [`Engine::snapshot`], never held whole.
+impl Streamed for Engine {
+    fn encoded_len(&self) -> Result<usize, SnapshotError> {
+        encoded_len(&self.wire())
+    }
+
+    fn write_to(&self, out: &mut dyn std::io::Write) -> Result<(), SnapshotError> {
+        encode_to(SnapshotKind::Engine, ENGINE_FORMAT, &self.wire(), out)
     }
 }

@@ -283,3 +283,20 @@ severity = "low"
     assert_eq!(left, want);
     assert_eq!(e.stats().rules[0].evicted, 2);
 }
+
+/// The daemon streams the snapshot into the database (`Streamed`): the bytes
+/// and the measured length must be exactly those of `Engine::snapshot`.
+#[test]
+fn the_streamed_snapshot_is_the_snapshot_and_its_measured_length() {
+    use crate::snapshot::Streamed;
+    let mut e = Engine::new(shipped(), Mode::Recommend);
+    for engine_events in [Vec::new(), workload(0, 500)] {
+        feed(&mut e, &engine_events);
+        let bytes = e.snapshot();
+        let mut out = Vec::new();
+        e.write_to(&mut out).unwrap();
+        assert_eq!(out, bytes);
+        assert_eq!(e.encoded_len().unwrap(), bytes.len());
+        assert!(bytes.len() > 2, "a header and a body");
+    }
+}

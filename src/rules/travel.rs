@@ -94,7 +94,7 @@ pub(super) fn step(
     // A success older than the window says nothing about this one.
     let window = rule.window.ms();
     ks.expire(t.saturating_sub(window));
-    let prev = ks.entries.back().cloned();
+    let prev = ks.entries.last().cloned();
     let mut out = None;
     if let Some(p) = &prev
         && let Some(Val::Geo(plat, plon)) = p.val
@@ -116,7 +116,7 @@ pub(super) fn step(
     // The newest located success is what the next one is compared with.
     if prev.as_ref().is_none_or(|p| p.t <= t) {
         ks.entries.clear();
-        ks.entries.push_back(Entry {
+        ks.entries.push(Entry {
             t,
             ip: Some(ip),
             user: ev.user.clone(),

