@@ -173,7 +173,7 @@ pub enum Parser {
     Sshd(sshd::SshdParser),
     Json(json::JsonParser),
     Regex(regex::RegexParser),
-    Csv(self::csv::CsvParser),
+    Csv(Box<self::csv::CsvParser>),
 }
 
 impl Parser {
@@ -187,9 +187,11 @@ impl Parser {
             Format::Regex(spec) => {
                 Parser::Regex(regex::RegexParser::new(spec.clone(), opts.clone(), ctx))
             }
-            Format::Csv(spec) => {
-                Parser::Csv(self::csv::CsvParser::new(spec.clone(), opts.clone(), ctx))
-            }
+            Format::Csv(spec) => Parser::Csv(Box::new(self::csv::CsvParser::new(
+                spec.clone(),
+                opts.clone(),
+                ctx,
+            ))),
         }
     }
 

@@ -167,6 +167,7 @@ pub struct CsvParser {
     enc: Enc,
     header: Option<Header>,
     rec: StringRecord,
+    splitter: Splitter,
 }
 
 fn err(reason: UnparsedReason, detail: &'static str) -> ParseError {
@@ -184,6 +185,7 @@ impl CsvParser {
             enc: Enc::Undecided,
             header: None,
             rec: StringRecord::new(),
+            splitter: Splitter::default(),
         }
     }
 
@@ -210,7 +212,7 @@ impl CsvParser {
                 "one record per line (a quoted field is not closed on this line)",
             ));
         }
-        split(&text, &mut self.rec)?;
+        self.splitter.split(&text, &mut self.rec)?;
         let tables = &*self.spec.tables;
         let is_header = match &self.header {
             // A header row again (an appended or rotated export): re-map.
@@ -325,16 +327,64 @@ impl CsvParser {
     }
 }
 
-/// Splits one line into `rec` (RFC 4180 quoting).
-fn split(text: &str, rec: &mut StringRecord) -> Result<(), ParseError> {
-    let mut r = ::csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(text.len().max(64))
-        .from_reader(text.as_bytes());
-    match r.read_record(rec) {
-        Ok(true) => Ok(()),
-        Ok(false) | Err(_) => Err(err(UnparsedReason::Malformed, "a CSV record")),
+/// Splits lines into records (RFC 4180 quoting) with one `csv_core` reader
+/// built once: `csv::ReaderBuilder::build` makes its state machine at every
+/// call, and per line that was most of the time of a CSV export.
+#[derive(Debug)]
+pub(crate) struct Splitter {
+    /// Boxed: its transition table is over 400 bytes.
+    core: Box<csv_core::Reader>,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Default for Splitter {
+    fn default() -> Splitter {
+        Splitter {
+            // The builder, not `Reader::default`: it builds the state machine.
+            core: Box::new(csv_core::ReaderBuilder::new().build()),
+            out: Vec::new(),
+            ends: vec![0; 64],
+        }
+    }
+}
+
+impl Splitter {
+    /// Splits one line (without its terminator) into `rec`.
+    fn split(&mut self, text: &str, rec: &mut StringRecord) -> Result<(), ParseError> {
+        use csv_core::ReadRecordResult as R;
+        let malformed = || err(UnparsedReason::Malformed, "a CSV record");
+        self.core.reset();
+        // Unquoting never lengthens a field: the output fits in the input.
+        self.out.clear();
+        self.out.resize(text.len().max(1), 0);
+        let mut input = text.as_bytes();
+        let (mut nout, mut nend) = (0, 0);
+        loop {
+            let (res, nin, o, e) =
+                self.core
+                    .read_record(input, &mut self.out[nout..], &mut self.ends[nend..]);
+            input = &input[nin..];
+            nout += o;
+            nend += e;
+            match res {
+                R::Record => break,
+                // The line is all there is: the next call, with no input,
+                // ends the record.
+                R::InputEmpty => {}
+                R::OutputFull => self.out.resize(self.out.len() * 2, 0),
+                R::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
+                R::End => return Err(malformed()),
+            }
+        }
+        rec.clear();
+        let mut start = 0;
+        for &end in &self.ends[..nend] {
+            let field = self.out.get(start..end).ok_or_else(malformed)?;
+            rec.push_field(std::str::from_utf8(field).map_err(|_| malformed())?);
+            start = end;
+        }
+        Ok(())
     }
 }
 
@@ -349,7 +399,7 @@ pub fn header_cells(line: &[u8]) -> Option<StringRecord> {
         }
     };
     let mut rec = StringRecord::new();
-    split(&text, &mut rec).ok()?;
+    Splitter::default().split(&text, &mut rec).ok()?;
     (rec.len() > 1).then_some(rec)
 }
 

@@ -295,3 +295,34 @@ fn declared_tables_extend_a_preset() {
     assert!(declared("x", None, None, None).is_err());
     assert!(declared("x", Some("okta"), None, None).is_err());
 }
+
+proptest::proptest! {
+    /// The reused `csv_core` splitter reads every line as a fresh
+    /// `csv::Reader` (the implementation it replaced) does: same fields, or
+    /// both refusing, whatever the quotes, separators and line ends.
+    #[test]
+    fn the_splitter_reads_lines_as_a_fresh_csv_reader_does(
+        lines in proptest::collection::vec("[a,\"\r\n é\\x00]{0,24}", 1..6)
+    ) {
+        fn fresh(text: &str) -> Option<Vec<String>> {
+            let mut r = ::csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(text.as_bytes());
+            let mut rec = StringRecord::new();
+            match r.read_record(&mut rec) {
+                Ok(true) => Some(rec.iter().map(String::from).collect()),
+                _ => None,
+            }
+        }
+        let mut splitter = Splitter::default();
+        for text in &lines {
+            let mut rec = StringRecord::new();
+            let ours = splitter
+                .split(text, &mut rec)
+                .ok()
+                .map(|()| rec.iter().map(String::from).collect::<Vec<_>>());
+            proptest::prop_assert_eq!(ours, fresh(text), "{:?}", text);
+        }
+    }
+}
