@@ -526,3 +526,50 @@ fn a_reader_and_a_second_writer_work_while_the_daemon_commits() {
     assert!(all.iter().all(|r| r.status == LockStatus::Unlocked));
     assert_eq!(count_rows(&path, "audit") as u64, 2 * BATCHES);
 }
+
+/// `decisions list | head`: the reader goes away after one line; the command
+/// ends quietly with success, never a panic about a broken pipe.
+#[test]
+fn decisions_list_into_a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let decisions: Vec<Decision> = (0..3000)
+        .map(|i| lock(&format!("user{i:04}"), i, Some(i + 30)))
+        .collect();
+    Store::open(&path)
+        .unwrap()
+        .commit(&Batch {
+            decisions,
+            at: t(1),
+            ..Batch::default()
+        })
+        .unwrap();
+    let config = dir.path().join("loginwatch.toml");
+    // Nothing listens on port 1: the command reads the state file.
+    std::fs::write(
+        &config,
+        format!(
+            "state_path = {:?}\n[http]\nlisten = \"127.0.0.1:1\"\n",
+            path.display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loginwatch"))
+        .args(["decisions", "list", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("user"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+}

@@ -74,7 +74,7 @@ fn inactive(a: InactiveArgs) -> Result<ExitCode, CliError> {
     let found = inactive_accounts(inventory.as_ref(), &facts, a.days, now);
     if a.json {
         for f in &found {
-            println!("{}", json_line(f, now));
+            outln!("{}", json_line(f, now));
         }
     } else {
         print_human(&found, a.days, now);
@@ -194,9 +194,9 @@ fn row_text(f: &InactiveAccount, now: DateTime<Utc>) -> String {
 
 fn print_human(found: &[InactiveAccount], days: u32, now: DateTime<Utc>) {
     for f in found {
-        println!("{}", row_text(f, now));
+        outln!("{}", row_text(f, now));
     }
-    println!(
+    outln!(
         "{} account{} with no successful login for {days} days or more (as of {})",
         found.len(),
         if found.len() == 1 { "" } else { "s" },

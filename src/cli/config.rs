@@ -68,7 +68,7 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
                     unknown.join("\n")
                 )));
             }
-            println!(
+            outln!(
                 "ok: {} sources, {} rules, mode {}, state {}, listen {}, admin token {}",
                 config.sources.len(),
                 rules.rules.len(),

@@ -1,6 +1,16 @@
 //! Subcommands, one file each, and what they share: input opening, format and
 //! time-zone options, rules-directory discovery, and the error-to-exit-code map.
 
+/// `println!` for command output: a reader that went away (`decisions list |
+/// head`) ends the command quietly with success, as it does `cat`, instead of
+/// the panic `println!` gives on a closed pipe; any other write error is
+/// reported and exits 1.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_line(format_args!($($arg)*))
+    };
+}
+
 mod accounts;
 mod alerts;
 mod config;
@@ -19,6 +29,19 @@ use std::fmt;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// The body of [`outln!`].
+pub(crate) fn write_line(args: fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("loginwatch: writing output: {e}");
+        std::process::exit(1);
+    }
+}
 
 /// A CLI failure, classified for the exit code.
 #[derive(Debug)]

@@ -49,7 +49,7 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
             // assumed present: this command does not read the config.
             loginwatch::pipeline::require_live_rules(&set, &origin, true)
                 .map_err(|e| CliError::Usage(Escaped(&e.to_string()).to_string()))?;
-            println!(
+            outln!(
                 "ok: {} rules, {} declared formats",
                 set.rules.len(),
                 set.formats.len()

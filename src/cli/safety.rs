@@ -51,7 +51,7 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
         token.as_deref(),
         Some(body.as_bytes()),
     );
-    println!("{}", outcome(answer, &by)?);
+    outln!("{}", outcome(answer, &by)?);
     Ok(ExitCode::SUCCESS)
 }
 

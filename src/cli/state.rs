@@ -44,10 +44,10 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
             let config = super::config::load(config.as_deref())?;
             let report = maintenance::check(&config.state_path);
             for (k, v) in &report.facts {
-                println!("{k}: {}", Escaped(v));
+                outln!("{k}: {}", Escaped(v));
             }
             for e in &report.log {
-                println!(
+                outln!(
                     "log: {} {} by {}: {}",
                     e.at,
                     Escaped(&e.what),
@@ -56,11 +56,11 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
                 );
             }
             if report.problems.is_empty() {
-                println!("ok");
+                outln!("ok");
                 return Ok(ExitCode::SUCCESS);
             }
             for p in &report.problems {
-                println!("problem: {}", Escaped(p));
+                outln!("problem: {}", Escaped(p));
             }
             Ok(ExitCode::from(1))
         }
@@ -71,10 +71,10 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
                 .map_err(|e| CliError::Runtime(e.into()))?;
             let shown = Escaped(&config.state_path.display().to_string()).to_string();
             match &r.moved_to {
-                Some(to) => println!("moved {shown} to {}", Escaped(&to.display().to_string())),
-                None => println!("no previous database at {shown}"),
+                Some(to) => outln!("moved {shown} to {}", Escaped(&to.display().to_string())),
+                None => outln!("no previous database at {shown}"),
             }
-            println!("new state database {shown} (id {})", r.id);
+            outln!("new state database {shown} (id {})", r.id);
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -197,7 +197,7 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
             let by = admin_name(by);
             let record = unlock(&config, ep, &id, &by, &reason, token.as_deref())?;
             let status = record.get("status").and_then(Value::as_str).unwrap_or("?");
-            println!(
+            outln!(
                 "decision {} is now {status} (by {})",
                 Escaped(&id),
                 Escaped(&by)
@@ -284,17 +284,17 @@ fn unlock(
 fn print_list(decisions: &[Value], json: bool) -> Result<(), CliError> {
     if json {
         for d in decisions {
-            println!("{d}");
+            outln!("{d}");
         }
         return Ok(());
     }
     if decisions.is_empty() {
-        println!("no decisions");
+        outln!("no decisions");
         return Ok(());
     }
     for d in decisions {
         let r = Row::deserialize(d).context("decision from the daemon")?;
-        println!("{}", Escaped(&row_text(&r)));
+        outln!("{}", Escaped(&row_text(&r)));
     }
     Ok(())
 }
