@@ -979,3 +979,59 @@ fn a_lockout_storm_trips_the_breaker_and_an_admin_closes_it() {
         .unwrap();
     assert_eq!(again["was_open"], false);
 }
+
+/// `systemctl reload` or a logrotate `postrotate` can send SIGHUP while the
+/// daemon is still starting: from its first log line on, a stream of SIGHUPs
+/// must neither kill it nor keep it from coming up.
+#[test]
+fn sighup_while_the_daemon_starts_does_not_kill_it() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let dir = setup("30m");
+    let d = dir.path();
+    let addr_file = d.join("addr");
+    let stderr = d.join("stderr-hup.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loginwatch"))
+        .args(["run", "--config"])
+        .arg(d.join("loginwatch.toml"))
+        .arg("--addr-file")
+        .arg(&addr_file)
+        .env("LOGINWATCH_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = Pid::from_raw(i32::try_from(child.id()).unwrap());
+    let log = || fs::read_to_string(&stderr).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while log().is_empty() {
+        assert!(Instant::now() < deadline, "no log line");
+        assert!(child.try_wait().unwrap().is_none(), "exited: {}", log());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let mut sent = 0;
+    let mut up_since: Option<Instant> = None;
+    while up_since.is_none_or(|t| t.elapsed() < Duration::from_millis(300)) {
+        assert!(
+            Instant::now() < deadline,
+            "not up after {sent} SIGHUPs: {}",
+            log()
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the daemon died ({status}) after {sent} SIGHUPs: {}", log());
+        }
+        if kill(pid, Signal::SIGHUP).is_ok() {
+            sent += 1;
+        }
+        if up_since.is_none() && fs::metadata(&addr_file).is_ok_and(|m| m.len() > 0) {
+            up_since = Some(Instant::now());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let addr = fs::read_to_string(&addr_file).unwrap();
+    let health = reqwest::blocking::get(format!("http://{addr}/healthz")).unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(sent > 10, "{sent} SIGHUPs");
+    let _ = child.kill();
+    let _ = child.wait();
+}

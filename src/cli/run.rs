@@ -41,6 +41,7 @@ pub struct Args {
 
 /// Runs the daemon until SIGTERM or Ctrl-C.
 pub fn run(a: Args) -> Result<ExitCode, CliError> {
+    ignore_hangup_while_starting();
     init_logging(a.log_format);
     let config: Config = config::load(a.config.as_deref()).map_err(|errs| {
         CliError::Usage(format!(
@@ -59,6 +60,18 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
             e @ (DaemonError::Rules(_) | DaemonError::Format { .. } | DaemonError::Listen { .. }),
         ) => Err(CliError::Usage(e.to_string())),
         Err(e) => Err(CliError::Runtime(e.into())),
+    }
+}
+
+/// A SIGHUP (`systemctl reload`, a logrotate `postrotate`) that arrives while
+/// the daemon starts would end it, SIGHUP's default action, until the reload
+/// task takes the signal over. Ignored until then: the rules are read after
+/// this point, so the reload it asked for is not missed.
+fn ignore_hangup_while_starting() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: SIG_IGN installs no handler code; no thread has started yet.
+    if let Err(e) = unsafe { signal(Signal::SIGHUP, SigHandler::SigIgn) } {
+        eprintln!("loginwatch: cannot ignore SIGHUP while starting: {e}");
     }
 }
 
