@@ -12,11 +12,28 @@ use chrono::Utc;
 use tracing::{info, warn};
 
 use crate::escape::Escaped;
-use crate::state::Store;
+use crate::state::{StateError, Store};
 use crate::telemetry::{Metrics, UnlockHow};
 
 /// Longest sleep between checks.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
+
+/// Longest wait after failures: a broken database is retried at least this often.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// The wait after `failures` failed passes in a row (at least one): doubling
+/// from a second up to [`MAX_BACKOFF`], so a full disk or a damaged file costs
+/// a query a minute, not one a second.
+fn backoff(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(6);
+    (MAX_SLEEP * 2u32.pow(doublings)).min(MAX_BACKOFF)
+}
+
+/// Whether the `failures`-th failure in a row is logged: the first, second,
+/// fourth, eighth... (a failure lasting an hour writes seven lines).
+fn worth_logging(failures: u32) -> bool {
+    failures.is_power_of_two()
+}
 
 /// Runs until `stop` turns true.
 pub async fn run(
@@ -26,16 +43,33 @@ pub async fn run(
     enforcer: Arc<super::enforce::Enforcer>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    let mut failures = 0u32;
     loop {
         let store2 = store.clone();
         let metrics2 = metrics.clone();
         let alerting2 = alerting.clone();
         let enforcer2 = enforcer.clone();
-        let sleep = tokio::task::spawn_blocking(move || {
+        let pass = tokio::task::spawn_blocking(move || {
             expire_now(&store2, &metrics2, alerting2.as_deref(), Some(&enforcer2))
         })
-        .await
-        .unwrap_or(MAX_SLEEP);
+        .await;
+        let sleep = match pass {
+            Ok(Ok(sleep)) => {
+                if failures > 0 {
+                    info!(failures, "Expiring locks works again.");
+                }
+                failures = 0;
+                sleep
+            }
+            Ok(Err(e)) => {
+                failures = failures.saturating_add(1);
+                if worth_logging(failures) {
+                    warn!(error = %e, failures, retry_in = ?backoff(failures), "Expiring locks failed.");
+                }
+                backoff(failures)
+            }
+            Err(_) => MAX_SLEEP,
+        };
         tokio::select! {
             _ = stop.changed() => return,
             _ = tokio::time::sleep(sleep) => {}
@@ -43,15 +77,16 @@ pub async fn run(
     }
 }
 
-/// Expires what is due now; returns how long to sleep before the next check.
+/// Expires what is due now; returns how long to sleep before the next check,
+/// or why the store could not expire.
 pub fn expire_now(
     store: &Mutex<Store>,
     metrics: &Metrics,
     alerting: Option<&super::alerting::Alerting>,
     enforcer: Option<&super::enforce::Enforcer>,
-) -> Duration {
+) -> Result<Duration, StateError> {
     let Ok(mut store) = store.lock() else {
-        return MAX_SLEEP;
+        return Ok(MAX_SLEEP);
     };
     let now = Utc::now();
     let mut ended = Vec::new();
@@ -80,7 +115,7 @@ pub fn expire_now(
                 }
             }
         }
-        Err(e) => warn!(error = %e, "Expiring locks failed."),
+        Err(e) => return Err(e),
     }
     let sleep = match store.next_expiry() {
         Ok(Some(t)) => (t - now).to_std().unwrap_or(Duration::ZERO).min(MAX_SLEEP),
@@ -93,5 +128,19 @@ pub fn expire_now(
             e.ended(d, now);
         }
     }
-    sleep
+    Ok(sleep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_back_off_to_a_minute_and_are_logged_ever_more_rarely() {
+        let waits: Vec<u64> = (1..=9).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
+        let logged: Vec<u32> = (1..=100).filter(|&n| worth_logging(n)).collect();
+        assert_eq!(logged, [1, 2, 4, 8, 16, 32, 64]);
+    }
 }
