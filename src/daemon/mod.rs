@@ -95,9 +95,8 @@ pub fn load_rules(config: &Config) -> Result<(RuleSet, Option<PathBuf>), SelectE
 /// (a commit's account facts, hash tables while they grow) soon come from the
 /// heap and leave it fragmented. Fixing the threshold keeps them out of the
 /// heap: under bench/flood.sh's 1 M distinct keys the daemon's peak RSS went
-/// from 165 to 156 MiB. No crate wraps `mallopt`; it is one call, made before
-/// any thread starts.
-/// An operator's own `MALLOC_MMAP_THRESHOLD_` wins.
+/// from 165 to 156 MiB. An operator's own `MALLOC_MMAP_THRESHOLD_` wins. No
+/// crate wraps `mallopt`; it is one call, made before any thread starts.
 fn fixed_mmap_threshold() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {

@@ -135,20 +135,23 @@ fn write_engine_snapshot(
         Ok(end) if end == len as u64 => Ok(()),
         Ok(_) => Err(changed()),
         Err(SnapshotError::Io(e)) if e.kind() == std::io::ErrorKind::WriteZero => Err(changed()),
-        Err(SnapshotError::Io(e)) => {
-            let kind = e.kind();
-            Err(
-                match e.into_inner().map(|i| i.downcast::<rusqlite::Error>()) {
-                    // SQLite's own error (disk full, I/O) keeps its reason.
-                    Some(Ok(sqlite)) => StateError::Sqlite(*sqlite),
-                    Some(Err(other)) => {
-                        StateError::Snapshot(std::io::Error::new(kind, other).into())
-                    }
-                    None => StateError::Snapshot(std::io::Error::from(kind).into()),
-                },
-            )
-        }
+        Err(SnapshotError::Io(e)) => Err(write_error(e)),
         Err(e) => Err(StateError::Snapshot(e)),
+    }
+}
+
+/// A failed blob write as a state error: SQLite's own error (disk full, I/O),
+/// which the blob wraps in an `io::Error`, keeps its reason.
+fn write_error(e: std::io::Error) -> StateError {
+    if !e.get_ref().is_some_and(|i| i.is::<rusqlite::Error>()) {
+        return StateError::Snapshot(SnapshotError::Io(e));
+    }
+    match e.into_inner().map(|i| i.downcast::<rusqlite::Error>()) {
+        Some(Ok(sqlite)) => StateError::Sqlite(*sqlite),
+        // Unreachable (checked above), kept as what it would be.
+        _ => StateError::Snapshot(SnapshotError::Io(std::io::Error::other(
+            "blob write failed",
+        ))),
     }
 }
 
