@@ -9,10 +9,10 @@ use std::sync::Arc;
 use assert_cmd::Command;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use loginwatch::account::Why;
 use loginwatch::alert::{
     Alert, Format, Language, Payload, Renderer, Resolution, alert_for, resolve,
 };
+use loginwatch::decision::Why;
 use loginwatch::decision::{
     Assessment, Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock,
 };

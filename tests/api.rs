@@ -11,11 +11,12 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::{TimeZone, Utc};
 use http_body_util::BodyExt;
+use loginwatch::account::AccountFacts;
 use loginwatch::decision::{Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock};
 use loginwatch::http::{
     AdminBackend, AdminToken, AppState, BackendError, Problem, Readiness, UnlockError, router,
 };
-use loginwatch::state::model::{AccountFacts, AuditEntry, DecisionRecord, LockStatus};
+use loginwatch::state::model::{AuditEntry, DecisionRecord, LockStatus};
 use loginwatch::telemetry::Metrics;
 use serde_json::{Value, json};
 use tower::ServiceExt;

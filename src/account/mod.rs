@@ -9,10 +9,12 @@
 //! aimed at.
 
 pub mod assess;
+pub mod facts;
 pub mod history;
 pub mod normalize;
 pub mod registry;
 
-pub use assess::{Basis, Why, assess};
+pub use assess::{Basis, assess};
+pub use facts::AccountFacts;
 pub use history::History;
 pub use registry::{Accounts, Link};

@@ -20,10 +20,10 @@ use std::net::IpAddr;
 use chrono::{TimeZone, Utc};
 use rustc_hash::FxHashMap;
 
+use super::AccountFacts;
 use super::history::{self, History, net_of};
 use super::normalize::{self, Mistake};
 use crate::event::{Action, AuthEvent, Name, Reason};
-use crate::state::AccountFacts;
 
 /// Accounts held in memory by default.
 pub const MAX_USERS: usize = 100_000;

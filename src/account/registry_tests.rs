@@ -6,8 +6,9 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::*;
-use crate::account::assess::{Basis, Why, assess};
+use crate::account::assess::{Basis, assess};
 use crate::account::history::{Familiarity, MAX_PLACES, MAX_RECENT, decode, encode};
+use crate::decision::Why;
 use crate::decision::{
     Assessment, Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock,
 };

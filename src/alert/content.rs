@@ -9,7 +9,7 @@
 //! renderer's (per output format).
 //!
 //! The view is in the alert's language only where code has the words: the
-//! assessment's reason is one sentence that `crate::account::assess::Why`
+//! assessment's reason is one sentence that `crate::decision::Why`
 //! says in English or Japanese. Every other word is the templates'.
 
 use std::sync::Arc;
@@ -409,7 +409,7 @@ mod tests {
     #[test]
     fn the_reason_is_in_the_alert_language_and_escaped() {
         let mut d = decision("mal\u{1b}[2Jlory");
-        d.why = crate::account::assess::Why::NewSource {
+        d.why = crate::decision::Why::NewSource {
             user: Arc::from("mal\u{1b}[2Jlory"),
             ip: "192.0.2.7".parse().unwrap(),
         };

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use crate::account::assess::Why;
 use crate::alert::content::{alert_for, resolve};
 use crate::alert::{Alert, Resolution};
+use crate::decision::Why;
 use crate::decision::{
     Assessment, Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock,
 };

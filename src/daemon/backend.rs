@@ -9,9 +9,10 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 
+use crate::account::AccountFacts;
 use crate::http::{AdminBackend, BackendError, Problem, Readiness, UnlockError};
 use crate::source::SourceStatus;
-use crate::state::model::{AccountFacts, AuditEntry, DecisionRecord, LockStatus};
+use crate::state::model::{AuditEntry, DecisionRecord, LockStatus};
 use crate::state::{DecisionFilter, StateError, Store};
 use crate::telemetry::Metrics;
 

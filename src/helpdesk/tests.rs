@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::*;
 use crate::account::Accounts;
-use crate::account::assess::Why;
+use crate::decision::Why;
 use crate::decision::{Evidence as DEvidence, Severity, Target, Unlock};
 use crate::event::{AuthEvent, RefusedBy};
 

@@ -7,7 +7,8 @@
 
 use serde::Serialize;
 
-use crate::state::model::{AccountFacts, AuditEntry, DecisionRecord, LockStatus};
+use crate::account::AccountFacts;
+use crate::state::model::{AuditEntry, DecisionRecord, LockStatus};
 
 /// A failure of the state behind the API.
 #[derive(Debug, thiserror::Error)]

@@ -13,9 +13,10 @@ use serde_json::json;
 use super::AppState;
 use super::backend::{AdminBackend, BackendError, UnlockError};
 use super::guard::Credential;
+use crate::account::AccountFacts;
 use crate::decision::Mode;
 use crate::escape::Escaped;
-use crate::state::model::{AccountFacts, AuditEntry, DecisionRecord};
+use crate::state::model::{AuditEntry, DecisionRecord};
 use crate::telemetry::UnlockHow;
 
 /// Longest accepted `by` of an unlock (an admin's name).

@@ -22,15 +22,15 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::account::{Accounts, Basis, Why};
+use crate::account::AccountFacts;
+use crate::account::{Accounts, Basis};
 use crate::config::Config;
-use crate::decision::{Assessment, Decision, Mode, Unlock};
+use crate::decision::{Assessment, Decision, Mode, Unlock, Why};
 use crate::enrich::setup::Loaded;
 use crate::enrich::{Enricher, GeoDbs, IpLists};
 use crate::event::AuthEvent;
 use crate::event::Reason;
 use crate::rules::{Engine, Kind, RuleErrors, RuleSet};
-use crate::state::model::AccountFacts;
 use crate::state::{FactUpdate, FactsAccumulator};
 
 /// Where a rule set came from, for messages and for the reload watcher.

@@ -23,12 +23,12 @@ use super::RuleSet;
 use super::compile::{Sink, dur};
 use super::duration::Dur;
 use super::model::{Extra, Rule};
+use crate::account::AccountFacts;
 use crate::decision::{
     Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock, decision_id,
 };
 use crate::enrich::inventory::{Inventory, inactive_accounts};
 use crate::event::{AccountStatus, Name};
-use crate::state::AccountFacts;
 
 /// Default `max_age` of `password-age`: 90 days, a common password policy.
 pub const DEFAULT_MAX_AGE: Dur = Dur::from_secs(90 * 86_400);

@@ -99,7 +99,7 @@ impl StormEvent {
             mode: Mode::Recommend,
             exempt: false,
             assessment: crate::decision::Assessment::Attack,
-            why: crate::account::assess::Why::LockStorm,
+            why: crate::decision::Why::LockStorm,
             evidence: Evidence {
                 count: users.len() as u64,
                 first,

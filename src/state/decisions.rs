@@ -19,7 +19,7 @@ use super::error::StateError;
 use super::model::{AuditEntry, DecisionRecord, LockStatus};
 use super::outbox_rows::{self, OutboxEntry};
 use super::store::Store;
-use crate::account::assess::Why;
+use crate::decision::Why;
 use crate::decision::{
     Assessment, Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock,
 };

@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 
 use super::codec::{self, from_row, in_row};
 use super::error::StateError;
-use super::model::AccountFacts;
+use crate::account::AccountFacts;
 use crate::event::{Action, AuthEvent, Name, Outcome, Reason};
 
 /// What one user's events taught since the last commit.

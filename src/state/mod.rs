@@ -24,9 +24,10 @@ pub mod outbox_rows;
 pub mod schema;
 pub mod store;
 
+pub use crate::account::AccountFacts;
 pub use decisions::DecisionFilter;
 pub use error::{Lost, StateError};
 pub use facts::{FactUpdate, FactsAccumulator};
-pub use model::{AccountFacts, AuditEntry, DecisionRecord, LockStatus};
+pub use model::{AuditEntry, DecisionRecord, LockStatus};
 pub use outbox_rows::OutboxEntry;
 pub use store::{Batch, CommitResult, EngineSnapshot, Resume, Store};

@@ -83,20 +83,3 @@ pub struct AuditEntry {
     /// acts and for lines written before credentials were recorded.
     pub credential: Option<String>,
 }
-
-/// What the stream taught about one account; kept small on purpose.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct AccountFacts {
-    pub user: String,
-    /// Earliest successful login seen.
-    pub first_success: Option<DateTime<Utc>>,
-    /// Latest successful login seen.
-    pub last_success: Option<DateTime<Utc>>,
-    /// Latest failed login or MFA attempt seen.
-    pub last_failure: Option<DateTime<Utc>>,
-    /// Source address of the last *successful* login: failures (often an
-    /// attacker's) must not move what "where the owner logs in from" means.
-    pub last_source_ip: Option<std::net::IpAddr>,
-    /// Failures since the last success.
-    pub consecutive_failures: u64,
-}

@@ -14,8 +14,8 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::Inventory;
+use crate::account::AccountFacts;
 use crate::event::{AccountStatus, Name};
-use crate::state::AccountFacts;
 
 /// Which witness gave the last login shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

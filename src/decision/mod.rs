@@ -9,8 +9,10 @@ use ipnet::IpNet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::account::assess::Why;
 use crate::event::{Name, rfc3339};
+
+mod why;
+pub use why::Why;
 
 /// What a decision asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
