@@ -25,13 +25,9 @@ use serde::{Deserialize, Serialize};
 use crate::decision::Decision;
 use crate::event::{Account, Geo};
 
-/// Whether the alert reports something in force or its end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertStatus {
-    Firing,
-    Resolved,
-}
+/// Whether the alert reports something in force or its end; a column of the
+/// outbox, so `state` defines it.
+pub use crate::state::AlertStatus;
 
 /// How a resolved lock ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -19,14 +19,12 @@ pub mod plan;
 mod rows;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 pub use plan::{Backoff, RateLimit, SinkState};
 
 use super::{AlertStatus, Payload};
-use crate::state::codec;
-use crate::state::outbox_rows::{self, OutboxEntry, status_str};
+use crate::state::outbox::{OutboxEntry, RowEnd, StoredRow, status_str};
 use crate::state::{StateError, Store};
 
 /// Errors of the outbox itself (delivery failures are results, not errors).
@@ -84,14 +82,6 @@ pub fn idempotency_key(alert_key: &str, status: AlertStatus, version: u32) -> St
     format!("lw-{}", &hex::encode(h.finalize())[..32])
 }
 
-fn parse_status(s: &str) -> Result<AlertStatus, StateError> {
-    match s {
-        "firing" => Ok(AlertStatus::Firing),
-        "resolved" => Ok(AlertStatus::Resolved),
-        _ => Err(codec::corrupt("alert status", s)),
-    }
-}
-
 /// What one [`Outbox::deliver_due`] pass did, per outcome.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryReport {
@@ -135,9 +125,7 @@ impl Outbox {
         // a small page cache does (SQLite's default is 2 MiB per connection,
         // on top of the daemon's main one). Only a cache size: failing to set
         // it changes nothing else.
-        let _ = store
-            .connection()
-            .execute_batch(&format!("PRAGMA cache_size = -{OUTBOX_CACHE_KIB}"));
+        let _ = store.set_cache_kib(OUTBOX_CACHE_KIB);
         Outbox {
             store,
             backoff: Backoff::default(),
@@ -210,13 +198,7 @@ impl Outbox {
         summary: bool,
         now: DateTime<Utc>,
     ) -> Result<i64, OutboxError> {
-        let tx = self
-            .store
-            .connection()
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let id = outbox_rows::insert(&tx, entry, summary, &now)?;
-        tx.commit()?;
-        Ok(id)
+        Ok(self.store.outbox_commit(entry, summary, now)?)
     }
 
     /// Deletes finished rows (delivered, superseded, suppressed, failed) that
@@ -225,91 +207,30 @@ impl Outbox {
     /// harmless: a receiver's deduplication window is far shorter than the
     /// retention an operator would choose. Returns the rows deleted.
     pub fn prune(&mut self, before: DateTime<Utc>) -> Result<usize, OutboxError> {
-        Ok(self.store.connection().execute(
-            "DELETE FROM alert_outbox WHERE state <> 'pending' AND done_at < ?1",
-            [codec::time(&before)],
-        )?)
+        Ok(self.store.outbox_prune(before)?)
     }
 
     /// Undelivered rows per sink (the `loginwatch_alert_outbox_depth` gauge).
     pub fn depth(&mut self) -> Result<Vec<(String, u64)>, OutboxError> {
-        let conn = self.store.connection();
-        let mut st = conn.prepare_cached(
-            "SELECT sink, count(*) FROM alert_outbox WHERE state = 'pending' GROUP BY sink
-                 ORDER BY sink",
-        )?;
-        let rows = st
-            .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, codec::u64_from_sql(r.get(1)?)))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        Ok(self.store.outbox_depth()?)
     }
 
     fn load_state(&mut self, sink: &str) -> Result<SinkState, OutboxError> {
-        let row = self
-            .store
-            .connection()
-            .query_row(
-                "SELECT failures, retry_at, window_start, window_sent, suppressed
-                   FROM alert_sink_state WHERE sink = ?1",
-                [sink],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, i64>(4)?,
-                    ))
-                },
-            )
-            .optional()?;
-        let Some((failures, retry_at, window_start, sent, suppressed)) = row else {
-            return Ok(SinkState::default());
-        };
-        let n = |v: i64| u32::try_from(v).unwrap_or(0);
-        Ok(SinkState {
-            failures: n(failures),
-            retry_at: codec::parse_opt_time(retry_at)?,
-            window_start: codec::parse_opt_time(window_start)?,
-            window_sent: n(sent),
-            suppressed: n(suppressed),
-        })
+        Ok(self.store.sink_state(sink)?)
     }
 
     fn save_state(&mut self, sink: &str, s: &SinkState) -> Result<(), OutboxError> {
-        self.store.connection().execute(
-            "INSERT OR REPLACE INTO alert_sink_state
-                 (sink, failures, retry_at, window_start, window_sent, suppressed)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                sink,
-                s.failures,
-                s.retry_at.as_ref().map(codec::time),
-                s.window_start.as_ref().map(codec::time),
-                s.window_sent,
-                s.suppressed
-            ],
-        )?;
-        Ok(())
+        Ok(self.store.save_sink_state(sink, s)?)
     }
 
     fn finish(
         &mut self,
         id: i64,
-        state: &str,
+        end: RowEnd,
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), OutboxError> {
-        let failed_attempt = i64::from(error.is_some());
-        self.store.connection().execute(
-            "UPDATE alert_outbox SET state = ?2, last_error = coalesce(?3, last_error),
-                 attempts = attempts + ?4, done_at = CASE WHEN ?2 = 'pending' THEN NULL ELSE ?5 END
-               WHERE id = ?1",
-            params![id, state, error, failed_attempt, codec::time(&now)],
-        )?;
-        Ok(())
+        Ok(self.store.outbox_finish(id, end, error, now)?)
     }
 
     /// The store, for callers that also read decisions through it.

@@ -17,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 use super::codec::{self, corrupt, from_row, in_row};
 use super::error::StateError;
 use super::model::{AuditEntry, DecisionRecord, LockStatus};
-use super::outbox_rows::{self, OutboxEntry};
+use super::outbox::{self, OutboxEntry};
 use super::store::Store;
 use crate::decision::Why;
 use crate::decision::{
@@ -329,7 +329,7 @@ impl Store {
         rec.unlocked_by = Some(by.into());
         rec.unlock_reason = Some(reason.into());
         if let Some(entry) = alert(&rec) {
-            outbox_rows::insert(&tx, &entry, false, &now)?;
+            outbox::insert(&tx, &entry, false, &now)?;
         }
         tx.commit()?;
         Ok(rec)
@@ -374,7 +374,7 @@ impl Store {
             rec.status = LockStatus::Expired;
             rec.ended_at = Some(end);
             if let Some(entry) = alert(rec) {
-                outbox_rows::insert(&tx, &entry, false, &now)?;
+                outbox::insert(&tx, &entry, false, &now)?;
             }
         }
         tx.commit()?;

@@ -20,7 +20,7 @@ pub mod guard;
 pub mod maintenance;
 pub mod migrate;
 pub mod model;
-pub mod outbox_rows;
+pub mod outbox;
 pub mod schema;
 pub mod store;
 
@@ -29,5 +29,5 @@ pub use decisions::DecisionFilter;
 pub use error::{Lost, StateError};
 pub use facts::{FactUpdate, FactsAccumulator};
 pub use model::{AuditEntry, DecisionRecord, LockStatus};
-pub use outbox_rows::OutboxEntry;
+pub use outbox::{AlertStatus, OutboxEntry, RowEnd, SinkState, StoredRow};
 pub use store::{Batch, CommitResult, EngineSnapshot, Resume, Store};

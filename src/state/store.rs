@@ -32,7 +32,7 @@ use super::error::StateError;
 use super::facts::{self, FactUpdate};
 use super::guard;
 use super::migrate;
-use super::outbox_rows::{self, OutboxEntry};
+use super::outbox::{self, OutboxEntry};
 use super::schema::current_version;
 use crate::account::AccountFacts;
 use crate::decision::Decision;
@@ -448,7 +448,7 @@ impl Store {
             if decisions::insert(&tx, d, &batch.at)? {
                 result.new.push(d.id.clone());
                 if let Some(entry) = alert(d) {
-                    outbox_rows::insert(&tx, &entry, false, &batch.at)?;
+                    outbox::insert(&tx, &entry, false, &batch.at)?;
                 }
             } else {
                 result.known.push(d.id.clone());

@@ -10,10 +10,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use rusqlite::params;
-
 use super::rows::PAGE;
-use super::{DeliveryReport, Outbox, OutboxError, OutboxRow, SUMMARY_KEY, SinkState, plan};
+use super::{DeliveryReport, Outbox, OutboxError, OutboxRow, RowEnd, SUMMARY_KEY, SinkState, plan};
 use crate::alert::AlertStatus;
 use crate::alert::sink::{Delivery, Sink, SinkError, Summary};
 use crate::escape::Escaped;
@@ -103,7 +101,7 @@ impl Outbox {
     }
 
     /// Marks as suppressed the `n` pending rows of `sink` that follow its
-    /// first `skip` (summaries aside), in one statement. Returns how many.
+    /// first `skip` (summaries aside). Returns how many.
     fn suppress(
         &mut self,
         sink: &str,
@@ -111,15 +109,7 @@ impl Outbox {
         n: usize,
         now: DateTime<Utc>,
     ) -> Result<u32, OutboxError> {
-        let as_sql = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
-        let changed = self.store.connection().execute(
-            "UPDATE alert_outbox SET state = 'suppressed', done_at = ?4
-              WHERE id IN (SELECT id FROM alert_outbox
-                            WHERE state = 'pending' AND sink = ?1 AND NOT summary
-                            ORDER BY id LIMIT ?3 OFFSET ?2)",
-            params![sink, as_sql(skip), as_sql(n), codec::time(&now)],
-        )?;
-        Ok(u32::try_from(changed).unwrap_or(u32::MAX))
+        Ok(self.store.outbox_suppress(sink, skip, n, now)?)
     }
 
     /// Sends up to `limit` pending rows of the pass's sink (its summaries or
@@ -172,13 +162,13 @@ impl Outbox {
         match result {
             Ok(()) => {
                 plan::delivered(pass.state);
-                self.finish(row.id, "delivered", None, now)?;
+                self.finish(row.id, RowEnd::Delivered, None, now)?;
                 pass.report.delivered += 1;
                 count("delivered");
             }
             Err(SinkError::Permanent(e)) | Err(SinkError::Setup(e)) => {
                 tracing::error!(sink = %sink.name, alert = %Escaped(&row.alert_key), "alert not deliverable, giving up: {}", Escaped(&e));
-                self.finish(row.id, "failed", Some(&e), now)?;
+                self.finish(row.id, RowEnd::Failed, Some(&e), now)?;
                 pass.report.failed += 1;
                 count("failed");
             }
@@ -186,7 +176,7 @@ impl Outbox {
                 let jitter = (self.jitter)();
                 plan::failed(pass.state, &self.backoff, jitter, now);
                 tracing::warn!(sink = %sink.name, failures = pass.state.failures, "alert delivery failed, will retry: {}", Escaped(&e));
-                self.finish(row.id, "pending", Some(&e), now)?;
+                self.finish(row.id, RowEnd::Pending, Some(&e), now)?;
                 pass.report.retried += 1;
                 count("retry");
                 return Ok(false);

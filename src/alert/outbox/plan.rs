@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+pub use crate::state::SinkState;
+
 /// Exponential backoff of one sink after consecutive failed deliveries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
@@ -53,21 +55,6 @@ impl Backoff {
 pub struct RateLimit {
     pub max: u32,
     pub per: Duration,
-}
-
-/// What the outbox remembers of one sink between passes (and restarts).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SinkState {
-    /// Consecutive failed deliveries (0 after a success).
-    pub failures: u32,
-    /// No attempt before this (set after a failure).
-    pub retry_at: Option<DateTime<Utc>>,
-    /// Start of the current rate-limit window.
-    pub window_start: Option<DateTime<Utc>>,
-    /// Successful deliveries in the current window.
-    pub window_sent: u32,
-    /// Alerts suppressed since the last summary.
-    pub suppressed: u32,
 }
 
 /// What one pass may do with one sink's due rows (oldest first).
