@@ -26,7 +26,7 @@ use crate::event::{Account, Geo, rfc3339};
 
 /// Sample log lines an alert carries at most, whatever it is given (the
 /// daemon passes `[alert] samples` of them, 5 by default).
-pub const MAX_SAMPLES: usize = crate::config::alerts::MAX_SAMPLES;
+pub const MAX_SAMPLES: usize = crate::alert::config::MAX_SAMPLES;
 
 /// Distinct addresses or users an alert lists at most; the rest are counted.
 pub const MAX_LISTED: usize = 20;

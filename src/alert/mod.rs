@@ -5,6 +5,7 @@
 //! target), is rendered per sink into a [`Payload`], committed to a durable
 //! outbox, and delivered at least once with a stable idempotency key.
 
+pub mod config;
 pub mod content;
 pub mod formats;
 pub mod render;

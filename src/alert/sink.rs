@@ -99,8 +99,8 @@ pub(crate) fn wrong_payload(transport: &str, p: &Payload) -> SinkError {
 }
 
 /// Builds the sinks of a validated configuration.
-pub fn build(configs: &[crate::config::alerts::SinkConfig]) -> Result<Vec<Sink>, SinkError> {
-    use crate::config::alerts::TransportConfig as T;
+pub fn build(configs: &[crate::alert::config::SinkConfig]) -> Result<Vec<Sink>, SinkError> {
+    use crate::alert::config::TransportConfig as T;
     configs
         .iter()
         .map(|c| {

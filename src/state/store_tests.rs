@@ -384,7 +384,7 @@ fn alerts_are_committed_with_their_decisions_only_when_new() {
         rendered.push(d.id.clone());
         Some(OutboxEntry {
             alert_key: format!("{}:{}", d.rule, d.target),
-            status: crate::alert::AlertStatus::Firing,
+            status: crate::state::AlertStatus::Firing,
             per_sink: vec![("hook".into(), "{}".into()), ("mail".into(), "{}".into())],
         })
     };
@@ -449,7 +449,7 @@ fn a_failed_commit_writes_no_alert() {
     let r = s.commit_alerting(&batch, &mut |_| {
         Some(OutboxEntry {
             alert_key: "k".into(),
-            status: crate::alert::AlertStatus::Firing,
+            status: crate::state::AlertStatus::Firing,
             per_sink: vec![("hook".into(), "{}".into())],
         })
     });
@@ -488,7 +488,7 @@ fn unlock_and_expiry_commit_their_resolved_alerts_with_them() {
     let render = |r: &DecisionRecord| {
         Some(OutboxEntry {
             alert_key: format!("{}:{}", r.decision.rule, r.decision.target),
-            status: crate::alert::AlertStatus::Resolved,
+            status: crate::state::AlertStatus::Resolved,
             per_sink: vec![("hook".into(), format!("\"{}\"", r.status))],
         })
     };

@@ -11,7 +11,7 @@ use chrono::TimeDelta;
 use super::webhook::HttpTransport;
 use super::{Delivery, SinkError, Summary, Transport};
 use crate::alert::Payload;
-use crate::config::alerts::HttpTarget;
+use crate::alert::config::HttpTarget;
 use crate::event::rfc3339;
 
 /// The API path appended to the configured base URL.

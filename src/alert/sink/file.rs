@@ -10,7 +10,7 @@ use std::io::Write;
 
 use super::{Delivery, SinkError, Summary, Transport, wrong_payload};
 use crate::alert::Payload;
-use crate::config::alerts::FileTarget;
+use crate::alert::config::FileTarget;
 
 /// Appends one line per payload.
 #[derive(Debug)]

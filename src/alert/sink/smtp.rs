@@ -21,7 +21,7 @@ use lettre::{Message, SmtpTransport, Transport as _};
 
 use super::{Delivery, SinkError, Summary, Transport, wrong_payload};
 use crate::alert::Payload;
-use crate::config::alerts::{SmtpConfig, SmtpTls, TlsTrust};
+use crate::alert::config::{SmtpConfig, SmtpTls, TlsTrust};
 
 /// TLS parameters for a connection to `host`: the web roots plus the extra
 /// CA certificates of `trust`. Fails when one of them is not a usable trust

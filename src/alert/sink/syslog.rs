@@ -16,8 +16,8 @@ use std::os::unix::net::UnixDatagram;
 use chrono::{DateTime, Utc};
 
 use super::{Delivery, SinkError, Summary, Transport, wrong_payload};
+use crate::alert::config::{SyslogConfig, SyslogTarget};
 use crate::alert::{AlertStatus, Payload};
-use crate::config::alerts::{SyslogConfig, SyslogTarget};
 use crate::escape::Escaped;
 
 /// Longest message sent (bytes): larger datagrams are often dropped.

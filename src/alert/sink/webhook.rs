@@ -13,7 +13,7 @@ use sha2::Sha256;
 
 use super::{Delivery, SinkError, Summary, Transport, wrong_payload};
 use crate::alert::Payload;
-use crate::config::alerts::HttpTarget;
+use crate::alert::config::HttpTarget;
 
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "X-Loginwatch-Signature";
