@@ -26,13 +26,13 @@ pub fn load(dir: Option<&Path>) -> Result<RuleSet, CliError> {
 }
 
 /// The rule set for `--rules DIR` and `--config FILE`, chosen as the daemon
-/// chooses it (see [`loginwatch::pipeline::select_rules`]).
+/// chooses it (see [`loginwatch::config::select_rules`]).
 pub fn select(
     dir: Option<&Path>,
     config: Option<&loginwatch::config::Config>,
-) -> Result<(RuleSet, loginwatch::pipeline::RulesOrigin), CliError> {
-    loginwatch::pipeline::select_rules(dir, config).map_err(|e| match e {
-        loginwatch::pipeline::SelectError::NoDir(d) => CliError::Usage(format!(
+) -> Result<(RuleSet, loginwatch::config::RulesOrigin), CliError> {
+    loginwatch::config::select_rules(dir, config).map_err(|e| match e {
+        loginwatch::config::SelectError::NoDir(d) => CliError::Usage(format!(
             "rules directory {} does not exist",
             Escaped(&d.display().to_string())
         )),
@@ -47,7 +47,7 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
             let (set, origin) = select(dir.as_deref(), None)?;
             // What the daemon would refuse is an error here too. GeoIP is
             // assumed present: this command does not read the config.
-            loginwatch::pipeline::require_live_rules(&set, &origin, true)
+            loginwatch::config::require_live_rules(&set, &origin, true)
                 .map_err(|e| CliError::Usage(Escaped(&e.to_string()).to_string()))?;
             outln!(
                 "ok: {} rules, {} declared formats",

@@ -403,7 +403,7 @@ fn check_format(cx: &mut Cx, s: &Spanned<RawSource>, c: &Config, declared: &mut 
         return;
     }
     if let Declared::NotLoaded = declared {
-        *declared = match crate::pipeline::select_rules(None, Some(c)) {
+        *declared = match super::select_rules(None, Some(c)) {
             Ok((set, _)) => {
                 Declared::Loaded(set.formats.iter().map(|d| d.name().to_owned()).collect())
             }

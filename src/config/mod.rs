@@ -15,6 +15,7 @@ pub mod defaults;
 pub mod enrich;
 pub mod load;
 pub mod raw;
+pub mod select;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use load::{load, load_text};
+pub use select::{RulesOrigin, SelectError, require_live_rules, select_rules};
 
 use crate::decision::Mode;
 use crate::parse::Zone;

@@ -33,9 +33,10 @@ use notify::Watcher;
 use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::config::SelectError;
 use crate::http::{self, AppState};
 use crate::parse::Format;
-use crate::pipeline::{Pipeline, SelectError};
+use crate::pipeline::Pipeline;
 use crate::rules::{Engine, RuleSet};
 use crate::source::{SourceSpec, Tailer};
 use crate::state::{StateError, Store};
@@ -84,8 +85,8 @@ pub struct RunOptions {
 /// directories, or built in), as every command chooses it; a set in which no
 /// rule can fire is refused (at start and on reload alike).
 pub fn load_rules(config: &Config) -> Result<(RuleSet, Option<PathBuf>), SelectError> {
-    let (set, origin) = crate::pipeline::select_rules(None, Some(config))?;
-    crate::pipeline::require_live_rules(&set, &origin, !config.geoip.is_empty())?;
+    let (set, origin) = crate::config::select_rules(None, Some(config))?;
+    crate::config::require_live_rules(&set, &origin, !config.geoip.is_empty())?;
     Ok((set, origin.dir().map(PathBuf::from)))
 }
 

@@ -95,7 +95,7 @@ pub fn reload_once(config: &Config, to_ingest: &Sender<Arc<RuleSet>>, metrics: &
             metrics.reload(ReloadResult::Ok);
             let _ = to_ingest.send(Arc::new(set));
         }
-        Err(crate::pipeline::SelectError::Invalid(errors)) => {
+        Err(crate::config::SelectError::Invalid(errors)) => {
             for e in &errors.0 {
                 error!(error = %e, "Rule file rejected; the previous rules stay live.");
             }
