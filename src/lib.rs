@@ -8,6 +8,7 @@
 pub mod account;
 pub mod action;
 pub mod alert;
+pub mod app;
 pub mod config;
 pub mod daemon;
 pub mod decision;

@@ -134,7 +134,11 @@ impl AdminBackend for Fake {
         user: &str,
     ) -> Result<Option<(AccountFacts, Vec<DecisionRecord>)>, BackendError> {
         if user == "broken" {
-            return Err(BackendError::Store("disk I/O error".into()));
+            // A real SQLite I/O error; its message is "disk I/O error".
+            let io = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR);
+            return Err(BackendError::Store(
+                rusqlite::Error::SqliteFailure(io, None).into(),
+            ));
         }
         let active: Vec<DecisionRecord> = self
             .decisions(true)?

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use clap::Args;
 
+use loginwatch::app::EnrichError;
 use loginwatch::config::Config;
-use loginwatch::enrich::setup::Loaded;
+use loginwatch::enrich::Loaded;
 use loginwatch::enrich::{Enricher, GeoDbs};
 use loginwatch::escape::Escaped;
 use loginwatch::parse::custom::Declared;
@@ -123,17 +124,11 @@ impl InputArgs {
         let Some(config) = config else {
             return Ok(loginwatch::pipeline::geoip_only(open_geoip(&self.geoip)?));
         };
-        let loaded = loginwatch::enrich::setup::load(config, &self.geoip).map_err(|errs| {
-            CliError::Usage(
-                errs.iter()
-                    .map(|e| Escaped(e).to_string())
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
-        })?;
+        let loaded =
+            loginwatch::app::enrichment::load(config, &self.geoip).map_err(enrich_error)?;
         if let Some(rules) = rules {
-            loginwatch::enrich::setup::check_rules(rules, config, &loaded.enricher)
-                .map_err(CliError::Usage)?;
+            loginwatch::app::enrichment::check_rules(rules, config, &loaded.enricher)
+                .map_err(enrich_error)?;
         }
         Ok(loaded)
     }
@@ -216,4 +211,17 @@ pub fn unparsed_summary(stats: &loginwatch::replay::Stats) -> String {
         s.push_str(&format!(" ({})", reasons.join(", ")));
     }
     s
+}
+
+/// An enrichment error as the CLI shows it: each unusable file on its own
+/// line, escaped (paths and messages may hold anything).
+fn enrich_error(e: EnrichError) -> CliError {
+    CliError::Usage(match e {
+        EnrichError::Files(files) => files
+            .iter()
+            .map(|f| Escaped(&f.to_string()).to_string())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => other.to_string(),
+    })
 }

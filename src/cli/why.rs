@@ -203,8 +203,8 @@ fn from_daemon(
                 })?;
             let loaded = match &config.inventory {
                 Some(_) => Some(
-                    loginwatch::enrich::setup::load(&config, &[])
-                        .map_err(|e| CliError::Usage(e.join("\n")))?,
+                    loginwatch::app::enrichment::load(&config, &[])
+                        .map_err(|e| CliError::Usage(e.to_string()))?,
                 ),
                 None => None,
             };

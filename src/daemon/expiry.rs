@@ -39,8 +39,8 @@ fn worth_logging(failures: u32) -> bool {
 pub async fn run(
     store: Arc<Mutex<Store>>,
     metrics: Arc<Metrics>,
-    alerting: Option<Arc<super::alerting::Alerting>>,
-    enforcer: Arc<super::enforce::Enforcer>,
+    alerting: Option<Arc<crate::app::alerting::Alerting>>,
+    enforcer: Arc<crate::app::enforce::Enforcer>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut failures = 0u32;
@@ -82,8 +82,8 @@ pub async fn run(
 pub fn expire_now(
     store: &Mutex<Store>,
     metrics: &Metrics,
-    alerting: Option<&super::alerting::Alerting>,
-    enforcer: Option<&super::enforce::Enforcer>,
+    alerting: Option<&crate::app::alerting::Alerting>,
+    enforcer: Option<&crate::app::enforce::Enforcer>,
 ) -> Result<Duration, StateError> {
     let Ok(mut store) = store.lock() else {
         return Ok(MAX_SLEEP);
@@ -95,7 +95,7 @@ pub fn expire_now(
         let at = r.ended_at.unwrap_or(now);
         alerting.and_then(|a| {
             a.render(
-                &super::alerting::resolved(&r.decision, "auto", at, None, None),
+                &crate::app::alerting::resolved(&r.decision, "auto", at, None, None),
                 now,
             )
         })

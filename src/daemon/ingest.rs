@@ -96,11 +96,11 @@ pub struct Ingest {
     /// Enrichment, account facts and the rules: the core `replay` runs too.
     pub pipeline: Pipeline,
     /// Alert sinks, when configured: new decisions' alerts are committed with them.
-    pub alerting: Option<Arc<super::alerting::Alerting>>,
+    pub alerting: Option<Arc<crate::app::alerting::Alerting>>,
     /// Recent raw lines per target, quoted by alerts.
     pub samples: super::samples::Samples,
     /// Safety filter and actions for decisions in mode `enforce`.
-    pub enforcer: Arc<super::enforce::Enforcer>,
+    pub enforcer: Arc<crate::app::enforce::Enforcer>,
     pub store: Arc<Mutex<Store>>,
     pub metrics: Arc<Metrics>,
     pub year: Option<i32>,
@@ -115,7 +115,7 @@ pub struct Ingest {
     /// Source status for `/readyz`, refreshed every loop.
     pub status: Arc<Mutex<Vec<SourceStatus>>>,
     /// Failing commits for `/readyz`; a lost database stops the daemon.
-    pub health: Arc<super::health::StateHealth>,
+    pub health: Arc<crate::app::health::StateHealth>,
 }
 
 /// Facts and account rows of a batch whose commit failed: they were taken
@@ -140,7 +140,7 @@ impl Ingest {
         let mut missing: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut last_counts: HashMap<(Name, &'static str), u64> = HashMap::new();
         let mut carry = Carry::default();
-        let mut failing: Option<super::health::Failing> = None;
+        let mut failing: Option<crate::app::health::Failing> = None;
         loop {
             let stopping = self.shutdown.load(Ordering::SeqCst);
             while let Ok(set) = self.reloads.try_recv() {
@@ -270,7 +270,7 @@ impl Ingest {
                     }
                     Err(e) if e.is_fatal() => return self.stop_fatal(&e),
                     Err(e) => {
-                        failing = Some(super::health::Failing::start(
+                        failing = Some(crate::app::health::Failing::start(
                             &e,
                             &self.metrics,
                             &self.health,
@@ -449,7 +449,7 @@ impl Ingest {
 /// lines captured when it was made, read back now.
 fn firing_alert(
     d: &Decision,
-    enrichment: &mut crate::enrich::setup::Loaded,
+    enrichment: &mut crate::enrich::Loaded,
     samples: &super::samples::Samples,
     reader: &mut super::samples::LineReader,
 ) -> crate::alert::Alert {
@@ -466,7 +466,7 @@ fn firing_alert(
         .filter(|_| enricher.geo_active())
         .and_then(|ip| enricher.facts(ip).geo);
     let lines = reader.read(samples.captured(&d.id));
-    super::alerting::firing_with(d, account, geo, lines)
+    crate::app::alerting::firing_with(d, account, geo, lines)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -11,11 +11,7 @@
 //!
 //! Shutdown (SIGTERM, Ctrl-C) is one path: stop reading, commit, exit 0.
 
-pub mod alerting;
-pub mod backend;
-pub mod enforce;
 pub mod expiry;
-pub mod health;
 pub mod ingest;
 pub mod reload;
 pub mod samples;
@@ -58,9 +54,9 @@ pub enum DaemonError {
         error: std::io::Error,
     },
     #[error("enrichment:\n{0}")]
-    Enrich(String),
+    Enrich(#[from] crate::app::EnrichError),
     #[error("alert sinks: {0}")]
-    Alerting(String),
+    Alerting(#[from] crate::app::AlertingError),
     #[error("admin token: {0}")]
     Token(#[from] crate::http::token::TokenError),
     #[error("{0}")]
@@ -126,10 +122,8 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let rules = Arc::new(rules);
     info!(rules = rules.rules.len(), dir = ?rules_dir, mode = ?config.mode, "Rules loaded.");
 
-    let enrichment =
-        crate::enrich::setup::load(&config, &[]).map_err(|e| DaemonError::Enrich(e.join("\n")))?;
-    crate::enrich::setup::check_rules(&rules, &config, &enrichment.enricher)
-        .map_err(DaemonError::Enrich)?;
+    let enrichment = crate::app::enrichment::load(&config, &[])?;
+    crate::app::enrichment::check_rules(&rules, &config, &enrichment.enricher)?;
 
     let (store, created) = Store::open_guarded(&config.state_path, &chrono::Utc::now())?;
     if created {
@@ -157,19 +151,11 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
             "Account histories from the last run unreadable; those accounts are learned anew."
         );
     }
-    let store = Arc::new(Mutex::new(store));
-    let alerting = alerting::Alerting::new(&config)
-        .map_err(DaemonError::Alerting)?
-        .map(Arc::new);
-    let safety =
-        crate::safety::Safety::new(config.safety.clone(), crate::safety::guard::detect_own());
-    let enforcer = Arc::new(enforce::Enforcer::new(
-        config.actions.clone(),
-        safety,
-        opts.dry_run,
-        store.clone(),
-        alerting.clone(),
-    ));
+    let crate::app::Services {
+        store,
+        alerting,
+        enforcer,
+    } = crate::app::Services::new(&config, store, opts.dry_run)?;
 
     let mut sources = HashMap::new();
     let mut specs = Vec::new();
@@ -214,7 +200,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     }
 
     let shutdown = Arc::new(AtomicBool::new(false));
-    let health = Arc::new(health::StateHealth::default());
+    let health = Arc::new(crate::app::StateHealth::default());
     let status = Arc::new(Mutex::new(Vec::new()));
     let (reload_tx, reload_rx) = mpsc::channel();
     let ingest = ingest::Ingest {
@@ -262,12 +248,16 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         enforcer.clone(),
         stop_rx.clone(),
     ));
-    let delivery_task = alerting
-        .clone()
-        .map(|a| tokio::spawn(alerting::run(a, metrics.clone(), stop_rx.clone())));
+    let delivery_task = alerting.clone().map(|a| {
+        tokio::spawn(crate::app::alerting::run(
+            a,
+            metrics.clone(),
+            stop_rx.clone(),
+        ))
+    });
 
     let backend = Arc::new(
-        backend::StoreBackend::new(store.clone(), status, metrics.clone())
+        crate::app::StoreBackend::new(store.clone(), status, metrics.clone())
             .with_health(health.clone())
             .with_alerting(alerting.clone())
             .with_enforcer(enforcer.clone())

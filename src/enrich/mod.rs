@@ -15,7 +15,7 @@ pub mod cache;
 pub mod geoip;
 pub mod inventory;
 pub mod iplist;
-pub mod setup;
+pub mod loaded;
 pub mod stamp;
 
 use std::fmt;
@@ -27,6 +27,7 @@ use crate::event::{Account, AuthEvent};
 pub use cache::{IpCache, IpFacts};
 pub use geoip::{DbInfo, DbKind, GeoDbs, GeoError};
 pub use iplist::{IpListError, IpLists, ListSpec};
+pub use loaded::Loaded;
 pub use stamp::Reload;
 
 /// Looks up an account by login name. The inventory loader implements it; the

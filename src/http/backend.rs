@@ -19,7 +19,7 @@ pub enum BackendError {
     Unavailable(String),
     /// The store failed (an SQLite error, a corrupt row).
     #[error("state store failed: {0}")]
-    Store(String),
+    Store(#[from] crate::state::StateError),
 }
 
 /// Why an unlock was refused.

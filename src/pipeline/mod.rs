@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use crate::account::AccountFacts;
 use crate::account::{Accounts, Basis};
 use crate::decision::{Assessment, Decision, Mode, Unlock, Why};
-use crate::enrich::setup::Loaded;
+use crate::enrich::Loaded;
 use crate::enrich::{Enricher, GeoDbs, IpLists};
 use crate::event::AuthEvent;
 use crate::event::Reason;
@@ -123,7 +123,7 @@ impl Pipeline {
 
     /// Re-reads whatever enrichment file changed on disk.
     pub fn reload_enrichment(&mut self) {
-        crate::enrich::setup::reload(&mut self.enrichment);
+        crate::enrich::loaded::reload(&mut self.enrichment);
         self.enrich_noop = self.enrichment.enricher.is_noop();
     }
 

@@ -8,14 +8,10 @@
 
 use std::sync::{Arc, Mutex};
 
+use loginwatch::app::{Services, StoreBackend};
 use loginwatch::config::Config;
-use loginwatch::daemon::alerting::Alerting;
-use loginwatch::daemon::backend::StoreBackend;
-use loginwatch::daemon::enforce::Enforcer;
 use loginwatch::escape::Escaped;
 use loginwatch::http::{AdminBackend, BackendError};
-use loginwatch::safety::Safety;
-use loginwatch::safety::guard::detect_own;
 use loginwatch::state::Store;
 use loginwatch::telemetry::Metrics;
 
@@ -27,25 +23,21 @@ pub fn offline_backend(config: &Config) -> Result<Box<dyn AdminBackend>, Backend
             Escaped(&config.state_path.display().to_string())
         )));
     }
-    let store = Store::open(&config.state_path).map_err(|e| BackendError::Store(e.to_string()))?;
+    let store = Store::open(&config.state_path)?;
     // An unlock made here still owes the admins its "resolved" alert: it is
     // written to the outbox with the unlock (one transaction) and delivered by
-    // the daemon when it next runs, like any alert it had not yet sent.
-    let alerting = Alerting::new(config)
-        .map_err(|e| BackendError::Unavailable(format!("alert sinks: {}", Escaped(&e))))?
-        .map(Arc::new);
-    let store = Arc::new(Mutex::new(store));
-    // In enforce mode an unlock also undoes what the lock did (the inverse
+    // the daemon when it next runs, like any alert it had not yet sent. In
+    // enforce mode an unlock also undoes what the lock did (the inverse
     // actions: unlock at the identity provider, remove from the nft set), run
-    // here since no daemon will; each is audited like the daemon's.
-    let safety = Safety::new(config.safety.clone(), detect_own());
-    let enforcer = Enforcer::new(
-        config.actions.clone(),
-        safety,
-        false,
-        store.clone(),
-        alerting.clone(),
-    );
+    // here since no daemon will; each is audited like the daemon's. The same
+    // services as the daemon's, built the same way.
+    let Services {
+        store,
+        alerting,
+        enforcer,
+    } = Services::offline(config, store).map_err(|e| {
+        BackendError::Unavailable(format!("alert sinks: {}", Escaped(&e.to_string())))
+    })?;
     Ok(Box::new(
         StoreBackend::new(
             store,
@@ -53,6 +45,6 @@ pub fn offline_backend(config: &Config) -> Result<Box<dyn AdminBackend>, Backend
             Arc::new(Metrics::new()),
         )
         .with_alerting(alerting)
-        .with_enforcer(Arc::new(enforcer.waiting())),
+        .with_enforcer(enforcer),
     ))
 }

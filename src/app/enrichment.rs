@@ -1,28 +1,56 @@
 //! Building the [`Enricher`] a configuration describes: GeoIP databases, named
 //! IP lists and the inventory, each optional. Shared by the daemon and by
-//! `replay`/`parse --config`, so history is backtested with the live view.
+//! `replay`/`parse --config`/`why`, so history is backtested with the live view.
 
 use std::sync::Arc;
 
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
-use super::inventory::InventoryHandle;
-use super::{AccountLookup, Enricher, GeoDbs, IpLists, ListSpec};
 use crate::config::Config;
+use crate::enrich::inventory::{InventoryErrors, InventoryHandle};
+use crate::enrich::{
+    AccountLookup, Enricher, GeoDbs, GeoError, IpListError, IpLists, ListSpec, Loaded,
+};
 use crate::escape::Escaped;
 use crate::event::Name;
 use crate::rules::RuleSet;
 
-/// What can be loaded: the enricher, plus the inventory handle (kept apart so
-/// its owner can reload it).
-pub struct Loaded {
-    pub enricher: Enricher,
-    pub inventory: Option<Arc<InventoryHandle>>,
+/// One file the configuration names that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Unusable {
+    #[error(transparent)]
+    Geo(#[from] GeoError),
+    #[error(transparent)]
+    IpList(#[from] IpListError),
+    #[error(transparent)]
+    Inventory(#[from] InventoryErrors),
+}
+
+/// Why the enrichment a configuration describes cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrichError {
+    /// Files that cannot be used, every one of them (one per line).
+    #[error("{}", lines(.0))]
+    Files(Vec<Unusable>),
+    /// IP lists the rules name and the configuration does not define.
+    #[error(
+        "rules name IP lists the configuration does not define (add [[ip_list]] tables): {}",
+        .0.iter().map(|n| Escaped(n).to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    MissingLists(Vec<Name>),
+}
+
+fn lines(errors: &[Unusable]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Opens everything `config` names plus `extra_geoip`. Every unusable file is
 /// reported (one message each); nothing is half-loaded.
-pub fn load(config: &Config, extra_geoip: &[std::path::PathBuf]) -> Result<Loaded, Vec<String>> {
+pub fn load(config: &Config, extra_geoip: &[std::path::PathBuf]) -> Result<Loaded, EnrichError> {
     let mut errors = Vec::new();
     let mut paths = config.geoip.clone();
     paths.extend(extra_geoip.iter().cloned());
@@ -32,7 +60,7 @@ pub fn load(config: &Config, extra_geoip: &[std::path::PathBuf]) -> Result<Loade
         match GeoDbs::open(&paths) {
             Ok(g) => Some(g),
             Err(es) => {
-                errors.extend(es.iter().map(|e| e.to_string()));
+                errors.extend(es.into_iter().map(Unusable::from));
                 None
             }
         }
@@ -48,7 +76,7 @@ pub fn load(config: &Config, extra_geoip: &[std::path::PathBuf]) -> Result<Loade
     let lists = match IpLists::load(&specs) {
         Ok(l) => l,
         Err(es) => {
-            errors.extend(es.iter().map(|e| e.to_string()));
+            errors.extend(es.into_iter().map(Unusable::from));
             IpLists::empty()
         }
     };
@@ -57,13 +85,13 @@ pub fn load(config: &Config, extra_geoip: &[std::path::PathBuf]) -> Result<Loade
         Some(inv) => match InventoryHandle::open(&inv.path, inv.options.clone()) {
             Ok(h) => Some(Arc::new(h)),
             Err(es) => {
-                errors.push(es.to_string());
+                errors.push(Unusable::from(es));
                 None
             }
         },
     };
     if !errors.is_empty() {
-        return Err(errors);
+        return Err(EnrichError::Files(errors));
     }
     let lookup = inventory.clone().map(|h| h as Arc<dyn AccountLookup>);
     Ok(Loaded {
@@ -75,18 +103,18 @@ pub fn load(config: &Config, extra_geoip: &[std::path::PathBuf]) -> Result<Loade
 /// Checks the rules against what the enricher can answer: an IP list a rule names
 /// but the configuration lacks is an error; geo rules without a GeoIP database
 /// are reported inactive (one clear line), never left to pass silently.
-pub fn check_rules(rules: &RuleSet, config: &Config, enricher: &Enricher) -> Result<(), String> {
-    let missing: Vec<String> = rules
+pub fn check_rules(
+    rules: &RuleSet,
+    config: &Config,
+    enricher: &Enricher,
+) -> Result<(), EnrichError> {
+    let missing: Vec<Name> = rules
         .referenced_lists()
         .into_iter()
         .filter(|n| !config.ip_lists.iter().any(|l| l.name == **n))
-        .map(|n| Escaped(&n).to_string())
         .collect();
     if !missing.is_empty() {
-        return Err(format!(
-            "rules name IP lists the configuration does not define (add [[ip_list]] tables): {}",
-            missing.join(", ")
-        ));
+        return Err(EnrichError::MissingLists(missing));
     }
     let geo_rules = rules.geo_rules();
     if !geo_rules.is_empty() {
@@ -100,24 +128,4 @@ pub fn check_rules(rules: &RuleSet, config: &Config, enricher: &Enricher) -> Res
         }
     }
     Ok(())
-}
-
-/// Reloads whatever changed on disk, logging failures (the previous version stays).
-pub fn reload(loaded: &mut Loaded) {
-    let r = loaded.enricher.reload_if_changed();
-    for e in &r.errors {
-        error!(error = %e, "Enrichment reload failed; the previous data stays in use.");
-    }
-    if r.changed {
-        info!("Enrichment data reloaded.");
-    }
-    if let Some(inv) = &loaded.inventory {
-        match inv.reload_if_changed() {
-            Ok(true) => info!("Inventory reloaded."),
-            Ok(false) => {}
-            Err(e) => {
-                error!(error = %e, "Inventory reload failed; the previous inventory stays in use.")
-            }
-        }
-    }
 }

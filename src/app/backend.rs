@@ -86,7 +86,7 @@ impl StoreBackend {
             .store
             .lock()
             .map_err(|_| BackendError::Unavailable("state lock poisoned".into()))?;
-        f(&mut s).map_err(|e| BackendError::Store(e.to_string()))
+        Ok(f(&mut s)?)
     }
 }
 

@@ -1,4 +1,4 @@
-//! The daemon's alerting: decisions (and their ends) become alerts, rendered
+//! Alerting, for the daemon and the offline CLI alike: decisions (and their ends) become alerts, rendered
 //! per sink, written to the durable outbox, and delivered by a task.
 //!
 //! Rendering happens before anything is stored, so what is stored is exactly
@@ -37,6 +37,20 @@ pub struct Alerting {
     outbox: Mutex<Outbox>,
 }
 
+/// Why the alerting could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertingError {
+    /// A sink cannot be built from its configuration.
+    #[error(transparent)]
+    Sink(#[from] crate::alert::sink::SinkError),
+    /// The alert templates do not compile.
+    #[error(transparent)]
+    Render(#[from] crate::alert::render::RenderError),
+    /// The outbox's connection to the state file cannot be opened.
+    #[error(transparent)]
+    Store(#[from] crate::state::StateError),
+}
+
 /// The rendering a sink's wire format uses.
 fn format(f: SinkFormat) -> Format {
     match f {
@@ -51,21 +65,21 @@ fn format(f: SinkFormat) -> Format {
 
 impl Alerting {
     /// Builds the sinks of `config` over a second connection to the state file.
-    pub fn new(config: &Config) -> Result<Option<Alerting>, String> {
+    pub fn new(config: &Config) -> Result<Option<Alerting>, AlertingError> {
         if config.alert.sinks.is_empty() {
             return Ok(None);
         }
-        let sinks = sink::build(&config.alert.sinks).map_err(|e| e.to_string())?;
+        let sinks = sink::build(&config.alert.sinks)?;
         let mut renderers = HashMap::new();
         for c in &config.alert.sinks {
             if let std::collections::hash_map::Entry::Vacant(v) = renderers.entry(c.language) {
                 // Times in the configured zone (default the host's), named in the alert.
                 let zone = config.alert.zone.unwrap_or(Zone::Local);
-                let r = Renderer::new(c.language, zone, None).map_err(|e| e.to_string())?;
+                let r = Renderer::new(c.language, zone, None)?;
                 v.insert(r);
             }
         }
-        let store = Store::open(&config.state_path).map_err(|e| e.to_string())?;
+        let store = Store::open(&config.state_path)?;
         Ok(Some(Alerting {
             configs: config.alert.sinks.clone(),
             sinks,

@@ -1,0 +1,72 @@
+//! The services the daemon and the offline CLI share: enforcement, alerting,
+//! the admin backend over the state store, the state's health, and the
+//! enrichment a configuration describes. Built here once, the same way for
+//! both, so that an unlock made with the daemon stopped runs the same safety
+//! checks, inverse actions, audit and "resolved" alert as one made through the
+//! daemon's API. The daemon keeps only its threads and tasks.
+
+pub mod alerting;
+pub mod backend;
+pub mod enforce;
+pub mod enrichment;
+pub mod health;
+
+use std::sync::{Arc, Mutex};
+
+pub use alerting::{Alerting, AlertingError};
+pub use backend::StoreBackend;
+pub use enforce::Enforcer;
+pub use enrichment::EnrichError;
+pub use health::StateHealth;
+
+use crate::config::Config;
+use crate::safety::Safety;
+use crate::safety::guard::detect_own;
+use crate::state::Store;
+
+/// The services over one state store.
+pub struct Services {
+    pub store: Arc<Mutex<Store>>,
+    /// `None` when no alert sink is configured.
+    pub alerting: Option<Arc<Alerting>>,
+    pub enforcer: Arc<Enforcer>,
+}
+
+impl Services {
+    /// Builds alerting and enforcement for `config` over `store`. With
+    /// `dry_run` the enforcer plans and audits actions without running them.
+    pub fn new(config: &Config, store: Store, dry_run: bool) -> Result<Services, AlertingError> {
+        Services::build(config, store, dry_run, false)
+    }
+
+    /// The services for a command run with the daemon stopped: the same as
+    /// the daemon's, except that an action (an unlock's inverse actions) is
+    /// waited for, since the command exits right after.
+    pub fn offline(config: &Config, store: Store) -> Result<Services, AlertingError> {
+        Services::build(config, store, false, true)
+    }
+
+    fn build(
+        config: &Config,
+        store: Store,
+        dry_run: bool,
+        wait: bool,
+    ) -> Result<Services, AlertingError> {
+        let alerting = Alerting::new(config)?.map(Arc::new);
+        let store = Arc::new(Mutex::new(store));
+        let safety = Safety::new(config.safety.clone(), detect_own());
+        let enforcer = Enforcer::new(
+            config.actions.clone(),
+            safety,
+            dry_run,
+            store.clone(),
+            alerting.clone(),
+        );
+        let enforcer = Arc::new(if wait { enforcer.waiting() } else { enforcer });
+        Ok(Services {
+            store,
+            alerting,
+            enforcer,
+        })
+    }
+}
