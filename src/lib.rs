@@ -9,6 +9,7 @@ pub mod account;
 pub mod action;
 pub mod alert;
 pub mod app;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod decision;

@@ -1,5 +1,7 @@
-//! Sources: following log files live, by identity rather than by path.
+//! Sources: where lines come from. [`Source`] is the interface every kind of
+//! input implements; [`Tailer`], following log files, is the first kind.
 //!
+//! Following log files live, by identity rather than by path.
 //! The daemon reads logs that other programs write, rotate, truncate and delete
 //! underneath it. A path is therefore only where a file was *last seen*; what is
 //! followed is a file's identity ([`Fingerprint`]: device, inode and a hash of its
@@ -166,6 +168,54 @@ pub struct PollResult {
     pub more: bool,
     /// File events, in the order they happened.
     pub events: Vec<TailEvent>,
+}
+
+/// One kind of input the daemon reads: log files today ([`Tailer`]); the
+/// journal, network syslog, pulled SaaS audit logs and a message bus next.
+/// Adding a kind is implementing this trait: the ingest loop, the parsers,
+/// the rules and the commit stay as they are.
+///
+/// The contract: lines come out complete and in order, each with its source's
+/// name; [`Source::checkpoints`] says where reading stands after the lines
+/// handed out so far, and is committed in the same transaction as the rule
+/// state those lines produced, so a restart resumes exactly there (nothing
+/// lost, nothing read twice). The position is file-shaped today (identity and
+/// offset); a cursor-based kind brings its own form of [`Checkpoint`].
+pub trait Source: Send {
+    /// Hands up to `max_lines` complete lines to `on_line`, in order, and
+    /// says what happened meanwhile.
+    fn poll(&mut self, max_lines: usize, on_line: &mut dyn FnMut(TailLine<'_>)) -> PollResult;
+
+    /// Where reading stands after every line handed out so far.
+    fn checkpoints(&self) -> Vec<Checkpoint>;
+
+    /// The health of each configured source: `/readyz`,
+    /// `loginwatch_source_up`, `loginwatch_source_lag_bytes`.
+    fn status(&self) -> Vec<SourceStatus>;
+
+    /// Directories whose changes should wake the ingest loop (it watches them
+    /// with `notify`); empty for a kind that needs no file watcher.
+    fn watch_dirs(&self) -> Vec<PathBuf> {
+        Vec::new()
+    }
+}
+
+impl Source for Tailer {
+    fn poll(&mut self, max_lines: usize, on_line: &mut dyn FnMut(TailLine<'_>)) -> PollResult {
+        Tailer::poll(self, max_lines, on_line)
+    }
+
+    fn checkpoints(&self) -> Vec<Checkpoint> {
+        Tailer::checkpoints(self)
+    }
+
+    fn status(&self) -> Vec<SourceStatus> {
+        Tailer::status(self)
+    }
+
+    fn watch_dirs(&self) -> Vec<PathBuf> {
+        Tailer::watch_dirs(self)
+    }
 }
 
 /// One followed file in [`SourceStatus`].
