@@ -1,5 +1,6 @@
 //! All integration tests, compiled into one binary (one `mod` per topic).
 
+mod architecture;
 mod sshgen;
 mod util;
 

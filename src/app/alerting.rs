@@ -141,17 +141,17 @@ impl Alerting {
     }
 }
 
-/// Runs delivery every second until `stop` turns true.
+/// Runs delivery every second until `stop` is cancelled.
 pub async fn run(
     alerting: Arc<Alerting>,
     metrics: Arc<Metrics>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio_util::sync::CancellationToken,
 ) {
     loop {
         let (a, m) = (alerting.clone(), metrics.clone());
         let _ = tokio::task::spawn_blocking(move || a.deliver(&m, Utc::now())).await;
         tokio::select! {
-            _ = stop.changed() => {
+            _ = stop.cancelled() => {
                 // One last attempt, so alerts of the final batch are not left waiting a restart.
                 let (a, m) = (alerting.clone(), metrics.clone());
                 let _ = tokio::task::spawn_blocking(move || a.deliver(&m, Utc::now())).await;

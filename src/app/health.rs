@@ -1,28 +1,8 @@
-//! The state database's health as the ingest thread sees it: failing commits
-//! (a full disk, an I/O error) and their retry schedule, and a lost database
-//! that stops the daemon.
-//!
-//! A failing commit pauses reading: the tailer's positions do not advance past
-//! what the failed batch holds, so the batch can be retried as it is and
-//! nothing read is lost or decided twice once space returns. The retry backs
-//! off exponentially up to [`MAX_DELAY`]; the warning is logged once when the
-//! failures start and then at most every [`WARN_EVERY`] (a full disk used to
-//! log 1,300 lines a second); `/readyz` reports the problem meanwhile.
+//! The state database's health as the ingest thread reports it: why commits
+//! fail now (for `/readyz`), and a lost database that stops the daemon. The
+//! retry schedule of failing commits is the ingest's (`daemon::ingest::retry`).
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-use tracing::{info, warn};
-
-use crate::state::StateError;
-use crate::telemetry::Metrics;
-
-/// First retry delay after a failed commit.
-const FIRST_DELAY: Duration = Duration::from_millis(250);
-/// Longest retry delay: a few seconds, so recovery is quick once space returns.
-pub const MAX_DELAY: Duration = Duration::from_secs(4);
-/// Least time between two warnings about the same run of failures.
-const WARN_EVERY: Duration = Duration::from_secs(60);
 
 /// Shared between the ingest thread, `/readyz` and the daemon's main task.
 #[derive(Debug, Default)]
@@ -41,7 +21,8 @@ impl StateHealth {
         self.problem.lock().ok().and_then(|p| p.clone())
     }
 
-    fn set_problem(&self, p: Option<String>) {
+    /// Sets or clears the current problem.
+    pub fn set_problem(&self, p: Option<String>) {
         if let Ok(mut g) = self.problem.lock() {
             *g = p;
         }
@@ -58,74 +39,5 @@ impl StateHealth {
     /// Why the daemon must stop, if it must.
     pub fn fatal(&self) -> Option<String> {
         self.fatal.lock().ok().and_then(|f| f.clone())
-    }
-}
-
-/// A run of failed commits and when to try again.
-#[derive(Debug)]
-pub struct Failing {
-    since: Instant,
-    failures: u64,
-    delay: Duration,
-    /// When the next attempt is due.
-    pub next_try: Instant,
-    last_warn: Instant,
-}
-
-impl Failing {
-    /// The first failure of a run: counted, warned, reported to `/readyz`.
-    pub fn start(e: &StateError, metrics: &Metrics, health: &StateHealth) -> Failing {
-        let now = Instant::now();
-        warn!(error = %e, reason = e.reason(), "Committing state failed; reading paused, retrying with backoff until a commit succeeds.");
-        let f = Failing {
-            since: now,
-            failures: 1,
-            delay: FIRST_DELAY,
-            next_try: now + FIRST_DELAY,
-            last_warn: now,
-        };
-        f.report(e, metrics, health);
-        f
-    }
-
-    /// One more failure: backs off, warns if the last warning is old.
-    pub fn again(&mut self, e: &StateError, metrics: &Metrics, health: &StateHealth) {
-        let now = Instant::now();
-        self.failures += 1;
-        self.delay = (self.delay * 2).min(MAX_DELAY);
-        self.next_try = now + self.delay;
-        if now.duration_since(self.last_warn) >= WARN_EVERY {
-            warn!(error = %e, reason = e.reason(), failures = self.failures, for_seconds = self.since.elapsed().as_secs(), "Committing state still fails; reading paused.");
-            self.last_warn = now;
-        }
-        self.report(e, metrics, health);
-    }
-
-    fn report(&self, e: &StateError, metrics: &Metrics, health: &StateHealth) {
-        metrics
-            .state_commit_failures
-            .with_label_values(&[e.reason()])
-            .inc();
-        health.set_problem(Some(format!(
-            "committing state fails ({}; {} attempts over {} s): {e}; reading is paused until a commit succeeds{}",
-            e.reason(),
-            self.failures,
-            self.since.elapsed().as_secs(),
-            match e.reason() {
-                "disk_full" => " (free space on the state file's file system)",
-                "read_only" => " (make the state file and its directory writable)",
-                _ => "",
-            }
-        )));
-    }
-
-    /// The run is over: one line says so, `/readyz` turns ready again.
-    pub fn recovered(self, health: &StateHealth) {
-        info!(
-            failures = self.failures,
-            for_seconds = self.since.elapsed().as_secs(),
-            "State commits succeed again; reading resumed."
-        );
-        health.set_problem(None);
     }
 }

@@ -35,13 +35,14 @@ fn worth_logging(failures: u32) -> bool {
     failures.is_power_of_two()
 }
 
-/// Runs until `stop` turns true.
+/// Runs until `stop` is cancelled.
 pub async fn run(
     store: Arc<Mutex<Store>>,
     metrics: Arc<Metrics>,
     alerting: Option<Arc<crate::app::alerting::Alerting>>,
     enforcer: Arc<crate::app::enforce::Enforcer>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    clock: Arc<dyn crate::clock::Clock>,
+    stop: tokio_util::sync::CancellationToken,
 ) {
     let mut failures = 0u32;
     loop {
@@ -49,8 +50,15 @@ pub async fn run(
         let metrics2 = metrics.clone();
         let alerting2 = alerting.clone();
         let enforcer2 = enforcer.clone();
+        let now = clock.now();
         let pass = tokio::task::spawn_blocking(move || {
-            expire_now(&store2, &metrics2, alerting2.as_deref(), Some(&enforcer2))
+            expire_now(
+                &store2,
+                &metrics2,
+                alerting2.as_deref(),
+                Some(&enforcer2),
+                now,
+            )
         })
         .await;
         let sleep = match pass {
@@ -71,24 +79,24 @@ pub async fn run(
             Err(_) => MAX_SLEEP,
         };
         tokio::select! {
-            _ = stop.changed() => return,
+            _ = stop.cancelled() => return,
             _ = tokio::time::sleep(sleep) => {}
         }
     }
 }
 
-/// Expires what is due now; returns how long to sleep before the next check,
-/// or why the store could not expire.
+/// Expires what is due at `now`; returns how long to sleep before the next
+/// check, or why the store could not expire.
 pub fn expire_now(
     store: &Mutex<Store>,
     metrics: &Metrics,
     alerting: Option<&crate::app::alerting::Alerting>,
     enforcer: Option<&crate::app::enforce::Enforcer>,
+    now: chrono::DateTime<Utc>,
 ) -> Result<Duration, StateError> {
     let Ok(mut store) = store.lock() else {
         return Ok(MAX_SLEEP);
     };
-    let now = Utc::now();
     let mut ended = Vec::new();
     // The "resolved" alert is committed with the expiry itself (one transaction).
     let render = |r: &crate::state::DecisionRecord| {

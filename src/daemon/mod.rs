@@ -9,7 +9,10 @@
 //! - [`expiry`]: auto-unlock at each lock's end time, also after a restart;
 //! - the HTTP server (metrics, health, admin API).
 //!
-//! Shutdown (SIGTERM, Ctrl-C) is one path: stop reading, commit, exit 0.
+//! Shutdown (SIGTERM, Ctrl-C) is one path: one cancellation token reaches every
+//! thread and task; reading stops, the last batch is committed, exit 0.
+//! The services the threads use (alerting, enforcement, the admin backend)
+//! are `crate::app`'s, shared with the offline CLI.
 
 pub mod expiry;
 pub mod ingest;
@@ -21,13 +24,14 @@ pub mod wake;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use notify::Watcher;
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::config::SelectError;
 use crate::http::{self, AppState};
@@ -118,6 +122,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), DaemonError> {
 
 async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> {
     let metrics = Arc::new(Metrics::new());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (rules, rules_dir) = load_rules(&config).map_err(DaemonError::Rules)?;
     let rules = Arc::new(rules);
     info!(rules = rules.rules.len(), dir = ?rules_dir, mode = ?config.mode, "Rules loaded.");
@@ -125,7 +130,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let enrichment = crate::app::enrichment::load(&config, &[])?;
     crate::app::enrichment::check_rules(&rules, &config, &enrichment.enricher)?;
 
-    let (store, created) = Store::open_guarded(&config.state_path, &chrono::Utc::now())?;
+    let (store, created) = Store::open_guarded(&config.state_path, &clock.now())?;
     if created {
         info!(path = %config.state_path.display(), "First start: new state database.");
     }
@@ -185,11 +190,12 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     // Wake-ups: notify on the directories of the sources.
     let (wake_tx, wake_rx) = mpsc::channel::<std::time::Instant>();
     let watch_tx = wake_tx.clone();
+    let watch_clock = clock.clone();
     let watch_dirs = tailer.watch_dirs();
     let own = wake::OwnFiles::of(&config, &watch_dirs);
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if res.is_ok_and(|ev| own.wakes(&ev)) {
-            let _ = watch_tx.send(std::time::Instant::now());
+            let _ = watch_tx.send(watch_clock.instant());
         }
     })
     .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -199,60 +205,66 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         }
     }
 
-    let shutdown = Arc::new(AtomicBool::new(false));
+    // One token stops everything: the ingest thread (woken through its wake
+    // channel), the tasks and the HTTP server.
+    let cancel = CancellationToken::new();
     let health = Arc::new(crate::app::StateHealth::default());
     let status = Arc::new(Mutex::new(Vec::new()));
     let (reload_tx, reload_rx) = mpsc::channel();
+    // Sample lines are kept only when something will quote them.
+    let samples = samples::Samples::new(
+        if alerting.is_some() {
+            config.alert.samples
+        } else {
+            0
+        },
+        samples::GENERATION,
+    );
     let ingest = ingest::Ingest {
-        tailer,
-        sources,
+        source: Box::new(tailer),
+        lines: ingest::Lines::new(sources, samples, config.year),
         pipeline,
-        // Sample lines are kept only when something will quote them.
-        samples: samples::Samples::new(
-            if alerting.is_some() {
-                config.alert.samples
-            } else {
-                0
-            },
-            samples::GENERATION,
-        ),
-        alerting: alerting.clone(),
-        enforcer: enforcer.clone(),
-        store: store.clone(),
+        housekeeping: ingest::Housekeeping::new(reload_rx, store.clone(), clock.clone()),
+        committer: ingest::Committer::new(ingest::CommitterParts {
+            store: store.clone(),
+            alerting: alerting.clone(),
+            enforcer: enforcer.clone(),
+            metrics: metrics.clone(),
+            health: health.clone(),
+            clock: clock.clone(),
+            interval: config.checkpoint_interval,
+        }),
         metrics: metrics.clone(),
-        year: config.year,
-        checkpoint_interval: config.checkpoint_interval,
-        poll_interval: config.poll_interval,
+        clock: clock.clone(),
         wake: wake_rx,
-        reloads: reload_rx,
-        shutdown: shutdown.clone(),
+        poll_interval: config.poll_interval,
         status: status.clone(),
-        health: health.clone(),
+        cancel: cancel.clone(),
     };
     let ingest_thread = std::thread::Builder::new()
         .name("ingest".into())
         .spawn(move || ingest.run())?;
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let reload_task = tokio::spawn(reload::run(
         reload::watch(rules_dir.as_deref()),
         config.clone(),
         reload_tx,
         metrics.clone(),
-        stop_rx.clone(),
+        cancel.clone(),
     ));
     let expiry_task = tokio::spawn(expiry::run(
         store.clone(),
         metrics.clone(),
         alerting.clone(),
         enforcer.clone(),
-        stop_rx.clone(),
+        clock.clone(),
+        cancel.clone(),
     ));
     let delivery_task = alerting.clone().map(|a| {
         tokio::spawn(crate::app::alerting::run(
             a,
             metrics.clone(),
-            stop_rx.clone(),
+            cancel.clone(),
         ))
     });
 
@@ -275,18 +287,19 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         crate::private::write(f, addr.to_string().as_bytes())?;
     }
     let app = AppState::new(backend, metrics.clone(), admin_token, addr);
-    let mut http_stop = stop_rx.clone();
-    let server = tokio::spawn(http::serve(listener, http::router(app), async move {
-        let _ = http_stop.changed().await;
-    }));
+    let server = tokio::spawn(http::serve(
+        listener,
+        http::router(app),
+        cancel.clone().cancelled_owned(),
+    ));
 
     tokio::select! {
         _ = wait_for_shutdown_signal() => info!("Shutting down."),
         _ = health.stop.notified() => {}
     }
-    shutdown.store(true, Ordering::SeqCst);
-    let _ = wake_tx.send(std::time::Instant::now());
-    let _ = stop_tx.send(true);
+    cancel.cancel();
+    // The ingest thread waits on its wake channel, not on the token.
+    let _ = wake_tx.send(clock.instant());
     drop(watcher);
     let joined = tokio::task::spawn_blocking(move || ingest_thread.join()).await;
     if !matches!(joined, Ok(Ok(()))) {

@@ -54,13 +54,13 @@ pub fn watch(dir: Option<&std::path::Path>) -> Watch {
     }
 }
 
-/// Runs until `stop` turns true.
+/// Runs until `stop` is cancelled.
 pub async fn run(
     watch: Watch,
     config: Config,
     to_ingest: Sender<Arc<RuleSet>>,
     metrics: Arc<Metrics>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio_util::sync::CancellationToken,
 ) {
     let Watch { _watcher, mut rx } = watch;
     #[cfg(unix)]
@@ -76,7 +76,7 @@ pub async fn run(
         #[cfg(not(unix))]
         let hup_recv = std::future::pending::<Option<()>>();
         tokio::select! {
-            _ = stop.changed() => return,
+            _ = stop.cancelled() => return,
             _ = hup_recv => info!("SIGHUP: reloading rules."),
             Some(()) = rx.recv() => {
                 // Debounce: wait until the directory has been quiet for a moment.

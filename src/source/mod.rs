@@ -20,6 +20,9 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+use crate::escape::Escaped;
 
 pub mod copy;
 pub mod discover;
@@ -157,6 +160,42 @@ pub enum TailEvent {
     /// A checkpoint from the last run whose file was not found (deleted or
     /// compressed while the daemon was down): the lines after it are lost.
     CheckpointUnmatched { checkpoint: Checkpoint },
+}
+
+impl TailEvent {
+    /// Logs the event: a line for the operator, at WARN when lines were lost.
+    pub fn log(&self) {
+        match self {
+            TailEvent::Problem { source, error } => {
+                warn!(source = %Escaped(source), path = %Escaped(&error.path.to_string_lossy()), problem = %error.problem, hint = %error.hint, "Source cannot be read; retrying.")
+            }
+            TailEvent::Truncated {
+                source,
+                path,
+                offset_was,
+                copy,
+                lost_bytes,
+                ..
+            } => {
+                let (source, path) = (Escaped(source), Escaped(&path.to_string_lossy()));
+                match (copy, lost_bytes) {
+                    (Some(copy), _) => {
+                        info!(%source, %path, offset_was, copy = %Escaped(&copy.to_string_lossy()), "Truncated; reading the rest of its copy first.")
+                    }
+                    (None, Some(0)) => {
+                        info!(%source, %path, offset_was, "Truncated; nothing unread was lost.")
+                    }
+                    (None, Some(n)) => {
+                        warn!(%source, %path, offset_was, lost_bytes = n, "Truncated with {n} unread bytes and no copy beside it: those lines are lost.")
+                    }
+                    (None, None) => {
+                        warn!(%source, %path, offset_was, "Truncated or rewritten while the daemon was stopped and no copy found beside it: lines after offset {offset_was} of the old content were not read.")
+                    }
+                }
+            }
+            other => info!(event = ?other, "Source."),
+        }
+    }
 }
 
 /// What one [`Tailer::poll`] did.

@@ -1,0 +1,189 @@
+//! The per-line stage of the ingest loop: a line from a source becomes an
+//! event through that source's parser, and the event goes through the
+//! pipeline core. Counts are kept per batch and added to the metrics in bulk,
+//! so the hot path neither looks up label values nor allocates per line.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use tracing::warn;
+
+use crate::daemon::samples::Samples;
+use crate::decision::Decision;
+use crate::escape::Escaped;
+use crate::event::{Name, Outcome};
+use crate::intern::Interner;
+use crate::parse::{Format, LineCtx, ParseOptions, Parser, UnparsedReason, Zone, detect};
+use crate::pipeline::Pipeline;
+use crate::source::TailLine;
+use crate::telemetry::Metrics;
+
+/// One configured source's parsing state. One parser per source, not per file:
+/// OpenSSH can split one attempt across a rotation, and the correlation table
+/// is keyed by host and pid anyway.
+pub struct SourceParse {
+    /// Configured format (`Auto` is resolved on the first line).
+    pub format: Format,
+    pub zone: Zone,
+    pub parser: Option<Parser>,
+    /// Snapshot restored before the parser existed (applied when it is created).
+    pub pending_restore: Option<Vec<u8>>,
+}
+
+/// Counters of one batch.
+#[derive(Default)]
+pub(super) struct BatchCounts {
+    per_source: HashMap<String, SourceCounts>,
+}
+
+#[derive(Default)]
+struct SourceCounts {
+    lines: u64,
+    /// By outcome: success, failure, unknown.
+    events: [u64; 3],
+    unparsed: HashMap<UnparsedReason, u64>,
+}
+
+impl BatchCounts {
+    fn source(&mut self, name: &str) -> &mut SourceCounts {
+        // Look up by &str first: the String is allocated once per source per batch.
+        if !self.per_source.contains_key(name) {
+            self.per_source
+                .insert(name.to_owned(), SourceCounts::default());
+        }
+        self.per_source.get_mut(name).expect("inserted above")
+    }
+
+    /// Adds the batch's counts to the metrics.
+    pub(super) fn flush(self, metrics: &Metrics) {
+        for (s, c) in self.per_source {
+            let s = s.as_str();
+            metrics.lines_read.with_label_values(&[s]).inc_by(c.lines);
+            for (o, n) in OUTCOMES.iter().zip(c.events) {
+                if n > 0 {
+                    metrics.events.with_label_values(&[s, o.as_str()]).inc_by(n);
+                }
+            }
+            for (r, n) in c.unparsed {
+                metrics
+                    .unparsed_lines
+                    .with_label_values(&[s, r.as_str()])
+                    .inc_by(n);
+            }
+        }
+    }
+}
+
+const OUTCOMES: [Outcome; 3] = [Outcome::Success, Outcome::Failure, Outcome::Unknown];
+
+fn outcome_index(o: Outcome) -> usize {
+    match o {
+        Outcome::Success => 0,
+        Outcome::Failure => 1,
+        Outcome::Unknown => 2,
+    }
+}
+
+/// Parsers per source, and what lines leave behind for alerts.
+pub struct Lines {
+    sources: HashMap<String, SourceParse>,
+    interner: Interner,
+    /// Recent raw lines per target, quoted by alerts.
+    pub(super) samples: Samples,
+    year: Option<i32>,
+}
+
+impl Lines {
+    /// The stage for `sources`; `year` for formats without one (else guessed).
+    pub fn new(
+        sources: HashMap<String, SourceParse>,
+        samples: Samples,
+        year: Option<i32>,
+    ) -> Lines {
+        Lines {
+            sources,
+            interner: Interner::default(),
+            samples,
+            year,
+        }
+    }
+
+    /// The parsers' snapshots, committed with the rule state.
+    pub(super) fn parser_snapshots(&self) -> Vec<(String, Vec<u8>)> {
+        self.sources
+            .iter()
+            .filter_map(|(name, s)| s.parser.as_ref().map(|p| (name.clone(), p.snapshot())))
+            .collect()
+    }
+
+    /// Handles one line: parse, stamp, run through `pipeline`; decisions made
+    /// go to `made`. `now` is only for a parser created on this line (its
+    /// year guess).
+    pub(super) fn handle(
+        &mut self,
+        line: TailLine<'_>,
+        pipeline: &mut Pipeline,
+        now: DateTime<Utc>,
+        counts: &mut BatchCounts,
+        made: &mut Vec<Decision>,
+    ) {
+        let c = counts.source(line.source);
+        c.lines += 1;
+        let Some(src) = self.sources.get_mut(line.source) else {
+            return;
+        };
+        if line.too_long {
+            *c.unparsed.entry(UnparsedReason::TooLong).or_default() += 1;
+            return;
+        }
+        let year = self.year;
+        let parser = src.parser.get_or_insert_with(|| {
+            let format = match &src.format {
+                Format::Auto => detect_format(&line),
+                f => f.clone(),
+            };
+            let opts = ParseOptions { year, zone: src.zone, now };
+            let mut p = Parser::new(&format, &opts, LineCtx { path: Name::from(line.source) });
+            if let Some(snap) = src.pending_restore.take()
+                && let Err(e) = p.restore(&snap)
+            {
+                warn!(source = %Escaped(line.source), error = %e, "Parser state from the last run unusable; starting fresh.");
+            }
+            p
+        });
+        match parser.parse(line.line, line.offset) {
+            Ok(Some(mut ev)) => {
+                // One parser per source: stamp the file the line really came from.
+                let path = self.interner.intern(&line.path.to_string_lossy());
+                self.samples.record(&ev, &path, line.offset, line.line);
+                ev.log_path = Some(path);
+                c.events[outcome_index(ev.outcome)] += 1;
+                let first = made.len();
+                pipeline.observe(&mut ev, made);
+                for d in &made[first..] {
+                    self.samples.capture(d);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                *c.unparsed.entry(e.reason).or_default() += 1;
+            }
+        }
+    }
+}
+
+/// `auto`: the format of a source, from the first lines of its file. Resuming
+/// mid-file (after a restart) the first line delivered is not the file's first
+/// line, and a CSV export's header is only there: so read the head of the file.
+fn detect_format(line: &TailLine<'_>) -> Format {
+    if line.offset == 0 {
+        return detect::detect(&[line.line]);
+    }
+    let mut head = Vec::with_capacity(8192);
+    let read = std::fs::File::open(line.path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 8192), &mut head));
+    if read.is_err() || head.is_empty() {
+        return detect::detect(&[line.line]);
+    }
+    detect::detect_head(&head)
+}

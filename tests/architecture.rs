@@ -1,0 +1,156 @@
+//! The layout ARCHITECTURE.md promises, checked on the source itself: no
+//! import cycle between the top-level modules of `src/`, and no file there
+//! over 500 lines. A cycle makes every module in it a prerequisite of every
+//! other (nothing can be read, tested or replaced alone), and it creeps in one
+//! convenient `use crate::...` at a time, so it is caught here, with the
+//! files that make it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Files under `dir`, recursively, that end in `.rs`.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// The top-level module a file of `src/` belongs to (`rules` for
+/// `src/rules/engine.rs` and for `src/rules.rs`); `None` for the crate roots.
+fn top_module(rel: &Path) -> Option<String> {
+    let first = rel.components().next()?.as_os_str().to_str()?;
+    let name = first.strip_suffix(".rs").unwrap_or(first);
+    (name != "lib" && name != "main").then(|| name.to_owned())
+}
+
+/// The top-level modules named by `crate::NAME` paths in `text`, comments
+/// left out (a doc link is not a dependency).
+fn crate_refs(text: &str) -> BTreeSet<String> {
+    let mut refs = BTreeSet::new();
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or("");
+        let mut rest = code;
+        while let Some(i) = rest.find("crate::") {
+            let after = &rest[i + "crate::".len()..];
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                refs.insert(name);
+            }
+            rest = after;
+        }
+    }
+    refs
+}
+
+/// Edges `from -> to` between top-level modules, each with the files that
+/// make it.
+fn module_graph() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
+    let root = src();
+    let mut graph: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for file in rust_files(&root) {
+        let rel = file.strip_prefix(&root).unwrap();
+        let Some(from) = top_module(rel) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&file).unwrap();
+        let edges = graph.entry(from.clone()).or_default();
+        for to in crate_refs(&text) {
+            if to != from {
+                edges
+                    .entry(to)
+                    .or_default()
+                    .insert(rel.display().to_string());
+            }
+        }
+    }
+    graph
+}
+
+/// A cycle through `start`, if any: the modules in order, `start` first.
+fn cycle_from(
+    graph: &BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
+    start: &str,
+) -> Option<Vec<String>> {
+    // Depth-first search for a path back to `start`.
+    let mut stack = vec![(start.to_owned(), vec![start.to_owned()])];
+    let mut seen = BTreeSet::new();
+    while let Some((node, path)) = stack.pop() {
+        for next in graph.get(&node).into_iter().flat_map(|e| e.keys()) {
+            if next == start {
+                return Some(path.clone());
+            }
+            if seen.insert(next.clone()) {
+                let mut p = path.clone();
+                p.push(next.clone());
+                stack.push((next.clone(), p));
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn no_import_cycle_between_top_level_modules() {
+    let graph = module_graph();
+    assert!(
+        graph.len() > 10,
+        "the walk found too few modules: {:?}",
+        graph.keys()
+    );
+    let mut report = Vec::new();
+    for start in graph.keys() {
+        if let Some(cycle) = cycle_from(&graph, start) {
+            let mut lines = vec![format!("{} -> {start}", cycle.join(" -> "))];
+            for (i, from) in cycle.iter().enumerate() {
+                let to = cycle.get(i + 1).map_or(start.as_str(), String::as_str);
+                let files = &graph[from][to];
+                lines.push(format!(
+                    "  {from} -> {to}: {}",
+                    files.iter().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
+            report.push(lines.join("\n"));
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "import cycles between top-level modules:\n{}",
+        report.join("\n")
+    );
+}
+
+#[test]
+fn the_cycle_check_sees_a_cycle() {
+    // The check itself must be able to fail: a made-up graph with a cycle.
+    let mut g: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for (a, b) in [("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")] {
+        g.entry(a.into()).or_default().entry(b.into()).or_default();
+    }
+    assert_eq!(
+        cycle_from(&g, "a"),
+        Some(vec!["a".into(), "b".into(), "c".into()])
+    );
+    assert_eq!(cycle_from(&g, "d"), None);
+    assert_eq!(
+        crate_refs("use crate::event::Name; // crate::daemon\n//! [`crate::http`]"),
+        BTreeSet::from(["event".to_owned()])
+    );
+}
