@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
-use super::model::{Extra, Kind};
-use super::novelty::MAX_VALUES;
-use super::{Engine, RuleSet};
 use crate::decision::{Decision, DecisionAction, Mode, Severity};
 use crate::event::{Account, Action, AuthEvent, Geo, Outcome, Reason};
+use crate::rules::kinds::novelty::MAX_VALUES;
+use crate::rules::model::{Extra, Kind};
+use crate::rules::{Engine, RuleSet};
 
 const DAY: i64 = 86_400;
 

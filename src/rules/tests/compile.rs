@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{Kind, RuleError, RuleSet, load_dir};
 use crate::decision::{DecisionAction, Severity, Unlock};
 use crate::rules::{Dur, Field, GroupBy};
+use crate::rules::{Kind, RuleError, RuleSet, load_dir};
 
 fn errors(text: &str) -> Vec<RuleError> {
     match RuleSet::from_str(text, "bad.toml") {
@@ -274,8 +274,8 @@ fn declared_format_errors_carry_file_and_line() {
 
 /// The documented values of the learning and sweep defaults.
 fn learned_defaults(set: &RuleSet) {
-    use super::model::Extra;
-    use super::novelty::NoveltyField;
+    use crate::rules::model::Extra;
+    use crate::rules::params::NoveltyField;
     let r = |id| set.rule(id).unwrap();
     let day = |n: i64| Dur::from_secs(n * 86_400);
     for (id, field, severity) in [
@@ -381,14 +381,14 @@ fn shipped_rules_compile_with_the_documented_values() {
         (Kind::Sequence, 5, Dur::from_secs(3600))
     );
     assert_eq!(seq.decision.action, DecisionAction::RequirePasswordReset);
-    assert!(matches!(seq.extra, super::model::Extra::None));
+    assert!(matches!(seq.extra, crate::rules::model::Extra::None));
     let travel = r("impossible-travel");
     assert_eq!(
         (travel.kind, travel.window),
         (Kind::Travel, Dur::from_secs(86_400))
     );
     match &travel.extra {
-        super::model::Extra::Travel(t) => {
+        crate::rules::model::Extra::Travel(t) => {
             assert_eq!((t.max_speed_kmh, t.min_distance_km), (900, 100));
         }
         other => panic!("{other:?}"),

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::snapshot::ENGINE_FORMAT;
-use super::{Engine, RuleSet, builtin, fingerprint};
 use crate::decision::{Decision, DecisionAction, Mode};
 use crate::event::{Action, AuthEvent, Outcome, Reason};
+use crate::rules::snapshot::ENGINE_FORMAT;
+use crate::rules::{Engine, RuleSet, builtin, fingerprint};
 use crate::snapshot::SnapshotError;
 
 fn t(secs: i64) -> DateTime<Utc> {
@@ -145,7 +145,7 @@ fn fingerprint_follows_the_definition_not_the_wording() {
 
 fn accounts_with_lockout_count(n: u32) -> Arc<RuleSet> {
     let from = "count = 5\nwindow = \"30m\"";
-    let texts: Vec<(&str, String)> = super::BUILTIN
+    let texts: Vec<(&str, String)> = crate::rules::BUILTIN
         .iter()
         .map(|&(name, text)| {
             if name.ends_with("accounts.toml") {
@@ -273,7 +273,7 @@ severity = "low"
         .keys
         .keys()
         .filter_map(|k| match k {
-            super::key::Key::Ip(ip) => Some(*ip),
+            crate::rules::key::Key::Ip(ip) => Some(*ip),
             _ => None,
         })
         .collect();

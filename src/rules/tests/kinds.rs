@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::{Engine, RuleSet};
 use crate::decision::{Decision, DecisionAction, Mode, Severity};
 use crate::event::{Account, Action, AuthEvent, Geo, Outcome, Reason};
+use crate::rules::{Engine, RuleSet};
 
 const LONDON: (f64, f64) = (51.5142, -0.0931);
 const LINKOPING: (f64, f64) = (58.4167, 15.6167);

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::{Engine, RuleSet, load_dir};
 use crate::decision::{Decision, DecisionAction, Mode, Unlock};
 use crate::event::{Action, AuthEvent, Outcome, Reason};
+use crate::rules::{Engine, RuleSet, load_dir};
 
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap() + chrono::TimeDelta::seconds(secs)
