@@ -129,30 +129,24 @@ pub fn compile(sink: &mut Sink, raw: &Spanned<Vec<Spanned<RawAllow>>>) -> Vec<Al
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Account, Action, Geo, Outcome};
-    use chrono::{TimeZone, Utc};
+    use crate::event::{Account, Geo};
+    use crate::test_support::{EventSetters, success, t};
     use std::sync::Arc;
 
     fn ev(user: &str, ip: &str, country: Option<Option<&str>>, groups: &[&str]) -> AuthEvent {
-        let mut e = AuthEvent::new(
-            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-            Action::Login,
-            Outcome::Success,
-        );
-        e.user = Some(Arc::from(user));
-        e.source_ip = Some(ip.parse().unwrap());
-        e.geo = country.map(|c| {
-            Arc::new(Geo {
+        let mut e = success(user, ip, t(0));
+        if let Some(c) = country {
+            e = e.with_geo(Geo {
                 country_iso_code: c.map(Arc::from),
                 ..Geo::default()
-            })
-        });
+            });
+        }
         if !groups.is_empty() {
-            e.account = Some(Arc::new(Account {
+            e = e.with_account(Account {
                 user: Arc::from(user),
                 groups: groups.iter().map(|g| Arc::from(*g)).collect(),
                 ..Account::default()
-            }));
+            });
         }
         e
     }

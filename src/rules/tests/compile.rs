@@ -4,8 +4,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::decision::{DecisionAction, Severity, Unlock};
-use crate::rules::{Dur, Field, GroupBy};
-use crate::rules::{Kind, RuleError, RuleSet, load_dir};
+use crate::rules::{Dur, Field, GroupBy, Kind, RuleError, RuleSet, load_dir};
+use crate::test_support::rule_set;
 
 fn errors(text: &str) -> Vec<RuleError> {
     match RuleSet::from_str(text, "bad.toml") {
@@ -38,7 +38,7 @@ duration = "30m"
 
 #[test]
 fn a_minimal_rule_compiles_with_defaults() {
-    let set = RuleSet::from_str(GOOD, "good.toml").unwrap();
+    let set = rule_set(GOOD);
     let r = &set.rules[0];
     assert_eq!(r.line, 2);
     assert_eq!(r.decision.unlock, Unlock::Auto);
@@ -254,7 +254,7 @@ fn condition_values_take_strings_lists_and_regexes() {
         "outcome = \"failure\"",
         "outcome = [\"failure\"]\nuser = { regex = \"^adm\" }\nnot_user = \"root\"\nsource_ip = [\"10.0.0.0/8\", \"192.0.2.7\"]\nmethod = \"keyboard-interactive\"",
     );
-    let set = RuleSet::from_str(&text, "x.toml").unwrap();
+    let set = rule_set(&text);
     let c = &set.rules[0].cond;
     assert_eq!(c.source_ip.as_ref().map(Vec::len), Some(2));
     assert!(c.user.is_some() && c.not_user.is_some());
