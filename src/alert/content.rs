@@ -301,33 +301,19 @@ fn shell_word(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::{DecisionAction, Evidence, Mode, Severity, Target};
+    use crate::test_support::DecisionSetters;
     use chrono::TimeZone;
 
     fn decision(user: &str) -> Decision {
         let at = Utc.with_ymd_and_hms(2026, 11, 14, 6, 25, 0).unwrap();
-        Decision {
-            kind: "decision",
-            id: "00112233aabbccdd".into(),
-            rule: Arc::from("account-lockout"),
-            action: DecisionAction::LockAccount,
-            target: Target::user(Arc::from(user)),
-            at,
-            until: Some(at + chrono::Duration::minutes(15)),
-            unlock: Unlock::Auto,
-            severity: Severity::Medium,
-            mode: Mode::Recommend,
-            exempt: false,
-            assessment: crate::decision::Assessment::Unclear,
-            why: Default::default(),
-            evidence: Evidence {
-                count: 5,
-                first: at,
-                last: at,
-                source_ips: vec!["192.0.2.7".parse().unwrap()],
-                users: vec![Arc::from(user)],
-            },
-        }
+        crate::test_support::decision()
+            .with_id("00112233aabbccdd")
+            .with_rule("account-lockout")
+            .with_user(user)
+            .with_at(at)
+            .with_until(Some(at + chrono::Duration::minutes(15)))
+            .with_unlock(Unlock::Auto)
+            .with_evidence(&["192.0.2.7"], &[user])
     }
 
     #[test]

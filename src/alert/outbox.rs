@@ -246,37 +246,6 @@ mod tests;
 /// Fixtures shared by unit tests of the alert modules.
 #[cfg(test)]
 pub(crate) mod tests_support {
-    use chrono::TimeZone;
-
-    use crate::decision::{Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock};
-
     /// A lock decision of rule `brute-force`, severity medium.
-    pub fn decision() -> Decision {
-        let at = chrono::Utc
-            .timestamp_opt(1_700_000_000, 0)
-            .single()
-            .unwrap_or_default();
-        Decision {
-            kind: "decision",
-            id: "d1".into(),
-            rule: "brute-force".into(),
-            action: DecisionAction::LockAccount,
-            target: Target::user("alice".into()),
-            at,
-            until: None,
-            unlock: Unlock::Admin,
-            severity: Severity::Medium,
-            mode: Mode::Recommend,
-            exempt: false,
-            assessment: crate::decision::Assessment::Unclear,
-            why: Default::default(),
-            evidence: Evidence {
-                count: 5,
-                first: at,
-                last: at,
-                source_ips: vec![],
-                users: vec![],
-            },
-        }
-    }
+    pub use crate::test_support::decision;
 }

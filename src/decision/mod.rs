@@ -344,6 +344,7 @@ fn opt_net<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpNet>, D::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::DecisionSetters;
     use chrono::TimeZone;
     use std::sync::Arc;
 
@@ -384,28 +385,14 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
         let mut target = Target::user(Arc::from("alice"));
         target.net = Some("192.0.2.0/24".parse().unwrap());
-        let d = Decision {
-            kind: "decision",
-            id: decision_id("account-lockout", &target, &at, None),
-            rule: Arc::from("account-lockout"),
-            action: DecisionAction::LockAccount,
-            target,
-            at,
-            until: None,
-            unlock: Unlock::Admin,
-            severity: Severity::High,
-            mode: Mode::Recommend,
-            exempt: false,
-            assessment: Assessment::Unclear,
-            why: Default::default(),
-            evidence: Evidence {
-                count: 5,
-                first: at,
-                last: at,
-                source_ips: vec!["192.0.2.7".parse().unwrap()],
-                users: vec![Arc::from("alice")],
-            },
-        };
+        let id = decision_id("account-lockout", &target, &at, None);
+        let d = crate::test_support::decision()
+            .with_id(&id)
+            .with_rule("account-lockout")
+            .with_target(target)
+            .with_at(at)
+            .with_severity(Severity::High)
+            .with_evidence(&["192.0.2.7"], &["alice"]);
         let json = serde_json::to_string(&d).unwrap();
         let back: Decision = serde_json::from_str(&json).unwrap();
         assert_eq!(back, d);

@@ -3,88 +3,18 @@
 //! Each check records a message and goes on, so one `rules check` run lists all
 //! the mistakes of a file. Messages for unknown spellings list what is accepted.
 
-use std::ops::Range;
-use std::path::Path;
 use std::sync::Arc;
 
 use toml::Spanned;
 
-use super::RuleError;
-use super::duration::Dur;
 use super::key::{Field, GroupBy};
 use super::kinds;
 use super::model::{DEFAULT_MAX_KEYS, Exempt, Kind, MAX_MAX_KEYS, Rule};
 use super::raw::{RawRule, StrList};
-use super::tables::{cidrs, compile_decision, compile_match, names};
+use super::sink::{Sink, cidrs, names, one_of, spelled};
+use super::tables::{compile_decision, compile_match};
 use crate::decision::{DecisionAction, Mode};
 use crate::event::Outcome;
-
-/// Where errors go while one file is compiled: knows the file and its text (for
-/// line numbers) and which rule is being compiled.
-pub struct Sink<'a> {
-    pub file: &'a Path,
-    pub text: &'a str,
-    pub rule: Option<String>,
-    pub errors: Vec<RuleError>,
-}
-
-impl Sink<'_> {
-    /// 1-based line of a byte offset of the file text.
-    pub fn line_of(&self, offset: usize) -> usize {
-        let upto = self
-            .text
-            .as_bytes()
-            .get(..offset)
-            .unwrap_or(self.text.as_bytes());
-        memchr::memchr_iter(b'\n', upto).count() + 1
-    }
-
-    /// Records an error at `span`.
-    pub fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
-        let line = self.line_of(span.start);
-        self.err_at(Some(line), message);
-    }
-
-    /// Records an error at a known line (or none).
-    pub fn err_at(&mut self, line: Option<usize>, message: impl Into<String>) {
-        self.errors.push(RuleError {
-            file: self.file.to_path_buf(),
-            line,
-            rule: self.rule.clone(),
-            message: message.into(),
-        });
-    }
-}
-
-/// "one of a, b, c" for messages.
-pub fn one_of(all: &[&str]) -> String {
-    let quoted: Vec<String> = all.iter().map(|s| format!("{s:?}")).collect();
-    format!("one of {}", quoted.join(", "))
-}
-
-/// Parses an enum spelling or records "unknown X ... accepted: ...".
-pub fn spelled<T>(
-    sink: &mut Sink,
-    v: &Spanned<String>,
-    what: &str,
-    all: &[&str],
-    parse: impl Fn(&str) -> Option<T>,
-) -> Option<T> {
-    let r = parse(v.get_ref());
-    if r.is_none() {
-        sink.err(
-            v.span(),
-            format!("unknown {what} {:?}: expected {}", v.get_ref(), one_of(all)),
-        );
-    }
-    r
-}
-
-pub fn dur(sink: &mut Sink, v: &Spanned<String>, what: &str) -> Option<Dur> {
-    Dur::parse(v.get_ref())
-        .map_err(|m| sink.err(v.span(), format!("{what}: {m}")))
-        .ok()
-}
 
 /// True when every event of one key has the same value of `f`, so counting
 /// distinct values of it is pointless.

@@ -204,19 +204,13 @@ pub fn reason_bit(r: Reason) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{TimeZone, Utc};
+    use crate::test_support::{EventSetters, failure, t};
     use std::sync::Arc;
 
     fn ev(outcome: Outcome, reason: Option<Reason>) -> AuthEvent {
-        let mut e = AuthEvent::new(
-            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-            Action::Login,
-            outcome,
-        );
-        e.reason = reason;
-        e.user = Some(Arc::from("alice"));
-        e.source_ip = Some("10.1.2.3".parse().unwrap());
-        e
+        failure("alice", "10.1.2.3", t(0))
+            .with_outcome(outcome)
+            .with_reason(reason)
     }
 
     #[test]

@@ -18,9 +18,8 @@
 
 use toml::Spanned;
 
-use super::compile::{Sink, one_of};
 use super::raw::{Anonymity, IntList, RawMatch, StrList};
-use super::tables::names;
+use super::sink::{Sink, names, one_of};
 use crate::event::{AccountStatus, Anonymous, AuthEvent, Name, Reason};
 
 /// Anonymity kinds as bits (`anonymous = ["vpn", "tor"]`).
@@ -272,5 +271,4 @@ pub fn compile(sink: &mut Sink, m: &RawMatch) -> Option<Box<EnrichCond>> {
 }
 
 #[cfg(test)]
-#[path = "enriched_tests.rs"]
 mod tests;

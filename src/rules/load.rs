@@ -13,9 +13,11 @@ use serde::de::IntoDeserializer;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::compile::{Sink, compile_rule};
+use super::compile::compile_rule;
+use super::error::RuleError;
 use super::model::Rule;
 use super::raw::RawRule;
+use super::sink::Sink;
 use crate::parse::custom::{self, Declared, RawFormat};
 
 /// What one file contributes.
@@ -109,11 +111,11 @@ pub fn load_text(sink: &mut Sink) -> FileOut {
 }
 
 /// Loads one file from disk.
-pub fn load_file(path: &Path, errors: &mut Vec<super::RuleError>) -> FileOut {
+pub fn load_file(path: &Path, errors: &mut Vec<RuleError>) -> FileOut {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
-            errors.push(super::RuleError {
+            errors.push(RuleError {
                 file: path.to_path_buf(),
                 line: None,
                 rule: None,

@@ -6,97 +6,57 @@
 //! its old set when an edit is wrong. The file format is documented in
 //! `rules/README.md`.
 //!
-//! Layout: [`raw`] mirrors the TOML, [`load`] handles files and spans,
-//! [`compile`] validates into the typed [`model`] (conditions in [`cond`], keys in
-//! [`key`], durations in [`duration`], enrichment conditions in [`enriched`],
-//! kind-specific keys in [`kinds`]); [`engine`] and [`window`] run rules over
-//! events in event time, with [`restriction`], [`travel`], [`novelty`] and
-//! [`dormant`] for the kinds that do more than count; [`sweep`] evaluates the
-//! kinds that look for an absence (old passwords, idle accounts) over the
-//! inventory and learned facts; [`snapshot`] saves and restores the engine's
-//! state and swaps rule sets under a running engine.
+//! Layout, in dependency order (no module imports one above it; the
+//! `tests::layers` test checks that the imports between these modules
+//! form no circle):
+//!
+//! - leaf values: [`duration`], [`key`] (group keys and counted fields),
+//!   [`raw`] (mirrors the TOML), [`error`]; [`sink`] collects compile errors
+//!   and holds the parsers every compile step shares;
+//! - conditions: [`enriched`] (enrichment conditions) under [`cond`];
+//! - the model, pure data: [`params`] (each kind's settings) under [`model`]
+//!   (compiled rules, [`RuleSet`], [`fingerprint`]);
+//! - what the engine keeps per rule and key: [`window`], [`rule_state`] (the
+//!   key map with its caps), [`fire`] (a full window becomes a decision);
+//! - the kinds, one module each under [`kinds`]: each holds its compile half
+//!   (raw keys into its [`params`]) and its step half (what an event does to
+//!   its state); [`kinds::sweep`] evaluates the kinds that look for an
+//!   absence (old passwords, idle accounts) over the inventory;
+//! - compiling: [`tables`] (`[rule.match]`, `[rule.decision]`) and
+//!   [`compile`] (one rule) call into the kinds; [`load`] reads files;
+//! - running: [`engine`] runs rules over events in event time by calling the
+//!   kinds' steps; [`snapshot`] saves and restores its state and swaps rule
+//!   sets under a running engine.
 
 pub mod compile;
 pub mod cond;
-pub mod dormant;
 pub mod duration;
 pub mod engine;
 pub mod enriched;
+pub mod error;
+pub mod fire;
 pub mod key;
 pub mod kinds;
 pub mod load;
 pub mod model;
-pub mod novelty;
+pub mod params;
 pub mod raw;
-pub mod restriction;
+pub mod rule_state;
+pub mod sink;
 pub mod snapshot;
-pub mod sweep;
 pub mod tables;
-pub mod travel;
 pub mod window;
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use duration::Dur;
 pub use engine::{Engine, EngineStats, RuleStats};
+pub use error::{RuleError, RuleErrors};
 pub use key::{Field, GroupBy};
-pub use model::{DecisionSpec, Escalation, Exempt, Kind, Rule};
-pub use snapshot::{ReloadReport, fingerprint};
-pub use sweep::sweep;
-
-use crate::event::Name;
-use crate::parse::custom::Declared;
-
-/// A compiled, validated set of rules (and the formats the files declare).
-#[derive(Debug, Default)]
-pub struct RuleSet {
-    /// Formats declared by `[[format]]` tables.
-    pub formats: Vec<Declared>,
-    /// The rules, in file order (files sorted by name).
-    pub rules: Vec<Rule>,
-}
-
-/// One problem in a rule file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleError {
-    pub file: PathBuf,
-    pub line: Option<usize>,
-    pub rule: Option<String>,
-    pub message: String,
-}
-
-impl fmt::Display for RuleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some(l) = self.line {
-            write!(f, ":{l}")?;
-        }
-        if let Some(r) = &self.rule {
-            write!(f, ": rule {r:?}")?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-/// Every problem found in a rules directory (never just the first).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleErrors(pub Vec<RuleError>);
-
-impl fmt::Display for RuleErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for RuleErrors {}
+pub use kinds::sweep::sweep;
+pub use model::{DecisionSpec, Escalation, Exempt, Kind, Rule, RuleSet, fingerprint};
+pub use snapshot::ReloadReport;
 
 /// Collects files' output, checking ids are unique across the whole set.
 #[derive(Default)]
@@ -214,7 +174,7 @@ impl RuleSet {
     pub fn from_texts<P: AsRef<Path>>(files: &[(P, &str)]) -> Result<RuleSet, RuleErrors> {
         let mut b = Builder::default();
         for (file, text) in files {
-            let mut sink = compile::Sink {
+            let mut sink = sink::Sink {
                 file: file.as_ref(),
                 text,
                 rule: None,
@@ -225,40 +185,6 @@ impl RuleSet {
             b.add(out);
         }
         b.finish()
-    }
-
-    /// The rule with this id.
-    pub fn rule(&self, id: &str) -> Option<&Rule> {
-        self.rules.iter().find(|r| &*r.id == id)
-    }
-
-    /// True when some rule needs GeoIP data ([`Rule::uses_geo`]): without a
-    /// database those rules never fire, which the daemon reports at start-up.
-    pub fn uses_geo(&self) -> bool {
-        self.rules.iter().any(Rule::uses_geo)
-    }
-
-    /// The ids of the rules that need GeoIP data, for that report.
-    pub fn geo_rules(&self) -> Vec<Name> {
-        self.rules
-            .iter()
-            .filter(|r| r.uses_geo())
-            .map(|r| r.id.clone())
-            .collect()
-    }
-
-    /// The named IP lists the rules refer to (`in_list`, `not_in_list`),
-    /// sorted, once each: the daemon rejects names no configured list has.
-    pub fn referenced_lists(&self) -> Vec<Name> {
-        let mut v: Vec<Name> = self
-            .rules
-            .iter()
-            .filter_map(|r| r.cond.enriched.as_deref())
-            .flat_map(|c| c.lists().cloned())
-            .collect();
-        v.sort_unstable();
-        v.dedup();
-        v
     }
 }
 
@@ -288,70 +214,4 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, RuleErrors> {
 }
 
 #[cfg(test)]
-mod builtin_tests {
-    use super::*;
-
-    #[test]
-    fn builtin_profiles_are_the_shipped_profile_directories() {
-        for name in profile_names() {
-            let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("rules/profiles")
-                .join(name);
-            let on_disk: Vec<String> = load_dir(&dir)
-                .unwrap()
-                .rules
-                .iter()
-                .map(|r| r.id.to_string())
-                .collect();
-            let built_in: Vec<String> = profile(name)
-                .unwrap()
-                .unwrap()
-                .rules
-                .iter()
-                .map(|r| r.id.to_string())
-                .collect();
-            assert_eq!(on_disk, built_in, "{name}");
-        }
-        assert!(profile("nope").is_none());
-    }
-
-    #[test]
-    fn builtin_rules_are_the_shipped_directory() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-        let on_disk: Vec<String> = load_dir(&dir)
-            .unwrap()
-            .rules
-            .iter()
-            .map(|r| r.id.to_string())
-            .collect();
-        let built_in: Vec<String> = builtin()
-            .unwrap()
-            .rules
-            .iter()
-            .map(|r| r.id.to_string())
-            .collect();
-        assert_eq!(on_disk, built_in);
-        let files = std::fs::read_dir(&dir).unwrap().filter(|e| {
-            e.as_ref()
-                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "toml"))
-        });
-        assert_eq!(
-            files.count(),
-            BUILTIN.len(),
-            "every shipped rule file is built in"
-        );
-    }
-}
-
-#[cfg(test)]
-mod compile_tests;
-#[cfg(test)]
-mod engine_tests;
-#[cfg(test)]
-mod flood_tests;
-#[cfg(test)]
-mod kinds_tests;
-#[cfg(test)]
-mod learn_tests;
-#[cfg(test)]
-mod snapshot_tests;
+mod tests;

@@ -1,19 +1,20 @@
 //! Compiled rules: the typed form the engine runs (built by [`super::compile`]).
+//!
+//! Plain data: this module imports only leaf value types (conditions, keys,
+//! durations, the kinds' settings in [`super::params`]), never a kind module,
+//! the compiler or the engine, so every one of them can import it.
 
 use std::path::PathBuf;
 
 use ipnet::IpNet;
 
 use super::cond::Cond;
-use super::dormant::Dormant;
 use super::duration::Dur;
 use super::key::{Field, GroupBy};
-use super::novelty::Novelty;
-use super::restriction::Allow;
-use super::sweep::{Inactive, PasswordAge};
-use super::travel::Travel;
+use super::params::{Allow, Dormant, Inactive, Novelty, PasswordAge, Travel};
 use crate::decision::{DecisionAction, Mode, Severity, Unlock};
 use crate::event::Name;
+use crate::parse::custom::Declared;
 
 /// Largest `count` a rule may have: a key's window holds at most `count` events,
 /// so this (times `max_keys`) bounds the engine's memory per rule.
@@ -41,21 +42,21 @@ pub enum Kind {
     /// A success after at least N matching events within the window before it.
     Sequence,
     /// N matching events within the window from outside what `[[rule.allow]]`
-    /// permits for the user (see [`super::restriction`]).
+    /// permits for the user (see [`super::kinds::restriction`]).
     Restriction,
     /// Two successes of one user too far apart for the time between them (see
-    /// [`super::travel`]).
+    /// [`super::kinds::travel`]).
     Travel,
     /// A success from a value (country, ASN, device) the user has not used
-    /// within the learning period (see [`super::novelty`]).
+    /// within the learning period (see [`super::kinds::novelty`]).
     Novelty,
-    /// A success on an account idle for N days (see [`super::dormant`]).
+    /// A success on an account idle for N days (see [`super::kinds::dormant`]).
     Dormant,
     /// Sweep kind: inventory passwords older than the policy's maximum age
-    /// (see [`super::sweep`]); ignored by the engine.
+    /// (see [`super::kinds::sweep`]); ignored by the engine.
     PasswordAge,
     /// Sweep kind: accounts with no successful login for N days (see
-    /// [`super::sweep`]); ignored by the engine.
+    /// [`super::kinds::sweep`]); ignored by the engine.
     Inactive,
 }
 
@@ -93,7 +94,7 @@ impl Kind {
     }
 
     /// True for the kinds a periodic sweep evaluates over the inventory and
-    /// learned facts ([`super::sweep::sweep`]), not the engine over events.
+    /// learned facts ([`super::kinds::sweep::sweep`]), not the engine over events.
     pub fn is_sweep(self) -> bool {
         matches!(self, Kind::PasswordAge | Kind::Inactive)
     }
@@ -263,6 +264,79 @@ impl Rule {
             || matches!(&self.extra, Extra::Novelty(n) if n.field.uses_geo())
             || matches!(&self.extra, Extra::Allow(a) if a.iter().any(|a| !a.countries.is_empty()))
     }
+}
+
+/// A compiled, validated set of rules (and the formats the files declare).
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    /// Formats declared by `[[format]]` tables.
+    pub formats: Vec<Declared>,
+    /// The rules, in file order (files sorted by name).
+    pub rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| &*r.id == id)
+    }
+
+    /// True when some rule needs GeoIP data ([`Rule::uses_geo`]): without a
+    /// database those rules never fire, which the daemon reports at start-up.
+    pub fn uses_geo(&self) -> bool {
+        self.rules.iter().any(Rule::uses_geo)
+    }
+
+    /// The ids of the rules that need GeoIP data, for that report.
+    pub fn geo_rules(&self) -> Vec<Name> {
+        self.rules
+            .iter()
+            .filter(|r| r.uses_geo())
+            .map(|r| r.id.clone())
+            .collect()
+    }
+
+    /// The named IP lists the rules refer to (`in_list`, `not_in_list`),
+    /// sorted, once each: the daemon rejects names no configured list has.
+    pub fn referenced_lists(&self) -> Vec<Name> {
+        let mut v: Vec<Name> = self
+            .rules
+            .iter()
+            .filter_map(|r| r.cond.enriched.as_deref())
+            .flat_map(|c| c.lists().cloned())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
+/// A 64-bit fingerprint of what a rule does: everything compiled from its file
+/// except the description and where it is written (moving a rule between files
+/// or rewording it keeps its state).
+///
+/// Taken over the `Debug` form of the compiled parts: it covers every field
+/// without a hand-kept list that could miss a new one, and it is deterministic
+/// (no hash maps inside; a regex shows its pattern). Should a toolchain change
+/// that form, rules only start with fresh state once: the safe direction.
+pub fn fingerprint(rule: &Rule) -> u64 {
+    let text = format!(
+        "{:?}|{:?}|{}|{}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
+        rule.kind,
+        rule.group_by,
+        rule.count,
+        rule.window.ms(),
+        rule.mode,
+        rule.max_keys,
+        rule.cond,
+        rule.decision,
+        rule.exempt,
+        rule.extra
+    );
+    // FNV-1a 64: stable across runs and builds, unlike std's hashers.
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]

@@ -26,10 +26,10 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::RuleSet;
-use super::engine::{Engine, RuleState};
+use super::engine::{Engine, outcome_index};
 use super::key::{Key, Net, Val};
-use super::model::Rule;
+use super::model::{RuleSet, fingerprint};
+use super::rule_state::RuleState;
 use super::window::{Entry, KeyState, NEVER};
 use crate::decision::Mode;
 use crate::event::Name;
@@ -50,34 +50,6 @@ pub const ENGINE_FORMAT: u8 = 5;
 
 /// The previous layout, still read (see [`ENGINE_FORMAT`]).
 const ENGINE_FORMAT_V4: u8 = 4;
-
-/// A 64-bit fingerprint of what a rule does: everything compiled from its file
-/// except the description and where it is written (moving a rule between files
-/// or rewording it keeps its state).
-///
-/// Taken over the `Debug` form of the compiled parts: it covers every field
-/// without a hand-kept list that could miss a new one, and it is deterministic
-/// (no hash maps inside; a regex shows its pattern). Should a toolchain change
-/// that form, rules only start with fresh state once: the safe direction.
-pub fn fingerprint(rule: &Rule) -> u64 {
-    let text = format!(
-        "{:?}|{:?}|{}|{}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
-        rule.kind,
-        rule.group_by,
-        rule.count,
-        rule.window.ms(),
-        rule.mode,
-        rule.max_keys,
-        rule.cond,
-        rule.decision,
-        rule.exempt,
-        rule.extra
-    );
-    // FNV-1a 64: stable across runs and builds, unlike std's hashers.
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
 
 /// What [`Engine::reload`] did with each rule's state, for the daemon's log.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -209,7 +181,7 @@ impl Engine {
             .filter(|r| old.contains_key(&*r.id))
             .map(|r| r.id.clone())
             .collect();
-        self.by_outcome = super::engine::outcome_index(&self.rules);
+        self.by_outcome = outcome_index(&self.rules);
         report
     }
 }

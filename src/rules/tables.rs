@@ -1,17 +1,14 @@
 //! The `[rule.match]` and `[rule.decision]` tables of a rule, compiled (part of
 //! [`super::compile`], split out to keep each file short).
 
-use std::net::IpAddr;
-use std::sync::Arc;
-
-use ipnet::IpNet;
 use regex::Regex;
 use toml::Spanned;
 
-use super::compile::{Sink, dur, one_of, spelled};
 use super::cond::{Cond, Mask, NameMatch, action_bit, outcome_bit, reason_bit};
+use super::enriched;
 use super::model::{DecisionSpec, Escalation, UserErrorSpec};
 use super::raw::{NameCond, RawDecision, RawMatch, StrList};
+use super::sink::{Sink, cidrs, dur, names, one_of, spelled};
 use crate::decision::{DecisionAction, Severity, Unlock};
 use crate::event::{Action, Method, Name, Outcome, Reason};
 
@@ -48,10 +45,6 @@ fn mask<T: Copy>(
     Some(Mask(m))
 }
 
-pub fn names(v: &[String]) -> Vec<Name> {
-    v.iter().map(|s| Arc::from(s.as_str())).collect()
-}
-
 fn name_list(sink: &mut Sink, v: &Option<Spanned<StrList>>, what: &str) -> Option<Vec<Name>> {
     let v = v.as_ref()?;
     if v.get_ref().0.is_empty() {
@@ -75,30 +68,6 @@ fn name_cond(sink: &mut Sink, v: &Option<Spanned<NameCond>>, what: &str) -> Opti
             }
         },
     }
-}
-
-/// Parses `"10.0.0.0/8"` or a bare address (a single host).
-pub fn cidr(s: &str) -> Option<IpNet> {
-    s.parse::<IpNet>()
-        .ok()
-        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
-}
-
-pub fn cidrs(sink: &mut Sink, v: &Spanned<StrList>, what: &str) -> Vec<IpNet> {
-    v.get_ref()
-        .0
-        .iter()
-        .filter_map(|s| {
-            let n = cidr(s);
-            if n.is_none() {
-                sink.err(
-                    v.span(),
-                    format!("bad CIDR {s:?} in {what}: expected an address or a network like \"10.0.0.0/8\""),
-                );
-            }
-            n
-        })
-        .collect()
 }
 
 pub fn compile_match(sink: &mut Sink, m: &RawMatch) -> Cond {
@@ -147,7 +116,7 @@ pub fn compile_match(sink: &mut Sink, m: &RawMatch) -> Cond {
             .as_ref()
             .map(|v| cidrs(sink, v, "match.not_source_ip"))
             .unwrap_or_default(),
-        enriched: super::enriched::compile(sink, m),
+        enriched: enriched::compile(sink, m),
         mistyped: m.mistyped.as_ref().map(|v| *v.get_ref()),
     }
 }

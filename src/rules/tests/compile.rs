@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{Kind, RuleError, RuleSet, load_dir};
 use crate::decision::{DecisionAction, Severity, Unlock};
-use crate::rules::{Dur, Field, GroupBy};
+use crate::rules::{Dur, Field, GroupBy, Kind, RuleError, RuleSet, load_dir};
+use crate::test_support::rule_set;
 
 fn errors(text: &str) -> Vec<RuleError> {
     match RuleSet::from_str(text, "bad.toml") {
@@ -38,7 +38,7 @@ duration = "30m"
 
 #[test]
 fn a_minimal_rule_compiles_with_defaults() {
-    let set = RuleSet::from_str(GOOD, "good.toml").unwrap();
+    let set = rule_set(GOOD);
     let r = &set.rules[0];
     assert_eq!(r.line, 2);
     assert_eq!(r.decision.unlock, Unlock::Auto);
@@ -254,7 +254,7 @@ fn condition_values_take_strings_lists_and_regexes() {
         "outcome = \"failure\"",
         "outcome = [\"failure\"]\nuser = { regex = \"^adm\" }\nnot_user = \"root\"\nsource_ip = [\"10.0.0.0/8\", \"192.0.2.7\"]\nmethod = \"keyboard-interactive\"",
     );
-    let set = RuleSet::from_str(&text, "x.toml").unwrap();
+    let set = rule_set(&text);
     let c = &set.rules[0].cond;
     assert_eq!(c.source_ip.as_ref().map(Vec::len), Some(2));
     assert!(c.user.is_some() && c.not_user.is_some());
@@ -274,8 +274,8 @@ fn declared_format_errors_carry_file_and_line() {
 
 /// The documented values of the learning and sweep defaults.
 fn learned_defaults(set: &RuleSet) {
-    use super::model::Extra;
-    use super::novelty::NoveltyField;
+    use crate::rules::model::Extra;
+    use crate::rules::params::NoveltyField;
     let r = |id| set.rule(id).unwrap();
     let day = |n: i64| Dur::from_secs(n * 86_400);
     for (id, field, severity) in [
@@ -381,14 +381,14 @@ fn shipped_rules_compile_with_the_documented_values() {
         (Kind::Sequence, 5, Dur::from_secs(3600))
     );
     assert_eq!(seq.decision.action, DecisionAction::RequirePasswordReset);
-    assert!(matches!(seq.extra, super::model::Extra::None));
+    assert!(matches!(seq.extra, crate::rules::model::Extra::None));
     let travel = r("impossible-travel");
     assert_eq!(
         (travel.kind, travel.window),
         (Kind::Travel, Dur::from_secs(86_400))
     );
     match &travel.extra {
-        super::model::Extra::Travel(t) => {
+        crate::rules::model::Extra::Travel(t) => {
             assert_eq!((t.max_speed_kmh, t.min_distance_km), (900, 100));
         }
         other => panic!("{other:?}"),

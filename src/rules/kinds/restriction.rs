@@ -15,38 +15,28 @@
 //! data but no country (an address the database does not place) is judged and
 //! fails the countries: the restriction fails closed.
 
-use ipnet::IpNet;
 use toml::Spanned;
 
-use super::compile::Sink;
-use super::cond::{NameMatch, in_nets};
-use super::enriched::countries;
-use super::raw::{NameCond, RawAllow, StrList};
-use super::tables::{cidrs, names};
-use crate::event::{AuthEvent, Name};
+use super::counting::counted;
+use crate::decision::{Decision, Mode};
+use crate::event::AuthEvent;
+use crate::rules::cond::{NameMatch, in_nets};
+use crate::rules::enriched::countries;
+use crate::rules::model::Rule;
+use crate::rules::params::Allow;
+use crate::rules::raw::{NameCond, RawAllow, StrList};
+use crate::rules::rule_state::RuleState;
+use crate::rules::sink::{Sink, cidrs, names};
 
-/// One `[[rule.allow]]`: users (by name or group) and where they may log in from.
-#[derive(Debug, Clone)]
-pub struct Allow {
-    /// User names (or a regex) the allowance applies to.
-    pub user: Option<NameMatch>,
-    /// Inventory groups the allowance applies to (member of any).
-    pub groups: Vec<Name>,
-    /// Networks the users may log in from.
-    pub cidrs: Vec<IpNet>,
-    /// Countries (ISO codes, upper case) the users may log in from.
-    pub countries: Vec<Name>,
-}
-
-impl Allow {
-    fn applies(&self, user: &str, ev: &AuthEvent) -> bool {
-        self.user.as_ref().is_some_and(|m| m.matches(user))
-            || (!self.groups.is_empty()
-                && ev
-                    .account
-                    .as_ref()
-                    .is_some_and(|a| a.groups.iter().any(|g| self.groups.iter().any(|w| w == g))))
-    }
+/// True when the allowance applies to `user` (by name, or by a group of the
+/// event's account).
+fn applies(a: &Allow, user: &str, ev: &AuthEvent) -> bool {
+    a.user.as_ref().is_some_and(|m| m.matches(user))
+        || (!a.groups.is_empty()
+            && ev
+                .account
+                .as_ref()
+                .is_some_and(|acc| acc.groups.iter().any(|g| a.groups.iter().any(|w| w == g))))
 }
 
 /// True when the event is a login the allowances forbid (see the module doc).
@@ -57,7 +47,7 @@ pub fn violates(allow: &[Allow], ev: &AuthEvent) -> bool {
     let country = ev.geo.as_ref().and_then(|g| g.country_iso_code.as_deref());
     let mut restricted = false;
     let mut by_country = false;
-    for a in allow.iter().filter(|a| a.applies(user, ev)) {
+    for a in allow.iter().filter(|a| applies(a, user, ev)) {
         restricted = true;
         if in_nets(&a.cidrs, &ip) || country.is_some_and(|c| a.countries.iter().any(|x| &**x == c))
         {
@@ -66,6 +56,21 @@ pub fn violates(allow: &[Allow], ev: &AuthEvent) -> bool {
         by_country |= !a.countries.is_empty();
     }
     restricted && !(by_country && ev.geo.is_none())
+}
+
+/// One event through a `restriction` rule: violations are counted like a
+/// threshold rule's matches.
+pub(super) fn step(
+    rule: &Rule,
+    allow: &[Allow],
+    st: &mut RuleState,
+    ev: &AuthEvent,
+    t: i64,
+    mode: Mode,
+) -> Option<Decision> {
+    (rule.cond.matches(ev) && violates(allow, ev))
+        .then(|| counted(rule, st, ev, t, mode))
+        .flatten()
 }
 
 /// Compiles the `[[rule.allow]]` tables; each must say who and where.
@@ -124,30 +129,24 @@ pub fn compile(sink: &mut Sink, raw: &Spanned<Vec<Spanned<RawAllow>>>) -> Vec<Al
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Account, Action, Geo, Outcome};
-    use chrono::{TimeZone, Utc};
+    use crate::event::{Account, Geo};
+    use crate::test_support::{EventSetters, success, t};
     use std::sync::Arc;
 
     fn ev(user: &str, ip: &str, country: Option<Option<&str>>, groups: &[&str]) -> AuthEvent {
-        let mut e = AuthEvent::new(
-            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-            Action::Login,
-            Outcome::Success,
-        );
-        e.user = Some(Arc::from(user));
-        e.source_ip = Some(ip.parse().unwrap());
-        e.geo = country.map(|c| {
-            Arc::new(Geo {
+        let mut e = success(user, ip, t(0));
+        if let Some(c) = country {
+            e = e.with_geo(Geo {
                 country_iso_code: c.map(Arc::from),
                 ..Geo::default()
-            })
-        });
+            });
+        }
         if !groups.is_empty() {
-            e.account = Some(Arc::new(Account {
+            e = e.with_account(Account {
                 user: Arc::from(user),
                 groups: groups.iter().map(|g| Arc::from(*g)).collect(),
                 ..Account::default()
-            }));
+            });
         }
         e
     }

@@ -2,52 +2,17 @@
 //! option `success_from_failing_ip`, their compile errors, and their state
 //! across a snapshot.
 
-use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
-
-use super::{Engine, RuleSet};
-use crate::decision::{Decision, DecisionAction, Mode, Severity};
-use crate::event::{Account, Action, AuthEvent, Geo, Outcome, Reason};
+use crate::decision::{DecisionAction, Mode, Severity};
+use crate::event::{Account, AuthEvent, Outcome};
+use crate::test_support::{
+    EventSetters, bad, engine, feed, ok, restored, rule_errors, rule_set, t,
+};
 
 const LONDON: (f64, f64) = (51.5142, -0.0931);
 const LINKOPING: (f64, f64) = (58.4167, 15.6167);
-
-fn t(secs: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap() + chrono::TimeDelta::seconds(secs)
-}
-
-fn login(user: &str, addr: &str, secs: i64, outcome: Outcome) -> AuthEvent {
-    let mut e = AuthEvent::new(t(secs), Action::Login, outcome);
-    e.user = Some(Arc::from(user));
-    e.source_ip = Some(addr.parse::<IpAddr>().unwrap());
-    e.log_offset = u64::try_from(secs).ok();
-    if outcome == Outcome::Failure {
-        e.reason = Some(Reason::BadPassword);
-    }
-    e
-}
-
-fn located(user: &str, addr: &str, secs: i64, at: Option<(f64, f64)>, country: &str) -> AuthEvent {
-    let mut e = login(user, addr, secs, Outcome::Success);
-    e.geo = Some(Arc::new(Geo {
-        country_iso_code: Some(Arc::from(country)),
-        location: at,
-        ..Geo::default()
-    }));
-    e
-}
-
-fn engine(text: &str) -> Engine {
-    let set = RuleSet::from_str(text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
-    Engine::new(Arc::new(set), Mode::Recommend)
-}
-
-fn feed(e: &mut Engine, events: &[AuthEvent]) -> Vec<Decision> {
-    events.iter().flat_map(|x| e.observe(x)).collect()
-}
 
 const TRAVEL: &str = r#"
 [[rule]]
@@ -62,12 +27,12 @@ decision = { action = "alert", severity = "high", suppress = "1h" }
 
 #[test]
 fn travel_fires_on_an_impossible_pair_with_both_addresses() {
-    let mut e = engine(TRAVEL);
+    let mut e = engine(TRAVEL, Mode::Recommend);
     let d = feed(
         &mut e,
         &[
-            located("ann", "81.2.69.142", 0, Some(LONDON), "GB"),
-            located("ann", "89.160.20.112", 3600, Some(LINKOPING), "SE"),
+            ok("ann", "81.2.69.142", 0).located("GB", 0, Some(LONDON)),
+            ok("ann", "89.160.20.112", 3600).located("SE", 0, Some(LINKOPING)),
         ],
     );
     assert_eq!(d.len(), 1, "1258 km in 1 h is 1258 km/h");
@@ -92,70 +57,73 @@ fn travel_stays_quiet_when_the_trip_is_possible_or_unjudgeable() {
         (
             "2 h is 629 km/h",
             vec![
-                located("ann", "81.2.69.142", 0, Some(LONDON), "GB"),
-                located("ann", "89.160.20.112", 7200, Some(LINKOPING), "SE"),
+                ok("ann", "81.2.69.142", 0).located("GB", 0, Some(LONDON)),
+                ok("ann", "89.160.20.112", 7200).located("SE", 0, Some(LINKOPING)),
             ],
         ),
         (
             "unlocated side",
             vec![
-                located("ann", "81.2.69.142", 0, Some(LONDON), "GB"),
-                located("ann", "89.160.20.112", 60, None, "SE"),
+                ok("ann", "81.2.69.142", 0).located("GB", 0, Some(LONDON)),
+                ok("ann", "89.160.20.112", 60).located("SE", 0, None),
             ],
         ),
         (
             "corporate range",
             vec![
-                located("ann", "81.2.69.142", 0, Some(LONDON), "GB"),
-                located("ann", "10.1.2.3", 60, Some(LINKOPING), "SE"),
+                ok("ann", "81.2.69.142", 0).located("GB", 0, Some(LONDON)),
+                ok("ann", "10.1.2.3", 60).located("SE", 0, Some(LINKOPING)),
             ],
         ),
         (
             "other users",
             vec![
-                located("ann", "81.2.69.142", 0, Some(LONDON), "GB"),
-                located("bob", "89.160.20.112", 60, Some(LINKOPING), "SE"),
+                ok("ann", "81.2.69.142", 0).located("GB", 0, Some(LONDON)),
+                ok("bob", "89.160.20.112", 60).located("SE", 0, Some(LINKOPING)),
             ],
         ),
         (
             "closer than 100 km",
             vec![
-                located("ann", "81.2.69.142", 0, Some(LONDON), "GB"),
-                located("ann", "89.160.20.112", 1, Some((51.75, -1.25)), "GB"),
+                ok("ann", "81.2.69.142", 0).located("GB", 0, Some(LONDON)),
+                ok("ann", "89.160.20.112", 1).located("GB", 0, Some((51.75, -1.25))),
             ],
         ),
         (
             "older than the window",
             vec![
-                located("ann", "81.2.69.142", 0, Some(LONDON), "GB"),
-                located("ann", "89.160.20.112", 25 * 3600, Some(LINKOPING), "SE"),
+                ok("ann", "81.2.69.142", 0).located("GB", 0, Some(LONDON)),
+                ok("ann", "89.160.20.112", 25 * 3600).located("SE", 0, Some(LINKOPING)),
             ],
         ),
         ("a failure is no login", {
-            let mut f = located("ann", "89.160.20.112", 60, Some(LINKOPING), "SE");
+            let mut f = ok("ann", "89.160.20.112", 60).located("SE", 0, Some(LINKOPING));
             f.outcome = Outcome::Failure;
-            vec![located("ann", "81.2.69.142", 0, Some(LONDON), "GB"), f]
+            vec![
+                ok("ann", "81.2.69.142", 0).located("GB", 0, Some(LONDON)),
+                f,
+            ]
         }),
     ];
     for (why, events) in cases {
-        let mut e = engine(TRAVEL);
+        let mut e = engine(TRAVEL, Mode::Recommend);
         assert!(feed(&mut e, &events).is_empty(), "{why}");
     }
 }
 
 #[test]
 fn travel_compares_with_the_newest_location_and_suppresses_repeats() {
-    let mut e = engine(TRAVEL);
+    let mut e = engine(TRAVEL, Mode::Recommend);
     let d = feed(
         &mut e,
         &[
-            located("ann", "81.2.69.142", 0, Some(LONDON), "GB"),
-            located("ann", "89.160.20.112", 600, Some(LINKOPING), "SE"),
+            ok("ann", "81.2.69.142", 0).located("GB", 0, Some(LONDON)),
+            ok("ann", "89.160.20.112", 600).located("SE", 0, Some(LINKOPING)),
             // Back in London 10 minutes later: impossible again, but suppressed.
-            located("ann", "81.2.69.142", 1200, Some(LONDON), "GB"),
+            ok("ann", "81.2.69.142", 1200).located("GB", 0, Some(LONDON)),
             // After the hour of suppression, compared with London (not Linköping).
-            located("ann", "81.2.69.142", 4000, Some(LONDON), "GB"),
-            located("ann", "89.160.20.112", 4600, Some(LINKOPING), "SE"),
+            ok("ann", "81.2.69.142", 4000).located("GB", 0, Some(LONDON)),
+            ok("ann", "89.160.20.112", 4600).located("SE", 0, Some(LINKOPING)),
         ],
     );
     let at: Vec<_> = d.iter().map(|d| d.at).collect();
@@ -165,14 +133,14 @@ fn travel_compares_with_the_newest_location_and_suppresses_repeats() {
 
 #[test]
 fn travel_state_survives_a_snapshot() {
-    let mut a = engine(TRAVEL);
+    let mut a = engine(TRAVEL, Mode::Recommend);
     feed(
         &mut a,
-        &[located("ann", "81.2.69.142", 0, Some(LONDON), "GB")],
+        &[ok("ann", "81.2.69.142", 0).located("GB", 0, Some(LONDON))],
     );
-    let mut b = Engine::restore(a.rules().clone(), a.mode(), &a.snapshot()).unwrap();
+    let mut b = restored(&a);
     assert_eq!(a.stats(), b.stats());
-    let next = [located("ann", "89.160.20.112", 3600, Some(LINKOPING), "SE")];
+    let next = [ok("ann", "89.160.20.112", 3600).located("SE", 0, Some(LINKOPING))];
     let da = feed(&mut a, &next);
     assert_eq!(da.len(), 1);
     assert_eq!(da, feed(&mut b, &next));
@@ -203,15 +171,15 @@ fn admin(mut e: AuthEvent) -> AuthEvent {
 
 #[test]
 fn restriction_blocks_attempts_from_outside_and_only_those() {
-    let mut e = engine(RESTRICTION);
-    let mut attempt = located("root", "192.0.2.1", 0, None, "SE");
+    let mut e = engine(RESTRICTION, Mode::Recommend);
+    let mut attempt = ok("root", "192.0.2.1", 0).located("SE", 0, None);
     attempt.outcome = Outcome::Failure;
     let d = feed(
         &mut e,
         &[
-            admin(located("root", "10.0.0.5", 0, None, "SE")),
-            admin(located("root", "198.51.100.1", 0, None, "JP")),
-            located("bob", "192.0.2.1", 0, None, "SE"),
+            admin(ok("root", "10.0.0.5", 0).located("SE", 0, None)),
+            admin(ok("root", "198.51.100.1", 0).located("JP", 0, None)),
+            ok("bob", "192.0.2.1", 0).located("SE", 0, None),
             admin(attempt),
         ],
     );
@@ -235,19 +203,20 @@ decision = { action = "require_password_reset" }
 
 #[test]
 fn success_from_failing_ip_ignores_the_owner_elsewhere() {
-    let mut e = engine(SEQ);
+    let mut e = engine(SEQ, Mode::Recommend);
     let bot = "203.0.113.7";
-    let mut events: Vec<AuthEvent> = (0..3)
-        .map(|i| login("carol", bot, i, Outcome::Failure))
-        .collect();
+    let mut events: Vec<AuthEvent> = (0..3).map(|i| bad("carol", bot, i)).collect();
     // The owner logs in from home: no reset, and the bot's failures stay.
-    events.push(login("carol", "198.51.100.2", 10, Outcome::Success));
+    events.push(ok("carol", "198.51.100.2", 10));
     assert!(feed(&mut e, &events).is_empty());
-    let d = feed(&mut e, &[login("carol", bot, 20, Outcome::Success)]);
+    let d = feed(&mut e, &[ok("carol", bot, 20)]);
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].evidence.count, 3);
     // Without the option, the home login fires.
-    let mut e = engine(&SEQ.replace("success_from_failing_ip = true", ""));
+    let mut e = engine(
+        &SEQ.replace("success_from_failing_ip = true", ""),
+        Mode::Recommend,
+    );
     assert_eq!(feed(&mut e, &events).len(), 1);
 }
 
@@ -264,8 +233,9 @@ window = "1h"
 match = { outcome = "failure" }
 decision = { action = "lock_account", duration = "30m" }
 "#,
+        Mode::Recommend,
     );
-    let mut ev = login("breakglass", "192.0.2.1", 0, Outcome::Failure);
+    let mut ev = bad("breakglass", "192.0.2.1", 0);
     ev.account = Some(Arc::new(Account {
         user: Arc::from("breakglass"),
         exempt: true,
@@ -275,14 +245,6 @@ decision = { action = "lock_account", duration = "30m" }
     assert_eq!(d.len(), 1);
     assert!(d[0].exempt);
     assert_eq!(d[0].action, DecisionAction::Alert);
-}
-
-/// (line, message) of every error of a one-file set.
-fn errors(text: &str) -> Vec<(Option<usize>, String)> {
-    match RuleSet::from_str(text, "t.toml") {
-        Ok(_) => Vec::new(),
-        Err(e) => e.0.into_iter().map(|e| (e.line, e.message)).collect(),
-    }
 }
 
 #[test]
@@ -336,7 +298,7 @@ group_by = "user"
 window = "1h"
 decision = { action = "alert" }
 "#;
-    let got = errors(text);
+    let got = rule_errors(text);
     let at = |line: usize, needle: &str| {
         assert!(
             got.iter()
@@ -372,8 +334,7 @@ fn the_commented_restriction_example_compiles() {
         .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
         .collect::<Vec<_>>()
         .join("\n");
-    let set =
-        RuleSet::from_str(&uncommented, "restrictions.toml").unwrap_or_else(|e| panic!("{e}"));
+    let set = rule_set(&uncommented);
     assert_eq!(set.rules.len(), 1);
     assert_eq!(&*set.rules[0].id, "ip-restriction");
     assert!(set.uses_geo(), "an allowance by country needs GeoIP");
@@ -381,7 +342,7 @@ fn the_commented_restriction_example_compiles() {
 
 #[test]
 fn referenced_lists_are_sorted_and_unique() {
-    let set = RuleSet::from_str(
+    let set = rule_set(
         r#"
 [[rule]]
 id = "a"
@@ -400,9 +361,7 @@ window = "1m"
 match = { in_list = "tor-exits" }
 decision = { action = "alert" }
 "#,
-        "t.toml",
-    )
-    .unwrap();
+    );
     let lists = set.referenced_lists();
     let names: Vec<&str> = lists.iter().map(|n| &**n).collect();
     assert_eq!(names, ["firehol-level1", "office", "tor-exits"]);

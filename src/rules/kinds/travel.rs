@@ -13,19 +13,18 @@
 //! `min_distance_km` (GeoIP places a city to tens of kilometres, and a country
 //! only by its centre).
 
-use chrono::{DateTime, Utc};
-use ipnet::IpNet;
-
-use super::compile::Sink;
-use super::cond::in_nets;
-use super::engine::{RuleState, fire};
-use super::key::Val;
-use super::model::Rule;
-use super::raw::RawRule;
-use super::tables::cidrs;
-use super::window::Entry;
 use crate::decision::{Decision, Mode};
 use crate::event::{AuthEvent, Outcome};
+use crate::rules::cond::in_nets;
+use crate::rules::fire::fire;
+use crate::rules::key::Val;
+use crate::rules::model::Rule;
+use crate::rules::params::Travel;
+use crate::rules::raw::RawRule;
+use crate::rules::rule_state::RuleState;
+use crate::rules::sink::{Sink, cidrs};
+use crate::rules::window::Entry;
+use chrono::{DateTime, Utc};
 
 /// Default `max_speed_kmh`: a jet airliner's cruising speed.
 pub const DEFAULT_SPEED_KMH: u32 = 900;
@@ -35,14 +34,6 @@ pub const DEFAULT_MIN_DISTANCE_KM: u32 = 100;
 
 /// Mean Earth radius (IUGG), in km.
 const EARTH_RADIUS_KM: f64 = 6371.0088;
-
-/// The settings of a `travel` rule.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Travel {
-    pub max_speed_kmh: u32,
-    pub min_distance_km: u32,
-    pub ignore_cidrs: Vec<IpNet>,
-}
 
 /// Great-circle distance in km between two (latitude, longitude) points in
 /// degrees (haversine: accurate at every distance, unlike the spherical law of

@@ -17,12 +17,14 @@
 
 use toml::Spanned;
 
-use super::compile::Sink;
-use super::engine::{RuleState, fire};
-use super::model::Rule;
-use super::window::Entry;
 use crate::decision::{Decision, Mode};
 use crate::event::{AuthEvent, Outcome};
+use crate::rules::fire::fire;
+use crate::rules::model::Rule;
+use crate::rules::params::Dormant;
+use crate::rules::rule_state::RuleState;
+use crate::rules::sink::Sink;
+use crate::rules::window::Entry;
 
 /// Default `days` of `dormant` and `inactive` rules: a quarter, the usual
 /// account-review period.
@@ -30,22 +32,6 @@ pub const DEFAULT_DAYS: u32 = 90;
 
 /// Largest `days` accepted (about ten years, as for durations).
 pub const MAX_DAYS: u32 = 3650;
-
-/// Milliseconds in a day.
-const DAY_MS: i64 = 86_400_000;
-
-/// The settings of a `dormant` rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dormant {
-    /// Idle days that make a success a reactivation.
-    pub days: u32,
-}
-
-impl Dormant {
-    fn idle_ms(self) -> i64 {
-        i64::from(self.days) * DAY_MS
-    }
-}
 
 /// One event through a `dormant` rule.
 pub(super) fn step(

@@ -5,59 +5,13 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
-
-use super::{Engine, RuleSet, load_dir};
 use crate::decision::{Decision, DecisionAction, Mode, Unlock};
-use crate::event::{Action, AuthEvent, Outcome, Reason};
-
-fn t(secs: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap() + chrono::TimeDelta::seconds(secs)
-}
+use crate::event::AuthEvent;
+use crate::rules::{Engine, load_dir};
+use crate::test_support::{EventSetters, bad, engine, feed, ok, shipped, t};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
-}
-
-fn fail(user: Option<&str>, addr: Option<&str>, secs: i64, reason: Reason) -> AuthEvent {
-    let mut e = AuthEvent::new(t(secs), Action::Login, Outcome::Failure);
-    e.reason = Some(reason);
-    e.user = user.map(Arc::from);
-    e.source_ip = addr.map(ip);
-    e.log_offset = u64::try_from(secs).ok().map(|s| s.wrapping_mul(100));
-    e
-}
-
-fn bad(user: &str, addr: &str, secs: i64) -> AuthEvent {
-    fail(Some(user), Some(addr), secs, Reason::BadPassword)
-}
-
-fn ok(user: &str, addr: &str, secs: i64) -> AuthEvent {
-    let mut e = AuthEvent::new(t(secs), Action::Login, Outcome::Success);
-    e.user = Some(Arc::from(user));
-    e.source_ip = Some(ip(addr));
-    e
-}
-
-/// An engine running only the shipped rule `id`.
-fn shipped(id: &str) -> Engine {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-    let all = load_dir(&dir).unwrap();
-    let rule = all.rule(id).unwrap().clone();
-    let set = RuleSet {
-        formats: Vec::new(),
-        rules: vec![rule],
-    };
-    Engine::new(Arc::new(set), Mode::Recommend)
-}
-
-fn inline(text: &str) -> Engine {
-    let set = RuleSet::from_str(text, "test.toml").unwrap_or_else(|e| panic!("{e}"));
-    Engine::new(Arc::new(set), Mode::Enforce)
-}
-
-fn feed(e: &mut Engine, events: &[AuthEvent]) -> Vec<Decision> {
-    events.iter().flat_map(|ev| e.observe(ev)).collect()
 }
 
 fn minutes(d: &Decision) -> i64 {
@@ -254,13 +208,13 @@ fn sequence_failures_must_be_within_the_window() {
 fn events_without_the_key_are_ignored() {
     let mut e = shipped("account-lockout");
     let evs: Vec<AuthEvent> = (0..10)
-        .map(|i| fail(None, Some("192.0.2.1"), i, Reason::BadPassword))
+        .map(|i| bad("a", "192.0.2.1", i).with_user(None))
         .collect();
     assert!(feed(&mut e, &evs).is_empty());
     assert_eq!(e.stats().rules[0].keys, 0);
     let mut e = shipped("ip-bruteforce");
     let evs: Vec<AuthEvent> = (0..30)
-        .map(|i| fail(Some("a"), None, i, Reason::BadPassword))
+        .map(|i| bad("a", "192.0.2.1", i).with_ip(None))
         .collect();
     assert!(feed(&mut e, &evs).is_empty());
 }
@@ -284,7 +238,7 @@ cidrs = ["192.0.2.0/24"]
 
 #[test]
 fn exempt_targets_get_an_alert_not_a_lock() {
-    let mut e = inline(EXEMPT);
+    let mut e = engine(EXEMPT, Mode::Enforce);
     let d = feed(
         &mut e,
         &[
@@ -319,7 +273,7 @@ fn exempt_targets_get_an_alert_not_a_lock() {
 
 #[test]
 fn source_net_targets_the_network() {
-    let mut e = inline(
+    let mut e = engine(
         r#"
 [[rule]]
 id = "net"
@@ -330,6 +284,7 @@ window = "1m"
 match = { outcome = "failure" }
 decision = { action = "block_ip", duration = "1h" }
 "#,
+        Mode::Enforce,
     );
     let evs = [
         bad("a", "192.0.2.1", 0),
@@ -347,7 +302,7 @@ decision = { action = "block_ip", duration = "1h" }
 
 #[test]
 fn key_cap_evicts_least_recently_seen() {
-    let mut e = inline(
+    let mut e = engine(
         r#"
 [[rule]]
 id = "cap"
@@ -359,6 +314,7 @@ max_keys = 100
 match = { outcome = "failure" }
 decision = { action = "block_ip", duration = "1h" }
 "#,
+        Mode::Enforce,
     );
     // An early address seen twice, then a flood of one-off addresses.
     feed(&mut e, &[bad("a", "10.9.9.9", 0), bad("a", "10.9.9.9", 1)]);

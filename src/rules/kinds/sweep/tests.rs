@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use super::*;
 use crate::enrich::inventory::InventoryOptions;
+use crate::test_support::rule_set;
 
 const RULES: &str = r#"
 [[rule]]
@@ -62,10 +63,6 @@ fn inventory() -> Inventory {
     .unwrap()
 }
 
-fn set() -> RuleSet {
-    RuleSet::from_str(RULES, "t.toml").unwrap()
-}
-
 fn summary(d: &[Decision]) -> Vec<(&str, &str, DecisionAction, Severity)> {
     d.iter()
         .map(|d| {
@@ -82,7 +79,7 @@ fn summary(d: &[Decision]) -> Vec<(&str, &str, DecisionAction, Severity)> {
 #[test]
 fn overdue_passwords_reminders_and_inactive_accounts() {
     let inv = inventory();
-    let d = sweep(&set(), Some(&inv), &[], now(), Mode::Recommend);
+    let d = sweep(&rule_set(RULES), Some(&inv), &[], now(), Mode::Recommend);
     use DecisionAction::*;
     assert_eq!(
         summary(&d),
@@ -136,7 +133,7 @@ fn learned_facts_keep_an_account_active_and_find_unlisted_ones() {
             ..AccountFacts::default()
         },
     ];
-    let d = sweep(&set(), Some(&inv), &facts, now(), Mode::Enforce);
+    let d = sweep(&rule_set(RULES), Some(&inv), &facts, now(), Mode::Enforce);
     let inactive: Vec<_> = d
         .iter()
         .filter(|d| &*d.rule == "inactive-account")
@@ -148,7 +145,7 @@ fn learned_facts_keep_an_account_active_and_find_unlisted_ones() {
         [(Some("svc"), Mode::Enforce), (Some("ghost"), Mode::Enforce)]
     );
     // Without an inventory, passwords are unknown; facts alone still count.
-    let d = sweep(&set(), None, &facts, now(), Mode::Recommend);
+    let d = sweep(&rule_set(RULES), None, &facts, now(), Mode::Recommend);
     assert_eq!(summary(&d).len(), 1);
     assert_eq!(d[0].target.user.as_deref(), Some("ghost"));
 }
@@ -157,7 +154,7 @@ fn learned_facts_keep_an_account_active_and_find_unlisted_ones() {
 fn ids_are_stable_within_a_day_and_change_the_next() {
     let inv = inventory();
     let ids = |at: DateTime<Utc>| -> Vec<String> {
-        sweep(&set(), Some(&inv), &[], at, Mode::Recommend)
+        sweep(&rule_set(RULES), Some(&inv), &[], at, Mode::Recommend)
             .into_iter()
             .filter(|d| d.target.user.as_deref() == Some("old"))
             .map(|d| d.id)
@@ -171,11 +168,9 @@ fn ids_are_stable_within_a_day_and_change_the_next() {
 
 #[test]
 fn other_kinds_are_not_swept() {
-    let set = RuleSet::from_str(
+    let set = rule_set(
         "[[rule]]\nid = \"x\"\nkind = \"threshold\"\ngroup_by = \"user\"\ncount = 1\nwindow = \"1h\"\ndecision = { action = \"alert\" }\n",
-        "t.toml",
-    )
-    .unwrap();
+    );
     let inv = inventory();
     assert!(sweep(&set, Some(&inv), &[], now(), Mode::Recommend).is_empty());
 }

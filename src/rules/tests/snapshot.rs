@@ -5,51 +5,15 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
-
-use super::snapshot::ENGINE_FORMAT;
-use super::{Engine, RuleSet, builtin, fingerprint};
-use crate::decision::{Decision, DecisionAction, Mode};
-use crate::event::{Action, AuthEvent, Outcome, Reason};
+use crate::decision::{DecisionAction, Mode};
+use crate::event::{AuthEvent, Reason};
+use crate::rules::snapshot::ENGINE_FORMAT;
+use crate::rules::{Engine, RuleSet, builtin, fingerprint};
 use crate::snapshot::SnapshotError;
-
-fn t(secs: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap() + chrono::TimeDelta::seconds(secs)
-}
-
-fn ev(user: &str, addr: &str, secs: i64, outcome: Outcome, reason: Option<Reason>) -> AuthEvent {
-    let mut e = AuthEvent::new(t(secs), Action::Login, outcome);
-    e.reason = reason;
-    e.user = Some(Arc::from(user));
-    e.source_ip = Some(addr.parse::<IpAddr>().unwrap());
-    e.log_offset = Some(u64::try_from(secs).unwrap() * 100);
-    e
-}
-
-fn bad(user: &str, addr: &str, secs: i64) -> AuthEvent {
-    ev(
-        user,
-        addr,
-        secs,
-        Outcome::Failure,
-        Some(Reason::BadPassword),
-    )
-}
-
-fn ok(user: &str, addr: &str, secs: i64) -> AuthEvent {
-    ev(user, addr, secs, Outcome::Success, None)
-}
+use crate::test_support::{EventSetters, bad, engine, feed, ok, restored};
 
 fn shipped() -> Arc<RuleSet> {
     Arc::new(builtin().unwrap())
-}
-
-fn feed(e: &mut Engine, events: &[AuthEvent]) -> Vec<Decision> {
-    events.iter().flat_map(|x| e.observe(x)).collect()
-}
-
-fn restored(e: &Engine) -> Engine {
-    Engine::restore(e.rules().clone(), e.mode(), &e.snapshot()).unwrap()
 }
 
 /// A mixed workload touching every shipped rule kind.
@@ -61,13 +25,7 @@ fn workload(from: i64, n: i64) -> Vec<AuthEvent> {
             if i % 11 == 0 {
                 ok(&user, &addr, i * 7)
             } else if i % 3 == 0 {
-                ev(
-                    &user,
-                    &addr,
-                    i * 7,
-                    Outcome::Failure,
-                    Some(Reason::UnknownUser),
-                )
+                bad(&user, &addr, i * 7).with_reason(Some(Reason::UnknownUser))
             } else {
                 bad(&user, &addr, i * 7)
             }
@@ -145,7 +103,7 @@ fn fingerprint_follows_the_definition_not_the_wording() {
 
 fn accounts_with_lockout_count(n: u32) -> Arc<RuleSet> {
     let from = "count = 5\nwindow = \"30m\"";
-    let texts: Vec<(&str, String)> = super::BUILTIN
+    let texts: Vec<(&str, String)> = crate::rules::BUILTIN
         .iter()
         .map(|&(name, text)| {
             if name.ends_with("accounts.toml") {
@@ -259,9 +217,8 @@ duration = "1h"
 unlock = "auto"
 severity = "low"
 "#;
-    let set = Arc::new(RuleSet::from_str(text, "t.toml").unwrap());
     let addr = |i: u8| IpAddr::from([198, 51, 100, i]);
-    let mut e = Engine::new(set, Mode::Recommend);
+    let mut e = engine(text, Mode::Recommend);
     // Sixteen keys seen at the same second, inserted largest first, fill the cap.
     for i in (10..26).rev() {
         e.observe(&bad("x", &addr(i).to_string(), 0));
@@ -273,7 +230,7 @@ severity = "low"
         .keys
         .keys()
         .filter_map(|k| match k {
-            super::key::Key::Ip(ip) => Some(*ip),
+            crate::rules::key::Key::Ip(ip) => Some(*ip),
             _ => None,
         })
         .collect();

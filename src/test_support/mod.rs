@@ -1,6 +1,14 @@
 //! Helpers for the unit tests: the same skip record as the integration tests'
-//! `tests/util.rs` (which the unit tests cannot import), and a way to run one
-//! test again without root.
+//! `tests/util.rs` (which the unit tests cannot import), a way to run one
+//! test again without root, and the builders of events, decisions and rule
+//! sets ([`builders`]) the tests share.
+
+mod builders;
+
+pub use builders::{
+    DecisionSetters, EventSetters, bad, decision, engine, failure, feed, ok, restored, rule_errors,
+    rule_set, shipped, success, t,
+};
 
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;

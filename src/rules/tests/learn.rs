@@ -5,49 +5,17 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-
-use super::model::{Extra, Kind};
-use super::novelty::MAX_VALUES;
-use super::{Engine, RuleSet};
-use crate::decision::{Decision, DecisionAction, Mode, Severity};
-use crate::event::{Account, Action, AuthEvent, Geo, Outcome, Reason};
+use crate::decision::{DecisionAction, Mode, Severity};
+use crate::event::{Account, AuthEvent, Geo, Outcome};
+use crate::rules::kinds::novelty::MAX_VALUES;
+use crate::rules::model::{Extra, Kind};
+use crate::test_support::{EventSetters, bad, engine, feed, ok, restored, rule_errors, t};
 
 const DAY: i64 = 86_400;
 
-fn t(secs: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 1, 8, 0, 0).unwrap() + TimeDelta::seconds(secs)
-}
-
-fn login(user: &str, addr: &str, secs: i64, outcome: Outcome) -> AuthEvent {
-    let mut e = AuthEvent::new(t(secs), Action::Login, outcome);
-    e.user = Some(Arc::from(user));
-    e.source_ip = Some(addr.parse::<IpAddr>().unwrap());
-    e.log_offset = u64::try_from(secs).ok();
-    if outcome == Outcome::Failure {
-        e.reason = Some(Reason::BadPassword);
-    }
-    e
-}
-
 /// A success from `country` in AS `asn`.
 fn from(user: &str, secs: i64, country: &str, asn: u32) -> AuthEvent {
-    let mut e = login(user, "192.0.2.1", secs, Outcome::Success);
-    e.geo = Some(Arc::new(Geo {
-        country_iso_code: Some(Arc::from(country)),
-        as_number: Some(asn),
-        ..Geo::default()
-    }));
-    e
-}
-
-fn engine(text: &str) -> Engine {
-    let set = RuleSet::from_str(text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
-    Engine::new(Arc::new(set), Mode::Recommend)
-}
-
-fn feed(e: &mut Engine, events: &[AuthEvent]) -> Vec<Decision> {
-    events.iter().flat_map(|x| e.observe(x)).collect()
+    ok(user, "192.0.2.1", secs).located(country, asn, None)
 }
 
 const NEW_COUNTRY: &str = r#"
@@ -62,7 +30,7 @@ decision = { action = "alert", severity = "high" }
 
 #[test]
 fn a_new_country_fires_once_after_the_quiet_period() {
-    let mut e = engine(NEW_COUNTRY);
+    let mut e = engine(NEW_COUNTRY, Mode::Recommend);
     let d = feed(
         &mut e,
         &[
@@ -97,16 +65,15 @@ fn a_new_country_fires_once_after_the_quiet_period() {
 
 #[test]
 fn novelty_ignores_failures_events_without_the_value_and_other_users() {
-    let mut e = engine(NEW_COUNTRY);
-    let mut no_geo = login("ann", "192.0.2.1", 9 * DAY, Outcome::Success);
-    no_geo.geo = Some(Arc::new(Geo::default()));
+    let mut e = engine(NEW_COUNTRY, Mode::Recommend);
+    let no_geo = ok("ann", "192.0.2.1", 9 * DAY).with_geo(Geo::default());
     let mut failed = from("ann", 9 * DAY, "CN", 9);
     failed.outcome = Outcome::Failure;
     let d = feed(
         &mut e,
         &[
             from("ann", 0, "JP", 1),
-            login("ann", "192.0.2.1", 8 * DAY, Outcome::Success),
+            ok("ann", "192.0.2.1", 8 * DAY),
             no_geo,
             failed,
             // bob's history is new: quiet.
@@ -126,7 +93,7 @@ fn values_expire_after_the_learning_period_and_history_restarts() {
         "field = \"country\"",
         "field = \"country\"\nwindow = \"10d\"\nquiet = \"4d\"",
     );
-    let mut e = engine(&text);
+    let mut e = engine(&text, Mode::Recommend);
     let d = feed(
         &mut e,
         &[
@@ -152,7 +119,7 @@ fn values_expire_after_the_learning_period_and_history_restarts() {
 #[test]
 fn a_user_keeps_at_most_max_values_the_least_recent_dropped() {
     let text = NEW_COUNTRY.replace("field = \"country\"", "field = \"asn\"\nquiet = \"1s\"");
-    let mut e = engine(&text);
+    let mut e = engine(&text, Mode::Recommend);
     let n = MAX_VALUES as u32 + 1;
     let events: Vec<AuthEvent> = (0..n)
         .map(|i| from("ann", i64::from(i) * 10, "JP", 100 + i))
@@ -173,13 +140,8 @@ fn new_device_uses_the_device_id_else_the_user_agent() {
     let text = NEW_COUNTRY
         .replace("field = \"country\"", "field = \"device\"\nquiet = \"1d\"")
         .replace("new-country", "new-device");
-    let mut e = engine(&text);
-    let dev = |secs, id: Option<&str>, ua: &str| {
-        let mut x = login("ann", "192.0.2.1", secs, Outcome::Success);
-        x.device_id = id.map(Arc::from);
-        x.user_agent = Some(Arc::from(ua));
-        x
-    };
+    let mut e = engine(&text, Mode::Recommend);
+    let dev = |secs, id: Option<&str>, ua: &str| ok("ann", "192.0.2.1", secs).with_device(id, ua);
     let d = feed(
         &mut e,
         &[
@@ -196,12 +158,12 @@ fn new_device_uses_the_device_id_else_the_user_agent() {
 
 #[test]
 fn novelty_state_survives_a_snapshot() {
-    let mut a = engine(NEW_COUNTRY);
+    let mut a = engine(NEW_COUNTRY, Mode::Recommend);
     feed(
         &mut a,
         &[from("ann", 0, "JP", 1), from("bob", 6 * DAY, "JP", 1)],
     );
-    let mut b = Engine::restore(a.rules().clone(), a.mode(), &a.snapshot()).unwrap();
+    let mut b = restored(&a);
     assert_eq!(a.stats(), b.stats());
     // ann is out of her quiet week, bob is not: the learned start survives.
     let next = [
@@ -226,19 +188,19 @@ decision = { action = "alert", severity = "high" }
 
 #[test]
 fn a_success_after_90_idle_days_fires_and_89_does_not() {
-    let mut e = engine(DORMANT);
-    let ok = |u, s| login(u, "192.0.2.7", s, Outcome::Success);
+    let mut e = engine(DORMANT, Mode::Recommend);
+    let login = |u, s| ok(u, "192.0.2.7", s);
     let d = feed(
         &mut e,
         &[
             // The first success ever seen only teaches.
-            ok("ann", 0),
-            ok("bob", 0),
-            login("ann", "198.51.100.1", 50 * DAY, Outcome::Failure),
-            ok("bob", 89 * DAY),
-            ok("ann", 90 * DAY),
+            login("ann", 0),
+            login("bob", 0),
+            bad("ann", "198.51.100.1", 50 * DAY),
+            login("bob", 89 * DAY),
+            login("ann", 90 * DAY),
             // Right after the reactivation: not idle any more.
-            ok("ann", 90 * DAY + 60),
+            login("ann", 90 * DAY + 60),
         ],
     );
     assert_eq!(d.len(), 1, "{d:?}");
@@ -255,15 +217,13 @@ fn a_success_after_90_idle_days_fires_and_89_does_not() {
 
 #[test]
 fn the_inventory_last_login_counts_when_later_or_alone() {
-    let mut e = engine(DORMANT);
+    let mut e = engine(DORMANT, Mode::Recommend);
     let with_last = |u: &str, secs, last: Option<i64>| {
-        let mut x = login(u, "192.0.2.7", secs, Outcome::Success);
-        x.account = Some(Arc::new(Account {
+        ok(u, "192.0.2.7", secs).with_account(Account {
             user: Arc::from(u),
             last_login_at: last.map(t),
             ..Account::default()
-        }));
-        x
+        })
     };
     let d = feed(
         &mut e,
@@ -284,10 +244,10 @@ fn the_inventory_last_login_counts_when_later_or_alone() {
 
 #[test]
 fn dormant_state_survives_a_snapshot() {
-    let mut a = engine(DORMANT);
-    feed(&mut a, &[login("ann", "192.0.2.7", 0, Outcome::Success)]);
-    let mut b = Engine::restore(a.rules().clone(), a.mode(), &a.snapshot()).unwrap();
-    let next = [login("ann", "192.0.2.8", 95 * DAY, Outcome::Success)];
+    let mut a = engine(DORMANT, Mode::Recommend);
+    feed(&mut a, &[ok("ann", "192.0.2.7", 0)]);
+    let mut b = restored(&a);
+    let next = [ok("ann", "192.0.2.8", 95 * DAY)];
     let da = feed(&mut a, &next);
     assert_eq!(da.len(), 1);
     assert_eq!(da, feed(&mut b, &next));
@@ -311,17 +271,14 @@ group_by = "user"
 days = 30
 decision = { action = "disable_account", unlock = "admin" }
 "#;
-    let mut e = engine(text);
+    let mut e = engine(text, Mode::Recommend);
     let rules = &e.rules().rules;
     assert_eq!(rules[0].kind, Kind::PasswordAge);
     assert!(matches!(&rules[0].extra, Extra::PasswordAge(p) if p.remind_before.is_none()));
     assert_eq!(rules[1].window.ms(), 30 * DAY * 1000);
     let d = feed(
         &mut e,
-        &[
-            login("ann", "192.0.2.7", 0, Outcome::Success),
-            login("ann", "192.0.2.7", 100 * DAY, Outcome::Success),
-        ],
+        &[ok("ann", "192.0.2.7", 0), ok("ann", "192.0.2.7", 100 * DAY)],
     );
     assert!(d.is_empty());
     assert!(
@@ -330,13 +287,6 @@ decision = { action = "disable_account", unlock = "admin" }
             .iter()
             .all(|r| r.keys == 0 && r.matches == 0)
     );
-}
-
-fn errors(text: &str) -> Vec<(Option<usize>, String)> {
-    match RuleSet::from_str(text, "t.toml") {
-        Ok(_) => Vec::new(),
-        Err(e) => e.0.into_iter().map(|e| (e.line, e.message)).collect(),
-    }
 }
 
 #[test]
@@ -379,7 +329,7 @@ count = 1
 max_age = "3d"
 decision = { action = "alert" }
 "#;
-    let errs = errors(text);
+    let errs = rule_errors(text);
     let at = |line: usize, needle: &str| {
         assert!(
             errs.iter()

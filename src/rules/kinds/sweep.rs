@@ -19,36 +19,23 @@
 use chrono::{DateTime, Utc};
 use toml::Spanned;
 
-use super::RuleSet;
-use super::compile::{Sink, dur};
-use super::duration::Dur;
-use super::model::{Extra, Rule};
 use crate::account::AccountFacts;
 use crate::decision::{
     Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock, decision_id,
 };
 use crate::enrich::inventory::{Inventory, inactive_accounts};
 use crate::event::{AccountStatus, Name};
+use crate::rules::duration::Dur;
+use crate::rules::model::{Extra, Rule, RuleSet};
+use crate::rules::params::PasswordAge;
+use crate::rules::raw::RawRule;
+use crate::rules::sink::{Sink, dur};
 
 /// Default `max_age` of `password-age`: 90 days, a common password policy.
 pub const DEFAULT_MAX_AGE: Dur = Dur::from_secs(90 * 86_400);
 
 /// Default `remind_before`: two weeks, enough to get round to it.
 pub const DEFAULT_REMIND: Dur = Dur::from_secs(14 * 86_400);
-
-/// The settings of a `password-age` rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PasswordAge {
-    pub max_age: Dur,
-    /// `None`: no reminder.
-    pub remind_before: Option<Dur>,
-}
-
-/// The settings of an `inactive` rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Inactive {
-    pub days: u32,
-}
 
 /// Every decision the sweep kinds of `rules` reach at `now`: rules in set
 /// order, then accounts in inventory order (`password-age`) or oldest login
@@ -166,7 +153,7 @@ fn decide(
 /// Compiles the `password-age` keys; each is refused on other kinds by the
 /// caller. `remind_before` must be shorter than `max_age`; `"0d"` turns the
 /// reminder off.
-pub fn compile_password_age(sink: &mut Sink, raw: &super::raw::RawRule) -> Option<PasswordAge> {
+pub fn compile_password_age(sink: &mut Sink, raw: &RawRule) -> Option<PasswordAge> {
     let max_age = match &raw.max_age {
         Some(v) => dur(sink, v, "max_age"),
         None => Some(DEFAULT_MAX_AGE),
@@ -202,5 +189,4 @@ fn is_zero(v: &Spanned<String>) -> bool {
 }
 
 #[cfg(test)]
-#[path = "sweep_tests.rs"]
 mod tests;

@@ -2,62 +2,14 @@
 //! 4): a flood of cheap keys evicts only unknown keys; known accounts' keys
 //! have a cap of their own; the protection survives a snapshot.
 
-use std::net::IpAddr;
-use std::path::Path;
-use std::sync::Arc;
-
-use chrono::{DateTime, TimeZone, Utc};
-
-use super::{Engine, RuleSet, load_dir};
 use crate::decision::{DecisionAction, Mode};
-use crate::event::{Action, AuthEvent, Outcome, Reason};
-
-fn t(secs: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap() + chrono::TimeDelta::seconds(secs)
-}
-
-fn ev(user: &str, addr: IpAddr, secs: i64, outcome: Outcome, reason: Option<Reason>) -> AuthEvent {
-    let mut e = AuthEvent::new(t(secs), Action::Login, outcome);
-    e.reason = reason;
-    e.user = Some(Arc::from(user));
-    e.source_ip = Some(addr);
-    e.log_offset = u64::try_from(secs).ok();
-    e
-}
-
-/// A bad password for `user`, known (as the pipeline marks it) or not.
-fn bad(user: &str, addr: &str, secs: i64, known: bool) -> AuthEvent {
-    let mut e = ev(
-        user,
-        addr.parse().unwrap(),
-        secs,
-        Outcome::Failure,
-        Some(Reason::BadPassword),
-    );
-    e.user_known = known;
-    e
-}
+use crate::event::{AuthEvent, Reason};
+use crate::rules::Engine;
+use crate::test_support::{EventSetters, bad, engine, ok, shipped};
 
 /// An invalid-user failure for the `i`th invented name, from one address.
 fn invented(i: u32, secs: i64) -> AuthEvent {
-    let addr = IpAddr::from([203, 0, 113, 66]);
-    ev(
-        &format!("x{i:06}"),
-        addr,
-        secs,
-        Outcome::Failure,
-        Some(Reason::UnknownUser),
-    )
-}
-
-fn shipped(id: &str) -> Engine {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-    let rule = load_dir(&dir).unwrap().rule(id).unwrap().clone();
-    let set = RuleSet {
-        formats: Vec::new(),
-        rules: vec![rule],
-    };
-    Engine::new(Arc::new(set), Mode::Recommend)
+    bad(&format!("x{i:06}"), "203.0.113.66", secs).with_reason(Some(Reason::UnknownUser))
 }
 
 /// Five bad passwords for alice, 60,000 invented names, then the attacker's
@@ -69,21 +21,14 @@ fn a_flood_of_invented_names_does_not_evict_a_known_account() {
         let mut e = shipped("success-after-failures");
         for i in 0..5 {
             assert!(
-                e.observe(&bad("alice", "198.51.100.9", i, known))
+                e.observe(&bad("alice", "198.51.100.9", i).with_known(known))
                     .is_empty()
             );
         }
         for i in 0..60_000u32 {
             assert!(e.observe(&invented(i, 10 + i64::from(i / 100))).is_empty());
         }
-        let mut win = ev(
-            "alice",
-            "198.51.100.9".parse().unwrap(),
-            1000,
-            Outcome::Success,
-            None,
-        );
-        win.user_known = known;
+        let win = ok("alice", "198.51.100.9", 1000).with_known(known);
         let d = e.observe(&win);
         (d, e.stats().rules[0].clone())
     };
@@ -111,8 +56,7 @@ match = {{ outcome = "failure" }}
 decision = {{ action = "lock_account", duration = "1h" }}
 "#
     );
-    let set = RuleSet::from_str(&text, "test.toml").unwrap_or_else(|e| panic!("{e}"));
-    Engine::new(Arc::new(set), Mode::Recommend)
+    engine(&text, Mode::Recommend)
 }
 
 /// Known accounts have a cap of their own: 300 of them under a cap of 100
@@ -122,7 +66,7 @@ decision = {{ action = "lock_account", duration = "1h" }}
 fn protected_keys_have_their_own_cap() {
     let mut e = capped(100);
     for i in 0..300 {
-        e.observe(&bad(&format!("k{i:03}"), "198.51.100.1", i, true));
+        e.observe(&bad(&format!("k{i:03}"), "198.51.100.1", i).with_known(true));
     }
     for i in 0..1000u32 {
         e.observe(&invented(i, 400 + i64::from(i / 10)));
@@ -132,7 +76,7 @@ fn protected_keys_have_their_own_cap() {
     // The newest known account is still there: two more failures fire.
     let d: Vec<_> = [600, 601]
         .iter()
-        .flat_map(|&t| e.observe(&bad("k299", "198.51.100.1", t, true)))
+        .flat_map(|&t| e.observe(&bad("k299", "198.51.100.1", t).with_known(true)))
         .collect();
     assert_eq!(d.len(), 1, "{s:?}");
     // 200 known accounts and 900 invented names were evicted.
@@ -144,8 +88,8 @@ fn protected_keys_have_their_own_cap() {
 #[test]
 fn protection_survives_a_snapshot() {
     let first = |e: &mut Engine| {
-        e.observe(&bad("alice", "198.51.100.9", 0, true));
-        e.observe(&bad("alice", "198.51.100.9", 1, true));
+        e.observe(&bad("alice", "198.51.100.9", 0).with_known(true));
+        e.observe(&bad("alice", "198.51.100.9", 1).with_known(true));
         for i in 0..150u32 {
             e.observe(&invented(i, 2 + i64::from(i)));
         }
@@ -154,7 +98,7 @@ fn protection_survives_a_snapshot() {
         let mut out: Vec<_> = (150..400u32)
             .flat_map(|i| e.observe(&invented(i, 2 + i64::from(i))))
             .collect();
-        out.extend(e.observe(&bad("alice", "198.51.100.9", 500, true)));
+        out.extend(e.observe(&bad("alice", "198.51.100.9", 500).with_known(true)));
         out
     };
     let mut whole = capped(100);

@@ -3,45 +3,32 @@
 
 use std::sync::Arc;
 
-use chrono::{TimeZone, Utc};
-
 use super::*;
-use crate::event::{Account, Action, Anonymous, Geo, Outcome};
-use crate::rules::RuleSet;
+use crate::event::{Account, Anonymous, Geo};
+use crate::test_support::{EventSetters, failure, rule_set, t};
 
 fn bare() -> AuthEvent {
-    let mut e = AuthEvent::new(
-        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-        Action::Login,
-        Outcome::Failure,
-    );
-    e.user = Some(Arc::from("alice"));
-    e.source_ip = Some("192.0.2.1".parse().unwrap());
-    e
+    failure("alice", "192.0.2.1", t(0)).with_reason(None)
 }
 
 fn geo(country: &str, asn: u32, anonymous: Anonymous) -> AuthEvent {
-    let mut e = bare();
-    e.geo = Some(Arc::new(Geo {
+    bare().with_geo(Geo {
         country_iso_code: Some(Arc::from(country)),
         as_number: Some(asn),
         anonymous,
         ..Geo::default()
-    }));
-    e
+    })
 }
 
 fn account(status: AccountStatus, admin: bool, groups: &[&str], exempt: bool) -> AuthEvent {
-    let mut e = bare();
-    e.account = Some(Arc::new(Account {
+    bare().with_account(Account {
         user: Arc::from("alice"),
         status,
         admin,
         groups: groups.iter().map(|g| Arc::from(*g)).collect(),
         exempt,
         ..Account::default()
-    }));
-    e
+    })
 }
 
 /// The enrichment condition of a one-rule file with this `[rule.match]` body.
@@ -50,7 +37,7 @@ fn cond(body: &str) -> EnrichCond {
         "[[rule]]\nid = \"t\"\nkind = \"threshold\"\ngroup_by = \"user\"\ncount = 1\nwindow = \"1m\"\n\
          decision = {{ action = \"alert\" }}\n[rule.match]\n{body}\n"
     );
-    let set = RuleSet::from_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    let set = rule_set(&text);
     let c = set.rules[0]
         .cond
         .enriched

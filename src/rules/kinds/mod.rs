@@ -1,21 +1,35 @@
-//! The keys that belong to one kind only (`count` for the counting kinds,
-//! `window` where a span is counted over, `success_from_failing_ip`,
-//! `[[rule.allow]]`, the `travel`, `novelty`, `dormant` and sweep settings),
-//! checked against the rule's kind (part of [`super::compile`]).
+//! The rule kinds, one module each; this module holds what they share: the
+//! keys that belong to one kind only (`count` for the counting kinds, `window`
+//! where a span is counted over, `success_from_failing_ip`, `[[rule.allow]]`,
+//! the `travel`, `novelty`, `dormant` and sweep settings), checked against the
+//! rule's kind for [`super::compile`], and the per-event dispatch to each
+//! kind's step for [`super::engine`].
 //!
 //! A key given to the wrong kind is an error rather than ignored: an operator
 //! who writes `ignore_cidrs` on a threshold rule believes it does something.
+//!
+//! Each kind module holds its compile half (raw keys into its settings in
+//! [`super::params`]) and its step half (what an event does to the rule's
+//! `RuleState`); they import the model and the leaf helpers ([`Sink`],
+//! `RuleState`, [`super::fire`]), never the compiler or the engine.
 
-use super::compile::{Sink, dur};
+pub mod counting;
+pub mod dormant;
+pub mod novelty;
+pub mod restriction;
+pub mod sweep;
+pub mod travel;
+
 use super::cond::Cond;
-use super::dormant::{self, Dormant};
 use super::duration::Dur;
 use super::key::GroupBy;
-use super::model::{Extra, Kind, MAX_COUNT};
+use super::model::{Extra, Kind, MAX_COUNT, Rule};
+use super::params::{Dormant, Inactive};
 use super::raw::RawRule;
-use super::sweep::{self, Inactive};
-use super::{novelty, restriction, travel};
-use crate::event::Outcome;
+use super::rule_state::RuleState;
+use super::sink::{Sink, dur};
+use crate::decision::{Decision, Mode};
+use crate::event::{AuthEvent, Outcome};
 
 /// The rule's `count`: required for the counting kinds, 1 by default for
 /// `restriction`, refused for the kinds that compare, learn or sweep (they
@@ -302,5 +316,48 @@ fn learned_shape(
                 k.as_str()
             ),
         );
+    }
+}
+
+/// One rule, one event: the step of the rule's kind.
+pub(super) fn step(
+    rule: &Rule,
+    st: &mut RuleState,
+    ev: &AuthEvent,
+    t: i64,
+    mode: Mode,
+) -> Option<Decision> {
+    match (&rule.kind, &rule.extra) {
+        (Kind::Travel, Extra::Travel(tr)) => return travel::step(rule, tr, st, ev, t, mode),
+        (Kind::Novelty, Extra::Novelty(nv)) => return novelty::step(rule, nv, st, ev, t, mode),
+        (Kind::Dormant, Extra::Dormant(dm)) => return dormant::step(rule, *dm, st, ev, t, mode),
+        // Judged by the periodic sweep ([`sweep`]), never per event.
+        (Kind::PasswordAge | Kind::Inactive, _) => return None,
+        (Kind::Restriction, Extra::Allow(allow)) => {
+            return restriction::step(rule, allow, st, ev, t, mode);
+        }
+        _ => {}
+    }
+    if rule.cond.matches(ev) {
+        counting::counted(rule, st, ev, t, mode)
+    } else if rule.kind.watches_success() && rule.cond.matches_success(ev) {
+        counting::success(rule, st, ev, t, mode)
+    } else {
+        None
+    }
+}
+
+/// False only when [`step`] returns `None` for every event of outcome `o`
+/// without touching the rule's state (mirrors its dispatch: each kind's step
+/// begins with `rule.cond.matches`, which checks the outcome mask).
+pub(super) fn may_act(rule: &Rule, o: Outcome) -> bool {
+    let allowed = rule.cond.allows_outcome(o);
+    match (&rule.kind, &rule.extra) {
+        (Kind::Travel, Extra::Travel(_))
+        | (Kind::Novelty, Extra::Novelty(_))
+        | (Kind::Dormant, Extra::Dormant(_)) => o == Outcome::Success && allowed,
+        (Kind::PasswordAge | Kind::Inactive, _) => false,
+        (Kind::Restriction, Extra::Allow(_)) => allowed,
+        _ => allowed || (rule.kind.watches_success() && o == Outcome::Success),
     }
 }

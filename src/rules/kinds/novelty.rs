@@ -21,15 +21,16 @@
 //! recently used dropped first), kept in the ordinary key state, so users are
 //! capped by `max_keys`, swept after `window` and snapshotted like any window.
 
-use super::compile::{Sink, dur, one_of, spelled};
-use super::duration::Dur;
-use super::engine::{RuleState, fire};
-use super::key::Val;
-use super::model::Rule;
-use super::raw::RawRule;
-use super::window::Entry;
 use crate::decision::{Decision, Mode};
 use crate::event::{AuthEvent, Outcome};
+use crate::rules::duration::Dur;
+use crate::rules::fire::fire;
+use crate::rules::model::Rule;
+use crate::rules::params::{Novelty, NoveltyField};
+use crate::rules::raw::RawRule;
+use crate::rules::rule_state::RuleState;
+use crate::rules::sink::{Sink, dur, one_of, spelled};
+use crate::rules::window::Entry;
 
 /// Default learning period (`window`): values unused for 30 days are forgotten.
 pub const DEFAULT_LEARN: Dur = Dur::from_secs(30 * 86_400);
@@ -41,59 +42,6 @@ pub const DEFAULT_QUIET: Dur = Dur::from_secs(7 * 86_400);
 /// countries or networks is more than a travelling user has in a month, and
 /// keeps a user's state a few hundred bytes.
 pub const MAX_VALUES: usize = 16;
-
-/// What a `novelty` rule learns per user (`field = ...`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoveltyField {
-    /// `country`: `source.geo.country_iso_code`.
-    Country,
-    /// `asn`: `source.as.number`.
-    Asn,
-    /// `device`: `device.id`, else `user_agent.original`.
-    Device,
-}
-
-impl NoveltyField {
-    /// Spellings accepted in rule files.
-    pub const ALL: &'static [&'static str] = &["country", "asn", "device"];
-
-    /// Parses a rule-file spelling.
-    pub fn parse(s: &str) -> Option<NoveltyField> {
-        Some(match s {
-            "country" => NoveltyField::Country,
-            "asn" => NoveltyField::Asn,
-            "device" => NoveltyField::Device,
-            _ => return None,
-        })
-    }
-
-    /// True when the value comes from GeoIP (the rule is inactive without a
-    /// database).
-    pub fn uses_geo(self) -> bool {
-        matches!(self, NoveltyField::Country | NoveltyField::Asn)
-    }
-
-    /// The event's value, if it has one (no allocation: names are shared).
-    #[inline]
-    pub fn value(self, ev: &AuthEvent) -> Option<Val> {
-        match self {
-            NoveltyField::Country => ev.geo.as_ref()?.country_iso_code.clone().map(Val::Name),
-            NoveltyField::Asn => ev.geo.as_ref()?.as_number.map(Val::Asn),
-            NoveltyField::Device => ev
-                .device_id
-                .clone()
-                .or_else(|| ev.user_agent.clone())
-                .map(Val::Name),
-        }
-    }
-}
-
-/// The settings of a `novelty` rule (the learning period is its `window`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Novelty {
-    pub field: NoveltyField,
-    pub quiet: Dur,
-}
 
 /// One event through a `novelty` rule.
 pub(super) fn step(

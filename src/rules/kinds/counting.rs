@@ -1,0 +1,117 @@
+//! The counting kinds' step (`threshold`, `consecutive`, `distinct`,
+//! `sequence`, and `restriction`'s violations): matching events go into the
+//! key's window, which fires when full; a success resets a `consecutive`
+//! window and fires an armed `sequence`.
+
+use crate::decision::{Decision, Mode};
+use crate::event::AuthEvent;
+use crate::rules::fire::fire;
+use crate::rules::model::{Extra, Kind, Rule};
+use crate::rules::rule_state::{RuleState, entry, protects};
+use crate::rules::window::Entry;
+
+/// A matching event: into the key's window; fires when the window is full.
+pub(super) fn counted(
+    rule: &Rule,
+    st: &mut RuleState,
+    ev: &AuthEvent,
+    t: i64,
+    mode: Mode,
+) -> Option<Decision> {
+    let key = rule.group_by.key(ev)?;
+    st.matches += 1;
+    let val = match rule.kind {
+        // An event without the counted field says nothing to a distinct rule.
+        Kind::Distinct(f) => Some(f.value(ev)?),
+        _ => None,
+    };
+    let protect = protects(rule, ev);
+    st.admit(rule, &key, protect, t);
+    let ks = entry(&mut st.keys, &mut st.protected, key, protect, t);
+    if ks.quiet_until > t {
+        st.suppressed += 1;
+        return None;
+    }
+    // Out-of-order events are accepted while they fall inside the window that ends
+    // at the newest event of the key; older ones are counted as late and dropped.
+    let cutoff = ks
+        .newest()
+        .map_or(t, |n| n.max(t))
+        .saturating_sub(rule.window.ms());
+    ks.expire(cutoff);
+    if t < cutoff {
+        st.late += 1;
+        return None;
+    }
+    let entry = Entry {
+        t,
+        ip: ev.source_ip,
+        user: ev.user.clone(),
+        val,
+    };
+    let count = rule.count as usize;
+    match rule.kind {
+        Kind::Threshold | Kind::Consecutive | Kind::Restriction | Kind::Travel => ks.insert(entry),
+        // These kinds have their own step and never count here.
+        Kind::Novelty | Kind::Dormant | Kind::PasswordAge | Kind::Inactive => return None,
+        Kind::Distinct(_) => ks.insert_distinct(entry),
+        Kind::Sequence => {
+            // Failures only arm a sequence; the success fires it.
+            ks.insert(entry);
+            ks.keep_last(count);
+            return None;
+        }
+    }
+    if ks.entries.len() < count {
+        return None;
+    }
+    let key = rule.group_by.key(ev)?;
+    st.decisions += 1;
+    let ks = st.keys.get_mut(&key)?;
+    Some(fire(rule, ks, &key, ev, t, mode, false))
+}
+
+/// A success for the key: resets a `consecutive` window, fires an armed `sequence`.
+pub(super) fn success(
+    rule: &Rule,
+    st: &mut RuleState,
+    ev: &AuthEvent,
+    t: i64,
+    mode: Mode,
+) -> Option<Decision> {
+    let key = rule.group_by.key(ev)?;
+    let ks = st.keys.get_mut(&key)?;
+    ks.last_seen = ks.last_seen.max(t);
+    if rule.kind == Kind::Sequence {
+        if ks.quiet_until > t {
+            st.suppressed += 1;
+            return None;
+        }
+        ks.expire(t.saturating_sub(rule.window.ms()));
+        // Only failures before the success count (a late failure after it does not).
+        let before = ks.entries.iter().take_while(|e| e.t <= t).count();
+        // With success_from_failing_ip, a success from an address that did not
+        // fail (the owner at home while a bot fails elsewhere) neither fires
+        // nor forgives the failures.
+        if matches!(rule.extra, Extra::SuccessFromFailingIp)
+            && !ks
+                .entries
+                .iter()
+                .take(before)
+                .any(|e| e.ip.is_some() && e.ip == ev.source_ip)
+        {
+            return None;
+        }
+        if before >= rule.count as usize {
+            ks.entries.truncate(before);
+            let mut d = fire(rule, ks, &key, ev, t, mode, true);
+            d.evidence.count = before as u64;
+            st.decisions += 1;
+            return Some(d);
+        }
+    }
+    // A success ends the streak: consecutive starts over, and a sequence needs N
+    // failures since the last success (typos before a good login are forgiven).
+    ks.clear_through(t);
+    None
+}
