@@ -1,13 +1,13 @@
 //! OpenSSH, PAM, su and sudo lines from `auth.log` / `secure`, as typed events.
 //!
 //! Each line goes through three steps: [`super::syslog`] reads the header,
-//! [`msg`] classifies the message, and [`correlate`], on the per-connection
+//! [`msg`] classifies the message, and `correlate`, on the per-connection
 //! [`state`], decides whether the line is a new attempt, the echo of one
-//! already counted, or a detail that completes a held-back one. Rules downstream count events, so
-//! the aim is **one event per attempt**: OpenSSH often logs one attempt on two
-//! or three lines of the same pid.
+//! already counted, or a detail that completes a held-back one. Rules
+//! downstream count events, so the aim is **one event per attempt**: OpenSSH
+//! often logs one attempt on two or three lines of the same pid.
 //!
-//! The correlation rules are listed in [`correlate`]'s documentation.
+//! The correlation rules are listed in `correlate`'s documentation.
 //!
 //! PAM modules log with the pid of the process running PAM. For password
 //! authentication that is the sshd process itself. For keyboard-interactive,
