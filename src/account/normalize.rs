@@ -304,5 +304,4 @@ fn common_suffix_bytes(a: &str, b: &str) -> usize {
 }
 
 #[cfg(test)]
-#[path = "normalize_tests.rs"]
 mod tests;

@@ -315,5 +315,4 @@ fn index(by_net: &mut FxHashMap<(bool, u64), Vec<Name>>, ip: IpAddr, user: &Name
 }
 
 #[cfg(test)]
-#[path = "registry_tests.rs"]
 mod tests;

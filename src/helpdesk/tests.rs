@@ -1,14 +1,17 @@
 //! Tests of the diagnosis: which causes, in which order, with which evidence.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::*;
 use crate::account::Accounts;
-use crate::decision::Why;
-use crate::decision::{Evidence as DEvidence, Severity, Target, Unlock};
-use crate::event::{AuthEvent, RefusedBy};
+use crate::decision::{
+    Assessment, Decision, DecisionAction, Evidence as DEvidence, Mode, Severity, Target, Unlock,
+    Why,
+};
+use crate::event::{Action, AuthEvent, Outcome, Reason, RefusedBy};
 
 fn t(min: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 14, 9, 0, 0).unwrap() + chrono::Duration::minutes(min)

@@ -3,7 +3,7 @@
 //! modules, OS account locks and inactivity. Each message is a fixture, then
 //! followed by sshd's own lines of the same pid: one event per attempt.
 
-use super::tests::{failure, one, seq};
+use super::{failure, one, seq};
 use crate::event::{Action, AuthEvent, Method, Outcome, Reason, RefusedBy};
 
 const CONN: &str =
@@ -324,7 +324,7 @@ fn lockout(e: &AuthEvent, addr: Option<&str>) {
     assert_eq!(e.outcome, Outcome::Success, "{e:?}");
     assert_eq!(e.reason, None, "{e:?}");
     assert_eq!(e.user.as_deref(), Some("bob"), "{e:?}");
-    assert_eq!(e.source_ip, addr.and_then(super::tests::ip), "{e:?}");
+    assert_eq!(e.source_ip, addr.and_then(super::ip), "{e:?}");
 }
 
 #[test]
