@@ -30,12 +30,17 @@ fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
+/// Not layers of the program: the crate roots, and the unit tests' builders
+/// (`#[cfg(test)]`, above every module whose tests use them).
+const NOT_LAYERS: &[&str] = &["lib", "main", "test_support"];
+
 /// The top-level module a file of `src/` belongs to (`rules` for
-/// `src/rules/engine.rs` and for `src/rules.rs`); `None` for the crate roots.
+/// `src/rules/engine.rs` and for `src/rules.rs`); `None` for what is not a
+/// layer.
 fn top_module(rel: &Path) -> Option<String> {
     let first = rel.components().next()?.as_os_str().to_str()?;
     let name = first.strip_suffix(".rs").unwrap_or(first);
-    (name != "lib" && name != "main").then(|| name.to_owned())
+    (!NOT_LAYERS.contains(&name)).then(|| name.to_owned())
 }
 
 /// The top-level modules named by `crate::NAME` paths in `text`, comments
@@ -73,7 +78,7 @@ fn module_graph() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
         let text = std::fs::read_to_string(&file).unwrap();
         let edges = graph.entry(from.clone()).or_default();
         for to in crate_refs(&text) {
-            if to != from {
+            if to != from && !NOT_LAYERS.contains(&to.as_str()) {
                 edges
                     .entry(to)
                     .or_default()
@@ -152,5 +157,30 @@ fn the_cycle_check_sees_a_cycle() {
     assert_eq!(
         crate_refs("use crate::event::Name; // crate::daemon\n//! [`crate::http`]"),
         BTreeSet::from(["event".to_owned()])
+    );
+}
+
+/// Longest a file may be: a file that outgrows it holds more than one idea.
+const MAX_LINES: usize = 500;
+
+#[test]
+fn no_file_over_500_lines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut long = Vec::new();
+    for dir in ["src", "tests"] {
+        for file in rust_files(&root.join(dir)) {
+            let n = std::fs::read_to_string(&file).unwrap().lines().count();
+            if n > MAX_LINES {
+                long.push(format!(
+                    "{} ({n} lines)",
+                    file.strip_prefix(root).unwrap().display()
+                ));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "files over {MAX_LINES} lines (split them by topic):\n{}",
+        long.join("\n")
     );
 }

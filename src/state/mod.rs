@@ -12,6 +12,7 @@
 //! lock lifecycle (queries, admin unlock, auto-unlock); [`facts`] folds events
 //! into per-account facts; [`codec`] maps typed values to SQLite columns.
 
+pub mod batch;
 pub mod codec;
 pub mod decisions;
 pub mod error;
@@ -25,9 +26,13 @@ pub mod schema;
 pub mod store;
 
 pub use crate::account::AccountFacts;
+pub use batch::{Batch, CommitResult, EngineSnapshot, Resume};
 pub use decisions::DecisionFilter;
 pub use error::{Lost, StateError};
 pub use facts::{FactUpdate, FactsAccumulator};
 pub use model::{AuditEntry, DecisionRecord, LockStatus};
 pub use outbox::{AlertStatus, OutboxEntry, RowEnd, SinkState, StoredRow};
-pub use store::{Batch, CommitResult, EngineSnapshot, Resume, Store};
+pub use store::Store;
+
+#[cfg(test)]
+mod tests;
