@@ -32,6 +32,7 @@ pub mod resume;
 pub mod tail;
 #[cfg(test)]
 mod tests;
+mod truncation;
 
 pub use discover::{Problem, SourceError};
 pub use tail::Tailer;
