@@ -240,12 +240,4 @@ impl Outbox {
 }
 
 #[cfg(test)]
-#[path = "outbox_tests.rs"]
 mod tests;
-
-/// Fixtures shared by unit tests of the alert modules.
-#[cfg(test)]
-pub(crate) mod tests_support {
-    /// A lock decision of rule `brute-force`, severity medium.
-    pub use crate::test_support::decision;
-}

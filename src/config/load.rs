@@ -491,3 +491,6 @@ fn source(cx: &mut Cx, s: &Spanned<RawSource>, base: &Path) -> Option<SourceConf
 pub fn is_builtin_format(format: &str) -> bool {
     Format::by_name(format, &[]).is_some()
 }
+
+#[cfg(test)]
+mod tests;

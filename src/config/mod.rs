@@ -126,6 +126,3 @@ impl fmt::Display for ConfigErrors {
         Ok(())
     }
 }
-
-#[cfg(test)]
-mod load_tests;

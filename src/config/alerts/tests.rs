@@ -150,7 +150,7 @@ fn filters_match_severity_rule_and_action() {
         rules: vec!["brute-force".into()],
         actions: vec![],
     };
-    let mut d = crate::alert::outbox::tests_support::decision();
+    let mut d = crate::test_support::decision();
     assert!(!f.accepts(&d));
     d.severity = Severity::High;
     assert!(f.accepts(&d));

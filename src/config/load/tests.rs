@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::*;
+use crate::config::*;
 use crate::decision::Mode;
 use crate::parse::Zone;
 
