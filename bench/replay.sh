@@ -3,21 +3,26 @@
 # reports lines per second and peak memory (target: >= 1,000,000 lines/s on one
 # core, peak RSS < 100 MiB).
 #
-# Usage: bash bench/replay.sh [--lines N] [--runs N] [--log FILE]
+# Usage: bash bench/replay.sh [--lines N] [--runs N] [--log FILE] [--against REV]
 # The log is generated once into bench/out/ by the deterministic generator that
 # ships beside the checkout (../shared/bench/gen_sshd_log.py), or given with --log.
+# --against REV also builds git revision REV (in a temporary worktree) and runs
+# the two binaries alternately in the same run: both medians, their ratio, and
+# whether their decisions are byte-identical.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 LINES=1000000
 RUNS=5
 LOG=""
+AGAINST=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --lines) LINES=$2; shift 2 ;;
         --runs) RUNS=$2; shift 2 ;;
         --log) LOG=$2; shift 2 ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        --against) AGAINST=$2; shift 2 ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
 done
@@ -39,15 +44,53 @@ cargo build --release --quiet
 BIN=target/release/loginwatch
 lines=$(wc -l < "$LOG")
 echo "# input: $LOG ($lines lines, $(du -h "$LOG" | cut -f1))"
+
+# One timed run of binary $1 into bench/out/decisions-$2.jsonl; prints
+# "wall lines_per_s peak_rss_mib decisions".
+run_once() {
+    /usr/bin/time -f '%e %M' -o bench/out/time.txt \
+        "$1" replay --json --rules rules --tz UTC --year 2026 "$LOG" > "bench/out/decisions-$2.jsonl"
+    read -r wall rss_kb < bench/out/time.txt
+    decisions=$(tail -n1 "bench/out/decisions-$2.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["decisions"])')
+    lps=$(python3 -c "print(int($lines / max($wall, 0.001)))")
+    rss=$(python3 -c "print(round($rss_kb / 1024, 1))")
+    echo "$wall $lps $rss $decisions"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+if [ -n "$AGAINST" ]; then
+    base=bench/out/against
+    rm -rf "$base/tree"
+    mkdir -p "$base"
+    git worktree add --detach -q "$base/tree" "$AGAINST"
+    trap 'git worktree remove --force "$base/tree"' EXIT
+    (cd "$base/tree" && CARGO_TARGET_DIR="$PWD/../target" cargo build --release --quiet)
+    OLD=$base/target/release/loginwatch
+    echo "# run  $AGAINST(lines/s rss decisions)  HEAD(lines/s rss decisions)"
+    old_lps=(); new_lps=()
+    for i in $(seq 1 "$RUNS"); do
+        read -r _ olps orss odec < <(run_once "$OLD" old)
+        read -r _ nlps nrss ndec < <(run_once "$BIN" new)
+        echo "$i  $olps $orss $odec  $nlps $nrss $ndec"
+        old_lps+=("$olps"); new_lps+=("$nlps")
+    done
+    om=$(printf "%s\n" "${old_lps[@]}" | median)
+    nm=$(printf "%s\n" "${new_lps[@]}" | median)
+    echo "median: $AGAINST $om lines/s, HEAD $nm lines/s, HEAD/$AGAINST $(python3 -c "print(round($nm / $om, 3))")"
+    if cmp -s bench/out/decisions-old.jsonl bench/out/decisions-new.jsonl; then
+        echo "decisions: byte-identical"
+    else
+        echo "decisions: DIFFER (bench/out/decisions-old.jsonl vs decisions-new.jsonl)"
+        exit 1
+    fi
+    exit 0
+fi
+
 echo "# run wall_s lines_per_s peak_rss_mib decisions"
 results=()
 for i in $(seq 1 "$RUNS"); do
-    /usr/bin/time -f '%e %M' -o bench/out/time.txt \
-        "$BIN" replay --json --rules rules --tz UTC --year 2026 "$LOG" > bench/out/decisions.jsonl
-    read -r wall rss_kb < bench/out/time.txt
-    decisions=$(tail -n1 bench/out/decisions.jsonl | python3 -c 'import json,sys; print(json.load(sys.stdin)["decisions"])')
-    lps=$(python3 -c "print(int($lines / max($wall, 0.001)))")
-    rss=$(python3 -c "print(round($rss_kb / 1024, 1))")
+    read -r wall lps rss decisions < <(run_once "$BIN" new)
     echo "$i $wall $lps $rss $decisions"
     results+=("$lps $rss")
 done
