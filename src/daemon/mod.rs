@@ -18,16 +18,15 @@ pub mod expiry;
 pub mod ingest;
 pub mod reload;
 pub mod samples;
+mod start;
 pub mod sweep;
 pub mod wake;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use notify::Watcher;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -35,10 +34,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::config::SelectError;
 use crate::http::{self, AppState};
-use crate::parse::Format;
-use crate::pipeline::Pipeline;
-use crate::rules::{Engine, RuleSet};
-use crate::source::{SourceSpec, Tailer};
+use crate::rules::RuleSet;
 use crate::state::{StateError, Store};
 use crate::telemetry::Metrics;
 
@@ -140,70 +136,30 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let admin_token = admin_token(&config)?;
     let resume = store.load_resume()?;
     let first_start = resume.checkpoints.is_empty() && resume.engine_snapshot.is_none();
-    let engine = match &resume.engine_snapshot {
-        Some(bytes) => Engine::restore(rules.clone(), config.mode, bytes).unwrap_or_else(|e| {
-            warn!(error = %e, "Rule state from the last run unusable; starting with empty windows.");
-            Engine::new(rules.clone(), config.mode)
-        }),
-        None => Engine::new(rules.clone(), config.mode),
-    };
     let inventory_handle = enrichment.inventory.clone();
-    let mut pipeline = Pipeline::new(engine, enrichment);
-    let unreadable = pipeline.restore_accounts(store.account_histories()?);
-    if unreadable > 0 {
-        warn!(
-            accounts = unreadable,
-            "Account histories from the last run unreadable; those accounts are learned anew."
-        );
-    }
+    let pipeline = start::pipeline(
+        &rules,
+        &config,
+        enrichment,
+        &store,
+        resume.engine_snapshot.as_deref(),
+    )?;
     let crate::app::Services {
         store,
         alerting,
         enforcer,
     } = crate::app::Services::new(&config, store, opts.dry_run)?;
 
-    let mut sources = HashMap::new();
-    let mut specs = Vec::new();
-    let mut parser_snaps: HashMap<String, Vec<u8>> = resume.parser_snapshots.into_iter().collect();
-    for s in &config.sources {
-        let format =
-            Format::by_name(&s.format, &rules.formats).ok_or_else(|| DaemonError::Format {
-                name: s.name.clone(),
-                format: s.format.clone(),
-            })?;
-        sources.insert(
-            s.name.clone(),
-            ingest::SourceParse {
-                format,
-                zone: s.zone,
-                parser: None,
-                pending_restore: parser_snaps.remove(&s.name),
-            },
-        );
-        specs.push(SourceSpec {
-            name: s.name.clone(),
-            pattern: s.path.clone(),
-        });
-    }
-    let tailer = Tailer::new(specs, resume.checkpoints, opts.from_end && first_start);
-
+    let (sources, tailer) = start::sources(
+        &config,
+        &rules,
+        resume.parser_snapshots,
+        resume.checkpoints,
+        opts.from_end && first_start,
+    )?;
     // Wake-ups: notify on the directories of the sources.
     let (wake_tx, wake_rx) = mpsc::channel::<std::time::Instant>();
-    let watch_tx = wake_tx.clone();
-    let watch_clock = clock.clone();
-    let watch_dirs = tailer.watch_dirs();
-    let own = wake::OwnFiles::of(&config, &watch_dirs);
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if res.is_ok_and(|ev| own.wakes(&ev)) {
-            let _ = watch_tx.send(watch_clock.instant());
-        }
-    })
-    .map_err(|e| std::io::Error::other(e.to_string()))?;
-    for dir in watch_dirs {
-        if let Err(e) = watcher.watch(&dir, notify::RecursiveMode::NonRecursive) {
-            warn!(dir = %dir.display(), error = %e, "Cannot watch directory; relying on polling.");
-        }
-    }
+    let watcher = start::watch(&config, &tailer, wake_tx.clone(), clock.clone())?;
 
     // One token stops everything: the ingest thread (woken through its wake
     // channel), the tasks and the HTTP server.
