@@ -24,7 +24,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use rustc_hash::FxHashMap;
+// Seeded per map (foldhash): rule keys are attacker-chosen user names and
+// addresses, and an unseeded hasher such as Fx lets a crafted set of them
+// collide into one probe chain (hash flooding). No decision depends on the
+// map's order: eviction orders keys by (last seen, key), see `make_room`.
+use foldhash::HashMap;
 use serde::Serialize;
 
 use super::RuleSet;
@@ -68,7 +72,7 @@ pub struct EngineStats {
 /// Everything one rule remembers (fields shared with [`super::snapshot`]).
 #[derive(Debug, Default)]
 pub(super) struct RuleState {
-    pub(super) keys: FxHashMap<Key, KeyState>,
+    pub(super) keys: HashMap<Key, KeyState>,
     /// How many of `keys` are protected (kept by every insertion and removal).
     pub(super) protected: usize,
     pub(super) evicted: u64,
@@ -326,7 +330,7 @@ fn protects(rule: &Rule, ev: &AuthEvent) -> bool {
 /// caller can still count into the rule's other fields while holding it.
 #[inline]
 fn entry<'a>(
-    keys: &'a mut FxHashMap<Key, KeyState>,
+    keys: &'a mut HashMap<Key, KeyState>,
     protected: &mut usize,
     key: Key,
     protect: bool,
