@@ -1,5 +1,5 @@
 //! Helpers for the unit tests: the same skip record as the integration tests'
-//! `tests/util.rs` (which the unit tests cannot import), and a way to run one
+//! `tests/util/mod.rs` (which the unit tests cannot import), and a way to run one
 //! test again without root.
 
 use std::io::Write as _;
