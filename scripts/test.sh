@@ -10,7 +10,7 @@
 # and aiosmtpd from PyPI (the SMTP server of the e-mail tests). Install errors
 # are shown on stderr. Then runs the whole cargo test suite.
 #
-# A test that cannot run for want of a tool records a skip (tests/util.rs
+# A test that cannot run for want of a tool records a skip (tests/util/mod.rs
 # `skip`) in the file named by LOGINWATCH_SKIP_LOG; at the end this script
 # prints "N tests skipped:" and each with its reason. With CI=true a skip fails
 # the run, except where the tool truly cannot exist on CI's machine:

@@ -15,9 +15,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::daemon::{Daemon, append, failures, rand_u64, setup, wait_for};
-use crate::enrich::mmdb::{Builder, V, map};
 use crate::sshgen::{Rng, generate};
+use crate::util::daemon::{Daemon, append, failures, rand_u64, setup};
+use crate::util::geoip::{Builder, V, map};
+use crate::util::wait_for;
 
 /// A GeoLite2-City and a GeoLite2-ASN database describing 203.0.113.0/24
 /// (the address of [`failures`]).
@@ -72,8 +73,7 @@ fn an_alert_quotes_escaped_sample_lines_and_the_source_country_and_asn() {
                 .filter_map(|l| serde_json::from_str::<Value>(l).ok())
                 .find(|v| v["rule.name"] == "account-lockout")
         },
-    )
-    .unwrap();
+    );
     let samples: Vec<&str> = alert["loginwatch.samples"]
         .as_array()
         .unwrap_or_else(|| panic!("no samples: {alert}"))
@@ -275,8 +275,7 @@ fn kill_9_with_alerts_in_the_outbox_loses_none() {
             }
             (last == latest).then_some(g)
         },
-    )
-    .unwrap();
+    );
     // Nothing else arrives: no decision the replay did not make, and a
     // repeated idempotency key always carries the same alert. Checked once
     // the outbox is empty (a row leaves it only when its delivery is

@@ -10,11 +10,10 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use reqwest::blocking::Client;
-use reqwest::header;
 use serde_json::{Value, json};
 
-use crate::daemon::{Daemon, append, failures, setup, wait_for};
+use crate::util::daemon::{Daemon, append, failures, setup};
+use crate::util::{http, wait_for};
 
 /// [`setup`]'s directory with no admin token in the config and a file sink.
 fn setup_open_config() -> tempfile::TempDir {
@@ -49,7 +48,7 @@ fn lock(d: &Daemon, dir: &Path, user: &str, pid0: u32) -> String {
             .into_iter()
             .find(|x| x["target"]["user"] == user)
     });
-    found.unwrap()["id"].as_str().unwrap().to_owned()
+    found["id"].as_str().unwrap().to_owned()
 }
 
 #[test]
@@ -61,18 +60,12 @@ fn the_default_api_is_closed_and_the_daemons_files_are_private() {
     assert_eq!(token.len(), 64, "{token}");
     assert_eq!(mode(&d.join("admin.token")), 0o600);
     assert_eq!(mode(&d.join("addr")), 0o600);
-
-    let c = Client::new();
     let decisions = daemon.url("/api/v1/decisions");
-    assert_eq!(c.get(&decisions).send().unwrap().status(), 401);
-    let r = c.get(&decisions).bearer_auth(&token).send().unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(http::get(&decisions).send().status, 401);
+    let r = http::get(&decisions).bearer(&token).send();
+    assert_eq!(r.status, 200);
     for open in ["/metrics", "/healthz", "/readyz"] {
-        assert_eq!(
-            c.get(daemon.url(open)).send().unwrap().status(),
-            200,
-            "{open}"
-        );
+        assert_eq!(http::get(daemon.url(open)).send().status, 200, "{open}");
     }
 
     let id = lock(&daemon, d, "alice", 1000);
@@ -89,57 +82,44 @@ fn the_default_api_is_closed_and_the_daemons_files_are_private() {
     let unlock = daemon.url(&format!("/api/v1/decisions/{id}/unlock"));
     let body = json!({"by": "helpdesk", "reason": "called back"}).to_string();
     let post = || {
-        c.post(&unlock)
-            .bearer_auth(&token)
-            .header(header::CONTENT_TYPE, "application/json")
+        http::post(&unlock)
+            .bearer(&token)
+            .header("content-type", "application/json")
     };
-    let r = c
-        .post(&unlock)
-        .bearer_auth(&token)
-        .header(header::CONTENT_TYPE, "text/plain")
+    let r = http::post(&unlock)
+        .bearer(&token)
+        .header("content-type", "text/plain")
         .body(body.clone())
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 415);
+        .send();
+    assert_eq!(r.status, 415);
     let r = post()
-        .header(header::HOST, "rebound.example:9464")
+        .header("host", "rebound.example:9464")
         .body(body.clone())
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 421);
+        .send();
+    assert_eq!(r.status, 421);
     let r = post()
-        .header(header::ORIGIN, "http://evil.example")
+        .header("origin", "http://evil.example")
         .body(body.clone())
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 403);
+        .send();
+    assert_eq!(r.status, 403);
     let huge = json!({"by": "x", "reason": "y".repeat(17 * 1024)}).to_string();
-    let r = post().body(huge).send().unwrap();
-    assert_eq!(r.status(), 413);
+    let r = post().body(huge).send();
+    assert_eq!(r.status, 413);
     let shown = daemon.get(&format!("/api/v1/decisions/{id}"));
     assert_eq!(shown["decision"]["status"], "active", "{shown}");
 
     // The storm reset is behind the same gate.
     let reset = daemon.url("/api/v1/safety/storm/reset");
-    let r = c
-        .post(&reset)
-        .header(header::CONTENT_TYPE, "text/plain")
+    let r = http::post(&reset)
+        .header("content-type", "text/plain")
         .body("{}")
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 415);
-    assert_eq!(
-        c.post(&reset).json(&json!({})).send().unwrap().status(),
-        401
-    );
+        .send();
+    assert_eq!(r.status, 415);
+    assert_eq!(http::post(&reset).json(&json!({})).send().status, 401);
 
     // A same-origin JSON unlock with the token passes, audited with its credential.
-    let r = post()
-        .header(header::ORIGIN, daemon.url(""))
-        .body(body)
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let r = post().header("origin", &daemon.url("")).body(body).send();
+    assert_eq!(r.status, 200);
     let shown = daemon.get(&format!("/api/v1/decisions/{id}"));
     let trail = shown["audit"].as_array().unwrap();
     let last = trail.last().unwrap();
@@ -173,21 +153,20 @@ fn the_default_api_is_closed_and_the_daemons_files_are_private() {
 fn repeated_bad_tokens_are_rate_limited() {
     let dir = setup_open_config();
     let daemon = Daemon::start(dir.path());
-    let c = Client::new();
     let url = daemon.url("/api/v1/decisions");
     let limit = loginwatch::http::MAX_FAILURES;
     for i in 0..limit {
-        let r = c.get(&url).bearer_auth(format!("guess{i}")).send().unwrap();
-        assert_eq!(r.status(), 401, "guess {i}");
+        let r = http::get(&url).bearer(&format!("guess{i}")).send();
+        assert_eq!(r.status, 401, "guess {i}");
     }
-    let r = c.get(&url).bearer_auth("one more").send().unwrap();
-    assert_eq!(r.status(), 429);
-    assert!(r.headers().contains_key(header::RETRY_AFTER));
+    let r = http::get(&url).bearer("one more").send();
+    assert_eq!(r.status, 429);
+    assert!(r.headers.contains_key("retry-after"));
     // Held whatever the token: a limit that let the right one through would
     // not slow guessing. The open routes are not held.
-    let r = c.get(&url).bearer_auth(daemon.token()).send().unwrap();
-    assert_eq!(r.status(), 429);
-    assert_eq!(c.get(daemon.url("/healthz")).send().unwrap().status(), 200);
+    let r = http::get(&url).bearer(&daemon.token()).send();
+    assert_eq!(r.status, 429);
+    assert_eq!(http::get(daemon.url("/healthz")).send().status, 200);
 }
 
 fn lw(dir: &Path, args: &[&str]) -> Output {

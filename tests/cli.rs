@@ -2,17 +2,8 @@
 //! input, escaping of attacker-controlled text, stdin input.
 
 use std::io::Write;
-use std::path::Path;
 
-use assert_cmd::Command;
-
-fn lw() -> Command {
-    Command::cargo_bin("loginwatch").unwrap()
-}
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::util::{lw, repo};
 
 #[test]
 fn every_command_has_help() {

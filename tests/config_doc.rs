@@ -5,16 +5,12 @@
 //! equals the embedded defaults is `api::the_example_config_spells_out_the_embedded_defaults`.)
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
+use crate::util::repo;
 use regex::Regex;
 
 /// `(table, key)`; the top level is the table `""`, `[[alert.sink]]` is `alert.sink`.
 type Keys = BTreeSet<(String, String)>;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn header() -> Regex {
     Regex::new(r"^\[\[?([a-z_.]+)\]\]?\s*(#.*)?$").unwrap()

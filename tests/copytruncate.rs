@@ -8,7 +8,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::daemon::{Daemon, setup, wait_for};
+use crate::util::daemon::{Daemon, setup};
+use crate::util::wait_for;
 
 /// Lines read over all sources, from `/metrics`.
 fn lines_read(d: &Daemon) -> u64 {

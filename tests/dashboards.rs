@@ -15,34 +15,24 @@
 mod coverage;
 mod exprs;
 mod scenario;
+mod servers;
 mod setup;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::daemon::append;
+use crate::util::daemon::append;
+use crate::util::{free_port, http, poll, repo, runs};
 use exprs::{families, metric_names, panel_exprs, readme_unused, rule_exprs};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use servers::{EVERY, Proc, Prom};
 
 /// True when `prometheus` and `promtool` run; else prints the SKIP line.
 fn tools_present(test: &str) -> bool {
-    let ok = |bin: &str| {
-        Command::new(bin)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if ok("prometheus") && ok("promtool") {
+    if runs("prometheus", &["--version"]) && runs("promtool", &["--version"]) {
         return true;
     }
     crate::util::skip(
@@ -100,121 +90,6 @@ fn scaled_rules(text: &str) -> String {
     out
 }
 
-/// A child process killed when dropped (the daemon, Prometheus).
-struct Proc(Child, &'static str, PathBuf);
-
-impl Proc {
-    fn spawn(what: &'static str, cmd: &mut Command, log: PathBuf) -> Proc {
-        let child = cmd
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {what}: {e}"));
-        Proc(child, what, log)
-    }
-
-    fn assert_alive(&mut self) {
-        if let Ok(Some(s)) = self.0.try_wait() {
-            panic!(
-                "{} exited ({s}):\n{}",
-                self.1,
-                fs::read_to_string(&self.2).unwrap_or_default()
-            );
-        }
-    }
-
-    /// Sends SIGTERM and waits (at most 15 s) for the process to exit.
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let sent = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill -TERM {}", self.1);
-        wait_for(
-            &format!("{} to exit after SIGTERM", self.1),
-            Duration::from_secs(15),
-            || self.0.try_wait().unwrap(),
-        )
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Polls `f` every 200 ms (gentler on Prometheus than the daemon tests'
-/// `wait_for`) until it returns `Some`, or panics after `limit`.
-fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A Prometheus HTTP API client on loopback.
-struct Prom {
-    base: String,
-    http: reqwest::blocking::Client,
-}
-
-impl Prom {
-    fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<Value, String> {
-        let url = reqwest::Url::parse_with_params(&format!("{}{path}", self.base), params)
-            .map_err(|e| e.to_string())?;
-        let v: Value = self
-            .http
-            .get(url)
-            .send()
-            .and_then(|r| r.json())
-            .map_err(|e| e.to_string())?;
-        if v["status"] != "success" {
-            return Err(format!("{}: {}", v["errorType"], v["error"]));
-        }
-        Ok(v["data"].clone())
-    }
-
-    /// The number of series an instant query returns.
-    fn series(&self, q: &str) -> Result<usize, String> {
-        let d = self.get("/api/v1/query", &[("query", q)])?;
-        Ok(d["result"].as_array().map_or(0, Vec::len))
-    }
-
-    /// (alertname, the label that says what it is about, state) of every alert.
-    fn alerts(&self) -> Vec<(String, String, String)> {
-        let d = self.get("/api/v1/alerts", &[]).unwrap();
-        d["alerts"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|a| {
-                let l = &a["labels"];
-                let about = ["source", "sink", "instance"]
-                    .iter()
-                    .find_map(|k| l[*k].as_str().map(|v| format!("{k}={v}")))
-                    .unwrap_or_default();
-                let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
-                (s(&l["alertname"]), about, s(&a["state"]))
-            })
-            .collect()
-    }
-}
-
 #[test]
 fn every_panel_and_rule_shows_data_against_a_real_prometheus() {
     const TEST: &str = "every_panel_and_rule_shows_data_against_a_real_prometheus";
@@ -242,12 +117,17 @@ fn every_panel_and_rule_shows_data_against_a_real_prometheus() {
             .env("LOGINWATCH_LOG", "info"),
         d.join("daemon.log"),
     );
-    let addr = wait_for("the daemon to listen", Duration::from_secs(30), || {
-        daemon.assert_alive();
-        fs::read_to_string(&addr_file)
-            .ok()
-            .filter(|a| !a.is_empty())
-    });
+    let addr = poll(
+        "the daemon to listen",
+        Duration::from_secs(30),
+        EVERY,
+        || {
+            daemon.assert_alive();
+            fs::read_to_string(&addr_file)
+                .ok()
+                .filter(|a| !a.is_empty())
+        },
+    );
     let metrics_url = format!("http://{addr}/metrics");
 
     fs::write(
@@ -278,15 +158,12 @@ fn every_panel_and_rule_shows_data_against_a_real_prometheus() {
     );
     let prom = Prom {
         base: format!("http://127.0.0.1:{port}"),
-        http: reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap(),
     };
     // A few scrapes of the quiet daemon first, so the burst is an increase.
-    wait_for(
+    poll(
         "three scrapes of the daemon",
         Duration::from_secs(30),
+        EVERY,
         || {
             prometheus.assert_alive();
             prom.series("count_over_time(up{job=\"loginwatch\"}[1m]) >= 3 and up == 1")
@@ -440,20 +317,15 @@ fn every_panel_and_rule_shows_data_against_a_real_prometheus() {
     );
     // No token configured: the daemon generated one beside its state file.
     let token = fs::read_to_string(d.join("admin.token")).unwrap();
-    let decisions: Value = reqwest::blocking::Client::new()
-        .get(format!("http://{addr}/api/v1/decisions"))
-        .bearer_auth(token.trim())
+    let decisions: Value = http::get(format!("http://{addr}/api/v1/decisions"))
+        .bearer(token.trim())
         .send()
-        .and_then(|r| r.json())
-        .unwrap();
+        .json();
     coverage::assert_targeted(&decisions);
 
     // The exposition passes promtool's checks; every family is used somewhere
     // or documented as unused, and every metric named exists.
-    let text = reqwest::blocking::get(&metrics_url)
-        .unwrap()
-        .text()
-        .unwrap();
+    let text = http::get(&metrics_url).send().body;
     crate::util::promtool_check_metrics("the dashboards test", &text);
     let fams = families(&text);
     let rules_text = fs::read_to_string(repo().join("dashboards/loginwatch-rules.yml")).unwrap();
@@ -504,9 +376,10 @@ fn every_panel_and_rule_shows_data_against_a_real_prometheus() {
         .into_iter()
         .find(|(a, _)| a == "LoginwatchDown")
         .expect("the rules have LoginwatchDown");
-    let states = wait_for(
+    let states = poll(
         "LoginwatchDown to fire after the daemon stopped",
         Duration::from_secs(30),
+        EVERY,
         || {
             prometheus.assert_alive();
             let states: BTreeSet<String> = prom

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use assert_cmd::Command;
+use crate::util::lw;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use loginwatch::enrich::AccountLookup;
 use loginwatch::enrich::inventory::{
@@ -235,10 +235,6 @@ fn inactive_from_a_state_file_and_an_inventory() {
     assert_eq!(alice.source, InactiveSource::Learned);
     assert_eq!(alice.last_login, Some(now - Duration::days(20)));
     assert_eq!(alice.email.as_deref(), Some("alice@example.jp"));
-}
-
-fn lw() -> Command {
-    Command::cargo_bin("loginwatch").unwrap()
 }
 
 #[test]

@@ -10,7 +10,7 @@ use assert_cmd::Command;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::Value;
 
-use crate::enrich::mmdb::{Builder, V, map};
+use crate::util::geoip::city;
 use loginwatch::decision::{DecisionAction, Mode, Severity};
 use loginwatch::enrich::inventory::{Inventory, InventoryOptions};
 use loginwatch::rules::{builtin, sweep};
@@ -18,19 +18,10 @@ use loginwatch::state::AccountFacts;
 
 /// A City database: 192.0.2.0/24 in Tokyo, 198.51.100.0/24 in Linköping.
 fn city_db() -> Vec<u8> {
-    let place = |iso: &'static str, lat: f64, lon: f64| {
-        map(&[
-            ("country", map(&[("iso_code", V::Str(iso))])),
-            (
-                "location",
-                map(&[("latitude", V::Double(lat)), ("longitude", V::Double(lon))]),
-            ),
-        ])
-    };
-    let mut b = Builder::new("GeoLite2-City");
-    b.insert("192.0.2.0/24", place("JP", 35.6895, 139.6917))
-        .insert("198.51.100.0/24", place("SE", 58.4167, 15.6167));
-    b.build()
+    city(&[
+        ("192.0.2.0/24", "JP", 35.6895, 139.6917),
+        ("198.51.100.0/24", "SE", 58.4167, 15.6167),
+    ])
 }
 
 /// A directory with the database, the shipped rules and a config naming both.

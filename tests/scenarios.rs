@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
-use crate::enrich::mmdb::{Builder, V};
+use crate::util::geoip::{Builder, V};
 use loginwatch::helpdesk::Code;
 
 fn scenario_dirs() -> Vec<PathBuf> {

@@ -7,14 +7,16 @@
 //! one SKIP line (scripts/test.sh installs it).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use loginwatch::alert::outbox::Outbox;
 use loginwatch::alert::sink::{self, Sink};
 use loginwatch::alert::{AlertStatus, Payload};
 use loginwatch::state::Store;
+
+use crate::util::{Proc, free_port, wait_until};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 const USER: &str = "relay-user";
@@ -89,32 +91,6 @@ while True:
     time.sleep(3600)
 "#;
 
-/// Kills and reaps a child process on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Whether aiosmtpd can run; prints the SKIP line when not.
 fn have_aiosmtpd(test: &str) -> bool {
     let ok = Command::new("python3")
@@ -181,7 +157,7 @@ impl Server {
             .spawn()
             .unwrap();
         let proc = Proc(child);
-        wait_for("the SMTP server", || mail.join("ready").exists());
+        wait_until("the SMTP server", DEADLINE, || mail.join("ready").exists());
         // The controller's own readiness probe is not an SMTP session; start
         // the record from here.
         let _ = std::fs::remove_file(mail.join("events"));
@@ -245,7 +221,7 @@ fn deliver_one(dir: &Path, sink: Sink) {
 }
 
 fn assert_the_message_arrived_encrypted(server: &Server) {
-    wait_for("the message", || server.messages().len() == 1);
+    wait_until("the message", DEADLINE, || server.messages().len() == 1);
     let m = &server.messages()[0];
     assert_eq!(
         m["subject"],

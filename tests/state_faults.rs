@@ -9,7 +9,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use crate::daemon::{Daemon, append, failures, setup, wait_for};
+use crate::util::daemon::{Daemon, append, failures, setup};
+use crate::util::{http, wait_for};
 
 fn lw(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_loginwatch"))
@@ -235,10 +236,7 @@ fn issue11_a_reload_that_leaves_no_rule_is_rejected_and_the_old_rules_keep_firin
         log.contains("ERROR") && log.contains("no rule can fire"),
         "{log}"
     );
-    assert_eq!(
-        reqwest::blocking::get(d.url("/readyz")).unwrap().status(),
-        200
-    );
+    assert_eq!(http::get(d.url("/readyz")).send().status, 200);
     append(&p.join("auth.log"), &failures("alice", 5, 100));
     wait_for(
         "alice's lock by the old rules",

@@ -11,7 +11,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::daemon::{Daemon, append, failures, setup, wait_for};
+use crate::util::daemon::{Daemon, append, failures, setup};
+use crate::util::{http, wait_for};
 
 /// CPU time (user + system) of `pid` so far, in clock ticks.
 fn cpu_ticks(pid: u32) -> u64 {
@@ -23,8 +24,8 @@ fn cpu_ticks(pid: u32) -> u64 {
 }
 
 fn readyz(d: &Daemon) -> (u16, String) {
-    let r = reqwest::blocking::get(d.url("/readyz")).unwrap();
-    (r.status().as_u16(), r.text().unwrap())
+    let r = http::get(d.url("/readyz")).send();
+    (r.status, r.body)
 }
 
 /// Writes to `path` until the file system says it is full.
@@ -102,8 +103,7 @@ fn issue11_full_disk_pauses_reading_and_loses_nothing() {
     let (_, why) = wait_for("/readyz to turn 503", Duration::from_secs(20), || {
         let r = readyz(&d);
         (r.0 == 503).then_some(r)
-    })
-    .unwrap();
+    });
     assert!(why.contains("disk_full"), "{why}");
     let failed =
         |d: &Daemon| d.metric("loginwatch_state_commit_failures_total{reason=\"disk_full\"}");

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use crate::daemon::{Daemon, append, failures, setup, wait_for};
+use crate::util::daemon::{Daemon, append, failures, setup};
+use crate::util::wait_for;
 
 fn storm_reset(dir: &Path, args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_loginwatch"))

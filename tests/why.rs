@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::daemon::{Daemon, TOKEN, append, setup, wait_for};
+use crate::util::daemon::{Daemon, TOKEN, append, setup};
+use crate::util::{http, wait_for};
 
 /// sshd lines for `user` stamped `secs_ago` seconds before now.
 fn line(secs_ago: i64, pid: u32, msg: &str) -> String {
@@ -94,15 +95,9 @@ fn why_answers_from_the_daemon_and_from_its_state_file() {
 
     // The API takes the token when one is configured.
     let url = d.url("/api/v1/accounts/lena/why?language=ja");
-    let anon = reqwest::blocking::get(&url).unwrap();
-    assert_eq!(anon.status(), 401);
-    let api: Value = reqwest::blocking::Client::new()
-        .get(&url)
-        .bearer_auth(TOKEN)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let anon = http::get(&url).send();
+    assert_eq!(anon.status, 401);
+    let api: Value = http::get(&url).bearer(TOKEN).send().json();
     assert_eq!(codes(&api)[..2], ["locked", "under_attack"], "{api}");
     assert_eq!(api["causes"][0]["evidence"]["assessment"], "attack");
     assert!(

@@ -18,7 +18,11 @@
 use std::net::IpAddr;
 
 use chrono::{TimeZone, Utc};
-use rustc_hash::FxHashMap;
+// Seeded per map (foldhash): accounts are keyed by user names and networks
+// from the log, which an attacker chooses; an unseeded hasher such as Fx would
+// let crafted names collide into one probe chain (hash flooding). Output built
+// from the map is sorted (`facts`) or order-free.
+use foldhash::HashMap;
 
 use super::AccountFacts;
 use super::history::{self, History, net_of};
@@ -44,10 +48,10 @@ pub struct Link {
 /// See the module header.
 #[derive(Debug)]
 pub struct Accounts {
-    users: FxHashMap<Name, History>,
+    users: HashMap<Name, History>,
     /// Accounts with a success from each /24 or /64 (may name accounts that
     /// were dropped since: every use checks the account's own history).
-    by_net: FxHashMap<(bool, u64), Vec<Name>>,
+    by_net: HashMap<(bool, u64), Vec<Name>>,
     /// Accounts whose history changed since the last commit (each once: the
     /// history's own flag says whether it is listed, saving a set lookup per event).
     dirty: Vec<Name>,
@@ -67,8 +71,8 @@ impl Accounts {
     /// An empty registry holding at most `max_users` accounts (at least 8).
     pub fn with_capacity(max_users: usize) -> Accounts {
         Accounts {
-            users: FxHashMap::default(),
-            by_net: FxHashMap::default(),
+            users: HashMap::default(),
+            by_net: HashMap::default(),
             dirty: Vec::new(),
             max_users: max_users.max(8),
             with_successes: 0,
@@ -303,7 +307,7 @@ impl Accounts {
 }
 
 /// Remembers that `user` logged in from the network of `ip`.
-fn index(by_net: &mut FxHashMap<(bool, u64), Vec<Name>>, ip: IpAddr, user: &Name) {
+fn index(by_net: &mut HashMap<(bool, u64), Vec<Name>>, ip: IpAddr, user: &Name) {
     let list = by_net.entry(net_of(ip)).or_default();
     if list.iter().any(|u| u == user) {
         return;

@@ -20,6 +20,7 @@ use loginwatch::parse::Zone;
 use loginwatch::state::{AccountFacts, Store};
 
 use super::CliError;
+use super::table::{cell, column_width, left, right};
 
 /// `loginwatch accounts ...`.
 #[derive(Debug, clap::Subcommand)]
@@ -176,25 +177,38 @@ fn json_line(f: &InactiveAccount, now: DateTime<Utc>) -> serde_json::Value {
     })
 }
 
-/// `USER  LAST LOGIN  DAYS  SOURCE  E-MAIL  NAME`, one escaped line each.
-fn row_text(f: &InactiveAccount, now: DateTime<Utc>) -> String {
+/// The user and e-mail cells of a row, escaped (the name is attacker-controlled).
+fn name_cells(f: &InactiveAccount) -> (String, String) {
+    (cell(&f.user), cell(f.email.as_deref().unwrap_or("-")))
+}
+
+/// `USER  LAST LOGIN  DAYS  SOURCE  E-MAIL  NAME`, one escaped line each, the
+/// user and e-mail columns padded to `widths` terminal columns.
+fn row_text(f: &InactiveAccount, now: DateTime<Utc>, widths: (usize, usize)) -> String {
     let (last, days) = match f.last_login {
         Some(t) => (rfc3339(&t), days_since(t, now).to_string()),
         None => ("never".to_owned(), "-".to_owned()),
     };
-    let line = format!(
-        "{}  {last:<20}  {days:>5}  {:<9}  {}  {}",
-        f.user,
-        source_str(f.source),
-        f.email.as_deref().unwrap_or("-"),
-        f.display_name.as_deref().unwrap_or("-"),
-    );
-    Escaped(&line).to_string()
+    let (user, email) = name_cells(f);
+    format!(
+        "{}  {}  {}  {}  {}  {}",
+        left(&user, widths.0),
+        left(&last, 20),
+        right(&days, 5),
+        left(source_str(f.source), 9),
+        left(&email, widths.1),
+        cell(f.display_name.as_deref().unwrap_or("-")),
+    )
 }
 
 fn print_human(found: &[InactiveAccount], days: u32, now: DateTime<Utc>) {
+    let cells: Vec<(String, String)> = found.iter().map(name_cells).collect();
+    let widths = (
+        column_width(cells.iter().map(|c| c.0.as_str()), 0),
+        column_width(cells.iter().map(|c| c.1.as_str()), 0),
+    );
     for f in found {
-        outln!("{}", row_text(f, now));
+        outln!("{}", row_text(f, now, widths));
     }
     outln!(
         "{} account{} with no successful login for {days} days or more (as of {})",
@@ -206,6 +220,7 @@ fn print_human(found: &[InactiveAccount], days: u32, now: DateTime<Utc>) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::table::width;
     use super::*;
     use chrono::TimeZone;
     use std::sync::Arc;
@@ -220,11 +235,43 @@ mod tests {
             email: None,
             display_name: Some(Arc::from("山田\n太郎")),
         };
-        let line = row_text(&f, now);
+        let line = row_text(&f, now, (0, 0));
         assert!(line.starts_with("ev\\u{1b}[2Jil  never"), "{line}");
         assert!(line.contains("山田\\n太郎"), "{line}");
         let v = json_line(&f, now);
         assert_eq!(v["days_inactive"], serde_json::Value::Null);
         assert_eq!(v["source"], "inventory");
+    }
+
+    #[test]
+    fn full_width_names_keep_the_columns_aligned() {
+        let now = Utc.with_ymd_and_hms(2025, 7, 1, 0, 0, 0).unwrap();
+        let row = |user: &str, email: &str| InactiveAccount {
+            user: Arc::from(user),
+            last_login: None,
+            source: InactiveSource::Learned,
+            email: Some(Arc::from(email)),
+            display_name: None,
+        };
+        let found = [row("ａｌｉｃｅ", "山田@example.jp"), row("bob", "b@x")];
+        let cells: Vec<(String, String)> = found.iter().map(name_cells).collect();
+        let widths = (
+            column_width(cells.iter().map(|c| c.0.as_str()), 0),
+            column_width(cells.iter().map(|c| c.1.as_str()), 0),
+        );
+        let lines: Vec<String> = found.iter().map(|f| row_text(f, now, widths)).collect();
+        assert_eq!(
+            lines[0],
+            "ａｌｉｃｅ  never                     -  learned    山田@example.jp  -"
+        );
+        assert_eq!(
+            lines[1],
+            "bob         never                     -  learned    b@x              -"
+        );
+        let col = |l: &str, what: &str| width(&l[..l.find(what).unwrap()]);
+        assert_eq!(col(&lines[0], "never"), col(&lines[1], "never"));
+        assert_eq!(col(&lines[0], "learned"), col(&lines[1], "learned"));
+        let name = |l: &str| width(&l[..l.rfind(" -").unwrap()]);
+        assert_eq!(name(&lines[0]), name(&lines[1]));
     }
 }

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use serde_json::{Map, Value, json};
 
-use loginwatch::enrich::geoip::canonical;
 use loginwatch::escape::Escaped;
 use loginwatch::event::Geo;
 
@@ -82,7 +81,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
             })
             .collect();
         let mut m = Map::new();
-        m.insert("source.ip".into(), json!(canonical(ip).to_string()));
+        m.insert("source.ip".into(), json!(ip.to_canonical().to_string()));
         geo_json(&geo, &mut m);
         m.insert("databases".into(), Value::Array(dbs));
         serde_json::to_writer(&mut out, &Value::Object(m))
@@ -143,7 +142,7 @@ fn write_human(
 ) -> io::Result<()> {
     let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     let text = |v: &Option<std::sync::Arc<str>>| v.as_deref().map(|s| Escaped(s).to_string());
-    writeln!(out, "ip            {}", canonical(ip))?;
+    writeln!(out, "ip            {}", ip.to_canonical())?;
     writeln!(out, "country       {}", or_dash(text(&g.country_iso_code)))?;
     writeln!(out, "city          {}", or_dash(text(&g.city_name)))?;
     writeln!(

@@ -23,6 +23,7 @@ mod rules;
 mod run;
 mod safety;
 mod state;
+mod table;
 mod why;
 
 use std::fmt;

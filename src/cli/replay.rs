@@ -9,7 +9,6 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use loginwatch::decision::{Decision, Mode};
-use loginwatch::escape::Escaped;
 use loginwatch::event::rfc3339;
 use loginwatch::pipeline::Pipeline;
 use loginwatch::replay::{EventMerge, Stats};
@@ -18,6 +17,7 @@ use loginwatch::safety::{Ctx, Safety, StormEvent};
 use super::CliError;
 use super::input::{self, InputArgs};
 use super::parse::broken_pipe_ok;
+use super::table::{cell, left, right};
 
 /// Arguments of `loginwatch replay`.
 #[derive(Debug, clap::Args)]
@@ -158,11 +158,12 @@ fn write_json(out: &mut impl Write, d: &Decision) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
-/// One readable line per decision; user names are escaped (attacker-controlled).
+/// One readable line per decision; user names are escaped (attacker-controlled)
+/// and the columns padded by display width (see [`super::table`]).
 fn write_human(out: &mut impl Write, d: &Decision) -> io::Result<()> {
     let mut target = String::new();
     if let Some(u) = &d.target.user {
-        target.push_str(&format!("user={}", Escaped(u)));
+        target.push_str(&format!("user={}", cell(u)));
     }
     if let Some(ip) = &d.target.ip {
         if !target.is_empty() {
@@ -177,11 +178,11 @@ fn write_human(out: &mut impl Write, d: &Decision) -> io::Result<()> {
     };
     writeln!(
         out,
-        "{}  {:<22} {:<24} {:<32} {} [{}{}] {} events, {} IPs, {} users",
+        "{}  {} {} {} {} [{}{}] {} events, {} IPs, {} users",
         rfc3339(&d.at),
-        d.action.as_str(),
-        Escaped(&d.rule),
-        target,
+        left(d.action.as_str(), 22),
+        left(&cell(&d.rule), 24),
+        left(&target, 32),
         until,
         d.severity.as_str(),
         if d.mode == Mode::Held { ", held" } else { "" },
@@ -199,7 +200,13 @@ fn write_summary(
     writeln!(out)?;
     writeln!(out, "{:<28} {:<24} {:>9}", "rule", "action", "decisions")?;
     for ((rule, action), n) in per_rule {
-        writeln!(out, "{:<28} {:<24} {:>9}", Escaped(rule), action, n)?;
+        writeln!(
+            out,
+            "{} {} {}",
+            left(&cell(rule), 28),
+            left(action, 24),
+            right(&n.to_string(), 9)
+        )?;
     }
     writeln!(
         out,
@@ -209,4 +216,71 @@ fn write_summary(
         stats.unparsed_total(),
         stats.decisions
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::table::width;
+    use super::*;
+
+    fn decision(user: &str, rule: &str) -> Decision {
+        serde_json::from_value(serde_json::json!({
+            "id": "0123456789abcdef", "rule": rule, "action": "lock_account",
+            "target": {"user": user}, "at": "2025-01-01T00:00:00Z",
+            "unlock": "admin", "severity": "high", "mode": "recommend",
+            "evidence": {"count": 5, "first": "2025-01-01T00:00:00Z",
+                "last": "2025-01-01T00:00:00Z", "source_ips": [], "users": [user]}
+        }))
+        .unwrap()
+    }
+
+    /// The terminal column where `what` starts in `line`.
+    fn col(line: &str, what: &str) -> usize {
+        width(&line[..line.find(what).unwrap()])
+    }
+
+    #[test]
+    fn full_width_user_names_keep_the_decision_columns_aligned() {
+        let mut out = Vec::new();
+        for (user, rule) in [
+            ("ａｌｉｃｅ", "山田-rule"),
+            ("bob", "r"),
+            ("e\u{1b}ve", "r"),
+        ] {
+            write_human(&mut out, &decision(user, rule)).unwrap();
+        }
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("user=ａｌｉｃｅ"), "{text}");
+        assert!(lines[2].contains("user=e\\u{1b}ve"), "{text}");
+        for l in &lines[1..] {
+            assert_eq!(col(l, "user="), col(lines[0], "user="), "{text}");
+            assert_eq!(col(l, "until"), col(lines[0], "until"), "{text}");
+        }
+    }
+
+    #[test]
+    fn full_width_rule_names_keep_the_summary_columns_aligned() {
+        let per_rule: BTreeMap<(String, &'static str), u64> = [
+            (("山田-lockout".to_owned(), "lock_account"), 3),
+            (("ip-bruteforce".to_owned(), "block_ip"), 12),
+        ]
+        .into();
+        let mut out = Vec::new();
+        write_summary(&mut out, &Stats::default(), &per_rule).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().skip(1).take(3).collect();
+        assert_eq!(
+            lines[0],
+            format!("{:<28} {:<24} {:>9}", "rule", "action", "decisions")
+        );
+        assert_eq!(col(lines[1], "block_ip"), col(lines[0], "action"), "{text}");
+        assert_eq!(
+            col(lines[2], "lock_account"),
+            col(lines[0], "action"),
+            "{text}"
+        );
+        assert_eq!(width(lines[1]), width(lines[0]), "{text}");
+        assert_eq!(width(lines[2]), width(lines[0]), "{text}");
+    }
 }

@@ -21,12 +21,16 @@
 //! in the current generation survives; O(1) per line, no per-key timestamps.
 
 use std::fs::File;
-use std::hash::Hasher;
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::num::NonZeroU64;
 use std::os::unix::fs::FileExt;
 
-use rustc_hash::{FxHashMap, FxHasher};
+// The key maps are seeded per map (foldhash): user names and source addresses
+// are attacker-chosen, and an unseeded hasher such as Fx would let a crafted
+// set of them collide into one probe chain (hash flooding).
+use foldhash::HashMap;
+use foldhash::fast::FixedState;
 
 use crate::decision::Target;
 use crate::event::{AuthEvent, Name};
@@ -55,12 +59,15 @@ pub struct SampleRef {
     pub hash: u32,
 }
 
-/// The hash a [`SampleRef`] keeps of its line (FxHash: a few cycles per 8 bytes).
+/// The hash a [`SampleRef`] keeps of its line (foldhash: a few cycles per 8
+/// bytes). A fixed seed, not a random one: this hash keys no table (nothing to
+/// flood) and must only come out the same when the same bytes are read back.
 pub fn line_hash(line: &[u8]) -> u32 {
-    let mut h = FxHasher::default();
-    h.write(line);
-    h.finish() as u32
+    FixedState::with_seed(LINE_HASH_SEED).hash_one(line) as u32
 }
+
+/// Any constant does; see [`line_hash`].
+const LINE_HASH_SEED: u64 = 0x6c69_6e65_6861_7368;
 
 impl SampleRef {
     /// The reference of `line`, found at `offset` of `path`.
@@ -105,11 +112,11 @@ pub struct Samples {
     slots: Vec<Slot>,
     /// Lines written so far (the next goes to slot `seq % SLOTS`).
     seq: u64,
-    current: FxHashMap<SampleKey, Link>,
-    previous: FxHashMap<SampleKey, Link>,
+    current: HashMap<SampleKey, Link>,
+    previous: HashMap<SampleKey, Link>,
     /// The references of each decision made since the last commit, by decision
     /// id, taken when it was made (so later lines do not crowd out the evidence).
-    captured: FxHashMap<String, Vec<SampleRef>>,
+    captured: HashMap<String, Vec<SampleRef>>,
 }
 
 impl Samples {
@@ -127,9 +134,9 @@ impl Samples {
                 Vec::new()
             },
             seq: 0,
-            current: FxHashMap::default(),
-            previous: FxHashMap::default(),
-            captured: FxHashMap::default(),
+            current: HashMap::default(),
+            previous: HashMap::default(),
+            captured: HashMap::default(),
         }
     }
 

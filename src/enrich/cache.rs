@@ -10,7 +10,10 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+// Seeded per map (foldhash): keyed by source addresses, which an attacker
+// chooses; an unseeded hasher such as Fx would let crafted addresses collide
+// into one probe chain (hash flooding).
+use foldhash::HashMap;
 
 use crate::event::{Geo, Name};
 
@@ -31,7 +34,7 @@ struct Slot {
 /// The cache; see the module header.
 #[derive(Debug)]
 pub struct IpCache {
-    map: FxHashMap<IpAddr, usize>,
+    map: HashMap<IpAddr, usize>,
     slots: Vec<Slot>,
     hand: usize,
     capacity: usize,
@@ -44,7 +47,7 @@ impl IpCache {
     /// A cache holding at most `capacity` addresses (at least 1).
     pub fn new(capacity: usize) -> IpCache {
         let capacity = capacity.max(1);
-        let mut map = FxHashMap::default();
+        let mut map = HashMap::default();
         // Reserved up front so inserts never reallocate the table.
         map.reserve(capacity);
         IpCache {

@@ -238,7 +238,9 @@ impl GeoDbs {
 
     /// Asks every database about `ip` and merges the answers.
     pub fn lookup(&self, ip: IpAddr) -> Lookup {
-        let ip = canonical(ip);
+        // An IPv4-mapped address (`::ffff:1.2.3.4`, as dual-stack sockets log
+        // them) is looked up as the IPv4 address it carries.
+        let ip = ip.to_canonical();
         let mut geo = Geo::default();
         let mut found = false;
         let mut error = None;
@@ -260,18 +262,6 @@ impl GeoDbs {
             geo: found.then_some(geo),
             error,
         }
-    }
-}
-
-/// IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`, as dual-stack sockets log them)
-/// are looked up as the IPv4 address they carry.
-pub fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
     }
 }
 
@@ -372,13 +362,5 @@ mod tests {
         assert!(matches!(errs[0], GeoError::Invalid { .. }));
         assert!(errs[0].to_string().contains("bad.mmdb"));
         assert!(matches!(errs[1], GeoError::Io { .. }));
-    }
-
-    #[test]
-    fn mapped_v4_is_looked_up_as_v4() {
-        let ip: IpAddr = "::ffff:81.2.69.142".parse().unwrap();
-        assert_eq!(canonical(ip), "81.2.69.142".parse::<IpAddr>().unwrap());
-        let v6: IpAddr = "2001:db8::1".parse().unwrap();
-        assert_eq!(canonical(v6), v6);
     }
 }

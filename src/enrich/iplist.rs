@@ -21,7 +21,6 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use thiserror::Error;
 
-use super::geoip::canonical;
 use super::stamp::{Check, FileStamp, Reload, Tracked};
 use crate::event::Name;
 
@@ -158,7 +157,7 @@ impl IpLists {
     /// The names of the lists holding `ip` (in configuration order; empty when
     /// none does). Allocation-free: the returned set is shared.
     pub fn lists_for(&self, ip: IpAddr) -> Arc<[Name]> {
-        let set = match canonical(ip) {
+        let set = match ip.to_canonical() {
             IpAddr::V4(a) => self.v4.set_of(u128::from(u32::from(a))),
             IpAddr::V6(a) => self.v6.set_of(u128::from(a)),
         };
@@ -356,7 +355,7 @@ fn parse_entry(s: &str) -> Result<(bool, Range), String> {
 }
 
 fn parse_addr(s: &str) -> Result<(bool, u128), String> {
-    match s.parse::<IpAddr>().map(canonical) {
+    match s.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
         Ok(IpAddr::V4(a)) => Ok((true, u128::from(u32::from(a)))),
         Ok(IpAddr::V6(a)) => Ok((false, u128::from(a))),
         Err(_) => Err("not an IP address, network or range".into()),

@@ -93,10 +93,12 @@ pub fn diagnose(input: &Input<'_>) -> Diagnosis {
 pub fn did_you_mean<'a>(name: &str, accounts: impl Iterator<Item = &'a Name>) -> Vec<Name> {
     let mut v: Vec<Name> = accounts
         .filter(|a| normalize::link(name, a).is_some())
-        .take(16)
         .cloned()
         .collect();
+    // Sorted before cutting: the accounts come in hash-map order, which is
+    // seeded per process, and the same question must get the same answer.
     v.sort();
+    v.truncate(16);
     v
 }
 

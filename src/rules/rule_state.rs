@@ -17,7 +17,11 @@
 //! room for another protected key. An attacker cannot make names known without
 //! logging in, so a flood of unknown names evicts only unknown names.
 
-use rustc_hash::FxHashMap;
+// Seeded per map (foldhash): rule keys are attacker-chosen user names and
+// addresses, and an unseeded hasher such as Fx lets a crafted set of them
+// collide into one probe chain (hash flooding). No decision depends on the
+// map's order: eviction orders keys by (last seen, key), see `make_room`.
+use foldhash::HashMap;
 
 use super::key::{GroupBy, Key};
 use super::model::{Kind, Rule};
@@ -28,7 +32,7 @@ use crate::event::AuthEvent;
 /// and [`super::snapshot`]).
 #[derive(Debug, Default)]
 pub(super) struct RuleState {
-    pub(super) keys: FxHashMap<Key, KeyState>,
+    pub(super) keys: HashMap<Key, KeyState>,
     /// How many of `keys` are protected (kept by every insertion and removal).
     pub(super) protected: usize,
     pub(super) evicted: u64,
@@ -142,7 +146,7 @@ pub(super) fn protects(rule: &Rule, ev: &AuthEvent) -> bool {
 /// caller can still count into the rule's other fields while holding it.
 #[inline]
 pub(super) fn entry<'a>(
-    keys: &'a mut FxHashMap<Key, KeyState>,
+    keys: &'a mut HashMap<Key, KeyState>,
     protected: &mut usize,
     key: Key,
     protect: bool,

@@ -23,7 +23,11 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+// Seeded like the engine's maps (foldhash; see `rule_state`): the restored key
+// map is filled from names an attacker chose. The snapshot writes keys in map
+// order, so its bytes differ between runs with the same state; restoring reads
+// them into a map by key, so what the engine decides does not.
+use foldhash::HashMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::engine::{Engine, outcome_index};
@@ -109,7 +113,7 @@ impl Engine {
         };
         let mut engine = Engine::new(rules, mode);
         engine.next_sweep = snap.next_sweep.unwrap_or(NEVER);
-        let index: FxHashMap<&str, usize> = engine
+        let index: HashMap<&str, usize> = engine
             .rules
             .rules
             .iter()
@@ -147,7 +151,7 @@ impl Engine {
         let old_rules = std::mem::replace(&mut self.rules, rules);
         let old_states = std::mem::take(&mut self.states);
         let old_fps = std::mem::take(&mut self.fingerprints);
-        let mut old: FxHashMap<Name, (u64, RuleState)> = old_rules
+        let mut old: HashMap<Name, (u64, RuleState)> = old_rules
             .rules
             .iter()
             .zip(old_fps)
@@ -187,7 +191,7 @@ impl Engine {
 }
 
 fn rule_state(saved: RuleIn<'_, bool>, names: &mut Interner) -> RuleState {
-    let mut keys = FxHashMap::default();
+    let mut keys = HashMap::default();
     keys.reserve(saved.keys.len());
     for k in saved.keys {
         let entries: thin_vec::ThinVec<Entry> = k
@@ -373,7 +377,7 @@ struct KeyIn<'a, P> {
 }
 
 /// A rule's keys, written straight from the engine's map.
-struct KeysOut<'a>(&'a FxHashMap<Key, KeyState>);
+struct KeysOut<'a>(&'a HashMap<Key, KeyState>);
 
 impl Serialize for KeysOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -10,7 +10,10 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
-use rustc_hash::FxHashMap;
+// Seeded per map (foldhash): the pending updates are keyed by user names from
+// the log, which an attacker chooses; an unseeded hasher such as Fx would let
+// crafted names collide (hash flooding). Commits sort by user (`take`).
+use foldhash::HashMap;
 
 use super::codec::{self, from_row, in_row};
 use super::error::StateError;
@@ -49,7 +52,7 @@ impl FactUpdate {
 /// Folds events into per-user [`FactUpdate`]s until the next commit.
 #[derive(Debug, Default)]
 pub struct FactsAccumulator {
-    users: FxHashMap<Name, FactUpdate>,
+    users: HashMap<Name, FactUpdate>,
 }
 
 impl FactsAccumulator {

@@ -1,5 +1,5 @@
 //! Helpers for the unit tests: the same skip record as the integration tests'
-//! `tests/util.rs` (which the unit tests cannot import), a way to run one
+//! `tests/util/mod.rs` (which the unit tests cannot import), a way to run one
 //! test again without root, and the builders of events, decisions and rule
 //! sets ([`builders`]) the tests share.
 

@@ -10,23 +10,14 @@ use std::path::Path;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use super::{repo, scenario};
-use crate::enrich::mmdb::{Builder, V, map};
+use crate::util::geoip::{Builder, V, city, map};
 
 /// A City database: 192.0.2.0/24 in Tokyo, 2001:db8::/32 in Linköping.
 fn city_db() -> Vec<u8> {
-    let place = |iso: &'static str, lat: f64, lon: f64| {
-        map(&[
-            ("country", map(&[("iso_code", V::Str(iso))])),
-            (
-                "location",
-                map(&[("latitude", V::Double(lat)), ("longitude", V::Double(lon))]),
-            ),
-        ])
-    };
-    let mut b = Builder::new("GeoLite2-City");
-    b.insert("192.0.2.0/24", place("JP", 35.6895, 139.6917))
-        .insert("2001:db8::/32", place("SE", 58.4167, 15.6167));
-    b.build()
+    city(&[
+        ("192.0.2.0/24", "JP", 35.6895, 139.6917),
+        ("2001:db8::/32", "SE", 58.4167, 15.6167),
+    ])
 }
 
 /// An ASN database: the Tokyo network in AS64500, the Swedish one in AS64511

@@ -1,14 +1,15 @@
-//! A minimal HTTP/1.1 client for the daemon's admin API on this host.
+//! The CLI's HTTP client for the daemon's admin API on this host.
 //!
-//! Hand-written over `std::net::TcpStream` rather than a client crate: the CLI
-//! only ever makes one request to a daemon on a loopback address (no TLS, no
-//! redirects, no proxies, no keep-alive), which is a few dozen lines, while a
-//! client crate would bring an async runtime or a TLS stack into every command.
-//! Requests go out with `Connection: close`; responses with `Content-Length` or
-//! chunked bodies are both read.
+//! One request per command to a daemon on a loopback address, over `ureq` (the
+//! same blocking client the daemon's webhook and HTTP actions use): no TLS, and
+//! on purpose no proxy (the admin token must not leave the host, whatever
+//! `http_proxy` says) and no redirects (the token would follow them). Only the
+//! outcome the commands act on is kept: a daemon that does not answer
+//! ([`ClientError::Unreachable`]: fall back to the state file), an answer with its
+//! status and body, or a broken exchange.
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+use std::io::{self, Read};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 /// Largest response read (a decision list of a busy host stays far below).
@@ -71,16 +72,17 @@ pub struct Response {
 pub enum ClientError {
     /// Nothing accepts connections there: the daemon is not running.
     #[error("daemon not reachable at {0}: {1}")]
-    Unreachable(SocketAddr, std::io::Error),
+    Unreachable(SocketAddr, io::Error),
     /// The connection broke.
     #[error("talking to the daemon at {0}: {1}")]
-    Io(SocketAddr, std::io::Error),
+    Io(SocketAddr, io::Error),
     /// The answer is not HTTP as expected.
     #[error("bad response from the daemon: {0}")]
     Protocol(String),
 }
 
-/// Sends one request and reads the whole response.
+/// Sends one request and reads the whole response. A POST without `body`
+/// still says `Content-Length: 0`; a GET without one sends no body at all.
 pub fn request(
     ep: Endpoint,
     method: &str,
@@ -89,87 +91,71 @@ pub fn request(
     body: Option<&[u8]>,
 ) -> Result<Response, ClientError> {
     let addr = ep.0;
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(3))
-        .map_err(|e| ClientError::Unreachable(addr, e))?;
-    let io = |e| ClientError::Io(addr, e);
-    s.set_read_timeout(Some(Duration::from_secs(60)))
-        .map_err(io)?;
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\nUser-Agent: loginwatch-cli\r\n"
-    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .proxy(None)
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(3)))
+        .timeout_per_read(Some(Duration::from_secs(60)))
+        .user_agent("loginwatch-cli")
+        .accept("application/json")
+        .build()
+        .into();
+    let mut req = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"));
     if let Some(t) = token {
-        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+        req = req.header("authorization", format!("Bearer {t}"));
     }
-    let body = body.unwrap_or_default();
-    if !body.is_empty() || method == "POST" {
-        head.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).map_err(io)?;
-    s.write_all(body).map_err(io)?;
-    let mut raw = Vec::new();
-    s.take(MAX_RESPONSE).read_to_end(&mut raw).map_err(io)?;
-    parse_response(&raw)
-}
-
-/// Splits a complete `Connection: close` response into status and body.
-fn parse_response(raw: &[u8]) -> Result<Response, ClientError> {
-    let bad = |m: &str| ClientError::Protocol(m.to_owned());
-    let end = memchr::memmem::find(raw, b"\r\n\r\n").ok_or_else(|| bad("no end of headers"))?;
-    let head = std::str::from_utf8(&raw[..end]).map_err(|_| bad("headers not UTF-8"))?;
-    let rest = &raw[end + 4..];
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .filter(|_| status_line.starts_with("HTTP/1."))
-        .ok_or_else(|| bad("no status line"))?;
-    let mut chunked = false;
-    let mut length = None;
-    for l in lines {
-        let Some((k, v)) = l.split_once(':') else {
-            continue;
-        };
-        let v = v.trim();
-        if k.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = v.eq_ignore_ascii_case("chunked");
-        } else if k.eq_ignore_ascii_case("content-length") {
-            length = v.parse::<usize>().ok();
-        }
-    }
-    let body = if chunked {
-        dechunk(rest).ok_or_else(|| bad("broken chunked body"))?
-    } else {
-        match length {
-            Some(n) => rest
-                .get(..n)
-                .ok_or_else(|| bad("body shorter than Content-Length"))?
-                .to_vec(),
-            None => rest.to_vec(),
-        }
+    let bad = |e: ureq::http::Error| ClientError::Protocol(e.to_string());
+    let sent = match body {
+        Some(b) => agent.run(
+            req.header("content-type", "application/json")
+                .body(b)
+                .map_err(bad)?,
+        ),
+        None if method == "POST" => agent.run(
+            req.header("content-type", "application/json")
+                .body(&[][..])
+                .map_err(bad)?,
+        ),
+        None => agent.run(req.body(()).map_err(bad)?),
     };
+    let resp = sent.map_err(|e| client_error(addr, e))?;
+    let status = resp.status().as_u16();
+    let mut body = Vec::new();
+    resp.into_body()
+        .into_reader()
+        .take(MAX_RESPONSE)
+        .read_to_end(&mut body)
+        .map_err(|e| ClientError::Io(addr, e))?;
     Ok(Response { status, body })
 }
 
-/// Decodes a chunked body (chunk extensions and trailers ignored).
-fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let eol = memchr::memmem::find(b, b"\r\n")?;
-        let size_text = std::str::from_utf8(&b[..eol]).ok()?;
-        let size_text = size_text.split(';').next()?.trim();
-        let size = usize::from_str_radix(size_text, 16).ok()?;
-        b = &b[eol + 2..];
-        if size == 0 {
-            return Some(out);
+/// What a failed exchange means for the CLI: connecting failed (no daemon),
+/// the connection broke, or the answer made no sense.
+fn client_error(addr: SocketAddr, e: ureq::Error) -> ClientError {
+    use io::ErrorKind as K;
+    match e {
+        ureq::Error::Io(e)
+            if matches!(
+                e.kind(),
+                K::ConnectionRefused
+                    | K::AddrNotAvailable
+                    | K::NetworkUnreachable
+                    | K::HostUnreachable
+            ) =>
+        {
+            ClientError::Unreachable(addr, e)
         }
-        out.extend_from_slice(b.get(..size)?);
-        b = b.get(size + 2..)?;
+        ureq::Error::Timeout(ureq::Timeout::Connect) | ureq::Error::ConnectionFailed => {
+            ClientError::Unreachable(addr, io::Error::new(K::TimedOut, e.to_string()))
+        }
+        ureq::Error::Io(e) => ClientError::Io(addr, e),
+        ureq::Error::Timeout(_) => {
+            ClientError::Io(addr, io::Error::new(K::TimedOut, e.to_string()))
+        }
+        e => ClientError::Protocol(e.to_string()),
     }
 }
 
@@ -210,19 +196,70 @@ mod tests {
         assert_eq!(e.0.to_string(), "[::1]:1");
     }
 
+    /// Serves `answer` raw to one connection on loopback and hands back the
+    /// request's head as received.
+    fn serve_once(answer: &'static [u8]) -> (Endpoint, std::thread::JoinHandle<String>) {
+        use std::io::Write;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let ep = Endpoint(l.local_addr().unwrap());
+        let h = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            let _ = s.write_all(answer);
+            String::from_utf8_lossy(&got).into_owned()
+        });
+        (ep, h)
+    }
+
     #[test]
     fn responses_with_length_or_chunks_are_read() {
-        let r = parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").unwrap();
+        let (ep, h) = serve_once(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}");
+        let r = request(ep, "GET", "/api/v1/decisions", Some("s3cret"), None).unwrap();
         assert_eq!((r.status, r.body.as_slice()), (200, &b"{}"[..]));
-        let r = parse_response(
-            b"HTTP/1.1 409 Conflict\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n",
-        )
-        .unwrap();
-        assert_eq!((r.status, r.body.as_slice()), (409, &b"abcde"[..]));
-        assert!(parse_response(b"garbage").is_err());
-        assert!(parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n{}").is_err());
+        let head = h.join().unwrap().to_ascii_lowercase();
         assert!(
-            parse_response(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n").is_err()
+            head.starts_with("get /api/v1/decisions http/1.1\r\n"),
+            "{head}"
         );
+        assert!(head.contains("authorization: bearer s3cret\r\n"), "{head}");
+        assert!(head.contains("accept: application/json\r\n"), "{head}");
+        assert!(!head.contains("content-length"), "{head}");
+
+        let (ep, h) = serve_once(
+            b"HTTP/1.1 409 Conflict\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n",
+        );
+        let r = request(ep, "POST", "/x", None, None).unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (409, &b"abcde"[..]));
+        let head = h.join().unwrap().to_ascii_lowercase();
+        assert!(head.contains("content-length: 0\r\n"), "{head}");
+        assert!(!head.contains("authorization"), "{head}");
+
+        for broken in [
+            &b"garbage\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n{}",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+        ] {
+            let (ep, h) = serve_once(broken);
+            let r = request(ep, "GET", "/", None, None);
+            assert!(r.is_err(), "{:?}: {r:?}", String::from_utf8_lossy(broken));
+            h.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_closed_port_is_an_absent_daemon() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let ep = Endpoint(l.local_addr().unwrap());
+        drop(l);
+        let e = request(ep, "GET", "/", None, None).unwrap_err();
+        assert!(matches!(e, ClientError::Unreachable(..)), "{e:?}");
     }
 }

@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use self::client::{ClientError, Endpoint};
 use super::CliError;
+use super::table::{cell, column_width, left};
 
 /// `loginwatch decisions ...`.
 #[derive(Debug, clap::Subcommand)]
@@ -292,35 +293,47 @@ fn print_list(decisions: &[Value], json: bool) -> Result<(), CliError> {
         outln!("no decisions");
         return Ok(());
     }
-    for d in decisions {
-        let r = Row::deserialize(d).context("decision from the daemon")?;
-        outln!("{}", Escaped(&row_text(&r)));
+    let rows = decisions
+        .iter()
+        .map(Row::deserialize)
+        .collect::<Result<Vec<Row>, _>>()
+        .context("decision from the daemon")?;
+    let targets: Vec<String> = rows.iter().map(target_text).collect();
+    let width = column_width(targets.iter().map(String::as_str), 0);
+    for r in &rows {
+        outln!("{}", row_text(r, width));
     }
     Ok(())
 }
 
-/// `ID  STATUS  ACTION  TARGET  at AT until UNTIL  rule RULE (MODE)`.
-fn row_text(r: &Row) -> String {
+/// `user=U ip=I net=N`, escaped (the user name is attacker-controlled).
+fn target_text(r: &Row) -> String {
     let mut target = Vec::new();
     if let Some(u) = &r.target.user {
-        target.push(format!("user={u}"));
+        target.push(format!("user={}", cell(u)));
     }
     if let Some(ip) = &r.target.ip {
-        target.push(format!("ip={ip}"));
+        target.push(format!("ip={}", cell(ip)));
     }
     if let Some(n) = &r.target.net {
-        target.push(format!("net={n}"));
+        target.push(format!("net={}", cell(n)));
     }
+    target.join(" ")
+}
+
+/// `ID  STATUS  ACTION  TARGET  at AT until UNTIL  rule RULE (MODE)`, every
+/// cell escaped, the target padded to `target_width` terminal columns.
+fn row_text(r: &Row, target_width: usize) -> String {
     format!(
-        "{}  {:<8}  {:<22}  {}  at {} until {}  rule {} ({})",
-        r.id,
-        r.status,
-        r.action,
-        target.join(" "),
-        r.at,
-        r.until.as_deref().unwrap_or("-"),
-        r.rule,
-        r.mode
+        "{}  {}  {}  {}  at {} until {}  rule {} ({})",
+        cell(&r.id),
+        left(&cell(&r.status), 8),
+        left(&cell(&r.action), 22),
+        left(&target_text(r), target_width),
+        cell(&r.at),
+        cell(r.until.as_deref().unwrap_or("-")),
+        cell(&r.rule),
+        cell(&r.mode)
     )
 }
 
@@ -336,8 +349,28 @@ mod tests {
             "until": null, "status": "active", "mode": "recommend", "extra": 1
         });
         let r = Row::deserialize(&v).unwrap();
-        let line = Escaped(&row_text(&r)).to_string();
+        let line = Escaped(&row_text(&r, 0)).to_string();
         assert!(line.contains("user=ev\\u{1b}[2Jil"), "{line}");
         assert!(line.contains("until -"), "{line}");
+    }
+
+    #[test]
+    fn full_width_user_names_keep_the_columns_aligned() {
+        let row = |user: &str| {
+            let v = serde_json::json!({
+                "id": "00ff", "rule": "r", "action": "lock_account",
+                "target": {"user": user}, "at": "2025-01-01T00:00:00Z",
+                "until": null, "status": "active", "mode": "recommend"
+            });
+            Row::deserialize(&v).unwrap()
+        };
+        let rows = [row("ａｌｉｃｅ"), row("山田"), row("bob")];
+        let targets: Vec<String> = rows.iter().map(target_text).collect();
+        let width = column_width(targets.iter().map(String::as_str), 0);
+        let lines: Vec<String> = rows.iter().map(|r| row_text(r, width)).collect();
+        let at = |l: &str| super::super::table::width(&l[..l.find("  at ").unwrap()]);
+        assert_eq!(at(&lines[0]), at(&lines[1]));
+        assert_eq!(at(&lines[0]), at(&lines[2]));
+        assert!(lines[1].contains("user=山田        at "), "{}", lines[1]);
     }
 }

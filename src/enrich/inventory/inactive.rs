@@ -10,7 +10,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use rustc_hash::FxHashMap;
+// Seeded per map (foldhash): `unlisted` is keyed by user names from the log,
+// which an attacker chooses (an unseeded hasher such as Fx could be flooded).
+use foldhash::HashMap;
 use serde::Serialize;
 
 use super::Inventory;
@@ -58,8 +60,8 @@ pub fn inactive_accounts(
 ) -> Vec<InactiveAccount> {
     let cutoff = now - Duration::days(i64::from(days));
     // Latest learned success per inventory account (by index) or per unlisted user.
-    let mut listed: FxHashMap<usize, DateTime<Utc>> = FxHashMap::default();
-    let mut unlisted: FxHashMap<&str, Option<DateTime<Utc>>> = FxHashMap::default();
+    let mut listed: HashMap<usize, DateTime<Utc>> = HashMap::default();
+    let mut unlisted: HashMap<&str, Option<DateTime<Utc>>> = HashMap::default();
     for f in facts {
         match inventory.and_then(|inv| inv.index_of(&f.user)) {
             Some(i) => {

@@ -30,7 +30,11 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+// Seeded per map (foldhash): the keys are the names and e-mail addresses of a
+// directory or SaaS export, which self-service sign-up or a compromised
+// account can fill with crafted names; an unseeded hasher such as Fx would let
+// such names collide into one probe chain (hash flooding).
+use foldhash::HashMap;
 
 pub use columns::{ColumnMap, Field};
 pub use error::{InventoryError, InventoryErrors};
@@ -80,11 +84,11 @@ impl Default for InventoryOptions {
 pub struct Inventory {
     accounts: Vec<Arc<Account>>,
     /// Exact user name -> index.
-    by_user: FxHashMap<Arc<str>, usize>,
+    by_user: HashMap<Arc<str>, usize>,
     /// Lower-cased user name -> index; `None` when two accounts share it.
-    by_user_folded: FxHashMap<String, Option<usize>>,
+    by_user_folded: HashMap<String, Option<usize>>,
     /// Lower-cased e-mail -> index; `None` when two accounts share it.
-    by_email: FxHashMap<String, Option<usize>>,
+    by_email: HashMap<String, Option<usize>>,
     path: PathBuf,
 }
 
@@ -163,7 +167,7 @@ impl Inventory {
     fn insert(&mut self, a: Arc<Account>) {
         let i = self.accounts.len();
         self.by_user.insert(a.user.clone(), i);
-        let fold = |m: &mut FxHashMap<String, Option<usize>>, k: String| {
+        let fold = |m: &mut HashMap<String, Option<usize>>, k: String| {
             m.entry(k).and_modify(|v| *v = None).or_insert(Some(i));
         };
         fold(&mut self.by_user_folded, a.user.to_lowercase());

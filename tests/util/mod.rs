@@ -1,15 +1,80 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: the daemon harness ([`daemon`]),
+//! the HTTP client calls ([`http`]), a GeoIP database writer ([`geoip`]), a
+//! decision builder ([`decision`]), and here waiting, free ports, child
+//! processes, skips and the tools and data the tests look for.
+
+pub mod daemon;
+pub mod decision;
+pub mod geoip;
+pub mod http;
 
 use std::io::Write as _;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The checkout (where `rules/`, `docs/`, `dashboards/`... are).
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `loginwatch` binary under test, as an `assert_cmd` command.
+pub fn lw() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("loginwatch").unwrap()
+}
+
+/// A loopback port nothing listens on (at the time of asking).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Kills and reaps a child process on drop.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `f` every 25 ms until it returns `Some`, or panics after `limit`.
+pub fn wait_for<T>(what: &str, limit: Duration, f: impl FnMut() -> Option<T>) -> T {
+    poll(what, limit, Duration::from_millis(25), f)
+}
+
+/// Polls `ok` every 25 ms until it is true, or panics after `limit`.
+pub fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    wait_for(what, limit, || ok().then_some(()))
+}
+
+/// Polls `f` every `every` until it returns `Some`, or panics after `limit`
+/// (a slower pace for a server that works for each answer, e.g. Prometheus).
+pub fn poll<T>(
+    what: &str,
+    limit: Duration,
+    every: Duration,
+    mut f: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(every);
+    }
+}
 
 /// Records that `test` could not run for want of `tool`: one `SKIP` line on
 /// stderr, shown even when the test passes, and the same line appended
 /// to the file named by `LOGINWATCH_SKIP_LOG` when set. scripts/test.sh sets it,
 /// lists every skip at the end, and in CI fails on any skip whose `tool` must
 /// exist there (its policy is in the script); `tool` is one word for that.
-#[allow(dead_code)]
 pub fn skip(tool: &str, test: &str, reason: &str) {
     let line = format!("SKIP [{tool}] {test}: {reason}");
     // Straight to the stderr handle, not `eprintln!`: the test harness captures
@@ -33,7 +98,6 @@ pub fn skip(tool: &str, test: &str, reason: &str) {
 }
 
 /// Whether `program args` runs and exits 0 (a tool's `--version` probe).
-#[allow(dead_code)]
 pub fn runs(program: &str, args: &[&str]) -> bool {
     Command::new(program)
         .args(args)
@@ -48,7 +112,6 @@ pub fn runs(program: &str, args: &[&str]) -> bool {
 /// for a network namespace of its own), with `env_flag=1` set so the child knows
 /// it is the child; fails the calling test when the child's test fails.
 /// Re-running the binary, not forking: the harness is multi-threaded.
-#[allow(dead_code)]
 pub fn rerun_test_in_child(wrapper: &[&str], name: &str, env_flag: &str) {
     let exe = std::env::current_exe().unwrap();
     let out = Command::new(wrapper[0])
@@ -71,7 +134,6 @@ pub fn rerun_test_in_child(wrapper: &[&str], name: &str, env_flag: &str) {
 /// The shared real-log corpus beside the checkout (`../shared/data`), or `None`
 /// after one skip naming the test, when it is absent (a user's clone; in CI it
 /// is expected, and scripts/test.sh fails the run on this skip).
-#[allow(dead_code)]
 pub fn shared_data(test: &str) -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
     if p.is_dir() {
@@ -88,7 +150,6 @@ pub fn shared_data(test: &str) -> Option<PathBuf> {
 
 /// Runs `promtool check metrics` on `text` and fails the test on any finding;
 /// returns false after one skip naming `test` when promtool is missing.
-#[allow(dead_code)]
 pub fn promtool_check_metrics(test: &str, text: &str) -> bool {
     if !runs("promtool", &["--version"]) {
         skip(

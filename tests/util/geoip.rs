@@ -189,3 +189,22 @@ impl Builder {
         out
     }
 }
+
+/// A City database placing each `(network, country ISO code, latitude,
+/// longitude)`: the fields the location rules read.
+pub fn city(places: &[(&str, &'static str, f64, f64)]) -> Vec<u8> {
+    let mut b = Builder::new("GeoLite2-City");
+    for &(net, iso, lat, lon) in places {
+        b.insert(
+            net,
+            map(&[
+                ("country", map(&[("iso_code", V::Str(iso))])),
+                (
+                    "location",
+                    map(&[("latitude", V::Double(lat)), ("longitude", V::Double(lon))]),
+                ),
+            ]),
+        );
+    }
+    b.build()
+}

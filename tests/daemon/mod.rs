@@ -1,0 +1,22 @@
+//! End-to-end tests of `loginwatch run`: the real binary in a temp dir on port 0
+//! (the harness is `crate::util::daemon`). Lines appended to a log become
+//! decisions visible in the API and metrics; admin unlock, auto-unlock, restart,
+//! rule reload and `kill -9` recovery ([`lifecycle`]), enrichment and the account
+//! sweep ([`inventory`]), alert sinks ([`alerts`]), enforce mode and the lockout
+//! storm breaker ([`enforce`]).
+
+mod alerts;
+mod enforce;
+mod inventory;
+mod lifecycle;
+
+use serde_json::Value;
+
+use crate::util::daemon::Daemon;
+
+/// `user`'s active decision, if any.
+fn active_for(d: &Daemon, user: &str) -> Option<Value> {
+    d.decisions(true)
+        .into_iter()
+        .find(|x| x["target"]["user"] == user)
+}
