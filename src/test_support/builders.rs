@@ -231,6 +231,17 @@ pub fn rule_errors(text: &str) -> Vec<(Option<usize>, String)> {
     }
 }
 
+/// Fails unless `errors` (from [`rule_errors`]) has one at `line` whose
+/// message contains `needle`.
+pub fn assert_error_at(errors: &[(Option<usize>, String)], line: usize, needle: &str) {
+    assert!(
+        errors
+            .iter()
+            .any(|(l, m)| *l == Some(line) && m.contains(needle)),
+        "no error at line {line} containing {needle:?} in {errors:#?}"
+    );
+}
+
 /// An engine running the rules of `text` in `mode`.
 pub fn engine(text: &str, mode: Mode) -> Engine {
     Engine::new(Arc::new(rule_set(text)), mode)

@@ -6,8 +6,8 @@
 mod builders;
 
 pub use builders::{
-    DecisionSetters, EventSetters, bad, decision, engine, failure, feed, ok, restored, rule_errors,
-    rule_set, shipped, success, t,
+    DecisionSetters, EventSetters, assert_error_at, bad, decision, engine, failure, feed, ok,
+    restored, rule_errors, rule_set, shipped, success, t,
 };
 
 use std::io::Write as _;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::decision::{DecisionAction, Mode, Severity};
 use crate::event::{Account, AuthEvent, Outcome};
 use crate::test_support::{
-    EventSetters, bad, engine, feed, ok, restored, rule_errors, rule_set, t,
+    EventSetters, assert_error_at, bad, engine, feed, ok, restored, rule_errors, rule_set, t,
 };
 
 const LONDON: (f64, f64) = (51.5142, -0.0931);
@@ -299,13 +299,7 @@ window = "1h"
 decision = { action = "alert" }
 "#;
     let got = rule_errors(text);
-    let at = |line: usize, needle: &str| {
-        assert!(
-            got.iter()
-                .any(|(l, m)| *l == Some(line) && m.contains(needle)),
-            "no error at line {line} containing {needle:?} in {got:#?}"
-        );
-    };
+    let at = |line: usize, needle: &str| assert_error_at(&got, line, needle);
     at(7, "ignore_cidrs is only for kind = \"travel\"");
     at(8, "success_from_failing_ip is only for kind = \"sequence\"");
     at(11, "bad country \"JPN\"");

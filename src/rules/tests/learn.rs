@@ -9,7 +9,9 @@ use crate::decision::{DecisionAction, Mode, Severity};
 use crate::event::{Account, AuthEvent, Geo, Outcome};
 use crate::rules::kinds::novelty::MAX_VALUES;
 use crate::rules::model::{Extra, Kind};
-use crate::test_support::{EventSetters, bad, engine, feed, ok, restored, rule_errors, t};
+use crate::test_support::{
+    EventSetters, assert_error_at, bad, engine, feed, ok, restored, rule_errors, t,
+};
 
 const DAY: i64 = 86_400;
 
@@ -330,13 +332,7 @@ max_age = "3d"
 decision = { action = "alert" }
 "#;
     let errs = rule_errors(text);
-    let at = |line: usize, needle: &str| {
-        assert!(
-            errs.iter()
-                .any(|(l, m)| *l == Some(line) && m.contains(needle)),
-            "no error at line {line} containing {needle:?} in {errs:#?}"
-        );
-    };
+    let at = |line: usize, needle: &str| assert_error_at(&errs, line, needle);
     at(5, "count has no meaning for kind = \"novelty\"");
     at(1, "needs field");
     at(6, "quiet: bad duration");
