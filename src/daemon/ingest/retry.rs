@@ -88,3 +88,47 @@ impl Failing {
         health.set_problem(None);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock as _, ManualClock};
+
+    fn disk_full() -> StateError {
+        let e = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL);
+        rusqlite::Error::SqliteFailure(e, None).into()
+    }
+
+    #[test]
+    fn retries_back_off_from_250_ms_doubling_to_4_s_and_readyz_says_why_until_recovery() {
+        let clock = ManualClock::new(chrono::DateTime::UNIX_EPOCH);
+        let (metrics, health) = (Metrics::new(), StateHealth::default());
+        let t0 = clock.instant();
+        let mut f = Failing::start(&disk_full(), &metrics, &health, t0);
+        assert_eq!(f.next_try, t0 + FIRST_DELAY);
+        let problem = health.problem().unwrap();
+        assert!(
+            problem.contains("disk_full") && problem.contains("free space"),
+            "{problem}"
+        );
+
+        let mut delays = Vec::new();
+        for _ in 0..6 {
+            clock.advance(f.next_try - clock.instant());
+            f.again(&disk_full(), &metrics, &health, clock.instant());
+            delays.push((f.next_try - clock.instant()).as_millis());
+        }
+        assert_eq!(delays, [500, 1000, 2000, 4000, 4000, 4000]);
+        assert!(health.problem().unwrap().contains("7 attempts"));
+        assert_eq!(
+            metrics
+                .state_commit_failures
+                .with_label_values(&["disk_full"])
+                .get(),
+            7
+        );
+
+        f.recovered(&health, clock.instant());
+        assert_eq!(health.problem(), None);
+    }
+}
