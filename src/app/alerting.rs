@@ -145,16 +145,17 @@ impl Alerting {
 pub async fn run(
     alerting: Arc<Alerting>,
     metrics: Arc<Metrics>,
+    clock: Arc<dyn crate::clock::Clock>,
     stop: tokio_util::sync::CancellationToken,
 ) {
     loop {
-        let (a, m) = (alerting.clone(), metrics.clone());
-        let _ = tokio::task::spawn_blocking(move || a.deliver(&m, Utc::now())).await;
+        let (a, m, now) = (alerting.clone(), metrics.clone(), clock.now());
+        let _ = tokio::task::spawn_blocking(move || a.deliver(&m, now)).await;
         tokio::select! {
             _ = stop.cancelled() => {
                 // One last attempt, so alerts of the final batch are not left waiting a restart.
-                let (a, m) = (alerting.clone(), metrics.clone());
-                let _ = tokio::task::spawn_blocking(move || a.deliver(&m, Utc::now())).await;
+                let (a, m, now) = (alerting.clone(), metrics.clone(), clock.now());
+                let _ = tokio::task::spawn_blocking(move || a.deliver(&m, now)).await;
                 return;
             }
             _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}

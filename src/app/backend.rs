@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use chrono::Utc;
 
 use crate::account::AccountFacts;
+use crate::clock::Clock;
 use crate::http::{AdminBackend, BackendError, Problem, Readiness, UnlockError};
 use crate::source::SourceStatus;
 use crate::state::model::{AuditEntry, DecisionRecord, LockStatus};
@@ -29,6 +30,8 @@ pub struct StoreBackend {
     inventory: Option<Arc<crate::enrich::inventory::InventoryHandle>>,
     /// Failing commits (the daemon's ingest thread reports them here).
     health: Option<Arc<super::health::StateHealth>>,
+    /// When unlocks and storm resets happen.
+    clock: Arc<dyn Clock>,
 }
 
 impl StoreBackend {
@@ -36,6 +39,7 @@ impl StoreBackend {
         store: Arc<Mutex<Store>>,
         status: Arc<Mutex<Vec<SourceStatus>>>,
         metrics: Arc<Metrics>,
+        clock: Arc<dyn Clock>,
     ) -> StoreBackend {
         StoreBackend {
             store,
@@ -45,6 +49,7 @@ impl StoreBackend {
             enforcer: None,
             inventory: None,
             health: None,
+            clock,
         }
     }
 
@@ -135,7 +140,7 @@ impl AdminBackend for StoreBackend {
         if current.status != LockStatus::Active {
             return Err(UnlockError::NotActive(current.status));
         }
-        let now = Utc::now();
+        let now = self.clock.now();
         // The "resolved" alert is committed with the unlock itself (one transaction).
         let render = |r: &DecisionRecord| {
             self.alerting.as_ref().and_then(|a| {
@@ -192,7 +197,7 @@ impl AdminBackend for StoreBackend {
             .enforcer
             .as_ref()
             .ok_or_else(|| BackendError::Unavailable("no enforcement here".into()))?;
-        Ok(e.reset_storm(by, credential, Utc::now()))
+        Ok(e.reset_storm(by, credential, self.clock.now()))
     }
 
     fn readiness(&self) -> Readiness {

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use crate::action::{self, ActionsConfig, Phase};
+use crate::clock::Clock;
 use crate::decision::{Decision, DecisionAction, Mode};
 use crate::enrich::inventory::Inventory;
 use crate::escape::Escaped;
@@ -27,6 +28,8 @@ pub struct Enforcer {
     /// Wait for each action to finish (a short-lived CLI process would
     /// otherwise exit before its actions ran).
     wait: bool,
+    /// When an action's result is audited.
+    clock: Arc<dyn Clock>,
 }
 
 impl Enforcer {
@@ -36,6 +39,7 @@ impl Enforcer {
         dry_run: bool,
         store: Arc<Mutex<Store>>,
         alerting: Option<Arc<super::alerting::Alerting>>,
+        clock: Arc<dyn Clock>,
     ) -> Enforcer {
         Enforcer {
             actions,
@@ -44,6 +48,7 @@ impl Enforcer {
             store,
             alerting,
             wait: false,
+            clock,
         }
     }
 
@@ -196,6 +201,7 @@ impl Enforcer {
             }
             let id = d.id.clone();
             let store = self.store.clone();
+            let clock = self.clock.clone();
             // Off the ingest thread: an action may take up to its timeout.
             running.push(std::thread::spawn(move || {
                 let result = action::run(&planned);
@@ -209,7 +215,7 @@ impl Enforcer {
                     } else {
                         "action failed"
                     };
-                    let _ = s.record_audit(&id, what, "loginwatch", &detail, Utc::now());
+                    let _ = s.record_audit(&id, what, "loginwatch", &detail, clock.now());
                 }
             }));
         }

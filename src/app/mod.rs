@@ -19,6 +19,7 @@ pub use enforce::Enforcer;
 pub use enrichment::EnrichError;
 pub use health::StateHealth;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::safety::Safety;
 use crate::safety::guard::detect_own;
@@ -27,6 +28,8 @@ use crate::state::Store;
 /// The services over one state store.
 pub struct Services {
     pub store: Arc<Mutex<Store>>,
+    /// The time every service reads (the system's, or a test's).
+    pub clock: Arc<dyn Clock>,
     /// `None` when no alert sink is configured.
     pub alerting: Option<Arc<Alerting>>,
     pub enforcer: Arc<Enforcer>,
@@ -35,15 +38,32 @@ pub struct Services {
 impl Services {
     /// Builds alerting and enforcement for `config` over `store`. With
     /// `dry_run` the enforcer plans and audits actions without running them.
-    pub fn new(config: &Config, store: Store, dry_run: bool) -> Result<Services, AlertingError> {
-        Services::build(config, store, dry_run, false)
+    pub fn new(
+        config: &Config,
+        store: Store,
+        dry_run: bool,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Services, AlertingError> {
+        Services::build(config, store, dry_run, false, clock)
     }
 
     /// The services for a command run with the daemon stopped: the same as
     /// the daemon's, except that an action (an unlock's inverse actions) is
     /// waited for, since the command exits right after.
     pub fn offline(config: &Config, store: Store) -> Result<Services, AlertingError> {
-        Services::build(config, store, false, true)
+        Services::build(config, store, false, true, Arc::new(SystemClock))
+    }
+
+    /// The admin API's backend over these services; `status` is the
+    /// sources' health as the ingest thread last saw it.
+    pub fn backend(
+        &self,
+        status: Arc<Mutex<Vec<crate::source::SourceStatus>>>,
+        metrics: Arc<crate::telemetry::Metrics>,
+    ) -> StoreBackend {
+        StoreBackend::new(self.store.clone(), status, metrics, self.clock.clone())
+            .with_alerting(self.alerting.clone())
+            .with_enforcer(self.enforcer.clone())
     }
 
     fn build(
@@ -51,6 +71,7 @@ impl Services {
         store: Store,
         dry_run: bool,
         wait: bool,
+        clock: Arc<dyn Clock>,
     ) -> Result<Services, AlertingError> {
         let alerting = Alerting::new(config)?.map(Arc::new);
         let store = Arc::new(Mutex::new(store));
@@ -61,10 +82,12 @@ impl Services {
             dry_run,
             store.clone(),
             alerting.clone(),
+            clock.clone(),
         );
         let enforcer = Arc::new(if wait { enforcer.waiting() } else { enforcer });
         Ok(Services {
             store,
+            clock,
             alerting,
             enforcer,
         })

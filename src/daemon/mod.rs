@@ -144,11 +144,12 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         &store,
         resume.engine_snapshot.as_deref(),
     )?;
-    let crate::app::Services {
-        store,
-        alerting,
-        enforcer,
-    } = crate::app::Services::new(&config, store, opts.dry_run)?;
+    let services = crate::app::Services::new(&config, store, opts.dry_run, clock.clone())?;
+    let (store, alerting, enforcer) = (
+        services.store.clone(),
+        services.alerting.clone(),
+        services.enforcer.clone(),
+    );
 
     let (sources, tailer) = start::sources(
         &config,
@@ -220,15 +221,15 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         tokio::spawn(crate::app::alerting::run(
             a,
             metrics.clone(),
+            clock.clone(),
             cancel.clone(),
         ))
     });
 
     let backend = Arc::new(
-        crate::app::StoreBackend::new(store.clone(), status, metrics.clone())
+        services
+            .backend(status, metrics.clone())
             .with_health(health.clone())
-            .with_alerting(alerting.clone())
-            .with_enforcer(enforcer.clone())
             .with_inventory(inventory_handle),
     );
     let listener = tokio::net::TcpListener::bind(config.http.listen)

@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use loginwatch::app::{Services, StoreBackend};
+use loginwatch::app::Services;
 use loginwatch::config::Config;
 use loginwatch::escape::Escaped;
 use loginwatch::http::{AdminBackend, BackendError};
@@ -31,20 +31,11 @@ pub fn offline_backend(config: &Config) -> Result<Box<dyn AdminBackend>, Backend
     // actions: unlock at the identity provider, remove from the nft set), run
     // here since no daemon will; each is audited like the daemon's. The same
     // services as the daemon's, built the same way.
-    let Services {
-        store,
-        alerting,
-        enforcer,
-    } = Services::offline(config, store).map_err(|e| {
+    let services = Services::offline(config, store).map_err(|e| {
         BackendError::Unavailable(format!("alert sinks: {}", Escaped(&e.to_string())))
     })?;
-    Ok(Box::new(
-        StoreBackend::new(
-            store,
-            Arc::new(Mutex::new(Vec::new())),
-            Arc::new(Metrics::new()),
-        )
-        .with_alerting(alerting)
-        .with_enforcer(enforcer),
-    ))
+    Ok(Box::new(services.backend(
+        Arc::new(Mutex::new(Vec::new())),
+        Arc::new(Metrics::new()),
+    )))
 }
