@@ -11,6 +11,7 @@ use crate::rules::rule_state::{RuleState, entry, protects};
 use crate::rules::window::Entry;
 
 /// A matching event: into the key's window; fires when the window is full.
+#[inline]
 pub(super) fn counted(
     rule: &Rule,
     st: &mut RuleState,
@@ -72,6 +73,7 @@ pub(super) fn counted(
 }
 
 /// A success for the key: resets a `consecutive` window, fires an armed `sequence`.
+#[inline]
 pub(super) fn success(
     rule: &Rule,
     st: &mut RuleState,

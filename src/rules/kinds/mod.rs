@@ -320,6 +320,11 @@ fn learned_shape(
 }
 
 /// One rule, one event: the step of the rule's kind.
+// `#[inline]`s here and on the counting step: the engine calls them per rule
+// per event from another module (another codegen unit), and without the hint
+// the split of the engine into kinds cost 3.8% more instructions in replay
+// (callgrind, 200k lines: 793.8 M before the split, 824.1 M after).
+#[inline]
 pub(super) fn step(
     rule: &Rule,
     st: &mut RuleState,
