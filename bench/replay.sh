@@ -8,7 +8,10 @@
 # ships beside the checkout (../shared/bench/gen_sshd_log.py), or given with --log.
 # --against REV also builds git revision REV (in a temporary worktree) and runs
 # the two binaries alternately in the same run: both medians, their ratio, and
-# whether their decisions are byte-identical.
+# whether their decisions are byte-identical. With --instructions it also
+# counts both binaries' instructions on the first 200,000 lines (valgrind's
+# callgrind): the same figure on every run, where wall time on a shared
+# machine varies by 20%.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -16,13 +19,15 @@ LINES=1000000
 RUNS=5
 LOG=""
 AGAINST=""
+INSTRUCTIONS=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --lines) LINES=$2; shift 2 ;;
         --runs) RUNS=$2; shift 2 ;;
         --log) LOG=$2; shift 2 ;;
         --against) AGAINST=$2; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        --instructions) INSTRUCTIONS=1; shift ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
 done
@@ -78,6 +83,16 @@ if [ -n "$AGAINST" ]; then
     om=$(printf "%s\n" "${old_lps[@]}" | median)
     nm=$(printf "%s\n" "${new_lps[@]}" | median)
     echo "median: $AGAINST $om lines/s, HEAD $nm lines/s, HEAD/$AGAINST $(python3 -c "print(round($nm / $om, 3))")"
+    if [ "$INSTRUCTIONS" = 1 ]; then
+        head -n 200000 "$LOG" > bench/out/head-200k.log
+        count() {
+            valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" replay --json \
+                --rules rules --tz UTC --year 2026 bench/out/head-200k.log 2>&1 >/dev/null \
+                | awk '/Collected/ {print $NF}'
+        }
+        oi=$(count "$OLD"); ni=$(count "$BIN")
+        echo "instructions (200k lines): $AGAINST $oi, HEAD $ni, HEAD/$AGAINST $(python3 -c "print(round($ni / $oi, 4))")"
+    fi
     if cmp -s bench/out/decisions-old.jsonl bench/out/decisions-new.jsonl; then
         echo "decisions: byte-identical"
     else
