@@ -1,17 +1,14 @@
 //! Tests of the diagnosis: which causes, in which order, with which evidence.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::*;
 use crate::account::Accounts;
-use crate::decision::{
-    Assessment, Decision, DecisionAction, Evidence as DEvidence, Mode, Severity, Target, Unlock,
-    Why,
-};
+use crate::decision::{Assessment, Decision, DecisionAction, Target, Unlock};
 use crate::event::{Action, AuthEvent, Outcome, Reason, RefusedBy};
+use crate::test_support::DecisionSetters;
 
 fn t(min: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 14, 9, 0, 0).unwrap() + chrono::Duration::minutes(min)
@@ -39,32 +36,21 @@ fn codes(d: &Diagnosis) -> Vec<&'static str> {
 }
 
 fn lock(user: &str, at: i64, until: Option<i64>, assessment: Assessment) -> Decision {
-    Decision {
-        kind: "decision",
-        id: "0123456789abcdef".into(),
-        rule: Arc::from("account-lockout"),
-        action: DecisionAction::LockAccount,
-        target: Target::user(Name::from(user)),
-        at: t(at),
-        until: until.map(t),
-        unlock: if until.is_some() {
+    let mut d = crate::test_support::decision()
+        .with_id("0123456789abcdef")
+        .with_rule("account-lockout")
+        .with_user(user)
+        .with_at(t(at))
+        .with_until(until.map(t))
+        .with_unlock(if until.is_some() {
             Unlock::Auto
         } else {
             Unlock::Admin
-        },
-        severity: Severity::Medium,
-        mode: Mode::Recommend,
-        exempt: false,
-        assessment,
-        why: Why::default(),
-        evidence: DEvidence {
-            count: 5,
-            first: t(at - 5),
-            last: t(at),
-            source_ips: vec![],
-            users: vec![Name::from(user)],
-        },
-    }
+        })
+        .with_evidence(&[], &[user]);
+    d.assessment = assessment;
+    d.evidence.first = t(at - 5);
+    d
 }
 
 #[test]

@@ -9,10 +9,9 @@ use super::*;
 use crate::account::assess::{Basis, assess};
 use crate::account::history::{Familiarity, MAX_PLACES, MAX_RECENT, decode, encode};
 use crate::decision::Why;
-use crate::decision::{
-    Assessment, Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock,
-};
+use crate::decision::{Assessment, Decision, Target, Unlock};
 use crate::event::{Action, Anonymous, AuthEvent, Geo, Name, Outcome, Reason};
+use crate::test_support::DecisionSetters;
 
 fn t(min: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 14, 9, 0, 0).unwrap() + chrono::Duration::minutes(min)
@@ -186,28 +185,16 @@ fn os_locks_and_password_changes_are_remembered_and_cleared() {
 }
 
 fn decision(rule: &str, target: Target, users: &[&str], ips: &[&str]) -> Decision {
-    Decision {
-        kind: "decision",
-        id: "x".into(),
-        rule: Arc::from(rule),
-        action: DecisionAction::LockAccount,
-        target,
-        at: t(10),
-        until: Some(t(40)),
-        unlock: Unlock::Auto,
-        severity: Severity::Medium,
-        mode: Mode::Recommend,
-        exempt: false,
-        assessment: Assessment::Unclear,
-        why: Why::default(),
-        evidence: Evidence {
-            count: 5,
-            first: t(5),
-            last: t(10),
-            source_ips: ips.iter().map(|i| i.parse().unwrap()).collect(),
-            users: users.iter().map(|u| Name::from(*u)).collect(),
-        },
-    }
+    let mut d = crate::test_support::decision()
+        .with_id("x")
+        .with_rule(rule)
+        .with_target(target)
+        .with_at(t(10))
+        .with_until(Some(t(40)))
+        .with_unlock(Unlock::Auto)
+        .with_evidence(ips, users);
+    d.evidence.first = t(5);
+    d
 }
 
 #[test]

@@ -10,10 +10,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::decision::{
-    Decision, DecisionAction, Evidence, Mode, Severity, Target, Unlock, decision_id,
-};
+use crate::decision::{Decision, DecisionAction, Mode, Severity, Target, Unlock, decision_id};
 use crate::source::{Checkpoint, Fingerprint};
+use crate::test_support::{self, DecisionSetters};
 
 pub(super) fn t(min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 12, min, 0).unwrap()
@@ -27,28 +26,19 @@ pub(super) fn decision(
     until: Option<u32>,
 ) -> Decision {
     let target = Target::user(Arc::from(user));
-    Decision {
-        kind: "decision",
-        id: decision_id(rule, &target, &t(at), Some(u64::from(at))),
-        rule: Arc::from(rule),
-        action,
-        target,
-        at: t(at),
-        until: until.map(t),
-        unlock: Unlock::Auto,
-        severity: Severity::High,
-        mode: Mode::Enforce,
-        exempt: false,
-        assessment: crate::decision::Assessment::Unclear,
-        why: Default::default(),
-        evidence: Evidence {
-            count: 5,
-            first: t(0),
-            last: t(at),
-            source_ips: vec!["192.0.2.1".parse().unwrap()],
-            users: vec![Arc::from(user)],
-        },
-    }
+    let mut d = test_support::decision()
+        .with_id(&decision_id(rule, &target, &t(at), Some(u64::from(at))))
+        .with_rule(rule)
+        .with_target(target)
+        .with_at(t(at))
+        .with_until(until.map(t))
+        .with_unlock(Unlock::Auto)
+        .with_severity(Severity::High)
+        .with_evidence(&["192.0.2.1"], &[user]);
+    d.action = action;
+    d.mode = Mode::Enforce;
+    d.evidence.first = t(0);
+    d
 }
 
 pub(super) fn checkpoint(offset: u64) -> Checkpoint {
