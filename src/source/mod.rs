@@ -28,6 +28,7 @@ pub mod copy;
 pub mod discover;
 pub mod fingerprint;
 pub mod follow;
+pub mod framing;
 pub mod resume;
 pub mod tail;
 #[cfg(test)]
