@@ -26,6 +26,7 @@
 #   privileges         fails: CI runs as root, the case that test handles
 #   nightly            fails: these machines carry a nightly toolchain (fuzzing)
 #   cargo-fuzz         fails: installed by scripts/fuzz-smoke.sh
+#   logger             fails: util-linux's (package bsdutils), on every Debian
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -210,6 +210,7 @@ impl Followed {
                         strip_cr(&chunk[i..i + j])
                     },
                     too_long,
+                    peer: None,
                 });
                 self.offset = newline + 1;
                 self.skip = 0;
@@ -267,6 +268,7 @@ impl Followed {
             offset: self.offset,
             line: if too_long { &[] } else { strip_cr(&buf[..got]) },
             too_long,
+            peer: None,
         });
         self.offset = self.size;
         self.skip = 0;

@@ -29,6 +29,7 @@ pub mod discover;
 pub mod fingerprint;
 pub mod follow;
 pub mod framing;
+pub mod net;
 pub mod resume;
 pub mod tail;
 #[cfg(test)]
@@ -97,6 +98,8 @@ pub struct TailLine<'a> {
     /// The line was longer than [`crate::parse::MAX_LINE`]: its bytes were skipped
     /// without buffering, and it is delivered only so it can be counted.
     pub too_long: bool,
+    /// The sender, for a line received from the network; `None` from a file.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 /// Why a file starts where it starts.
