@@ -75,11 +75,21 @@ pub fn source_name(path: &str) -> String {
         .to_owned()
 }
 
+/// The default name of a network source: its protocol and port (`udp-514`),
+/// never an address (names become metric labels).
+pub fn listen_name(l: &crate::source::net::Listen) -> String {
+    match l {
+        crate::source::net::Listen::Udp(a) => format!("udp-{}", a.port()),
+        crate::source::net::Listen::Tcp(a) => format!("tcp-{}", a.port()),
+    }
+}
+
 /// The default source: Debian's auth log, format detected, local time.
 pub fn source() -> SourceConfig {
     SourceConfig {
         name: source_name(SOURCE_PATH),
         path: SOURCE_PATH.to_owned(),
+        listen: None,
         format: FORMAT.to_owned(),
         zone: Zone::Local,
     }

@@ -19,13 +19,13 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::raw::{RawConfig, RawHttp, RawSource};
-use super::{Config, ConfigError, ConfigErrors, HttpConfig, SourceConfig, defaults};
+use super::{Config, ConfigError, ConfigErrors, HttpConfig, defaults};
 use crate::decision::Mode;
-use crate::parse::{Format, Zone};
+use crate::parse::Format;
 use crate::rules::Dur;
 
 /// Longest accepted source name: names are metric labels and checkpoint keys.
-const MAX_NAME: usize = 64;
+pub(super) const MAX_NAME: usize = 64;
 
 /// Loads the configuration: the file at `path`, or the embedded defaults when
 /// `None`. Token environment variables are read from the process environment.
@@ -277,7 +277,7 @@ fn validate(
         let mut declared = Declared::NotLoaded;
         for r in &raw.source {
             check_format(cx, r, &c, &mut declared);
-            let Some(s) = source(cx, r, base) else {
+            let Some(s) = super::source::source(cx, r, base) else {
                 continue;
             };
             if c.sources.iter().any(|o| o.name == s.name) {
@@ -428,63 +428,6 @@ fn check_format(cx: &mut Cx, s: &Spanned<RawSource>, c: &Config, declared: &mut 
         ),
     };
     cx.err(f.span(), message);
-}
-
-/// One `[[source]]`.
-fn source(cx: &mut Cx, s: &Spanned<RawSource>, base: &Path) -> Option<SourceConfig> {
-    let raw = s.get_ref();
-    let mut ok = true;
-    let path = raw.path.get_ref();
-    if path.is_empty() {
-        cx.err(raw.path.span(), "source path is empty");
-        ok = false;
-    } else if let Err(e) = glob::Pattern::new(path) {
-        cx.err(
-            raw.path.span(),
-            format!("source path {path:?}: bad glob: {e}"),
-        );
-        ok = false;
-    }
-    let format = match &raw.format {
-        Some(f) if f.get_ref().trim().is_empty() => {
-            cx.err(f.span(), "format is empty");
-            ok = false;
-            String::new()
-        }
-        // Formats declared in rule files are only known once the rules are
-        // loaded; the daemon and `config check` resolve those.
-        Some(f) => f.get_ref().clone(),
-        None => defaults::FORMAT.to_owned(),
-    };
-    let zone = match &raw.tz {
-        Some(t) => t.get_ref().parse::<Zone>().unwrap_or_else(|m| {
-            cx.err(t.span(), m);
-            ok = false;
-            Zone::Local
-        }),
-        None => Zone::Local,
-    };
-    let name = match &raw.name {
-        Some(n) => {
-            let v = n.get_ref();
-            if v.is_empty() || v.chars().count() > MAX_NAME || v.chars().any(char::is_control) {
-                cx.err(
-                    n.span(),
-                    format!("source name {v:?}: 1 to {MAX_NAME} characters, no control characters"),
-                );
-                ok = false;
-            }
-            v.clone()
-        }
-        None => defaults::source_name(path),
-    };
-    let path = resolve(base, path).to_string_lossy().into_owned();
-    ok.then_some(SourceConfig {
-        name,
-        path,
-        format,
-        zone,
-    })
 }
 
 /// Whether `format` names a built-in format (the rest must be declared in rules).

@@ -16,6 +16,7 @@ pub mod enrich;
 pub mod load;
 pub mod raw;
 pub mod select;
+mod source;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -35,8 +36,12 @@ pub struct SourceConfig {
     /// path or glob, e.g. `auth.log`, so that no full path becomes a metric label).
     pub name: String,
     /// A path or a glob (`/var/log/auth.log*` is not advised: rotated files are
-    /// followed by identity anyway; `/var/log/app/*.log` is the use).
+    /// followed by identity anyway; `/var/log/app/*.log` is the use). Empty
+    /// for a network source.
     pub path: String,
+    /// Where a network source receives syslog (`listen = "udp://..."`);
+    /// `None` for files.
+    pub listen: Option<crate::source::net::Listen>,
     /// Format name as `--format` takes it (`auto`, `sshd`, a preset, or declared).
     pub format: String,
     /// Zone of offset-less timestamps.

@@ -66,7 +66,9 @@ pub struct RawHttp {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSource {
-    pub path: Spanned<String>,
+    pub path: Option<Spanned<String>>,
+    /// `udp://IP:PORT` or `tcp://IP:PORT`: network syslog instead of files.
+    pub listen: Option<Spanned<String>>,
     pub format: Option<Spanned<String>>,
     pub tz: Option<Spanned<String>>,
     pub name: Option<Spanned<String>>,

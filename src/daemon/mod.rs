@@ -151,16 +151,17 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         services.enforcer.clone(),
     );
 
-    let (sources, tailer) = start::sources(
+    // Wake-ups: notify on the directories of the sources, and the listeners.
+    let (wake_tx, wake_rx) = mpsc::channel::<std::time::Instant>();
+    let (sources, source) = start::sources(
         &config,
         &rules,
         resume.parser_snapshots,
         resume.checkpoints,
         opts.from_end && first_start,
+        &wake_tx,
     )?;
-    // Wake-ups: notify on the directories of the sources.
-    let (wake_tx, wake_rx) = mpsc::channel::<std::time::Instant>();
-    let watcher = start::watch(&config, &tailer, wake_tx.clone(), clock.clone())?;
+    let watcher = start::watch(&config, source.as_ref(), wake_tx.clone(), clock.clone())?;
 
     // One token stops everything: the ingest thread (woken through its wake
     // channel), the tasks and the HTTP server.
@@ -178,7 +179,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         samples::GENERATION,
     );
     let ingest = ingest::Ingest {
-        source: Box::new(tailer),
+        source,
         lines: ingest::Lines::new(sources, samples, config.year),
         pipeline,
         housekeeping: ingest::Housekeeping::new(reload_rx, store.clone(), clock.clone()),

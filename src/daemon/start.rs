@@ -9,7 +9,7 @@ use std::sync::mpsc::Sender;
 use std::time::Instant;
 
 use notify::Watcher;
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::DaemonError;
 use super::ingest::SourceParse;
@@ -17,9 +17,12 @@ use super::wake;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::enrich::Loaded;
+use crate::escape::Escaped;
 use crate::parse::Format;
 use crate::pipeline::Pipeline;
 use crate::rules::{Engine, RuleSet};
+use crate::source::many::Sources;
+use crate::source::net::{Limits, Listen, NetSource};
 use crate::source::{Checkpoint, Source, SourceSpec, Tailer};
 use crate::state::Store;
 
@@ -50,17 +53,24 @@ pub fn pipeline(
     Ok(pipeline)
 }
 
+/// A parser slot per source, by the source's name.
+pub type Parsers = HashMap<String, SourceParse>;
+
 /// The configured sources: a parser slot per source (with its snapshot from
-/// the last run) and the file source following them from `checkpoints`.
+/// the last run), the file sources as one tailer resuming from
+/// `checkpoints`, and a listener per network source, bound now (a taken port
+/// is a start-up error) and waking the ingest thread through `wake`.
 pub fn sources(
     config: &Config,
     rules: &RuleSet,
     parser_snapshots: Vec<(String, Vec<u8>)>,
     checkpoints: Vec<Checkpoint>,
     from_end: bool,
-) -> Result<(HashMap<String, SourceParse>, Tailer), DaemonError> {
+    wake: &Sender<Instant>,
+) -> Result<(Parsers, Box<dyn Source>), DaemonError> {
     let mut sources = HashMap::new();
     let mut specs = Vec::new();
+    let mut net_sources = Vec::new();
     let mut parser_snaps: HashMap<String, Vec<u8>> = parser_snapshots.into_iter().collect();
     for s in &config.sources {
         let format =
@@ -77,12 +87,36 @@ pub fn sources(
                 pending_restore: parser_snaps.remove(&s.name),
             },
         );
-        specs.push(SourceSpec {
-            name: s.name.clone(),
-            pattern: s.path.clone(),
-        });
+        let Some(listen) = s.listen else {
+            specs.push(SourceSpec {
+                name: s.name.clone(),
+                pattern: s.path.clone(),
+            });
+            continue;
+        };
+        let addr = match listen {
+            Listen::Udp(a) | Listen::Tcp(a) => a,
+        };
+        let net = NetSource::bind(&s.name, listen, Limits::default(), Some(wake.clone()))
+            .map_err(|error| DaemonError::Listen { addr, error })?;
+        if !addr.ip().is_loopback() {
+            warn!(source = %Escaped(&s.name), listen = %listen, "Receiving syslog from the network: anyone who can reach this address can send lines (limit it with a firewall).");
+        } else {
+            info!(source = %Escaped(&s.name), listen = %net.local_addr(), "Receiving syslog.");
+        }
+        net_sources.push(Box::new(net) as Box<dyn Source>);
     }
-    Ok((sources, Tailer::new(specs, checkpoints, from_end)))
+    let mut all: Vec<Box<dyn Source>> = Vec::new();
+    if !specs.is_empty() || net_sources.is_empty() {
+        all.push(Box::new(Tailer::new(specs, checkpoints, from_end)));
+    }
+    all.extend(net_sources);
+    let source: Box<dyn Source> = if all.len() == 1 {
+        all.remove(0)
+    } else {
+        Box::new(Sources::new(all))
+    };
+    Ok((sources, source))
 }
 
 /// Watches the directories of `source` and sends a wake-up, stamped with when

@@ -52,6 +52,9 @@ impl Serialize for AuthEvent {
         if let Some(h) = &self.host {
             m.serialize_entry("host.name", &**h)?;
         }
+        if let Some(ip) = &self.host_ip {
+            m.serialize_entry("host.ip", &ip.to_string())?;
+        }
         if let Some(v) = &self.service {
             m.serialize_entry("service.name", &**v)?;
         }

@@ -100,6 +100,8 @@ pub struct AuthEvent {
     pub source_port: Option<u16>,
     /// `host.name`: the machine that wrote the log line.
     pub host: Option<Name>,
+    /// `host.ip`: the address a line received over the network came from.
+    pub host_ip: Option<IpAddr>,
     /// `service.name`: the program or service (`sshd`, `su`, `ConsoleLogin`, ...).
     pub service: Option<Name>,
     /// `auth.method`.
@@ -143,6 +145,7 @@ impl AuthEvent {
             source_ip: None,
             source_port: None,
             host: None,
+            host_ip: None,
             service: None,
             method: None,
             user_agent: None,

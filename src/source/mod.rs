@@ -29,6 +29,7 @@ pub mod discover;
 pub mod fingerprint;
 pub mod follow;
 pub mod framing;
+pub mod many;
 pub mod net;
 pub mod resume;
 pub mod tail;
@@ -285,6 +286,8 @@ pub struct SourceStatus {
     pub errors: Vec<SourceError>,
     /// Bytes written but not yet read, over all followed files (size - offset).
     pub lag_bytes: u64,
+    /// A network source bound to its address: up with no file.
+    pub listening: bool,
 }
 
 impl SourceStatus {
@@ -292,12 +295,12 @@ impl SourceStatus {
     /// A missing file is retried (it is read from its start once it appears), but
     /// until then nothing is watched, which an operator must hear about.
     pub fn is_up(&self) -> bool {
-        self.errors.is_empty() && !self.files.is_empty()
+        self.errors.is_empty() && (self.listening || !self.files.is_empty())
     }
 
     /// When no file matches the pattern: what is wrong and how to fix it.
     pub fn missing_hint(&self) -> Option<String> {
-        if !self.files.is_empty() || !self.errors.is_empty() {
+        if self.listening || !self.files.is_empty() || !self.errors.is_empty() {
             return None;
         }
         let fix = if self.pattern.ends_with("/var/log/auth.log")

@@ -241,6 +241,7 @@ impl Source for NetSource {
             files: Vec::new(),
             errors: Vec::new(),
             lag_bytes: 0,
+            listening: true,
         }]
     }
 }

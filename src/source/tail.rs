@@ -205,6 +205,7 @@ impl Tailer {
                     lag_bytes: files.iter().map(|f| f.size.saturating_sub(f.offset)).sum(),
                     files,
                     errors: s.errors.clone(),
+                    listening: false,
                 }
             })
             .collect()

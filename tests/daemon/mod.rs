@@ -9,6 +9,7 @@ mod alerts;
 mod enforce;
 mod inventory;
 mod lifecycle;
+mod network;
 
 use serde_json::Value;
 

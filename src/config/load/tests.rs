@@ -194,6 +194,50 @@ fn source_shape_and_values_are_checked() {
 }
 
 #[test]
+fn a_network_source_listens_and_is_named_by_protocol_and_port() {
+    let d = tempfile::tempdir().unwrap();
+    let c = load_in(
+        d.path(),
+        "[[source]]\nlisten = \"udp://0.0.0.0:514\"\n[[source]]\nlisten = \"tcp://127.0.0.1:6514\"\nformat = \"sshd\"\n",
+    )
+    .unwrap();
+    let l: Vec<_> = c
+        .sources
+        .iter()
+        .map(|s| (s.name.as_str(), s.listen.map(|l| l.to_string())))
+        .collect();
+    assert_eq!(
+        l,
+        [
+            ("udp-514", Some("udp://0.0.0.0:514".to_owned())),
+            ("tcp-6514", Some("tcp://127.0.0.1:6514".to_owned()))
+        ]
+    );
+    assert_eq!(c.sources[1].format, "sshd");
+    assert!(c.sources[0].path.is_empty());
+}
+
+#[test]
+fn a_source_has_path_or_listen_and_a_listen_address_is_checked() {
+    let errs = errors(
+        "[[source]]\nname = \"x\"\n[[source]]\npath = \"a.log\"\nlisten = \"udp://1.2.3.4:514\"\n\
+         [[source]]\nlisten = \"udp://syslog:514\"\n[[source]]\nlisten = \"http://1.2.3.4:80\"\n",
+    );
+    let got: Vec<(Option<usize>, &str)> = errs.iter().map(|(l, m)| (*l, m.as_str())).collect();
+    assert_eq!(got.len(), 4, "{errs:?}");
+    assert!(
+        got[0].1.contains("needs `path` (files) or `listen`"),
+        "{errs:?}"
+    );
+    assert_eq!(got[1].0, Some(5));
+    assert!(got[1].1.contains("not both"), "{errs:?}");
+    assert_eq!(got[2].0, Some(7));
+    assert!(got[2].1.contains("not IP:PORT"), "{errs:?}");
+    assert_eq!(got[3].0, Some(9));
+    assert!(got[3].1.contains("udp or tcp"), "{errs:?}");
+}
+
+#[test]
 fn config_errors_display_file_and_line() {
     let e = ConfigErrors(vec![
         ConfigError {

@@ -157,6 +157,8 @@ impl Lines {
                 let path = self.interner.intern(&line.path.to_string_lossy());
                 self.samples.record(&ev, &path, line.offset, line.line);
                 ev.log_path = Some(path);
+                // A line received over the network: who sent it.
+                ev.host_ip = line.peer;
                 c.events[outcome_index(ev.outcome)] += 1;
                 let first = made.len();
                 pipeline.observe(&mut ev, made);
