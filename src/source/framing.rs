@@ -153,8 +153,10 @@ impl Framer {
     }
 }
 
-/// The message without a trailing CR (of a CRLF) or LF inside a counted frame.
-fn trim_end(m: &[u8]) -> &[u8] {
+/// A message without the terminator some senders put inside a counted frame
+/// or a datagram: a NUL, an LF, a CRLF.
+pub(super) fn trim_end(m: &[u8]) -> &[u8] {
+    let m = m.strip_suffix(b"\0").unwrap_or(m);
     let m = m.strip_suffix(b"\n").unwrap_or(m);
     m.strip_suffix(b"\r").unwrap_or(m)
 }

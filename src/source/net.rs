@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
-use super::framing::{Frame, Framer};
+use super::framing::{Frame, Framer, trim_end};
 use super::{Checkpoint, FileId, PollResult, Source, SourceStatus, TailLine};
 
 /// Where a network source listens.
@@ -325,7 +325,7 @@ fn receive_udp(socket: UdpSocket, limits: Limits, to: Sink) {
             Ok((n, peer)) => {
                 let m = Sink::message(
                     peer.ip().to_canonical(),
-                    trim(&buf[..n]),
+                    trim_end(&buf[..n]),
                     limits.max_message,
                 );
                 if !to.offer(m) {
@@ -408,13 +408,6 @@ fn is_timeout(e: &std::io::Error) -> bool {
         e.kind(),
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
     )
-}
-
-/// A datagram without the LF (or CRLF, NUL) some senders end it with.
-fn trim(m: &[u8]) -> &[u8] {
-    let m = m.strip_suffix(b"\0").unwrap_or(m);
-    let m = m.strip_suffix(b"\n").unwrap_or(m);
-    m.strip_suffix(b"\r").unwrap_or(m)
 }
 
 #[cfg(test)]
