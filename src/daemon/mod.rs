@@ -135,6 +135,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     }
     let admin_token = admin_token(&config)?;
     let resume = store.load_resume()?;
+    let once = crate::source::rows::Once::new(store.seen_rows(&clock.now())?);
     let first_start = resume.checkpoints.is_empty() && resume.engine_snapshot.is_none();
     let inventory_handle = enrichment.inventory.clone();
     let pipeline = start::pipeline(
@@ -158,6 +159,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         &rules,
         resume.parser_snapshots,
         resume.checkpoints,
+        resume.cursors,
         opts.from_end && first_start,
         &wake_tx,
     )?;
@@ -180,7 +182,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     );
     let ingest = ingest::Ingest {
         source,
-        lines: ingest::Lines::new(sources, samples, config.year),
+        lines: ingest::Lines::new(sources, samples, config.year, once),
         pipeline,
         housekeeping: ingest::Housekeeping::new(reload_rx, store.clone(), clock.clone()),
         committer: ingest::Committer::new(ingest::CommitterParts {

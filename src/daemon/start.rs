@@ -23,7 +23,7 @@ use crate::pipeline::Pipeline;
 use crate::rules::{Engine, RuleSet};
 use crate::source::many::Sources;
 use crate::source::net::{Limits, Listen, NetSource};
-use crate::source::{Checkpoint, Source, SourceSpec, Tailer};
+use crate::source::{Checkpoint, Cursor, Source, SourceSpec, Tailer};
 use crate::state::Store;
 
 /// The pipeline core with the last run's rule windows (when usable) and
@@ -58,16 +58,20 @@ pub type Parsers = HashMap<String, SourceParse>;
 
 /// The configured sources: a parser slot per source (with its snapshot from
 /// the last run), the file sources as one tailer resuming from
-/// `checkpoints`, and a listener per network source, bound now (a taken port
+/// `checkpoints` (cursor-based kinds from `cursors`), and a listener per network source, bound now (a taken port
 /// is a start-up error) and waking the ingest thread through `wake`.
 pub fn sources(
     config: &Config,
     rules: &RuleSet,
     parser_snapshots: Vec<(String, Vec<u8>)>,
     checkpoints: Vec<Checkpoint>,
+    cursors: Vec<Cursor>,
     from_end: bool,
     wake: &Sender<Instant>,
 ) -> Result<(Parsers, Box<dyn Source>), DaemonError> {
+    // No cursor-based kind is configured yet: the journal and pulled logs
+    // take theirs from here by their source's name.
+    let _ = cursors;
     let mut sources = HashMap::new();
     let mut specs = Vec::new();
     let mut net_sources = Vec::new();

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use super::{Checkpoint, PollResult, Source, SourceStatus, TailLine};
+use super::{Checkpoint, Cursor, PollResult, Source, SourceStatus, TailLine};
 
 /// Sources polled in turn.
 pub struct Sources {
@@ -47,6 +47,10 @@ impl Source for Sources {
 
     fn checkpoints(&self) -> Vec<Checkpoint> {
         self.all.iter().flat_map(|s| s.checkpoints()).collect()
+    }
+
+    fn cursors(&self) -> Vec<Cursor> {
+        self.all.iter().flat_map(|s| s.cursors()).collect()
     }
 
     fn status(&self) -> Vec<SourceStatus> {

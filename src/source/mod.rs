@@ -32,6 +32,7 @@ pub mod framing;
 pub mod many;
 pub mod net;
 pub mod resume;
+pub mod rows;
 pub mod tail;
 #[cfg(test)]
 mod tests;
@@ -66,6 +67,17 @@ pub struct Checkpoint {
     pub fingerprint: Fingerprint,
     /// Offset of the first byte not yet consumed (always at a line start).
     pub offset: u64,
+}
+
+/// Where a source that is not a set of files stands (the journal's cursor, a
+/// pulled API's time and page): an opaque text its kind writes and reads back,
+/// committed with the rule state like a [`Checkpoint`]. One per source name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// The configured source's name.
+    pub source: String,
+    /// The kind's own form of its position.
+    pub cursor: String,
 }
 
 /// One configured source as the tailer needs it.
@@ -224,8 +236,9 @@ pub struct PollResult {
 /// name; [`Source::checkpoints`] says where reading stands after the lines
 /// handed out so far, and is committed in the same transaction as the rule
 /// state those lines produced, so a restart resumes exactly there (nothing
-/// lost, nothing read twice). The position is file-shaped today (identity and
-/// offset); a cursor-based kind brings its own form of [`Checkpoint`].
+/// lost, nothing read twice). Files have a file-shaped position (identity and
+/// offset, [`Source::checkpoints`]); a kind with a cursor of its own (the
+/// journal, a pulled API) hands it out as a [`Cursor`] instead.
 pub trait Source: Send {
     /// Hands up to `max_lines` complete lines to `on_line`, in order, and
     /// says what happened meanwhile.
@@ -233,6 +246,12 @@ pub trait Source: Send {
 
     /// Where reading stands after every line handed out so far.
     fn checkpoints(&self) -> Vec<Checkpoint>;
+
+    /// The positions of cursor-based kinds after every line handed out so
+    /// far; empty for files and for a push source (which has no position).
+    fn cursors(&self) -> Vec<Cursor> {
+        Vec::new()
+    }
 
     /// The health of each configured source: `/readyz`,
     /// `loginwatch_source_up`, `loginwatch_source_lag_bytes`.

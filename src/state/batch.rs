@@ -26,13 +26,16 @@ use super::store::{Store, damaged};
 use crate::decision::Decision;
 use crate::event::Name;
 use crate::snapshot::{SnapshotError, Streamed};
-use crate::source::{Checkpoint, Fingerprint};
+use crate::source::rows::{RowId, SeenRow};
+use crate::source::{Checkpoint, Cursor, Fingerprint};
 
 /// What a restart resumes from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Resume {
     /// Per-file reading positions.
     pub checkpoints: Vec<Checkpoint>,
+    /// Positions of the sources that are not files.
+    pub cursors: Vec<Cursor>,
     /// The rule engine's window state matching those positions.
     pub engine_snapshot: Option<Vec<u8>>,
     /// Per-file parser state (e.g. open sshd sessions), by file key.
@@ -132,6 +135,11 @@ fn write_error(e: std::io::Error) -> StateError {
 #[derive(Debug, Clone, Default)]
 pub struct Batch<'a> {
     pub checkpoints: Vec<Checkpoint>,
+    /// Replace the stored cursors as a whole, like `checkpoints`.
+    pub cursors: Vec<Cursor>,
+    /// Rows of deduplicated sources delivered for the first time (see
+    /// `crate::source::rows`); expired ones are deleted by the same commit.
+    pub seen_rows: Vec<SeenRow>,
     pub engine_snapshot: Option<EngineSnapshot<'a>>,
     /// `(file key, blob)`; keys must be distinct (the last one wins).
     pub parser_snapshots: Vec<(String, Vec<u8>)>,
@@ -156,6 +164,34 @@ pub struct CommitResult {
 }
 
 impl Store {
+    /// The rows of deduplicated sources delivered by earlier runs and not
+    /// expired at `now` (see `crate::source::rows`).
+    pub fn seen_rows(&self, now: &DateTime<Utc>) -> Result<Vec<SeenRow>, StateError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT source, id, expires FROM seen_rows WHERE expires > ?1")?;
+        let rows = st
+            .query_map([codec::time(now)], |r| {
+                let id: Vec<u8> = r.get(1)?;
+                Ok((r.get::<_, String>(0)?, id, r.get::<_, String>(2)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (source, id, expires) in rows {
+            // A row of another length is not ours to trust: skipped, the row
+            // will be delivered again if an export carries it.
+            let Ok(id) = <[u8; 16]>::try_from(id.as_slice()) else {
+                continue;
+            };
+            out.push(SeenRow {
+                source,
+                id: RowId(id),
+                expires: codec::parse_time(&expires)?,
+            });
+        }
+        Ok(out)
+    }
+
     /// Everything a restart needs, read in one consistent snapshot.
     pub fn load_resume(&self) -> Result<Resume, StateError> {
         let tx = self.conn.unchecked_transaction()?;
@@ -179,6 +215,15 @@ impl Store {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         drop(st);
+        let cursors = tx
+            .prepare_cached("SELECT source, cursor FROM cursors ORDER BY source")?
+            .query_map([], |r| {
+                Ok(Cursor {
+                    source: r.get(0)?,
+                    cursor: r.get(1)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
         let engine_snapshot = tx
             .query_row("SELECT data FROM engine_snapshot WHERE id = 1", [], |r| {
                 r.get(0)
@@ -198,6 +243,7 @@ impl Store {
         tx.finish()?;
         Ok(Resume {
             checkpoints,
+            cursors,
             engine_snapshot,
             parser_snapshots,
             committed_at: codec::parse_opt_time(committed_at)?,
@@ -277,6 +323,27 @@ impl Store {
                 ])?;
             }
         }
+        tx.execute("DELETE FROM cursors", [])?;
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT OR REPLACE INTO cursors (source, cursor) VALUES (?1, ?2)",
+            )?;
+            for c in &batch.cursors {
+                put.execute(params![c.source, c.cursor])?;
+            }
+        }
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT OR IGNORE INTO seen_rows (source, id, expires) VALUES (?1, ?2, ?3)",
+            )?;
+            for r in &batch.seen_rows {
+                put.execute(params![r.source, &r.id.0[..], codec::time(&r.expires)])?;
+            }
+        }
+        tx.execute(
+            "DELETE FROM seen_rows WHERE expires <= ?1",
+            [codec::time(&batch.at)],
+        )?;
         tx.execute("DELETE FROM engine_snapshot", [])?;
         if let Some(snap) = &batch.engine_snapshot {
             write_engine_snapshot(&tx, snap.source())?;

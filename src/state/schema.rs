@@ -168,6 +168,27 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE audit ADD COLUMN credential TEXT;
     "#,
+    // 6: the resume point of sources that are not files, and the rows of
+    // exports and pulled logs already delivered (see `crate::source::rows`).
+    r#"
+    -- Replaced as a whole by every commit, like `checkpoints`: the journal's
+    -- cursor, a pulled API's time and page (the kind's own text).
+    CREATE TABLE cursors (
+        source TEXT PRIMARY KEY,
+        cursor TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    -- One row per delivered row of a deduplicated source, until `expires`
+    -- (first seen plus the service's retention); added by the commit of the
+    -- rule state the row produced, deleted by a later commit once expired.
+    CREATE TABLE seen_rows (
+        source  TEXT NOT NULL,
+        id      BLOB NOT NULL,
+        expires TEXT NOT NULL,
+        PRIMARY KEY (source, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX seen_rows_expires ON seen_rows (expires);
+    "#,
 ];
 
 /// The schema version this binary writes and reads.

@@ -138,6 +138,8 @@ fn reopening_keeps_everything() {
     acc.observe(&login(4, "alice", Outcome::Failure));
     let batch = Batch {
         checkpoints: vec![checkpoint(4096)],
+        cursors: vec![],
+        seen_rows: vec![],
         engine_snapshot: Some(vec![1, 2, 3].into()),
         parser_snapshots: vec![("auth/131077".into(), vec![9, 9])],
         decisions: vec![d.clone()],
@@ -203,6 +205,8 @@ fn a_failing_statement_leaves_nothing_of_the_batch() {
     acc.observe(&login(3, "bob", Outcome::Failure));
     let second = Batch {
         checkpoints: vec![checkpoint(200), checkpoint(300)],
+        cursors: vec![],
+        seen_rows: vec![],
         engine_snapshot: Some(b"after".to_vec().into()),
         parser_snapshots: vec![("k".into(), vec![1])],
         decisions: vec![lock("bob", 3, Some(30)), poison],

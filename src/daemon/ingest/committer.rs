@@ -191,10 +191,14 @@ impl Committer {
         let mut accounts = std::mem::take(&mut self.carry.accounts);
         accounts.extend(pipeline.take_account_rows());
         let parser_snapshots = lines.parser_snapshots();
+        // Rows first delivered since the last commit (restored on failure).
+        let seen_rows = lines.once.take_fresh();
         // The engine is streamed into the commit, never copied whole.
         let (engine, enrichment) = pipeline.engine_and_enrichment_mut();
         let mut batch = Batch {
             checkpoints: source.checkpoints(),
+            cursors: source.cursors(),
+            seen_rows,
             engine_snapshot: Some(EngineSnapshot::Streamed(engine)),
             parser_snapshots,
             decisions: pending.clone(),
@@ -225,6 +229,9 @@ impl Committer {
                 // Kept for the retry: the pipeline has handed them over.
                 self.carry.facts = std::mem::take(&mut batch.facts);
                 self.carry.accounts = std::mem::take(&mut batch.accounts);
+                lines
+                    .once
+                    .restore_fresh(std::mem::take(&mut batch.seen_rows));
                 return Err(e);
             }
         };
@@ -253,6 +260,7 @@ impl Committer {
                 .decided(d, inventory.as_deref(), self.clock.now());
         }
         lines.samples.clear_captured();
+        lines.once.prune(now);
         pending.clear();
         Ok(())
     }

@@ -16,6 +16,7 @@ use crate::intern::Interner;
 use crate::parse::{Format, LineCtx, ParseOptions, Parser, UnparsedReason, Zone, detect};
 use crate::pipeline::Pipeline;
 use crate::source::TailLine;
+use crate::source::rows::Once;
 use crate::telemetry::Metrics;
 
 /// One configured source's parsing state. One parser per source, not per file:
@@ -91,6 +92,8 @@ pub struct Lines {
     /// Recent raw lines per target, quoted by alerts.
     pub(super) samples: Samples,
     year: Option<i32>,
+    /// Rows of deduplicated sources already delivered (see `crate::source::rows`).
+    pub(super) once: Once,
 }
 
 impl Lines {
@@ -99,12 +102,14 @@ impl Lines {
         sources: HashMap<String, SourceParse>,
         samples: Samples,
         year: Option<i32>,
+        once: Once,
     ) -> Lines {
         Lines {
             sources,
             interner: Interner::default(),
             samples,
             year,
+            once,
         }
     }
 

@@ -21,8 +21,14 @@ fn commit_replaces_the_resume_point_and_round_trips_records() {
         5,
         Some(20),
     );
+    let cursor = Cursor {
+        source: "journal".into(),
+        cursor: "s=1;i=2".into(),
+    };
     let batch = Batch {
         checkpoints: vec![checkpoint(10), checkpoint(20)],
+        cursors: vec![cursor.clone()],
+        seen_rows: vec![],
         engine_snapshot: Some(b"engine-1".to_vec().into()),
         parser_snapshots: vec![("auth:1".into(), b"p".to_vec())],
         decisions: vec![d.clone()],
@@ -37,6 +43,7 @@ fn commit_replaces_the_resume_point_and_round_trips_records() {
     assert_eq!(rec.status, LockStatus::Active);
     let resume = s.load_resume().unwrap();
     assert_eq!(resume.checkpoints, batch.checkpoints);
+    assert_eq!(resume.cursors, vec![cursor]);
     assert_eq!(resume.engine_snapshot.as_deref(), Some(&b"engine-1"[..]));
     assert_eq!(resume.committed_at, Some(t(6)));
 
@@ -49,9 +56,51 @@ fn commit_replaces_the_resume_point_and_round_trips_records() {
     s.commit(&next).unwrap();
     let resume = s.load_resume().unwrap();
     assert_eq!(resume.checkpoints, vec![checkpoint(30)]);
+    assert!(resume.cursors.is_empty());
     assert_eq!(resume.engine_snapshot, None);
     assert!(resume.parser_snapshots.is_empty());
     assert_eq!(s.decisions(&DecisionFilter::default()).unwrap().len(), 1);
+}
+
+#[test]
+fn seen_rows_are_kept_until_they_expire() {
+    use crate::source::rows::{RowId, SeenRow};
+    let mut s = Store::open_in_memory().unwrap();
+    let row = |line: &[u8], expires| SeenRow {
+        source: "lw".into(),
+        id: RowId::of_line(line),
+        expires,
+    };
+    s.commit(&Batch {
+        seen_rows: vec![row(b"a", t(10)), row(b"b", t(20))],
+        at: t(1),
+        ..Batch::default()
+    })
+    .unwrap();
+    // Offered again (a retried commit): stored once.
+    s.commit(&Batch {
+        seen_rows: vec![row(b"a", t(10))],
+        at: t(2),
+        ..Batch::default()
+    })
+    .unwrap();
+    assert_eq!(
+        s.seen_rows(&t(3)).unwrap(),
+        vec![row(b"a", t(10)), row(b"b", t(20))]
+    );
+    // Not yet deleted, but not handed out once expired.
+    assert_eq!(s.seen_rows(&t(15)).unwrap(), vec![row(b"b", t(20))]);
+    // A commit after the expiry deletes it.
+    s.commit(&Batch {
+        at: t(15),
+        ..Batch::default()
+    })
+    .unwrap();
+    let n: i64 = s
+        .conn
+        .query_row("SELECT count(*) FROM seen_rows", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
 }
 
 /// A snapshot source that writes other than what it measured (a bug, or state

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::decision::{Decision, DecisionAction, Mode, Severity, Target, Unlock, decision_id};
-use crate::source::{Checkpoint, Fingerprint};
+use crate::source::{Checkpoint, Cursor, Fingerprint};
 use crate::test_support::{self, DecisionSetters};
 
 pub(super) fn t(min: u32) -> DateTime<Utc> {
