@@ -92,6 +92,7 @@ pub fn source() -> SourceConfig {
         listen: None,
         format: FORMAT.to_owned(),
         zone: Zone::Local,
+        once: None,
     }
 }
 

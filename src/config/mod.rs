@@ -46,6 +46,10 @@ pub struct SourceConfig {
     pub format: String,
     /// Zone of offset-less timestamps.
     pub zone: Zone,
+    /// Rows delivered once (exports, pulled logs): a row already delivered
+    /// by this source within this long is not delivered again (see
+    /// `crate::source::rows`). `None`: every line counts (log files, syslog).
+    pub once: Option<chrono::Duration>,
 }
 
 /// The HTTP listener.

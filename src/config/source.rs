@@ -95,5 +95,6 @@ pub(super) fn source(cx: &mut Cx, s: &Spanned<RawSource>, base: &Path) -> Option
         listen,
         format,
         zone,
+        once: None,
     })
 }

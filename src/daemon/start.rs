@@ -89,6 +89,7 @@ pub fn sources(
                 zone: s.zone,
                 parser: None,
                 pending_restore: parser_snaps.remove(&s.name),
+                once: s.once,
             },
         );
         let Some(listen) = s.listen else {

@@ -51,6 +51,9 @@ pub enum UnparsedReason {
     BadValue,
     /// The end marker of an export that stopped early (LINE WORKS' `downloadLogs error`).
     IncompleteExport,
+    /// A row an earlier export or pull of the same source already delivered
+    /// (see `crate::source::rows`): parsed, and not counted again.
+    DuplicateRow,
 }
 
 impl UnparsedReason {
@@ -64,6 +67,7 @@ impl UnparsedReason {
             UnparsedReason::WrongShape => "wrong_shape",
             UnparsedReason::BadValue => "bad_value",
             UnparsedReason::IncompleteExport => "incomplete_export",
+            UnparsedReason::DuplicateRow => "duplicate_row",
         }
     }
 }

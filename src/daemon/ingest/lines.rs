@@ -16,7 +16,7 @@ use crate::intern::Interner;
 use crate::parse::{Format, LineCtx, ParseOptions, Parser, UnparsedReason, Zone, detect};
 use crate::pipeline::Pipeline;
 use crate::source::TailLine;
-use crate::source::rows::Once;
+use crate::source::rows::{Once, RowId};
 use crate::telemetry::Metrics;
 
 /// One configured source's parsing state. One parser per source, not per file:
@@ -29,6 +29,8 @@ pub struct SourceParse {
     pub parser: Option<Parser>,
     /// Snapshot restored before the parser existed (applied when it is created).
     pub pending_restore: Option<Vec<u8>>,
+    /// Rows delivered once, remembered this long (`SourceConfig::once`).
+    pub once: Option<chrono::Duration>,
 }
 
 /// Counters of one batch.
@@ -122,8 +124,8 @@ impl Lines {
     }
 
     /// Handles one line: parse, stamp, run through `pipeline`; decisions made
-    /// go to `made`. `now` is only for a parser created on this line (its
-    /// year guess).
+    /// go to `made`. `now` (wall clock) is for a parser created on this line
+    /// (its year guess) and for when a row delivered once may be forgotten.
     pub(super) fn handle(
         &mut self,
         line: TailLine<'_>,
@@ -157,6 +159,15 @@ impl Lines {
             p
         });
         match parser.parse(line.line, line.offset) {
+            Ok(Some(_))
+                if src.once.is_some_and(|keep| {
+                    !self
+                        .once
+                        .first_time(line.source, RowId::of_line(line.line), now + keep)
+                }) =>
+            {
+                *c.unparsed.entry(UnparsedReason::DuplicateRow).or_default() += 1;
+            }
             Ok(Some(mut ev)) => {
                 // One parser per source: stamp the file the line really came from.
                 let path = self.interner.intern(&line.path.to_string_lossy());
