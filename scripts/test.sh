@@ -4,7 +4,8 @@
 # Installs what the tests need from Debian's packages when it is missing and we
 # are root (promtool and prometheus, from the `prometheus` package, check the
 # metrics, dashboards and alerting rules; `prometheus-alertmanager` receives
-# alerts in the delivery tests; `nftables` runs the real `nft` test, inside a
+# alerts in the delivery tests; `rsyslog` relays to the network source;
+# `nftables` runs the real `nft` test, inside a
 # network namespace of its own, never on the host's ruleset), with a
 # policy-rc.d that keeps the packages from starting or enabling their services;
 # and aiosmtpd from PyPI (the SMTP server of the e-mail tests). Install errors
@@ -27,6 +28,8 @@
 #   nightly            fails: these machines carry a nightly toolchain (fuzzing)
 #   cargo-fuzz         fails: installed by scripts/fuzz-smoke.sh
 #   logger             fails: util-linux's (package bsdutils), on every Debian
+#   rsyslogd           fails: installed above (run as a child with its own
+#                      config; the host's syslog is not touched)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +39,7 @@ need_pkgs=()
 command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_pkgs+=(prometheus-alertmanager)
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_pkgs+=(nftables)
+[ -x /usr/sbin/rsyslogd ] || need_pkgs+=(rsyslog)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

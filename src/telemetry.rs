@@ -104,6 +104,10 @@ pub struct Metrics {
     /// `loginwatch_source_truncated_bytes_total{source}`: unread bytes destroyed
     /// by a truncation with no copy to read them from.
     pub source_truncated_bytes: IntCounterVec,
+    /// `loginwatch_source_dropped_total{source,reason}`: input a source lost
+    /// or refused before it became a line (network sources: `queue_full`,
+    /// `connection_refused`, `receive_error`).
+    pub source_dropped: IntCounterVec,
     /// `loginwatch_event_to_decision_seconds`: line appended to decision made.
     pub event_to_decision_seconds: Histogram,
     /// `loginwatch_build_info{version}`, always 1.
@@ -214,6 +218,11 @@ impl Metrics {
             "1 when the source can be read, 0 when it cannot (missing, permissions).",
             &["source"],
         );
+        let source_dropped = counter(
+            "loginwatch_source_dropped_total",
+            "Input a source lost or refused before it became a line (UDP queue full, TCP connections over the limit, socket errors).",
+            &["source", "reason"],
+        );
         let source_truncated_bytes = counter(
             "loginwatch_source_truncated_bytes_total",
             "Unread bytes lost when a source's file was truncated and no copy of it was found.",
@@ -291,6 +300,7 @@ impl Metrics {
             source_lag_bytes,
             source_up,
             source_truncated_bytes,
+            source_dropped,
             event_to_decision_seconds,
             build_info,
             alerts,

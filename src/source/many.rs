@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use super::{Checkpoint, Cursor, PollResult, Source, SourceStatus, TailLine};
+use super::{Checkpoint, Cursor, Loss, PollResult, Source, SourceStatus, TailLine};
 
 /// Sources polled in turn.
 pub struct Sources {
@@ -55,6 +55,10 @@ impl Source for Sources {
 
     fn status(&self) -> Vec<SourceStatus> {
         self.all.iter().flat_map(|s| s.status()).collect()
+    }
+
+    fn losses(&self) -> Vec<(String, Loss, u64)> {
+        self.all.iter().flat_map(|s| s.losses()).collect()
     }
 
     fn watch_dirs(&self) -> Vec<PathBuf> {

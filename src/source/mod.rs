@@ -80,6 +80,32 @@ pub struct Cursor {
     pub cursor: String,
 }
 
+/// Why input was lost before it became a line (`reason` of
+/// `loginwatch_source_dropped_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Loss {
+    /// A datagram arrived while the queue to the ingest loop was full (UDP has
+    /// no back-pressure; TCP waits instead).
+    QueueFull,
+    /// A connection closed at once: the maximum number was open.
+    ConnectionRefused,
+    /// Reading a socket failed (the receiver goes on).
+    ReceiveError,
+}
+
+impl Loss {
+    pub const ALL: [Loss; 3] = [Loss::QueueFull, Loss::ConnectionRefused, Loss::ReceiveError];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Loss::QueueFull => "queue_full",
+            Loss::ConnectionRefused => "connection_refused",
+            Loss::ReceiveError => "receive_error",
+        }
+    }
+}
+
 /// One configured source as the tailer needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceSpec {
@@ -256,6 +282,13 @@ pub trait Source: Send {
     /// The health of each configured source: `/readyz`,
     /// `loginwatch_source_up`, `loginwatch_source_lag_bytes`.
     fn status(&self) -> Vec<SourceStatus>;
+
+    /// What each source lost or refused before a line could be read, as
+    /// totals since it started (`loginwatch_source_dropped_total`); empty for
+    /// a kind that loses nothing (files are read at their own pace).
+    fn losses(&self) -> Vec<(String, Loss, u64)> {
+        Vec::new()
+    }
 
     /// Directories whose changes should wake the ingest loop (it watches them
     /// with `notify`); empty for a kind that needs no file watcher.

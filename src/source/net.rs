@@ -29,7 +29,7 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
 use super::framing::{Frame, Framer, trim_end};
-use super::{Checkpoint, FileId, PollResult, Source, SourceStatus, TailLine};
+use super::{Checkpoint, FileId, Loss, PollResult, Source, SourceStatus, TailLine};
 
 /// Where a network source listens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +164,7 @@ impl NetSource {
             Listen::Udp(addr) => {
                 let socket = UdpSocket::bind(addr)?;
                 socket.set_read_timeout(Some(STOP_CHECK))?;
+                widen_receive_buffer(&socket);
                 let local = socket.local_addr()?;
                 spawn(&format!("udp {local}"), move || {
                     receive_udp(socket, limits, to)
@@ -242,6 +243,18 @@ impl Source for NetSource {
         Vec::new()
     }
 
+    fn losses(&self) -> Vec<(String, Loss, u64)> {
+        let c = &self.counts;
+        [
+            (Loss::QueueFull, &c.dropped),
+            (Loss::ConnectionRefused, &c.refused),
+            (Loss::ReceiveError, &c.errors),
+        ]
+        .into_iter()
+        .map(|(loss, n)| (self.name.clone(), loss, n.load(Ordering::Relaxed)))
+        .collect()
+    }
+
     fn status(&self) -> Vec<SourceStatus> {
         vec![SourceStatus {
             name: self.name.clone(),
@@ -251,6 +264,27 @@ impl Source for NetSource {
             lag_bytes: 0,
             listening: true,
         }]
+    }
+}
+
+/// The UDP receive buffer asked for. Datagrams that arrive while the
+/// receiving thread is busy wait in the kernel's buffer; when it is full they
+/// are dropped there, uncounted by us (`RcvbufErrors` in /proc/net/snmp). The
+/// default (208 KiB on Linux) holds about a thousand syslog messages; the
+/// kernel caps this at `net.core.rmem_max` (raise it for more).
+const UDP_RECEIVE_BUFFER: usize = 8 * 1024 * 1024;
+
+/// Asks for [`UDP_RECEIVE_BUFFER`]; a refusal keeps the default (logged).
+fn widen_receive_buffer(socket: &UdpSocket) {
+    let sock = socket2::SockRef::from(socket);
+    match sock.set_recv_buffer_size(UDP_RECEIVE_BUFFER) {
+        Ok(()) => tracing::debug!(
+            bytes = sock.recv_buffer_size().unwrap_or(0),
+            "UDP receive buffer."
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "Cannot widen the UDP receive buffer; bursts may be dropped by the kernel.")
+        }
     }
 }
 

@@ -19,6 +19,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("loginwatch_rules_reloads_total", "counter"),
     ("loginwatch_source_lag_bytes", "gauge"),
     ("loginwatch_source_up", "gauge"),
+    ("loginwatch_source_dropped_total", "counter"),
     ("loginwatch_event_to_decision_seconds", "histogram"),
     ("loginwatch_build_info", "gauge"),
 ];

@@ -42,7 +42,7 @@ use crate::decision::Decision;
 use crate::escape::Escaped;
 use crate::event::rfc3339;
 use crate::pipeline::Pipeline;
-use crate::source::{Source, SourceStatus, TailEvent};
+use crate::source::{Loss, Source, SourceStatus, TailEvent};
 use crate::telemetry::Metrics;
 use committer::Input;
 use lines::BatchCounts;
@@ -77,6 +77,8 @@ impl Ingest {
         let mut woke_at: Option<Instant> = None;
         // Sources whose missing file was reported (once, not per poll).
         let mut missing = std::collections::HashSet::new();
+        // Each source's losses at the last look: the metric adds the difference.
+        let mut losses = std::collections::HashMap::new();
         loop {
             let stopping = self.cancel.is_cancelled();
             self.housekeeping.apply_reloads(&mut self.pipeline);
@@ -108,7 +110,7 @@ impl Ingest {
                 pending.extend(swept);
             }
             let more = self.read(read_at, &mut pending);
-            self.report_status(&mut missing);
+            self.report_status(&mut missing, &mut losses);
             let input = Input {
                 pipeline: &mut self.pipeline,
                 source: self.source.as_ref(),
@@ -173,11 +175,31 @@ impl Ingest {
     }
 
     /// Source health into metrics and `/readyz`; a missing file is logged once
-    /// when it goes missing.
-    fn report_status(&self, missing: &mut std::collections::HashSet<String>) {
+    /// when it goes missing. `losses` holds the totals of the last call.
+    fn report_status(
+        &self,
+        missing: &mut std::collections::HashSet<String>,
+        losses: &mut std::collections::HashMap<(String, Loss), u64>,
+    ) {
         let status = self.source.status();
+        for (source, loss, total) in self.source.losses() {
+            let seen = losses.entry((source.clone(), loss)).or_default();
+            if total > *seen {
+                self.metrics
+                    .source_dropped
+                    .with_label_values(&[source.as_str(), loss.as_str()])
+                    .inc_by(total - *seen);
+                *seen = total;
+            }
+        }
         for s in &status {
             self.metrics.set_source_up(&s.name, s.is_up());
+            // Every reason at zero: a flat line on the dashboard, not "no data".
+            for loss in Loss::ALL {
+                self.metrics
+                    .source_dropped
+                    .with_label_values(&[s.name.as_str(), loss.as_str()]);
+            }
             match s.missing_hint() {
                 Some(hint) if missing.insert(s.name.clone()) => {
                     warn!(source = %Escaped(&s.name), "{}; waiting for it.", Escaped(&hint))

@@ -123,6 +123,13 @@ fn a_full_queue_drops_datagrams_and_counts_them() {
     );
     assert_eq!(received, 10, "queued");
     assert!(dropped > 0, "dropped {dropped}");
+    // What the metric reads: every reason, this one with the count.
+    let losses = s.losses();
+    assert!(
+        losses.contains(&("net".to_owned(), Loss::QueueFull, dropped)),
+        "{losses:?}"
+    );
+    assert!(losses.contains(&("net".to_owned(), Loss::ConnectionRefused, 0)));
     assert_eq!(collect(&mut s, 10).len(), 10);
 }
 
@@ -171,6 +178,10 @@ fn connections_beyond_the_limit_are_refused_and_counted() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(s.counts().refused.load(Ordering::Relaxed), 1);
+    assert!(
+        s.losses()
+            .contains(&("net".to_owned(), Loss::ConnectionRefused, 1))
+    );
 }
 
 /// `logger` (util-linux) sending `n` messages to `s` with `args`; false when
