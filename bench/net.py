@@ -99,6 +99,16 @@ class Daemon:
         self.proc.wait(timeout=30)
 
 
+QUEUE_FULL = 'loginwatch_source_dropped_total{reason="queue_full",source="udp"}'
+
+
+def udp_rcvbuf_errors():
+    """The host's UDP RcvbufErrors (datagrams dropped on a full socket buffer)."""
+    with open("/proc/net/snmp") as f:
+        rows = [l.split() for l in f if l.startswith("Udp:")]
+    return int(rows[1][rows[0].index("RcvbufErrors")])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--log", default=os.path.join(ROOT, "bench", "out", "auth-1000000.log"))
@@ -124,7 +134,10 @@ def main():
                 got, t1 = daemon.wait_lines("tcp", n)
             print(f"tcp: {int(got)} of {n} lines in {t1 - t0:.2f} s = {int(got / (t1 - t0))} lines/s")
 
-            # 2. UDP, one datagram a line, as fast as Python sends.
+            # 2. UDP, one datagram a line, as fast as Python sends. Where the
+            # missing ones went: the kernel's receive buffer (RcvbufErrors,
+            # host-wide) or the daemon's full queue (its dropped counter).
+            kernel0 = udp_rcvbuf_errors()
             u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             t0 = time.time()
             for line in lines:
@@ -133,7 +146,9 @@ def main():
             got, t1 = daemon.wait_lines("udp", n)
             print(
                 f"udp: sent {n} in {sent_s:.2f} s ({int(n / sent_s)}/s); read {int(got)} "
-                f"({100 * got / n:.1f}%) in {t1 - t0:.2f} s = {int(got / (t1 - t0))} lines/s"
+                f"({100 * got / n:.1f}%) in {t1 - t0:.2f} s = {int(got / (t1 - t0))} lines/s; "
+                f"lost in the kernel's buffer {udp_rcvbuf_errors() - kernel0}, "
+                f"in the daemon's queue {int(daemon.value(QUEUE_FULL))}"
             )
 
             # 3. A flood with no newline, then a good line.
