@@ -3,14 +3,17 @@
 //! firewalls, VPN gateways, NAS boxes and servers that can only send.
 //!
 //! Receiving runs on threads of its own (one for UDP, or one accepting TCP
-//! connections plus one per connection) that put messages into a bounded
-//! queue; [`Source::poll`] takes them out on the ingest thread, in arrival
-//! order. Every part is bounded, so a flood is counted and never an OOM:
+//! connections plus one per connection) that put messages into a queue
+//! bounded in bytes; [`Source::poll`] takes them out on the ingest thread, in
+//! arrival order. Every part is bounded, so a flood is counted and never an OOM:
 //! - a message over `max_message` bytes is delivered as too long (counted by
 //!   the ingest as unparsed) and its bytes are not kept;
 //! - a full queue drops UDP datagrams (counted: UDP has no way to slow a
 //!   sender) and makes TCP readers wait, which pushes back on the sender
-//!   through TCP's own flow control;
+//!   through TCP's own flow control. The bound is in bytes, not messages: a
+//!   count would let a sender of 64 KiB datagrams queue a gigabyte, and
+//!   syslog's usual 100-300 byte lines get a deep queue that rides out the
+//!   pause of a state commit;
 //! - connections beyond `max_connections` are closed at once (counted);
 //! - each connection holds one read buffer and its framer's `max_message`.
 //!
@@ -25,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
 use super::framing::{Frame, Framer, trim_end};
@@ -75,8 +78,9 @@ pub struct Limits {
     pub max_message: usize,
     /// Open TCP connections at most.
     pub max_connections: usize,
-    /// Messages waiting for the ingest thread at most.
-    pub queue: usize,
+    /// Bytes of messages waiting for the ingest thread at most, each message
+    /// counted with [`MESSAGE_OVERHEAD`].
+    pub queue_bytes: usize,
 }
 
 impl Default for Limits {
@@ -84,7 +88,7 @@ impl Default for Limits {
         Limits {
             max_message: crate::parse::MAX_LINE,
             max_connections: 256,
-            queue: 16 * 1024,
+            queue_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -101,12 +105,22 @@ pub struct Counts {
     pub errors: AtomicU64,
 }
 
+/// What a queued message costs beyond its bytes (its `Msg` and the queue's
+/// slot), so that empty or tiny messages are bounded too.
+pub const MESSAGE_OVERHEAD: usize = 64;
+
 /// One received message.
 struct Msg {
     peer: IpAddr,
     /// Empty when `too_long`.
     bytes: Vec<u8>,
     too_long: bool,
+}
+
+impl Msg {
+    fn cost(&self) -> usize {
+        self.bytes.len() + MESSAGE_OVERHEAD
+    }
 }
 
 /// How often receiving threads look whether their source was dropped.
@@ -121,6 +135,8 @@ pub struct NetSource {
     /// `listen` as text, the "path" of its lines.
     label: PathBuf,
     rx: Receiver<Msg>,
+    /// Bytes queued (see [`Limits::queue_bytes`]).
+    queued: Arc<AtomicUsize>,
     counts: Arc<Counts>,
     stop: Arc<AtomicBool>,
     /// Set when a wake-up was sent and the queue not drained since.
@@ -149,12 +165,17 @@ impl NetSource {
         limits: Limits,
         wake: Option<Sender<Instant>>,
     ) -> std::io::Result<NetSource> {
-        let (tx, rx) = sync_channel(limits.queue.max(1));
+        // Unbounded as a channel, bounded by `queued`: a bounded std channel
+        // allocates all its slots up front.
+        let (tx, rx) = channel();
+        let queued = Arc::new(AtomicUsize::new(0));
         let counts = Arc::new(Counts::default());
         let stop = Arc::new(AtomicBool::new(false));
         let woken = Arc::new(AtomicBool::new(false));
         let to = Sink {
             tx,
+            queued: queued.clone(),
+            limit: limits.queue_bytes.max(1),
             wake,
             woken: woken.clone(),
             counts: counts.clone(),
@@ -187,6 +208,7 @@ impl NetSource {
             local,
             label: PathBuf::from(listen.to_string()),
             rx,
+            queued,
             counts,
             stop,
             woken,
@@ -219,6 +241,7 @@ impl Source for NetSource {
         let mut lines = 0;
         while lines < max_lines {
             let Ok(m) = self.rx.try_recv() else { break };
+            self.queued.fetch_sub(m.cost(), Ordering::AcqRel);
             on_line(TailLine {
                 source: &self.name,
                 file: FileId(0),
@@ -291,7 +314,11 @@ fn widen_receive_buffer(socket: &UdpSocket) {
 /// Where receiving threads put messages.
 #[derive(Clone)]
 struct Sink {
-    tx: SyncSender<Msg>,
+    tx: Sender<Msg>,
+    /// Bytes queued, shared with the [`NetSource`] that takes them out.
+    queued: Arc<AtomicUsize>,
+    /// [`Limits::queue_bytes`].
+    limit: usize,
     wake: Option<Sender<Instant>>,
     /// One wake-up per drain of the queue, not one per message: a channel
     /// send per message held TCP at 303k lines/s, one per drain gives 402k
@@ -315,21 +342,35 @@ impl Sink {
         }
     }
 
+    /// Takes `cost` bytes of the queue's room; false when they do not fit.
+    fn reserve(&self, cost: usize) -> bool {
+        self.queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
+                (q + cost <= self.limit).then_some(q + cost)
+            })
+            .is_ok()
+    }
+
     /// Queues `m` unless the queue is full (UDP); false when the source is gone.
     fn offer(&self, m: Msg) -> bool {
-        match self.tx.try_send(m) {
-            Ok(()) => self.received(),
-            Err(TrySendError::Full(_)) => {
-                self.counts.dropped.fetch_add(1, Ordering::Relaxed);
-                true
-            }
-            Err(TrySendError::Disconnected(_)) => false,
+        if !self.reserve(m.cost()) {
+            self.counts.dropped.fetch_add(1, Ordering::Relaxed);
+            return true;
         }
+        self.tx.send(m).is_ok() && self.received()
     }
 
     /// Queues `m`, waiting while the queue is full (TCP: the wait slows the
     /// sender); false when the source is gone.
     fn send(&self, m: Msg) -> bool {
+        // A full queue empties at the ingest thread's pace: polled, as the
+        // channel has no room to wait on.
+        while !self.reserve(m.cost()) {
+            if self.stopped() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
         self.tx.send(m).is_ok() && self.received()
     }
 

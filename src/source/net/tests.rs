@@ -99,8 +99,9 @@ fn a_datagram_over_the_limit_is_delivered_as_too_long() {
 
 #[test]
 fn a_full_queue_drops_datagrams_and_counts_them() {
+    // Room for 10 of these 9-byte messages.
     let limits = Limits {
-        queue: 10,
+        queue_bytes: 10 * (9 + MESSAGE_OVERHEAD),
         ..Limits::default()
     };
     let mut s = NetSource::bind("net", loopback(false), limits, None).unwrap();
@@ -131,6 +132,64 @@ fn a_full_queue_drops_datagrams_and_counts_them() {
     );
     assert!(losses.contains(&("net".to_owned(), Loss::ConnectionRefused, 0)));
     assert_eq!(collect(&mut s, 10).len(), 10);
+}
+
+#[test]
+fn the_queue_is_bounded_in_bytes_not_messages() {
+    // Room for one 60 000-byte datagram: a count of messages would hold 16 k.
+    let limits = Limits {
+        queue_bytes: 100_000,
+        ..Limits::default()
+    };
+    let mut s = NetSource::bind("net", loopback(false), limits, None).unwrap();
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let big = vec![b'x'; 60_000];
+    for _ in 0..20 {
+        client.send_to(&big, s.local_addr()).unwrap();
+    }
+    // Nothing is polled meanwhile: wait until every datagram that arrived was
+    // either queued or dropped (loopback may lose some itself under a burst).
+    let seen =
+        || s.counts().received.load(Ordering::Relaxed) + s.counts().dropped.load(Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = (seen(), Instant::now());
+    while seen() < 20 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        if seen() != last.0 {
+            last = (seen(), Instant::now());
+        } else if last.1.elapsed() > Duration::from_millis(500) {
+            break;
+        }
+    }
+    assert_eq!(s.counts().received.load(Ordering::Relaxed), 1);
+    assert!(s.counts().dropped.load(Ordering::Relaxed) >= 1);
+    assert_eq!(collect(&mut s, 1).len(), 1);
+    assert_eq!(s.poll(10, &mut |_| {}).lines, 0, "nothing else was queued");
+    // Taken out: the room is back.
+    client.send_to(&big, s.local_addr()).unwrap();
+    assert_eq!(collect(&mut s, 1).len(), 1);
+}
+
+#[test]
+fn a_full_queue_makes_tcp_wait_and_loses_nothing() {
+    // Room for two lines at a time: the reader waits for the ingest side.
+    let limits = Limits {
+        queue_bytes: 2 * (20 + MESSAGE_OVERHEAD),
+        ..Limits::default()
+    };
+    let mut s = NetSource::bind("net", loopback(true), limits, None).unwrap();
+    let addr = s.local_addr();
+    let sender = std::thread::spawn(move || {
+        let mut c = TcpStream::connect(addr).unwrap();
+        for i in 0..1000 {
+            writeln!(c, "<13>line {i:06}").unwrap();
+        }
+    });
+    let got = collect(&mut s, 1000);
+    sender.join().unwrap();
+    assert_eq!(got.len(), 1000);
+    assert_eq!(got[999].0.as_deref(), Some("<13>line 000999"));
+    assert_eq!(s.counts().dropped.load(Ordering::Relaxed), 0);
 }
 
 #[test]
