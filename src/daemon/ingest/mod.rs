@@ -22,6 +22,7 @@
 //! comes from one [`Clock`], shutdown from one [`CancellationToken`].
 
 pub mod committer;
+pub mod exports;
 pub mod housekeeping;
 pub mod lines;
 pub mod retry;
@@ -148,6 +149,9 @@ impl Ingest {
         });
         for ev in &result.events {
             ev.log();
+            if let TailEvent::Completed { source, file, path } = ev {
+                self.lines.export_completed(source, *file, path);
+            }
             if let TailEvent::Truncated {
                 source,
                 lost_bytes: Some(n @ 1..),
@@ -175,7 +179,8 @@ impl Ingest {
     /// Source health into metrics and `/readyz`; a missing file is logged once
     /// when it goes missing.
     fn report_status(&self, missing: &mut std::collections::HashSet<String>) {
-        let status = self.source.status();
+        let mut status = self.source.status();
+        self.lines.warnings(&mut status);
         for s in &status {
             self.metrics.set_source_up(&s.name, s.is_up());
             match s.missing_hint() {
