@@ -134,7 +134,10 @@ fn overlapping_exports_count_each_row_once_across_a_kill_9() {
     settle(&d, &log);
     assert_eq!(events(&d), 6.0, "{}", d.metrics());
     assert_eq!(unparsed(&d, "duplicate_row"), 2.0);
-    assert!(active_for(&d, "taro@example.com").is_none(), "3 failures lock nobody");
+    assert!(
+        active_for(&d, "taro@example.com").is_none(),
+        "3 failures lock nobody"
+    );
     d.kill9();
 
     // A third download overlapping the second, after a kill -9: the first two
@@ -164,7 +167,11 @@ fn an_export_written_in_two_parts_is_read_once_complete() {
     let f = exports.join("slow.csv");
     let cut_row = r.row(1, "taro", true);
     let (first, rest) = cut_row.split_at(30);
-    fs::write(&f, format!("{HEADER}\n{}\n{first}", r.row(0, "jiro", false))).unwrap();
+    fs::write(
+        &f,
+        format!("{HEADER}\n{}\n{first}", r.row(0, "jiro", false)),
+    )
+    .unwrap();
     // Polled every second, unwritten for less than the settle time: not read.
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(lines_read(&d), 0.0, "read before it was complete");
