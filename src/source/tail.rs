@@ -176,7 +176,8 @@ impl Tailer {
                     match read_whole(f, &mut self.buf, &spec.name, &mut budget, on_line) {
                         Ok(Some(flushed)) => {
                             res.lines += usize::from(flushed);
-                            if f.settle.read_whole(f.size) {
+                            // An empty file is no export read whole.
+                            if f.size > 0 && f.settle.read_whole(f.size) {
                                 res.events.push(TailEvent::Completed {
                                     source: spec.name.clone(),
                                     file: f.id,

@@ -44,7 +44,14 @@ impl Rows {
         } else {
             "Login success"
         };
-        format!("{t},\"{who} Yamada({who}@example.com)\",{what},PC Web,198.51.100.7,ID/Password")
+        // Hanako's name is Japanese: a download in another encoding must
+        // still be the same row.
+        let name = if who == "hanako" {
+            "佐藤 花子"
+        } else {
+            who
+        };
+        format!("{t},\"{name}({who}@example.com)\",{what},PC Web,198.51.100.7,ID/Password")
     }
 }
 
@@ -149,11 +156,20 @@ fn overlapping_exports_count_each_row_once_across_a_kill_9() {
         r.row(5, "hanako", false),
         r.row(6, "jiro", false),
     ];
-    export(&exports.join("lineworks-3.csv"), &c, "\n");
+    // In Shift_JIS with Japanese headers: the parser state restored from the
+    // last run (UTF-8) is the last file's, not this one's.
+    let mut text = String::from("日時,ユーザー,内容,サービス種別,IPアドレス,ログイン方法\n");
+    for row in &c {
+        text.push_str(row);
+        text.push('\n');
+    }
+    let sjis = encoding_rs::SHIFT_JIS.encode(&text).0.into_owned();
+    fs::write(exports.join("lineworks-3.csv"), sjis).unwrap();
     wait_lines(&d, 5.0);
     settle(&d, &log);
     assert_eq!(events(&d), 1.0, "{}", d.metrics());
     assert_eq!(unparsed(&d, "duplicate_row"), 3.0);
+    assert_eq!(unparsed(&d, "invalid_utf8"), 0.0);
     assert!(active_for(&d, "taro@example.com").is_none());
     assert_eq!(d.get("/readyz")["ready"], true);
     assert!(d.terminate().success());
@@ -235,6 +251,46 @@ fn a_truncated_export_is_named_until_its_new_download_is_read() {
     assert!(d.terminate().success());
 }
 
+/// `replay --json` of `files` with the shipped rules: (decisions, summary, stderr).
+fn replay(files: &[&Path]) -> (Vec<Value>, Value, String) {
+    let out = lw()
+        .args(["replay", "--json", "--rules"])
+        .arg(crate::util::repo().join("rules"))
+        .args(files)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let mut lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = lines.pop().unwrap();
+    (lines, summary, stderr)
+}
+
+#[test]
+fn identical_rows_of_one_export_each_count_and_a_later_copy_adds_none() {
+    // Five failures within one second: five identical rows, five attempts.
+    let dir = tempfile::tempdir().unwrap();
+    let r = Rows::new();
+    let burst = vec![r.row(1, "taro", true); 5];
+    let (fa, fb) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    export(&fa, &burst, "\n");
+    let mut again = burst.clone();
+    again.push(r.row(2, "jiro", false));
+    export(&fb, &again, "\r\n");
+    let (ds, summary, _) = replay(&[&fa]);
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    assert_eq!(ds[0]["evidence"]["count"], 5);
+    let (ds, summary2, _) = replay(&[&fa, &fb]);
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    assert_eq!(summary["events"], 5);
+    assert_eq!(summary2["events"], 6);
+    assert_eq!(summary2["unparsed"], 5);
+}
+
 #[test]
 fn replay_of_overlapping_exports_counts_each_row_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -243,24 +299,10 @@ fn replay_of_overlapping_exports_counts_each_row_once() {
     let (fa, fb) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
     export(&fa, &a, "\n");
     export(&fb, &b, "\r\n");
-    let rules = crate::util::repo().join("rules");
-    let out = lw()
-        .args(["replay", "--json", "--rules"])
-        .arg(&rules)
-        .arg(&fa)
-        .arg(&fb)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (ds, summary, stderr) = replay(&[&fa, &fb]);
     // No decision (taro failed 3 times), as in `run`; 6 events, 2 duplicates.
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert_eq!(lines[0]["events"], 6, "{lines:?}");
-    assert_eq!(lines[0]["unparsed"], 2);
+    assert!(ds.is_empty(), "{ds:?}");
+    assert_eq!(summary["events"], 6, "{summary}");
+    assert_eq!(summary["unparsed"], 2);
     assert!(stderr.contains("duplicate_row"), "{stderr}");
 }

@@ -166,31 +166,15 @@ impl Lines {
         }
         let year = self.year;
         // A new file from its first byte: the next export of a folder, or the
-        // new file after a rotation.
+        // new file after a rotation. (Resuming mid-file after a restart is not.)
         let new_file = src.file.enter(line.file) && line.offset == 0;
-        if new_file && let Some(p) = &mut src.parser {
-            // `auto` is per file: an export folder may hold several formats.
-            let redetect = matches!(src.format, Format::Auto)
-                .then(|| detect_format(&line))
-                .filter(|f| src.file.format.as_deref() != Some(f.name()));
-            match redetect {
-                Some(format) => {
-                    let opts = ParseOptions {
-                        year,
-                        zone: src.zone,
-                        now,
-                    };
-                    *p = Parser::new(
-                        &format,
-                        &opts,
-                        LineCtx {
-                            path: Name::from(line.source),
-                        },
-                    );
-                    src.file.format = Some(format.name().to_owned());
-                }
-                None => p.start_file(),
-            }
+        // `auto` is per file: an export folder may hold several formats.
+        if new_file
+            && src.parser.is_some()
+            && matches!(src.format, Format::Auto)
+            && src.file.format.as_deref() != Some(detect_format(&line).name())
+        {
+            src.parser = None;
         }
         let parser = src.parser.get_or_insert_with(|| {
             let format = match &src.format {
@@ -207,6 +191,11 @@ impl Lines {
             }
             p
         });
+        if new_file {
+            // Its own header and encoding (a state restored from the last
+            // run belongs to the file it was in).
+            parser.start_file();
+        }
         match parser.parse(line.line, line.offset) {
             // An export (or a source told to): each row once. Its identity is
             // its parsed fields where the format has them, numbered per file.

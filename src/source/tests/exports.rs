@@ -114,3 +114,14 @@ fn a_log_source_beside_it_is_followed_as_it_grows() {
     assert_eq!(got, strs(&["l1"]));
     assert!(completed(&r).is_empty());
 }
+
+#[test]
+fn an_empty_file_is_not_an_export_read_whole() {
+    let d = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let mut t = exports(d.path(), &clock, vec![]);
+    append(&d.path().join("a.csv"), "");
+    clock.advance(SETTLE);
+    let (got, r) = poll(&mut t, 100);
+    assert!(got.is_empty() && completed(&r).is_empty());
+}
