@@ -5,6 +5,12 @@
 //! way the daemon would have seen them live, so a brute force spread over
 //! `auth.log.1` and `auth.log` is counted as one. The rule engine runs on the
 //! merged stream; nothing here depends on the wall clock.
+//!
+//! Exports overlap (an admin downloads "the last week" every few days): as in
+//! the daemon, a row of an export format that an earlier file of the same
+//! format in this replay already delivered is not delivered again (counted as
+//! `duplicate_row`), so replaying every export of a folder gives the events,
+//! and the decisions, that `run` gives reading them one after the other.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -16,6 +22,7 @@ use crate::event::{AuthEvent, Name};
 use crate::parse::custom::Declared;
 use crate::parse::reader::{Line, LineReader};
 use crate::parse::{Format, LineCtx, ParseError, ParseOptions, Parser, UnparsedReason, detect};
+use crate::source::rows::{Occurrences, Once, RowId};
 
 /// Counters of one run, per reason where it matters.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -47,6 +54,10 @@ pub struct FileSource {
     parser: Parser,
     /// The format actually used (after `auto` detection), for messages.
     pub format_name: &'static str,
+    /// An export format's name: its rows are delivered once across the
+    /// files of that format ([`EventMerge`]); `None` for logs.
+    once_key: Option<String>,
+    occurrences: Occurrences,
 }
 
 impl FileSource {
@@ -73,8 +84,10 @@ impl FileSource {
         Ok(FileSource {
             path,
             reader: LineReader::new(buf, 0),
+            once_key: parser.retention().map(|_| format.name().to_owned()),
             parser,
             format_name,
+            occurrences: Occurrences::default(),
         })
     }
 
@@ -94,6 +107,17 @@ impl FileSource {
         stats: &mut Stats,
         hook: &mut UnparsedHook<'_>,
     ) -> io::Result<Option<AuthEvent>> {
+        self.next_event_once(stats, hook, None)
+    }
+
+    /// [`FileSource::next_event`], skipping rows of an export that `once`
+    /// has seen (from another file of the same format).
+    fn next_event_once(
+        &mut self,
+        stats: &mut Stats,
+        hook: &mut UnparsedHook<'_>,
+        mut once: Option<&mut Once>,
+    ) -> io::Result<Option<AuthEvent>> {
         loop {
             let Some((offset, line)) = self.reader.next_line()? else {
                 return Ok(None);
@@ -107,6 +131,30 @@ impl FileSource {
                 )),
             };
             match result {
+                Ok(Some(_))
+                    if self
+                        .once_key
+                        .as_deref()
+                        .zip(once.as_deref_mut())
+                        .is_some_and(|(key, once)| {
+                            let row = self
+                                .parser
+                                .record()
+                                .map(|r| RowId::of_record(r.iter()))
+                                .unwrap_or_else(|| RowId::of_line(b""));
+                            // One replay: nothing expires.
+                            !once.first_time(
+                                key,
+                                self.occurrences.next(row),
+                                DateTime::<Utc>::MAX_UTC,
+                            )
+                        }) =>
+                {
+                    *stats
+                        .unparsed
+                        .entry(UnparsedReason::DuplicateRow)
+                        .or_default() += 1;
+                }
                 Ok(Some(ev)) => {
                     stats.events += 1;
                     return Ok(Some(ev));
@@ -130,6 +178,8 @@ pub struct EventMerge {
     heads: Vec<Option<AuthEvent>>,
     heap: BinaryHeap<Reverse<(DateTime<Utc>, usize)>>,
     started: bool,
+    /// Export rows delivered so far, across the files.
+    once: Once,
 }
 
 impl EventMerge {
@@ -141,6 +191,7 @@ impl EventMerge {
             heads: (0..n).map(|_| None).collect(),
             heap: BinaryHeap::new(),
             started: false,
+            once: Once::default(),
         }
     }
 
@@ -155,7 +206,7 @@ impl EventMerge {
         stats: &mut Stats,
         hook: &mut UnparsedHook<'_>,
     ) -> io::Result<()> {
-        if let Some(ev) = self.sources[i].next_event(stats, hook)? {
+        if let Some(ev) = self.sources[i].next_event_once(stats, hook, Some(&mut self.once))? {
             self.heap.push(Reverse((ev.timestamp, i)));
             self.heads[i] = Some(ev);
         }
@@ -170,7 +221,7 @@ impl EventMerge {
     ) -> io::Result<Option<AuthEvent>> {
         // A single source needs no ordering: skip the heap on the hot path.
         if let [only] = self.sources.as_mut_slice() {
-            return only.next_event(stats, hook);
+            return only.next_event_once(stats, hook, Some(&mut self.once));
         }
         if !self.started {
             self.started = true;

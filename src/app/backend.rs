@@ -202,6 +202,7 @@ impl AdminBackend for StoreBackend {
 
     fn readiness(&self) -> Readiness {
         let mut problems = Vec::new();
+        let mut warnings = Vec::new();
         if let Ok(status) = self.status.lock() {
             for s in status.iter() {
                 if let Some(hint) = s.missing_hint() {
@@ -216,6 +217,10 @@ impl AdminBackend for StoreBackend {
                         message: format!("{}: {} ({})", e.path.display(), e.problem, e.hint),
                     });
                 }
+                warnings.extend(s.warnings.iter().map(|w| Problem::Source {
+                    name: s.name.clone(),
+                    message: w.clone(),
+                }));
             }
         }
         if let Some(p) = self.health.as_ref().and_then(|h| h.problem()) {
@@ -225,6 +230,6 @@ impl AdminBackend for StoreBackend {
                 message: e.to_string(),
             });
         }
-        Readiness { problems }
+        Readiness { problems, warnings }
     }
 }

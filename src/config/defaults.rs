@@ -24,6 +24,10 @@ pub const TZ: &str = "local";
 pub const LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9464);
 /// The tailer's backstop poll (notify is the wake-up).
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a file of an export folder must stay unwritten before it is read
+/// (`[[source]] settle`): a browser or a script writes a download in well
+/// under that between two writes.
+pub const SETTLE: Duration = Duration::from_secs(2);
 /// How often checkpoints and rule state are committed together.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 /// The system state directory (systemd's `StateDirectory=loginwatch` creates it).
@@ -93,6 +97,7 @@ pub fn source() -> SourceConfig {
         format: FORMAT.to_owned(),
         zone: Zone::Local,
         once: None,
+        settle: None,
     }
 }
 

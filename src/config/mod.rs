@@ -13,6 +13,7 @@ pub mod actions;
 pub mod alerts;
 pub mod defaults;
 pub mod enrich;
+mod exports;
 pub mod load;
 pub mod raw;
 pub mod select;
@@ -50,6 +51,11 @@ pub struct SourceConfig {
     /// by this source within this long is not delivered again (see
     /// `crate::source::rows`). `None`: every line counts (log files, syslog).
     pub once: Option<chrono::Duration>,
+    /// A folder of exports: a file is read once unwritten this long, or
+    /// renamed into place (`settle`; default [`defaults::SETTLE`] for an
+    /// export format or a source with `retention`). `None`: decided by the
+    /// format (log files are followed as they grow).
+    pub settle: Option<Duration>,
 }
 
 /// The HTTP listener.

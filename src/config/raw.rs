@@ -72,4 +72,9 @@ pub struct RawSource {
     pub format: Option<Spanned<String>>,
     pub tz: Option<Spanned<String>>,
     pub name: Option<Spanned<String>>,
+    /// How long rows are remembered so each is delivered once (`"180d"`);
+    /// default: the export format's retention.
+    pub retention: Option<Spanned<String>>,
+    /// How long a file of an export folder stays unwritten before it is read.
+    pub settle: Option<Spanned<String>>,
 }

@@ -85,6 +85,7 @@ pub(super) fn source(cx: &mut Cx, s: &Spanned<RawSource>, base: &Path) -> Option
             None => defaults::source_name(path),
         },
     };
+    let (once, settle) = super::exports::keys(cx, raw, listen.is_some(), &mut ok);
     let path = match listen {
         Some(_) => String::new(),
         None => resolve(base, path).to_string_lossy().into_owned(),
@@ -95,6 +96,7 @@ pub(super) fn source(cx: &mut Cx, s: &Spanned<RawSource>, base: &Path) -> Option
         listen,
         format,
         zone,
-        once: None,
+        once,
+        settle,
     })
 }

@@ -75,6 +75,7 @@ pub fn sources(
     let mut sources = HashMap::new();
     let mut specs = Vec::new();
     let mut net_sources = Vec::new();
+    let mut settle = Vec::new();
     let mut parser_snaps: HashMap<String, Vec<u8>> = parser_snapshots.into_iter().collect();
     for s in &config.sources {
         let format =
@@ -82,6 +83,7 @@ pub fn sources(
                 name: s.name.clone(),
                 format: s.format.clone(),
             })?;
+        let export = export_settle(s, &format);
         sources.insert(
             s.name.clone(),
             SourceParse {
@@ -90,6 +92,7 @@ pub fn sources(
                 parser: None,
                 pending_restore: parser_snaps.remove(&s.name),
                 once: s.once,
+                file: Default::default(),
             },
         );
         let Some(listen) = s.listen else {
@@ -97,6 +100,10 @@ pub fn sources(
                 name: s.name.clone(),
                 pattern: s.path.clone(),
             });
+            // A folder of exports: read a file once complete (see `source::settle`).
+            if let Some(after) = export {
+                settle.push((s.name.clone(), after));
+            }
             continue;
         };
         let addr = match listen {
@@ -113,7 +120,11 @@ pub fn sources(
     }
     let mut all: Vec<Box<dyn Source>> = Vec::new();
     if !specs.is_empty() || net_sources.is_empty() {
-        all.push(Box::new(Tailer::new(specs, checkpoints, from_end)));
+        let tailer = settle.iter().fold(
+            Tailer::new(specs, checkpoints, from_end),
+            |t, (name, after)| t.settle(name, *after),
+        );
+        all.push(Box::new(tailer));
     }
     all.extend(net_sources);
     let source: Box<dyn Source> = if all.len() == 1 {
@@ -122,6 +133,15 @@ pub fn sources(
         Box::new(Sources::new(all))
     };
     Ok((sources, source))
+}
+
+/// The settle time of a folder of exports: configured, or the default for a
+/// format with a retention (an export) or a source told to deliver rows once.
+fn export_settle(s: &crate::config::SourceConfig, format: &Format) -> Option<std::time::Duration> {
+    s.settle.or_else(|| {
+        (s.once.is_some() || format.retention().is_some())
+            .then_some(crate::config::defaults::SETTLE)
+    })
 }
 
 /// Watches the directories of `source` and sends a wake-up, stamped with when

@@ -60,10 +60,12 @@ pub enum Problem {
     State { message: String },
 }
 
-/// Whether the daemon is ready: ready when there is no problem.
+/// Whether the daemon is ready: ready when there is no problem. Warnings
+/// (an export that stopped early) are shown and do not make it unready.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Readiness {
     pub problems: Vec<Problem>,
+    pub warnings: Vec<Problem>,
 }
 
 impl Readiness {

@@ -162,6 +162,30 @@ impl Format {
             .map(|d| d.format())
     }
 
+    /// The name of a concrete format (`auto` for `Auto`): two files of one
+    /// source are read alike when their detected formats have the same name.
+    pub fn name(&self) -> &str {
+        match self {
+            Format::Auto => "auto",
+            Format::Sshd => "sshd",
+            Format::Json(s) => &s.name,
+            Format::Regex(s) => &s.name,
+            Format::Csv(s) => &s.name,
+        }
+    }
+
+    /// How long a row of this format can come back in a later export
+    /// ([`Parser::retention`]), known before any line is read.
+    pub fn retention(&self) -> Option<chrono::TimeDelta> {
+        match self {
+            Format::Csv(s) => s
+                .tables
+                .retention_days
+                .map(|d| chrono::TimeDelta::days(i64::from(d))),
+            _ => None,
+        }
+    }
+
     /// Every built-in format name, for error messages.
     pub fn builtin_names() -> Vec<&'static str> {
         let mut v = vec!["auto", "sshd"];
@@ -212,6 +236,33 @@ impl Parser {
             Parser::Json(p) => p.parse(line, offset),
             Parser::Regex(p) => p.parse(line, offset),
             Parser::Csv(p) => p.parse(line, offset),
+        }
+    }
+
+    /// A new file of the same source starts at its first byte: a CSV export's
+    /// header and encoding are learned again; the others keep their state (an
+    /// sshd attempt can span a rotation).
+    pub fn start_file(&mut self) {
+        if let Parser::Csv(p) = self {
+            p.start_file();
+        }
+    }
+
+    /// The fields of the record parsed last, for formats that have them (CSV).
+    pub fn record(&self) -> Option<&::csv::StringRecord> {
+        match self {
+            Parser::Csv(p) => Some(p.record()),
+            _ => None,
+        }
+    }
+
+    /// How long a row of this format can come back in a later export of the
+    /// same service (its log's retention); `None` for logs that are followed,
+    /// not exported.
+    pub fn retention(&self) -> Option<chrono::TimeDelta> {
+        match self {
+            Parser::Csv(p) => p.retention(),
+            _ => None,
         }
     }
 

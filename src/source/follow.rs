@@ -51,6 +51,8 @@ pub struct Followed {
     /// Modification time at the last look: with nothing consumed there is no
     /// head to compare, and a file emptied again since is only told by this.
     mtime: Option<SystemTime>,
+    /// For a source of exports: whether the file is complete yet.
+    pub settle: super::settle::Settle,
 }
 
 /// A truncation noticed by [`Followed::check_truncation`]: what the file was.
@@ -91,6 +93,7 @@ impl Followed {
             attached: true,
             eof_size: None,
             mtime: None,
+            settle: Default::default(),
         };
         // An error here only leaves the head short (or the time unknown); the
         // next poll retries.
@@ -100,6 +103,11 @@ impl Followed {
             f.mtime = m.modified().ok();
         }
         f
+    }
+
+    /// What the open file's metadata says now (for [`super::settle`]).
+    pub fn look(&self) -> io::Result<super::settle::Look> {
+        Ok(super::settle::Look::of(&self.file.metadata()?))
     }
 
     /// Identity as a checkpoint records it.

@@ -33,6 +33,7 @@ pub mod many;
 pub mod net;
 pub mod resume;
 pub mod rows;
+pub mod settle;
 pub mod tail;
 #[cfg(test)]
 mod tests;
@@ -204,6 +205,13 @@ pub enum TailEvent {
     /// A checkpoint from the last run whose file was not found (deleted or
     /// compressed while the daemon was down): the lines after it are lost.
     CheckpointUnmatched { checkpoint: Checkpoint },
+    /// A file of an export source (one that waits for complete files) was
+    /// read to its end, its last line included: an export read whole.
+    Completed {
+        source: String,
+        file: FileId,
+        path: PathBuf,
+    },
 }
 
 impl TailEvent {
@@ -340,6 +348,9 @@ pub struct SourceStatus {
     pub lag_bytes: u64,
     /// A network source bound to its address: up with no file.
     pub listening: bool,
+    /// Things an operator should act on that do not stop the source (an
+    /// export that stopped early): shown on `/readyz`, not failing it.
+    pub warnings: Vec<String>,
 }
 
 impl SourceStatus {

@@ -286,6 +286,7 @@ impl Source for NetSource {
             errors: Vec::new(),
             lag_bytes: 0,
             listening: true,
+            warnings: Vec::new(),
         }]
     }
 }

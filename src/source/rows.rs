@@ -45,10 +45,71 @@ impl RowId {
         RowId::of_fields([&line[..end]])
     }
 
+    /// The identity of a parsed CSV record: its decoded, unquoted fields with
+    /// surrounding blanks trimmed. Two downloads of one row differ in bytes
+    /// (a BOM, quoting, CRLF, UTF-8 or Shift_JIS) but not in these.
+    pub fn of_record<'a>(fields: impl IntoIterator<Item = &'a str>) -> RowId {
+        RowId::of_fields(
+            fields
+                .into_iter()
+                .map(|f| f.trim_matches(|c: char| c.is_whitespace()).as_bytes()),
+        )
+    }
+
+    /// The identity of the `k`-th copy (from 0) of this row within one file:
+    /// the first is the row's own identity.
+    pub fn nth(self, k: u32) -> RowId {
+        if k == 0 {
+            return self;
+        }
+        RowId::of_fields([&self.0[..], &k.to_le_bytes()[..]])
+    }
+
     fn from_digest(d: &[u8]) -> RowId {
         let mut id = [0u8; 16];
         id.copy_from_slice(&d[..16]);
         RowId(id)
+    }
+}
+
+/// How many distinct rows [`Occurrences`] remembers: identical rows share
+/// their time (to the second), so they stand close together in an export.
+const OCCURRENCE_WINDOW: usize = 4096;
+
+/// Numbers identical rows within one file. An export lists every attempt, and
+/// five failures of one user from one address within one second are five
+/// identical rows: they must count five times. So the `k`-th copy of a row in
+/// a file gets its own identity ([`RowId::nth`]), and a later export holding
+/// the same five copies repeats exactly those five identities. Only the last
+/// [`OCCURRENCE_WINDOW`] distinct rows are remembered, so memory does not
+/// grow with the file.
+#[derive(Debug, Default)]
+pub struct Occurrences {
+    counts: HashMap<RowId, u32, foldhash::fast::RandomState>,
+    order: std::collections::VecDeque<RowId>,
+}
+
+impl Occurrences {
+    /// A new file starts: its copies are numbered from 0 again.
+    pub fn clear(&mut self) {
+        self.counts.clear();
+        self.order.clear();
+    }
+
+    /// The identity of this copy of `row` in the current file.
+    pub fn next(&mut self, row: RowId) -> RowId {
+        if let Some(k) = self.counts.get_mut(&row) {
+            *k += 1;
+            return row.nth(*k);
+        }
+        if self.order.len() == OCCURRENCE_WINDOW
+            && let Some(old) = self.order.pop_front()
+        {
+            self.counts.remove(&old);
+        }
+        self.order.push_back(row);
+        self.counts.insert(row, 0);
+        row
     }
 }
 
@@ -187,6 +248,90 @@ mod tests {
         assert_eq!(once.len(), 1);
         assert!(once.first_time("lw", RowId::of_line(b"old"), later));
         assert!(!once.first_time("lw", RowId::of_line(b"new"), later));
+    }
+
+    #[test]
+    fn a_record_is_known_by_its_fields_not_its_bytes() {
+        let a = RowId::of_record(["2026-05-11 09:00:00", "Sato, Hanako(h@x)", "Login failed"]);
+        let b = RowId::of_record([
+            " 2026-05-11 09:00:00",
+            "Sato, Hanako(h@x)",
+            "Login failed\r",
+        ]);
+        assert_eq!(a, b);
+        assert_ne!(
+            a,
+            RowId::of_record(["2026-05-11 09:00:01", "Sato, Hanako(h@x)", "Login failed"])
+        );
+    }
+
+    /// Two downloads of one LINE WORKS row: UTF-8 with BOM, quoted, CRLF;
+    /// and Shift_JIS, quoted only where needed. One identity.
+    #[test]
+    fn two_downloads_of_a_row_have_one_identity_whatever_their_bytes() {
+        use crate::parse::{Format, LineCtx, ParseOptions, Parser};
+        let fields = |lines: &[&[u8]]| {
+            let format = Format::by_name("lineworks-audit", &[]).unwrap();
+            let opts = ParseOptions::at(t());
+            let mut p = Parser::new(&format, &opts, LineCtx { path: "x".into() });
+            for l in &lines[..lines.len() - 1] {
+                p.parse(l, 0).unwrap();
+            }
+            let last = lines[lines.len() - 1];
+            p.parse(last, 100).unwrap().expect("an event");
+            RowId::of_record(p.record().unwrap().iter())
+        };
+        let sjis = |s: &str| encoding_rs::SHIFT_JIS.encode(s).0.into_owned();
+        let utf8 = fields(&[
+            "\u{feff}\"日時\",\"ユーザー\",\"内容\"\r".as_bytes(),
+            "\"2026-05-11 09:00:00\",\"佐藤 花子(hanako@example.com)\",\"Login failed (Incorrect password)\"\r".as_bytes(),
+        ]);
+        let (h, r) = (
+            sjis("日時,ユーザー,内容"),
+            sjis(
+                "2026-05-11 09:00:00,佐藤 花子(hanako@example.com),Login failed (Incorrect password)",
+            ),
+        );
+        assert_eq!(utf8, fields(&[&h, &r]));
+        let other = sjis(
+            "2026-05-11 09:00:01,佐藤 花子(hanako@example.com),Login failed (Incorrect password)",
+        );
+        assert_ne!(utf8, fields(&[&h, &other]));
+    }
+
+    #[test]
+    fn identical_rows_in_one_file_are_each_their_own_and_match_the_same_copies_later() {
+        let row = RowId::of_line(b"09:00 taro failed");
+        let other = RowId::of_line(b"09:00 jiro failed");
+        let mut occ = Occurrences::default();
+        let first: Vec<RowId> = [row, other, row, row].map(|r| occ.next(r)).into();
+        assert_eq!(first[0], row);
+        assert_eq!(first[1], other);
+        assert_ne!(first[2], row);
+        assert_ne!(first[3], first[2]);
+        // The next file numbers its copies again: the same identities.
+        occ.clear();
+        let mut once = Once::default();
+        for id in &first {
+            assert!(once.first_time("lw", *id, t()));
+        }
+        let again: Vec<RowId> = [row, row, row, row].map(|r| occ.next(r)).into();
+        let delivered = again
+            .iter()
+            .filter(|id| once.first_time("lw", **id, t()))
+            .count();
+        // Three copies were counted before: only the fourth is new.
+        assert_eq!(delivered, 1);
+    }
+
+    #[test]
+    fn the_occurrence_window_is_bounded() {
+        let mut occ = Occurrences::default();
+        for i in 0..(OCCURRENCE_WINDOW as u32 + 10) {
+            occ.next(RowId::of_line(&i.to_le_bytes()));
+        }
+        assert_eq!(occ.counts.len(), OCCURRENCE_WINDOW);
+        assert_eq!(occ.order.len(), OCCURRENCE_WINDOW);
     }
 
     #[test]

@@ -12,11 +12,14 @@
 use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use super::discover::{self, Found, Pattern, SourceError};
 use super::fingerprint;
 use super::follow::{self, Followed};
 use super::resume::{Taken, find_by_inode, take_checkpoint};
+use super::settle::{TailClock, read_whole};
 use super::truncation::{check_truncations, copy_while_stopped, remove_released};
 use super::{
     Checkpoint, FileId, FileStatus, Fingerprint, PollResult, SourceSpec, SourceStatus, Start,
@@ -39,11 +42,16 @@ pub struct Tailer {
     first_source: usize,
     buf: Box<[u8]>,
     found: Vec<Found>,
+    /// Time, for export sources' settle times (nothing else here reads it).
+    clock: TailClock,
 }
 
 #[derive(Debug)]
 struct SourceState {
     spec: SourceSpec,
+    /// A source of exports: a file is read only once complete, after staying
+    /// unwritten this long (see [`super::settle`]); `None` for logs.
+    settle: Option<Duration>,
     pattern: Pattern,
     /// Ordered by id, i.e. by when they were first seen.
     files: Vec<Followed>,
@@ -64,6 +72,7 @@ impl Tailer {
                 .map(|spec| SourceState {
                     pattern: Pattern::parse(&spec.pattern),
                     spec,
+                    settle: None,
                     files: Vec::new(),
                     errors: Vec::new(),
                     next_errors: Vec::new(),
@@ -76,7 +85,26 @@ impl Tailer {
             first_source: 0,
             buf: vec![0; follow::BUF].into_boxed_slice(),
             found: Vec::new(),
+            clock: TailClock(Arc::new(crate::clock::SystemClock)),
         }
+    }
+
+    /// Makes `source` a folder of exports: none of a file's lines is handed
+    /// out before the file is complete (unwritten for `after`, or renamed
+    /// into place), and then its last line too, newline or not.
+    pub fn settle(mut self, source: &str, after: Duration) -> Tailer {
+        for s in &mut self.sources {
+            if s.spec.name == source {
+                s.settle = Some(after);
+            }
+        }
+        self
+    }
+
+    /// Reads settle times from `clock` instead of the system's.
+    pub fn clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> Tailer {
+        self.clock = TailClock(clock);
+        self
     }
 
     /// Discovers files (globs, symlinks, files that appear later), detects
@@ -97,10 +125,12 @@ impl Tailer {
         }
         let mut budget = max_lines;
         let n = self.sources.len();
+        let (now, mono) = (SystemTime::from(self.clock.0.now()), self.clock.0.instant());
         for k in 0..n {
             let si = (self.first_source + k) % n;
             let SourceState {
                 spec,
+                settle,
                 files,
                 next_errors,
                 ..
@@ -123,6 +153,16 @@ impl Tailer {
                 if res.more || max_lines == 0 {
                     continue;
                 }
+                if let Some(after) = *settle {
+                    match f.look() {
+                        Ok(look) if f.settle.complete(look, now, mono, after) => {}
+                        Ok(_) => continue,
+                        Err(e) => {
+                            next_errors.push(SourceError::from_io(&f.path, &e));
+                            continue;
+                        }
+                    }
+                }
                 let before = budget;
                 let at_end = match f.read_lines(&mut self.buf, &spec.name, &mut budget, on_line) {
                     Ok(e) => e,
@@ -132,6 +172,23 @@ impl Tailer {
                     }
                 };
                 res.lines += before - budget;
+                if at_end && settle.is_some() {
+                    match read_whole(f, &mut self.buf, &spec.name, &mut budget, on_line) {
+                        Ok(Some(flushed)) => {
+                            res.lines += usize::from(flushed);
+                            // An empty file is no export read whole.
+                            if f.size > 0 && f.settle.read_whole(f.size) {
+                                res.events.push(TailEvent::Completed {
+                                    source: spec.name.clone(),
+                                    file: f.id,
+                                    path: f.path.clone(),
+                                });
+                            }
+                        }
+                        Ok(None) => res.more = true,
+                        Err(e) => next_errors.push(SourceError::from_io(&f.path, &e)),
+                    }
+                }
                 if let Err(e) = f.update_head() {
                     next_errors.push(SourceError::from_io(&f.path, &e));
                 }
@@ -206,6 +263,7 @@ impl Tailer {
                     files,
                     errors: s.errors.clone(),
                     listening: false,
+                    warnings: Vec::new(),
                 }
             })
             .collect()

@@ -151,6 +151,9 @@ fn exercised() -> Metrics {
     m.evicted_keys.with_label_values(&["ssh-brute"]).inc();
     m.reload(ReloadResult::Error);
     m.source_lag_bytes.with_label_values(&["auth.log"]).set(0);
+    m.source_dropped
+        .with_label_values(&["udp-514", "queue_full"])
+        .inc_by(7);
     // A source name with characters that need escaping in label values.
     m.set_source_up("we\"ird\\name", false);
     m.event_to_decision_seconds.observe(0.004);

@@ -3,10 +3,11 @@
 //! decisions visible in the API and metrics; admin unlock, auto-unlock, restart,
 //! rule reload and `kill -9` recovery ([`lifecycle`]), enrichment and the account
 //! sweep ([`inventory`]), alert sinks ([`alerts`]), enforce mode and the lockout
-//! storm breaker ([`enforce`]).
+//! storm breaker ([`enforce`]), folders of SaaS exports ([`exports`]).
 
 mod alerts;
 mod enforce;
+mod exports;
 mod inventory;
 mod lifecycle;
 mod network;

@@ -288,3 +288,30 @@ fn an_unknown_format_is_reported_with_its_line_among_the_other_errors() {
         "{e:?}"
     );
 }
+
+#[test]
+fn an_export_folder_may_set_its_retention_and_settle_time_each_checked_at_its_line() {
+    let d = tempfile::tempdir().unwrap();
+    let c = load_in(
+        d.path(),
+        "[[source]]\npath = \"exports/*.csv\"\nformat = \"lineworks-audit\"\nretention = \"30d\"\nsettle = \"5s\"\n\
+         [[source]]\npath = \"auth.log\"\n",
+    )
+    .unwrap();
+    assert_eq!(c.sources[0].once, Some(chrono::Duration::days(30)));
+    assert_eq!(c.sources[0].settle, Some(Duration::from_secs(5)));
+    // Unset: decided by the format when the daemon starts.
+    assert_eq!((c.sources[1].once, c.sources[1].settle), (None, None));
+    let errs = errors(
+        "[[source]]\npath = \"a/*.csv\"\nretention = \"soon\"\nsettle = \"2h\"\n\
+         [[source]]\nlisten = \"udp://127.0.0.1:514\"\nretention = \"1d\"\n",
+    );
+    let got: Vec<(Option<usize>, &str)> = errs.iter().map(|(l, m)| (*l, m.as_str())).collect();
+    assert_eq!(got.len(), 3, "{errs:?}");
+    assert_eq!(got[0].0, Some(3));
+    assert!(got[0].1.starts_with("retention:"), "{errs:?}");
+    assert_eq!(got[1].0, Some(4));
+    assert!(got[1].1.contains("at most 3600s"), "{errs:?}");
+    assert_eq!(got[2].0, Some(7));
+    assert!(got[2].1.contains("not for `listen`"), "{errs:?}");
+}

@@ -17,6 +17,9 @@ use crate::parse::{Format, LineCtx, ParseOptions, Parser, UnparsedReason, Zone, 
 use crate::pipeline::Pipeline;
 use crate::source::TailLine;
 use crate::source::rows::{Once, RowId};
+use crate::source::{FileId, SourceStatus};
+
+use super::exports::{FileState, Notices};
 use crate::telemetry::Metrics;
 
 /// One configured source's parsing state. One parser per source, not per file:
@@ -29,8 +32,11 @@ pub struct SourceParse {
     pub parser: Option<Parser>,
     /// Snapshot restored before the parser existed (applied when it is created).
     pub pending_restore: Option<Vec<u8>>,
-    /// Rows delivered once, remembered this long (`SourceConfig::once`).
+    /// Rows delivered once, remembered this long (`SourceConfig::once`);
+    /// `None`: as long as the format's retention, if it has one (an export).
     pub once: Option<chrono::Duration>,
+    /// The file lines come from now (see [`super::exports`]).
+    pub file: FileState,
 }
 
 /// Counters of one batch.
@@ -96,6 +102,8 @@ pub struct Lines {
     year: Option<i32>,
     /// Rows of deduplicated sources already delivered (see `crate::source::rows`).
     pub(super) once: Once,
+    /// Exports that stopped early, until a later one is read whole.
+    notices: Notices,
 }
 
 impl Lines {
@@ -112,6 +120,19 @@ impl Lines {
             samples,
             year,
             once,
+            notices: Notices::default(),
+        }
+    }
+
+    /// File `file` of export source `source` was read to its complete end.
+    pub(super) fn export_completed(&mut self, source: &str, file: FileId, path: &std::path::Path) {
+        self.notices.completed(source, file, path);
+    }
+
+    /// Adds the sources' export warnings (incomplete exports) to `status`.
+    pub(super) fn warnings(&self, status: &mut [SourceStatus]) {
+        for s in status {
+            s.warnings.extend(self.notices.warning(&s.name));
         }
     }
 
@@ -144,11 +165,23 @@ impl Lines {
             return;
         }
         let year = self.year;
+        // A new file from its first byte: the next export of a folder, or the
+        // new file after a rotation. (Resuming mid-file after a restart is not.)
+        let new_file = src.file.enter(line.file) && line.offset == 0;
+        // `auto` is per file: an export folder may hold several formats.
+        if new_file
+            && src.parser.is_some()
+            && matches!(src.format, Format::Auto)
+            && src.file.format.as_deref() != Some(detect_format(&line).name())
+        {
+            src.parser = None;
+        }
         let parser = src.parser.get_or_insert_with(|| {
             let format = match &src.format {
                 Format::Auto => detect_format(&line),
                 f => f.clone(),
             };
+            src.file.format = Some(format.name().to_owned());
             let opts = ParseOptions { year, zone: src.zone, now };
             let mut p = Parser::new(&format, &opts, LineCtx { path: Name::from(line.source) });
             if let Some(snap) = src.pending_restore.take()
@@ -158,12 +191,23 @@ impl Lines {
             }
             p
         });
+        if new_file {
+            // Its own header and encoding (a state restored from the last
+            // run belongs to the file it was in).
+            parser.start_file();
+        }
         match parser.parse(line.line, line.offset) {
+            // An export (or a source told to): each row once. Its identity is
+            // its parsed fields where the format has them, numbered per file.
             Ok(Some(_))
-                if src.once.is_some_and(|keep| {
+                if src.once.or_else(|| parser.retention()).is_some_and(|keep| {
+                    let row = parser
+                        .record()
+                        .map(|r| RowId::of_record(r.iter()))
+                        .unwrap_or_else(|| RowId::of_line(line.line));
                     !self
                         .once
-                        .first_time(line.source, RowId::of_line(line.line), now + keep)
+                        .first_time(line.source, src.file.row(row), now + keep)
                 }) =>
             {
                 *c.unparsed.entry(UnparsedReason::DuplicateRow).or_default() += 1;
@@ -184,6 +228,9 @@ impl Lines {
             }
             Ok(None) => {}
             Err(e) => {
+                if e.reason == UnparsedReason::IncompleteExport {
+                    self.notices.incomplete(line.source, line.file, line.path);
+                }
                 *c.unparsed.entry(e.reason).or_default() += 1;
             }
         }

@@ -22,6 +22,7 @@
 //! comes from one [`Clock`], shutdown from one [`CancellationToken`].
 
 pub mod committer;
+pub mod exports;
 pub mod housekeeping;
 pub mod lines;
 pub mod retry;
@@ -150,6 +151,9 @@ impl Ingest {
         });
         for ev in &result.events {
             ev.log();
+            if let TailEvent::Completed { source, file, path } = ev {
+                self.lines.export_completed(source, *file, path);
+            }
             if let TailEvent::Truncated {
                 source,
                 lost_bytes: Some(n @ 1..),
@@ -181,7 +185,8 @@ impl Ingest {
         missing: &mut std::collections::HashSet<String>,
         losses: &mut std::collections::HashMap<(String, Loss), u64>,
     ) {
-        let status = self.source.status();
+        let mut status = self.source.status();
+        self.lines.warnings(&mut status);
         for (source, loss, total) in self.source.losses() {
             let seen = losses.entry((source.clone(), loss)).or_default();
             if total > *seen {

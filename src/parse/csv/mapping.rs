@@ -59,6 +59,10 @@ pub struct RawEntry {
 pub struct RawCsv {
     /// Zone of zone-less dates.
     pub zone: Option<String>,
+    /// How long the service keeps its log, in days: a row cannot come back in
+    /// a later export after this, so a daemon reading an export folder
+    /// remembers the rows it counted this long (see `crate::source::rows`).
+    pub retention_days: Option<u32>,
     /// Column -> header names.
     #[serde(default)]
     pub columns: BTreeMap<String, Texts>,
@@ -81,6 +85,10 @@ pub struct RawCsv {
     /// cybozu: supplement texts meaning "locked out".
     pub lockout: Option<Texts>,
 }
+
+/// The longest retention a format may name (10 years: cybozu.com's longest
+/// archive setting); rows are remembered this long at most.
+pub const MAX_RETENTION_DAYS: u32 = 3650;
 
 /// A logical column of the CSV formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -227,6 +235,8 @@ impl Globs {
 pub struct Tables {
     /// Zone of zone-less dates (`None`: the `ParseOptions` zone).
     pub zone: Option<Zone>,
+    /// Days a row may appear again in a later export ([`RawCsv::retention_days`]).
+    pub retention_days: Option<u32>,
     /// Header names per column ([`Col::idx`]), lower-cased, trimmed.
     pub columns: Vec<Vec<String>>,
     pub description: Table,
@@ -247,6 +257,14 @@ impl Tables {
             .zone
             .as_deref()
             .and_then(|z| z.parse::<Zone>().map_err(|e| errs.push(e)).ok());
+        let retention_days = raw.retention_days;
+        if let Some(d) = retention_days
+            && !(1..=MAX_RETENTION_DAYS).contains(&d)
+        {
+            errs.push(format!(
+                "retention_days = {d}: 1 to {MAX_RETENTION_DAYS} (the days the service keeps its log)"
+            ));
+        }
         let mut columns = vec![Vec::new(); Col::ALL.len()];
         for (key, names) in &raw.columns {
             match Col::ALL.iter().find(|(_, k)| k == key) {
@@ -265,6 +283,7 @@ impl Tables {
         }
         let t = Tables {
             zone,
+            retention_days,
             columns,
             description: table("description", &raw.description, &mut errs),
             method: table("method", &raw.method, &mut errs),
@@ -299,6 +318,7 @@ impl Tables {
             mine.0.extend(theirs.0.iter().cloned());
         }
         self.zone = self.zone.or(base.zone);
+        self.retention_days = self.retention_days.or(base.retention_days);
         self
     }
 }

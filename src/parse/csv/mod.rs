@@ -24,6 +24,9 @@
 //!   from the data file; a declared format can set `zone`), else `--tz`.
 //! - **Incomplete exports.** LINE WORKS' download API may end a file with the line
 //!   `downloadLogs error`: it is counted as `incomplete_export`, never parsed.
+//! - **One file after another.** A source reading an export folder hands the
+//!   parser one file after the other: [`CsvParser::start_file`] forgets the
+//!   header and encoding of the last one.
 //!
 //! These logs are small (an admin export, not a million lines a second), so a
 //! line is decoded into a `String` and split into a reused `StringRecord`.
@@ -257,6 +260,29 @@ impl CsvParser {
             ev.log_offset = Some(offset);
             ev
         }))
+    }
+
+    /// A new file of the same source starts (the next export in a folder): its
+    /// encoding and header row are its own, so both are learned again.
+    pub fn start_file(&mut self) {
+        self.enc = Enc::Undecided;
+        self.header = None;
+    }
+
+    /// The fields of the line parsed last, decoded and unquoted: what a row's
+    /// identity is computed from (see `crate::source::rows`), so a BOM,
+    /// quoting, line ends or the file's encoding do not make two copies of a
+    /// row differ.
+    pub fn record(&self) -> &StringRecord {
+        &self.rec
+    }
+
+    /// How long rows of this format can come back in a later export.
+    pub fn retention(&self) -> Option<chrono::TimeDelta> {
+        self.spec
+            .tables
+            .retention_days
+            .map(|d| chrono::TimeDelta::days(i64::from(d)))
     }
 
     /// Decodes a line in the file's encoding, deciding it on the first non-ASCII line.

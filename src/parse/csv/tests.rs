@@ -296,6 +296,64 @@ fn declared_tables_extend_a_preset() {
     assert!(declared("x", Some("okta"), None, None).is_err());
 }
 
+#[test]
+fn each_export_format_has_its_retention_and_a_declared_one_may_change_it() {
+    let days = |f: Option<chrono::TimeDelta>| f.map(|d| d.num_days());
+    let by_name = |n: &str| Format::by_name(n, &[]).unwrap();
+    assert_eq!(days(by_name("lineworks-audit").retention()), Some(180));
+    assert_eq!(days(by_name("cybozu-audit").retention()), Some(43));
+    assert_eq!(days(by_name("sshd").retention()), None);
+    assert_eq!(days(by_name("okta").retention()), None);
+    // A declared format keeps its preset's, or names its own.
+    let inherit = declared("lw", Some("lineworks-audit"), None, None).unwrap();
+    assert_eq!(inherit.tables.retention_days, Some(180));
+    let raw: RawCsv = toml::from_str("retention_days = 30").unwrap();
+    let own = declared("lw", Some("lineworks-audit"), None, Some(&raw)).unwrap();
+    let p = CsvParser::new(own, opts(), LineCtx { path: "x".into() });
+    assert_eq!(days(p.retention()), Some(30));
+    let raw: RawCsv = toml::from_str("retention_days = 0").unwrap();
+    let errs = declared("lw", Some("lineworks-audit"), None, Some(&raw)).unwrap_err();
+    assert!(errs[0].contains("retention_days = 0"), "{errs:?}");
+}
+
+#[test]
+fn a_new_file_learns_its_header_and_encoding_again() {
+    let mut p = parser("cybozu-audit");
+    let sjis = |s: &str| encoding_rs::SHIFT_JIS.encode(s).0.into_owned();
+    // The first export: UTF-8, English headers.
+    let out = run(
+        &mut p,
+        &[
+            b"Date,User,Action,Result",
+            b"2026/05/01 09:00:00,sato,login,FAILED",
+        ],
+    );
+    assert_eq!(ev(&out[1]).user.as_deref(), Some("sato"));
+    // The next one: Shift_JIS, Japanese headers in another order.
+    p.start_file();
+    let lines = [
+        sjis("結果,日時,ユーザー,アクション"),
+        sjis("失敗,2026/05/02 09:00:00,佐藤,login"),
+    ];
+    assert_eq!(p.parse(&lines[0], 0), Ok(None));
+    let e = p.parse(&lines[1], 40).unwrap().unwrap();
+    assert_eq!(e.user.as_deref(), Some("佐藤"));
+    assert_eq!(e.reason, Some(Reason::BadPassword));
+    // Without the new start the same bytes are not UTF-8 for this file.
+    let mut q = parser("cybozu-audit");
+    run(
+        &mut q,
+        &[
+            b"Date,User,Action,Result",
+            "2026/05/01 09:00:00,佐藤,login,FAILED".as_bytes(),
+        ],
+    );
+    assert_eq!(
+        q.parse(&lines[1], 80).map_err(|e| e.reason),
+        Err(UnparsedReason::InvalidUtf8)
+    );
+}
+
 proptest::proptest! {
     /// The reused `csv_core` splitter reads every line as a fresh
     /// `csv::Reader` (the implementation it replaced) does: same fields, or

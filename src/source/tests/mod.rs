@@ -1,9 +1,10 @@
 //! Unit tests of the tailer, by topic: partial and long lines, checkpoints
 //! and `from_end` ([`lines`]); each rotation kind ([`rotation`]); globs,
-//! symlinks and problems ([`discovery`]). The helpers here write files and
+//! symlinks and problems ([`discovery`]); folders of exports ([`exports`]). The helpers here write files and
 //! poll a tailer.
 
 mod discovery;
+mod exports;
 mod lines;
 mod rotation;
 
