@@ -93,6 +93,7 @@ pub fn source() -> SourceConfig {
         format: FORMAT.to_owned(),
         zone: Zone::Local,
         once: None,
+        pull: None,
     }
 }
 

@@ -14,6 +14,7 @@ pub mod alerts;
 pub mod defaults;
 pub mod enrich;
 pub mod load;
+mod pull;
 pub mod raw;
 pub mod select;
 mod source;
@@ -50,6 +51,9 @@ pub struct SourceConfig {
     /// by this source within this long is not delivered again (see
     /// `crate::source::rows`). `None`: every line counts (log files, syslog).
     pub once: Option<chrono::Duration>,
+    /// A SaaS audit log pulled from its API (`pull = "lineworks"`, `"okta"`);
+    /// `None` for the other kinds.
+    pub pull: Option<crate::source::pull::Pull>,
 }
 
 /// The HTTP listener.

@@ -278,6 +278,7 @@ fn download(
                 )
             })?;
         // An expired or revoked token: a new one once, then give up this try.
+        // The request again at once: the refused one downloaded nothing.
         if resp.status().as_u16() == 401 && !renewed {
             *token = None;
             renewed = true;
