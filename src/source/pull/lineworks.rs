@@ -172,9 +172,11 @@ pub(super) fn run(name: &str, cfg: &Lineworks, cursor: Option<&str>, feed: &Feed
         if !feed.sleep_until(next) {
             return;
         }
-        let started = Instant::now();
+        // When the download request went out (after any token request): the
+        // documented spacing is between downloads.
+        let mut started = Instant::now();
         let w = window(last_end, Utc::now(), cfg.start);
-        let wait = match download(&agent, cfg, &mut token, &w, feed) {
+        let wait = match download(&agent, cfg, &mut token, &w, feed, &mut started) {
             Ok(Done::Complete) => {
                 last_end = Some(w.to);
                 backoff.success();
@@ -255,6 +257,7 @@ fn download(
     token: &mut Option<AccessToken>,
     w: &Window,
     feed: &Feed,
+    sent: &mut Instant,
 ) -> Result<Done, Fail> {
     let time = |t: DateTime<Utc>| wire::enc(&t.format("%Y-%m-%dT%H:%M:%S%:z").to_string());
     let url = format!(
@@ -267,6 +270,7 @@ fn download(
     let mut renewed = false;
     let (resp, bearer) = loop {
         let b = bearer(agent, cfg, token)?;
+        *sent = Instant::now();
         let resp = agent
             .get(&url)
             .header("authorization", format!("Bearer {}", b.expose()))
