@@ -141,9 +141,10 @@ fn audit_logs_are_downloaded_counted_once_and_survive_truncation_and_token_expir
     assert_eq!(problem(&d, SRC), None);
 
     // Documented: no parallel downloads, none closer than the interval
-    // (1s for this loopback url; 60s for the service). Arrival times at the
-    // server; a few ms of scheduling between the client's start and the
-    // arrival are allowed for.
+    // (1s for this loopback url; 60s for the service). Times are arrivals at
+    // the server, whose handling of one request can lag under load: each gap
+    // may look up to 300 ms short, but the lag does not add up, so the span of
+    // all downloads is held to the full interval each.
     fake.with(|s| {
         assert_eq!(
             s.parallel, 0,
@@ -151,8 +152,13 @@ fn audit_logs_are_downloaded_counted_once_and_survive_truncation_and_token_expir
         );
         for w in s.downloads.windows(2) {
             let gap = w[1].at - w[0].at;
-            assert!(gap >= Duration::from_millis(950), "downloads {gap:?} apart");
+            assert!(gap >= Duration::from_millis(700), "downloads {gap:?} apart");
         }
+        let n = s.downloads.len();
+        assert!(n >= 6, "{n} downloads");
+        let span = s.downloads[n - 1].at - s.downloads[0].at;
+        let least = Duration::from_secs(n as u64 - 1) - Duration::from_millis(300);
+        assert!(span >= least, "{n} downloads in {span:?}");
     });
     assert!(d.terminate().success());
 }
