@@ -94,7 +94,7 @@ fn system_log_pages_are_followed_rate_limits_waited_for_and_a_kill_resumes_from_
     wait_for(
         "the cursor after event 6 committed",
         Duration::from_secs(30),
-        || committed_cursor(dir.path(), SRC).filter(|c| c.ends_with("after=6")),
+        || committed_cursor(dir.path(), SRC).filter(|c| next_ends(c, "after=6")),
     );
     d.kill9();
     let before_restart = fake.requests().len();
@@ -122,7 +122,41 @@ fn system_log_pages_are_followed_rate_limits_waited_for_and_a_kill_resumes_from_
         active_for(&d, "okta-user@example.com").is_some(),
         "the lock survived"
     );
+
+    // A stored next link the service refuses (a 400): pulling starts again
+    // from the last event's `published`; what it reads again is dropped as
+    // repeats (rows seen are committed with the cursor), the new event counts.
+    let cursor = wait_for(
+        "the cursor after event 8 committed",
+        Duration::from_secs(30),
+        || committed_cursor(dir.path(), SRC).filter(|c| next_ends(c, "after=8")),
+    );
+    let published: serde_json::Value = serde_json::from_str(&cursor).unwrap();
+    d.kill9();
+    fake.with(|s| s.refuse_after = 1);
+    fake.sign_in("third@example.com", false);
+    let before_restart = fake.requests().len();
+    let d = Daemon::start(dir.path());
+    wait_for(
+        "the event after the refused link",
+        Duration::from_secs(30),
+        || (events(&d, SRC) == 1.0).then_some(()),
+    );
+    let reqs = fake.requests();
+    assert_eq!(reqs[before_restart].status, 400);
+    let again = &reqs[before_restart + 1].query;
+    assert_eq!(
+        again.get("since").map(String::as_str),
+        published["published"].as_str()
+    );
+    assert!(unparsed(&d, SRC, "duplicate_row") >= 1.0);
     assert!(d.terminate().success());
+}
+
+/// Whether a stored Okta cursor's next link ends with `tail`.
+fn next_ends(cursor: &str, tail: &str) -> bool {
+    let v: serde_json::Value = serde_json::from_str(cursor).unwrap();
+    v["next"].as_str().unwrap().ends_with(tail) && v["published"].is_string()
 }
 
 #[test]

@@ -94,7 +94,8 @@ pub fn window(
     start: chrono::Duration,
 ) -> Window {
     let now = now.trunc_subsecs(0);
-    let oldest = now - RETENTION;
+    // An hour inside the retention: the window is still valid on arrival.
+    let oldest = now - RETENTION + chrono::Duration::hours(1);
     let from = match last_end {
         Some(end) => end - OVERLAP,
         None => now - start,

@@ -17,9 +17,9 @@
 //! - the System Log keeps 90 days ([`RETENTION`]).
 //!
 //! Each event is a line (compact JSON) for the `okta` JSON format. The
-//! position (cursor) is the next link of the last page whose events were all
-//! handed out; it is only followed (and the token only sent) when it is on
-//! the configured `url`.
+//! position (cursor, [`Position`]) is the next link of the last page whose
+//! events were all handed out; it is only followed (and the token only sent)
+//! when it is on the configured `url`.
 
 use std::time::{Duration, Instant};
 
@@ -57,13 +57,19 @@ impl Okta {
         format!("{}/api/v1/logs", self.url.trim_end_matches('/'))
     }
 
-    /// The first request: from `now - start` (not older than the retention).
+    /// The first request: from `now - start` (an hour inside the retention
+    /// at most, so the request is still valid when it arrives).
     pub fn first_url(&self, now: chrono::DateTime<Utc>) -> String {
-        let since = now - self.start.min(RETENTION);
+        let reach = self.start.min(RETENTION - chrono::Duration::hours(1));
+        self.since_url(&(now - reach).to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    }
+
+    /// A request from `since` (ISO 8601, as Okta writes `published`).
+    pub fn since_url(&self, since: &str) -> String {
         format!(
             "{}?since={}&sortOrder=ASCENDING&limit={LIMIT}",
             self.endpoint(),
-            wire::enc(&since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            wire::enc(since)
         )
     }
 
@@ -107,6 +113,27 @@ pub fn next_link<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<String
         }
     }
     None
+}
+
+/// The cursor: the next link to ask, and the `published` time of the last
+/// event handed out, to start again from with `since` should Okta refuse a
+/// stored link (a 400: the cursor is opaque, and no promise is documented
+/// that it stays valid for ever).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Position {
+    pub next: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+}
+
+impl Position {
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn decode(s: &str) -> Option<Position> {
+        serde_json::from_str(s).ok()
+    }
 }
 
 /// The rate-limit headers of a reply.
@@ -156,13 +183,13 @@ fn now_unix() -> f64 {
 /// The pull's thread: follows the next links until the source is dropped.
 pub(super) fn run(name: &str, cfg: &Okta, cursor: Option<&str>, feed: &Feed) {
     let agent = wire::agent();
-    let mut url = match cursor {
-        Some(c) if cfg.owns(c) => c.to_owned(),
-        Some(_) => {
-            warn!(source = %Escaped(name), "Stored Okta position is not on the configured url; starting from `start`.");
-            cfg.first_url(Utc::now())
-        }
-        None => cfg.first_url(Utc::now()),
+    let stored = cursor.map(|c| Position::decode(c).filter(|p| cfg.owns(&p.next)));
+    if let Some(None) = stored {
+        warn!(source = %Escaped(name), "Stored Okta position unreadable or not on the configured url; starting from `start`.");
+    }
+    let (mut url, mut published) = match stored.flatten() {
+        Some(p) => (p.next, p.published),
+        None => (cfg.first_url(Utc::now()), None),
     };
     info!(source = %Escaped(name), resumed = cursor.is_some(), "Pulling the Okta System Log.");
     let mut backoff = Backoff::default();
@@ -192,6 +219,15 @@ pub(super) fn run(name: &str, cfg: &Okta, cursor: Option<&str>, feed: &Feed) {
         let status = resp.status().as_u16();
         let rl = RateLimit::of(resp.headers());
         let limited = rl.wait(status == 429, now_unix());
+        if status == 400 && !url.contains("since=") {
+            // A refused next link: from the last event's time instead (its
+            // events already read are dropped as repeats).
+            warn!(source = %Escaped(name), "Okta refused the stored next link; asking again from the last event's time.");
+            url = match &published {
+                Some(p) => cfg.since_url(p),
+                None => cfg.first_url(Utc::now()),
+            };
+        }
         if status != 200 {
             let (problem, hint) = refusal(status, &wire::snippet(resp), cfg);
             warn!(source = %Escaped(name), status, "Okta System Log request failed; retrying.");
@@ -226,7 +262,15 @@ pub(super) fn run(name: &str, cfg: &Okta, cursor: Option<&str>, feed: &Feed) {
                 continue;
             }
         };
-        let position = next_url.clone().unwrap_or_else(|| url.clone());
+        let next_url_or_same = next_url.clone().unwrap_or_else(|| url.clone());
+        if let Some(p) = events.last().and_then(|e| e["published"].as_str()) {
+            published = Some(p.to_owned());
+        }
+        let position = Position {
+            next: next_url_or_same.clone(),
+            published: published.clone(),
+        }
+        .encode();
         let n = events.len();
         for (i, ev) in events.into_iter().enumerate() {
             let last = i + 1 == n;
@@ -242,7 +286,7 @@ pub(super) fn run(name: &str, cfg: &Okta, cursor: Option<&str>, feed: &Feed) {
         }
         feed.ok();
         backoff.success();
-        url = position;
+        url = next_url_or_same;
         let pace = if n == 0 || next_url.is_none() {
             cfg.interval
         } else {

@@ -44,6 +44,9 @@ pub struct Ok {
     pub limit_at: Option<(usize, i64)>,
     /// The reset of the 429 given, once given.
     pub reset: Option<i64>,
+    /// Refuse this many requests by `after` with a 400 (an `after` cursor
+    /// the service no longer accepts).
+    pub refuse_after: usize,
 }
 
 pub struct FakeOkta {
@@ -59,6 +62,7 @@ impl FakeOkta {
             requests: Vec::new(),
             limit_at: None,
             reset: None,
+            refuse_after: 0,
         }));
         let router = axum::Router::new()
             .route("/api/v1/logs", get(logs))
@@ -162,6 +166,15 @@ async fn logs(
         );
         rate_headers(r.headers_mut(), 0, reset);
         return r;
+    }
+    if s.refuse_after > 0 && q.contains_key("after") {
+        s.refuse_after -= 1;
+        record(&mut s, 400);
+        return error(
+            StatusCode::BAD_REQUEST,
+            "E0000001",
+            "Api validation failed: after",
+        );
     }
     // The first page from `since`, the next ones from the opaque `after`.
     let from = match (q.get("after"), q.get("since")) {

@@ -23,7 +23,7 @@ fn the_first_window_reaches_back_start_and_the_next_overlaps_the_last() {
 fn a_backlog_is_read_a_day_a_window_and_never_beyond_the_retention() {
     let now = t("2026-12-07T10:00:00Z");
     let w = window(None, now, chrono::Duration::days(400));
-    assert_eq!(w.from, now - RETENTION);
+    assert_eq!(w.from, now - RETENTION + chrono::Duration::hours(1));
     assert_eq!(w.to, w.from + MAX_WINDOW);
     let w2 = window(Some(w.to), now, chrono::Duration::days(1));
     assert_eq!(w2.from, w.to - OVERLAP);

@@ -77,3 +77,24 @@ fn only_links_of_the_configured_org_are_followed() {
         "https://x.okta.com/api/v1/logs?since=2026%2D12%2D06T10%3A00%3A00%2E000Z&sortOrder=ASCENDING&limit=1000"
     );
 }
+
+#[test]
+fn the_position_keeps_the_next_link_and_the_last_events_time() {
+    let p = Position {
+        next: "https://x.okta.com/api/v1/logs?after=1".into(),
+        published: Some("2026-12-07T10:00:00.123Z".into()),
+    };
+    assert_eq!(Position::decode(&p.encode()), Some(p));
+    let bare = Position {
+        next: "https://x.okta.com/api/v1/logs?after=2".into(),
+        published: None,
+    };
+    assert_eq!(
+        bare.encode(),
+        r#"{"next":"https://x.okta.com/api/v1/logs?after=2"}"#
+    );
+    assert_eq!(
+        Position::decode("https://x.okta.com/api/v1/logs?after=2"),
+        None
+    );
+}
