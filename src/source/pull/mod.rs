@@ -35,8 +35,11 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tracing::info;
+
 use super::discover::Problem;
 use super::{Checkpoint, Cursor, FileId, PollResult, Source, SourceError, SourceStatus, TailLine};
+use crate::escape::Escaped;
 
 /// What to pull, as configured (`[[source]] pull = ...`).
 #[derive(Debug, Clone, PartialEq)]
@@ -154,6 +157,8 @@ pub(crate) struct Feed {
     stop: Arc<AtomicBool>,
     health: Arc<Mutex<Option<SourceError>>>,
     label: PathBuf,
+    /// The source's name, for logs.
+    name: String,
 }
 
 impl Feed {
@@ -204,10 +209,11 @@ impl Feed {
         }
     }
 
-    /// The last request succeeded: no problem.
+    /// The last request succeeded: no problem (logged when there was one).
     pub(crate) fn ok(&self) {
-        if let Ok(mut h) = self.health.lock() {
-            *h = None;
+        let was = self.health.lock().ok().and_then(|mut h| h.take());
+        if was.is_some() {
+            info!(source = %Escaped(&self.name), "Pulling works again.");
         }
     }
 
@@ -270,6 +276,7 @@ impl PullSource {
             stop: stop.clone(),
             health: health.clone(),
             label: label.clone(),
+            name: name.to_owned(),
         };
         let source = name.to_owned();
         let start = cursor.clone();

@@ -25,6 +25,7 @@ fn the_cursor_is_the_position_of_the_last_line_handed_out() {
         stop: Arc::new(AtomicBool::new(false)),
         health: health.clone(),
         label: PathBuf::from("https://x/api"),
+        name: "p".into(),
     };
     let mut s = PullSource {
         name: "p".into(),
