@@ -24,6 +24,7 @@ mod flood;
 mod injection;
 mod inventory;
 mod learn;
+mod pull;
 mod saas;
 mod scenarios;
 mod smtp_tls;

@@ -98,6 +98,7 @@ pub fn source() -> SourceConfig {
         zone: Zone::Local,
         once: None,
         settle: None,
+        pull: None,
     }
 }
 

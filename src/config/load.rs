@@ -277,7 +277,7 @@ fn validate(
         let mut declared = Declared::NotLoaded;
         for r in &raw.source {
             check_format(cx, r, &c, &mut declared);
-            let Some(s) = super::source::source(cx, r, base) else {
+            let Some(s) = super::source::source(cx, r, base, env) else {
                 continue;
             };
             if c.sources.iter().any(|o| o.name == s.name) {

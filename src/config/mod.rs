@@ -15,6 +15,7 @@ pub mod defaults;
 pub mod enrich;
 mod exports;
 pub mod load;
+mod pull;
 pub mod raw;
 pub mod select;
 mod source;
@@ -56,6 +57,9 @@ pub struct SourceConfig {
     /// export format or a source with `retention`). `None`: decided by the
     /// format (log files are followed as they grow).
     pub settle: Option<Duration>,
+    /// A SaaS audit log pulled from its API (`pull = "lineworks"`, `"okta"`);
+    /// `None` for the other kinds.
+    pub pull: Option<crate::source::pull::Pull>,
 }
 
 /// The HTTP listener.

@@ -77,4 +77,15 @@ pub struct RawSource {
     pub retention: Option<Spanned<String>>,
     /// How long a file of an export folder stays unwritten before it is read.
     pub settle: Option<Spanned<String>>,
+    /// `lineworks` or `okta`: a SaaS audit log pulled from its API; the keys
+    /// below belong to it (checked in `super::pull`).
+    pub pull: Option<Spanned<String>>,
+    pub url: Option<Spanned<String>>,
+    pub credentials: Option<Spanned<String>>,
+    pub token_url: Option<Spanned<String>>,
+    pub service: Option<Spanned<String>>,
+    pub interval: Option<Spanned<String>>,
+    pub start: Option<Spanned<String>>,
+    pub token_file: Option<Spanned<String>>,
+    pub token_env: Option<Spanned<String>>,
 }

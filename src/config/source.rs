@@ -1,5 +1,5 @@
-//! One `[[source]]` table checked: files (`path`, a glob) or network syslog
-//! (`listen`), its format, zone and name, every mistake reported at its line.
+//! One `[[source]]` table checked: files (`path`, a glob), network syslog
+//! (`listen`) or a pulled API (`pull`, in [`super::pull`]), its format, zone and name, every mistake reported at its line.
 
 use std::path::Path;
 
@@ -12,9 +12,17 @@ use crate::parse::Zone;
 use crate::source::net::Listen;
 
 /// One `[[source]]`.
-pub(super) fn source(cx: &mut Cx, s: &Spanned<RawSource>, base: &Path) -> Option<SourceConfig> {
+pub(super) fn source(
+    cx: &mut Cx,
+    s: &Spanned<RawSource>,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<SourceConfig> {
     let raw = s.get_ref();
-    let mut ok = true;
+    if raw.pull.is_some() {
+        return super::pull::source(cx, s, base, env);
+    }
+    let mut ok = super::pull::no_pull_keys(cx, raw);
     let (path, listen) = match (&raw.path, &raw.listen) {
         (Some(p), None) => {
             let path = p.get_ref();
@@ -98,5 +106,6 @@ pub(super) fn source(cx: &mut Cx, s: &Spanned<RawSource>, base: &Path) -> Option
         zone,
         once,
         settle,
+        pull: None,
     })
 }

@@ -23,6 +23,7 @@ use crate::pipeline::Pipeline;
 use crate::rules::{Engine, RuleSet};
 use crate::source::many::Sources;
 use crate::source::net::{Limits, Listen, NetSource};
+use crate::source::pull::PullSource;
 use crate::source::{Checkpoint, Cursor, Source, SourceSpec, Tailer};
 use crate::state::Store;
 
@@ -58,8 +59,9 @@ pub type Parsers = HashMap<String, SourceParse>;
 
 /// The configured sources: a parser slot per source (with its snapshot from
 /// the last run), the file sources as one tailer resuming from
-/// `checkpoints` (cursor-based kinds from `cursors`), and a listener per network source, bound now (a taken port
-/// is a start-up error) and waking the ingest thread through `wake`.
+/// `checkpoints`, a listener per network source, bound now (a taken port
+/// is a start-up error), and a puller per pulled source resuming from its
+/// cursor in `cursors`; the last two wake the ingest thread through `wake`.
 pub fn sources(
     config: &Config,
     rules: &RuleSet,
@@ -69,9 +71,9 @@ pub fn sources(
     from_end: bool,
     wake: &Sender<Instant>,
 ) -> Result<(Parsers, Box<dyn Source>), DaemonError> {
-    // No cursor-based kind is configured yet: the journal and pulled logs
-    // take theirs from here by their source's name.
-    let _ = cursors;
+    // Cursor-based kinds take theirs by their source's name.
+    let mut cursors: HashMap<String, String> =
+        cursors.into_iter().map(|c| (c.source, c.cursor)).collect();
     let mut sources = HashMap::new();
     let mut specs = Vec::new();
     let mut net_sources = Vec::new();
@@ -93,8 +95,19 @@ pub fn sources(
                 pending_restore: parser_snaps.remove(&s.name),
                 once: s.once,
                 file: Default::default(),
+                pulled: s.pull.is_some(),
             },
         );
+        if let Some(pull) = &s.pull {
+            let p = PullSource::start(
+                &s.name,
+                pull.clone(),
+                cursors.remove(&s.name),
+                Some(wake.clone()),
+            )?;
+            net_sources.push(Box::new(p) as Box<dyn Source>);
+            continue;
+        }
         let Some(listen) = s.listen else {
             specs.push(SourceSpec {
                 name: s.name.clone(),

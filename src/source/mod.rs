@@ -31,6 +31,7 @@ pub mod follow;
 pub mod framing;
 pub mod many;
 pub mod net;
+pub mod pull;
 pub mod resume;
 pub mod rows;
 pub mod settle;

@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::util::daemon::Daemon;
 
 /// `user`'s active decision, if any.
-fn active_for(d: &Daemon, user: &str) -> Option<Value> {
+pub(crate) fn active_for(d: &Daemon, user: &str) -> Option<Value> {
     d.decisions(true)
         .into_iter()
         .find(|x| x["target"]["user"] == user)

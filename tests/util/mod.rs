@@ -5,6 +5,7 @@
 
 pub mod daemon;
 pub mod decision;
+pub mod fake;
 pub mod geoip;
 pub mod http;
 

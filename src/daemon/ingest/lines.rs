@@ -37,6 +37,9 @@ pub struct SourceParse {
     pub once: Option<chrono::Duration>,
     /// The file lines come from now (see [`super::exports`]).
     pub file: FileState,
+    /// A pulled audit log: it retries an incomplete download itself and says
+    /// so on `/readyz`, so the export folder's notice is not for it.
+    pub pulled: bool,
 }
 
 /// Counters of one batch.
@@ -228,7 +231,7 @@ impl Lines {
             }
             Ok(None) => {}
             Err(e) => {
-                if e.reason == UnparsedReason::IncompleteExport {
+                if e.reason == UnparsedReason::IncompleteExport && !src.pulled {
                     self.notices.incomplete(line.source, line.file, line.path);
                 }
                 *c.unparsed.entry(e.reason).or_default() += 1;
