@@ -29,6 +29,7 @@ pub mod discover;
 pub mod fingerprint;
 pub mod follow;
 pub mod framing;
+pub mod journal;
 pub mod many;
 pub mod net;
 pub mod resume;
