@@ -32,6 +32,8 @@ pub struct StoreBackend {
     health: Option<Arc<super::health::StateHealth>>,
     /// When unlocks and storm resets happen.
     clock: Arc<dyn Clock>,
+    /// Why the embedded defaults chose a source, by source name.
+    chosen: Vec<(String, String)>,
 }
 
 impl StoreBackend {
@@ -50,7 +52,17 @@ impl StoreBackend {
             inventory: None,
             health: None,
             clock,
+            chosen: Vec::new(),
         }
+    }
+
+    /// Also says in `/readyz` why the embedded defaults chose a source.
+    pub fn with_chosen(mut self, sources: &[crate::config::SourceConfig]) -> StoreBackend {
+        self.chosen = sources
+            .iter()
+            .filter_map(|s| s.chosen.clone().map(|c| (s.name.clone(), c)))
+            .collect();
+        self
     }
 
     /// Also reports failing commits in `/readyz`.
@@ -202,8 +214,19 @@ impl AdminBackend for StoreBackend {
 
     fn readiness(&self) -> Readiness {
         let mut problems = Vec::new();
+        let mut sources = Vec::new();
         if let Ok(status) = self.status.lock() {
             for s in status.iter() {
+                sources.push(crate::http::SourceReady {
+                    name: s.name.clone(),
+                    reads: s.pattern.clone(),
+                    up: s.is_up(),
+                    chosen: self
+                        .chosen
+                        .iter()
+                        .find(|(n, _)| *n == s.name)
+                        .map(|(_, c)| c.clone()),
+                });
                 if let Some(hint) = s.missing_hint() {
                     problems.push(Problem::Source {
                         name: s.name.clone(),
@@ -225,6 +248,6 @@ impl AdminBackend for StoreBackend {
                 message: e.to_string(),
             });
         }
-        Readiness { problems }
+        Readiness { problems, sources }
     }
 }

@@ -40,7 +40,11 @@ pub fn load(path: Option<&Path>) -> Result<Config, ConfigErrors> {
             message: format!("cannot read: {e}"),
         }])
     })?;
-    load_text(&text, path, &|k| std::env::var(k).ok())
+    let mut c = load_text(&text, path, &|k| std::env::var(k).ok())?;
+    if c.sources.iter().any(|s| s.chosen.is_some()) {
+        c.sources = vec![defaults::host_source()];
+    }
+    Ok(c)
 }
 
 /// Validates the text of the file at `file` (used for messages and as the base of

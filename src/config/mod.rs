@@ -13,6 +13,7 @@ pub mod actions;
 pub mod alerts;
 pub mod defaults;
 pub mod enrich;
+mod journal;
 pub mod load;
 pub mod raw;
 pub mod select;
@@ -50,6 +51,11 @@ pub struct SourceConfig {
     /// by this source within this long is not delivered again (see
     /// `crate::source::rows`). `None`: every line counts (log files, syslog).
     pub once: Option<chrono::Duration>,
+    /// The systemd journal (`journal = true`); `None` for other kinds.
+    pub journal: Option<crate::source::journal::JournalSpec>,
+    /// Why the embedded defaults chose this source (`config check` and
+    /// `/readyz` say it); `None` for a configured source.
+    pub chosen: Option<String>,
 }
 
 /// The HTTP listener.

@@ -72,4 +72,9 @@ pub struct RawSource {
     pub format: Option<Spanned<String>>,
     pub tz: Option<Spanned<String>>,
     pub name: Option<Spanned<String>>,
+    /// `journal = true`: the systemd journal (see `super::journal`).
+    pub journal: Option<Spanned<bool>>,
+    pub journal_dir: Option<Spanned<String>>,
+    #[serde(rename = "match")]
+    pub matches: Option<Spanned<Vec<String>>>,
 }

@@ -14,6 +14,9 @@ use crate::source::net::Listen;
 /// One `[[source]]`.
 pub(super) fn source(cx: &mut Cx, s: &Spanned<RawSource>, base: &Path) -> Option<SourceConfig> {
     let raw = s.get_ref();
+    if raw.journal.is_some() || raw.journal_dir.is_some() || raw.matches.is_some() {
+        return super::journal::source(cx, s, base);
+    }
     let mut ok = true;
     let (path, listen) = match (&raw.path, &raw.listen) {
         (Some(p), None) => {
@@ -96,5 +99,7 @@ pub(super) fn source(cx: &mut Cx, s: &Spanned<RawSource>, base: &Path) -> Option
         format,
         zone,
         once: None,
+        journal: None,
+        chosen: None,
     })
 }

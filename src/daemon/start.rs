@@ -21,6 +21,7 @@ use crate::escape::Escaped;
 use crate::parse::Format;
 use crate::pipeline::Pipeline;
 use crate::rules::{Engine, RuleSet};
+use crate::source::journal::JournalSource;
 use crate::source::many::Sources;
 use crate::source::net::{Limits, Listen, NetSource};
 use crate::source::{Checkpoint, Cursor, Source, SourceSpec, Tailer};
@@ -69,9 +70,8 @@ pub fn sources(
     from_end: bool,
     wake: &Sender<Instant>,
 ) -> Result<(Parsers, Box<dyn Source>), DaemonError> {
-    // No cursor-based kind is configured yet: the journal and pulled logs
-    // take theirs from here by their source's name.
-    let _ = cursors;
+    let mut cursors: HashMap<String, String> =
+        cursors.into_iter().map(|c| (c.source, c.cursor)).collect();
     let mut sources = HashMap::new();
     let mut specs = Vec::new();
     let mut net_sources = Vec::new();
@@ -92,6 +92,14 @@ pub fn sources(
                 once: s.once,
             },
         );
+        if let Some(spec) = &s.journal {
+            let cursor = cursors.remove(&s.name);
+            info!(source = %Escaped(&s.name), journal = %Escaped(&spec.label()), resume = cursor.is_some(), chosen = %Escaped(s.chosen.as_deref().unwrap_or("configured")), "Following the journal.");
+            let j =
+                JournalSource::start(&s.name, spec.clone(), cursor, from_end, Some(wake.clone()))?;
+            net_sources.push(Box::new(j) as Box<dyn Source>);
+            continue;
+        }
         let Some(listen) = s.listen else {
             specs.push(SourceSpec {
                 name: s.name.clone(),

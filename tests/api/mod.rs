@@ -152,6 +152,7 @@ impl AdminBackend for Fake {
     fn readiness(&self) -> Readiness {
         Readiness {
             problems: self.problems.clone(),
+            sources: Vec::new(),
         }
     }
 }

@@ -11,6 +11,14 @@ use std::thread::JoinHandle;
 use super::child::{self, From, JournalSpec};
 use super::entry;
 
+/// A problem as a one-off reader says it: nothing is retried here.
+fn once(mut e: crate::source::SourceError) -> String {
+    if let Some(h) = e.hint.strip_suffix("; retrying") {
+        e.hint = h.to_owned();
+    }
+    e.to_string()
+}
+
 /// `journalctl`'s output as syslog lines.
 pub struct Export {
     spec: JournalSpec,
@@ -26,10 +34,10 @@ pub struct Export {
 impl Export {
     /// Starts journalctl over the whole of `spec`'s journal.
     pub fn start(spec: &JournalSpec) -> io::Result<Export> {
-        let mut child = spec.command(&From::Start, false).spawn().map_err(|e| {
-            let p = child::spawn_problem(&e, spec);
-            io::Error::new(e.kind(), p.to_string())
-        })?;
+        let mut child = spec
+            .command(&From::Start, false)
+            .spawn()
+            .map_err(|e| io::Error::new(e.kind(), once(child::spawn_problem(&e, spec))))?;
         let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
             return Err(io::Error::other("journalctl without pipes"));
         };
@@ -90,9 +98,9 @@ impl Export {
         if status.success() {
             return Ok(());
         }
-        Err(io::Error::other(
-            child::exit_problem(status, &said, &self.spec).to_string(),
-        ))
+        Err(io::Error::other(once(child::exit_problem(
+            status, &said, &self.spec,
+        ))))
     }
 }
 
