@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod decision;
 pub mod geoip;
 pub mod http;
+pub mod journal;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

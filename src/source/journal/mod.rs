@@ -133,8 +133,18 @@ pub struct JournalSource {
     shared: Arc<Shared>,
     /// The cursor of the last entry handed out (or the one resumed from).
     cursor: Option<String>,
-    /// Lines handed out so far: the "offset" of the next line.
+    /// Lines handed out so far: the "offset" of a line without a cursor.
     seq: u64,
+}
+
+/// The entry's sequence number (`i=` of its cursor, hex): the offset of its
+/// line. Stable across restarts, so a decision re-derived after a kill -9
+/// gets the same id (ids include the triggering line's offset).
+fn seqnum(cursor: &str) -> Option<u64> {
+    cursor
+        .split(';')
+        .find_map(|p| p.strip_prefix("i="))
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
 }
 
 impl std::fmt::Debug for JournalSource {
@@ -207,7 +217,7 @@ impl Source for JournalSource {
                 source: &self.name,
                 file: FileId(0),
                 path: &self.label,
-                offset: self.seq,
+                offset: m.cursor.as_deref().and_then(seqnum).unwrap_or(self.seq),
                 line: &m.line,
                 too_long: m.too_long,
                 peer: None,

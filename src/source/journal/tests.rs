@@ -154,3 +154,13 @@ fn a_missing_directory_is_reported_with_its_fix_and_retried() {
     append(&dir, &[(1733562000, "late")]);
     assert_eq!(take(&mut s, 1).len(), 1);
 }
+
+#[test]
+fn the_offset_of_an_entry_is_its_sequence_number() {
+    assert_eq!(
+        seqnum("s=7321ae;i=1f;b=0123;m=3e8;t=628aa5;x=74b2"),
+        Some(31)
+    );
+    assert_eq!(seqnum("s=7321ae;b=0123"), None);
+    assert_eq!(seqnum("i=zz"), None);
+}
