@@ -5,7 +5,8 @@
 # are root (promtool and prometheus, from the `prometheus` package, check the
 # metrics, dashboards and alerting rules; `prometheus-alertmanager` receives
 # alerts in the delivery tests; `nftables` runs the real `nft` test, inside a
-# network namespace of its own, never on the host's ruleset), with a
+# network namespace of its own, never on the host's ruleset;
+# `systemd-journal-remote` writes the journal files the journal tests follow), with a
 # policy-rc.d that keeps the packages from starting or enabling their services;
 # and aiosmtpd from PyPI (the SMTP server of the e-mail tests). Install errors
 # are shown on stderr. Then runs the whole cargo test suite.
@@ -27,6 +28,8 @@
 #   nightly            fails: these machines carry a nightly toolchain (fuzzing)
 #   cargo-fuzz         fails: installed by scripts/fuzz-smoke.sh
 #   logger             fails: util-linux's (package bsdutils), on every Debian
+#   systemd-journal-remote  fails: installed above (writes the journal tests' files)
+#   journalctl         fails: part of systemd, on every Debian with systemd
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +39,7 @@ need_pkgs=()
 command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_pkgs+=(prometheus-alertmanager)
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_pkgs+=(nftables)
+[ -x /lib/systemd/systemd-journal-remote ] || need_pkgs+=(systemd-journal-remote)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
