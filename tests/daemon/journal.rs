@@ -388,3 +388,62 @@ fn parse_and_replay_read_a_journal_directory() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such directory"));
 }
+
+#[test]
+fn a_user_who_may_not_read_the_journal_is_told_the_group() {
+    let name = "daemon::journal::a_user_who_may_not_read_the_journal_is_told_the_group";
+    if !journal::available(name) {
+        return;
+    }
+    let root = nix::unistd::Uid::effective().is_root();
+    if !root || !crate::util::runs("setpriv", &["--version"]) {
+        crate::util::skip(
+            "privileges",
+            name,
+            "needs root and setpriv to run the daemon as nobody",
+        );
+        return;
+    }
+    let (dir, j) = journal_setup();
+    journal::append(&j, &[marker(1)]);
+    // The daemon runs as nobody and owns its directory; the journal stays
+    // root's (0640 files in a 0755 directory, as journald writes them).
+    let nobody = nix::unistd::Uid::from_raw(65534);
+    for e in std::fs::read_dir(dir.path()).unwrap() {
+        let p = e.unwrap().path();
+        if p != j {
+            chown_all(&p, nobody);
+        }
+    }
+    std::os::unix::fs::chown(dir.path(), Some(65534), Some(65534)).unwrap();
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_loginwatch"));
+    let d = Daemon::start_via(dir.path(), cmd);
+    let msg = wait_for(
+        "/readyz to give the group fix",
+        Duration::from_secs(20),
+        || {
+            let v = http::get(d.url("/readyz")).send().json();
+            v["problems"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["name"] == "journal"))
+                .and_then(|p| p["message"].as_str().map(str::to_owned))
+        },
+    );
+    assert!(
+        msg.contains("permission denied") && msg.contains("usermod -aG systemd-journal loginwatch"),
+        "{msg}"
+    );
+    assert_eq!(d.metric("loginwatch_source_up{source=\"journal\"}"), 0.0);
+}
+
+/// `chown -R uid:uid path` (nobody's group has nobody's number on Debian).
+fn chown_all(path: &Path, uid: nix::unistd::Uid) {
+    std::os::unix::fs::chown(path, Some(uid.as_raw()), Some(uid.as_raw())).unwrap();
+    if path.is_dir() {
+        for e in std::fs::read_dir(path).unwrap() {
+            chown_all(&e.unwrap().path(), uid);
+        }
+    }
+}
