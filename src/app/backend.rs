@@ -251,3 +251,46 @@ impl AdminBackend for StoreBackend {
         Readiness { problems, sources }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceError;
+
+    #[test]
+    fn readiness_lists_the_sources_and_why_the_defaults_chose_one() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Arc::new(Mutex::new(Store::open(&d.path().join("s.db")).unwrap()));
+        let journal = SourceStatus {
+            name: "journal".into(),
+            pattern: "journal".into(),
+            files: Vec::new(),
+            errors: vec![SourceError::new(
+                std::path::Path::new("journal"),
+                crate::source::Problem::PermissionDenied,
+            )],
+            lag_bytes: 0,
+            listening: false,
+        };
+        let status = Arc::new(Mutex::new(vec![journal]));
+        let mut chosen = crate::config::defaults::source();
+        chosen.name = "journal".into();
+        chosen.chosen = Some("embedded default: /var/log/auth.log does not exist".into());
+        let b = StoreBackend::new(
+            store,
+            status,
+            Arc::new(Metrics::new()),
+            Arc::new(crate::clock::SystemClock),
+        )
+        .with_chosen(&[chosen]);
+        let r = b.readiness();
+        assert!(!r.is_ready());
+        assert_eq!(r.sources.len(), 1);
+        assert_eq!(r.sources[0].reads, "journal");
+        assert!(!r.sources[0].up);
+        assert_eq!(
+            r.sources[0].chosen.as_deref(),
+            Some("embedded default: /var/log/auth.log does not exist")
+        );
+    }
+}

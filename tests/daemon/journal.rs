@@ -447,3 +447,33 @@ fn chown_all(path: &Path, uid: nix::unistd::Uid) {
         }
     }
 }
+
+#[test]
+fn config_check_names_each_source_and_why_the_defaults_chose_theirs() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("journal.toml");
+    std::fs::write(&cfg, "[[source]]\njournal = true\njournal_dir = \"j\"\n").unwrap();
+    let out = crate::util::lw()
+        .args(["config", "check"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "source journal: journal:{}/j\n",
+            d.path().display()
+        )),
+        "{text}"
+    );
+    // No source: the embedded default, whichever this host gets, says why.
+    std::fs::write(&cfg, "mode = \"recommend\"\n").unwrap();
+    let out = crate::util::lw()
+        .args(["config", "check"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(embedded default: "), "{text}");
+}
