@@ -115,12 +115,12 @@ impl InputArgs {
                 ))
             })?;
             let label = spec.label();
-            out.push(FileSource::new(
+            out.push(FileSource::from_lines(
                 label.as_str().into(),
                 Box::new(export),
                 &Format::Sshd,
                 opts,
-            )?);
+            ));
         }
         Ok(out)
     }

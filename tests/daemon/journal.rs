@@ -157,13 +157,12 @@ fn kill_9_after_a_commit_reads_no_entry_twice() {
     assert!(d.terminate().success());
 }
 
-/// What a decision is, without its id: the id includes the triggering line's
-/// offset, which is the entry's sequence number live and a byte offset in
-/// replay's stream.
+/// A decision: its id (which includes the triggering entry's offset, its
+/// sequence number live and in replay alike) and what it says.
 fn key(v: &Value) -> String {
     format!(
-        "{} {} {} {} {}",
-        v["rule"], v["target"], v["at"], v["evidence"]["count"], v["evidence"]["first"]
+        "{} {} {} {} {} {}",
+        v["id"], v["rule"], v["target"], v["at"], v["evidence"]["count"], v["evidence"]["first"]
     )
 }
 

@@ -1,15 +1,19 @@
-//! The journal's history as a stream of syslog lines, for `parse` and
+//! The journal's history as syslog lines, for `parse` and
 //! `replay --journal[-dir]`: `journalctl --output=json` without `--follow`,
 //! each entry converted as the live source converts it ([`super::entry`]),
-//! one line per entry. A line that is not an entry is passed on as it is (the
-//! parser counts it as malformed); journalctl failing is an error at the end.
+//! with the same offset (its sequence number), so a decision replayed from
+//! the journal has the id the daemon gave it. A line that is not an entry is
+//! passed on as it is (the parser counts it as malformed); journalctl failing
+//! is an error at the end.
 
 use std::io::{self, BufRead, BufReader, Read};
+
 use std::process::{Child, ChildStdout};
 use std::thread::JoinHandle;
 
 use super::child::{self, From, JournalSpec};
 use super::entry;
+use crate::parse::MAX_LINE;
 
 /// A problem as a one-off reader says it: nothing is retried here.
 fn once(mut e: crate::source::SourceError) -> String {
@@ -25,10 +29,9 @@ pub struct Export {
     child: Option<Child>,
     out: BufReader<ChildStdout>,
     stderr: Option<JoinHandle<Vec<String>>>,
-    /// The converted line being handed out, and how much of it was.
-    line: Vec<u8>,
-    at: usize,
     json: Vec<u8>,
+    /// Lines so far: the offset of a line without a cursor.
+    count: u64,
 }
 
 impl Export {
@@ -53,34 +56,34 @@ impl Export {
             child: Some(child),
             out: BufReader::with_capacity(64 * 1024, out),
             stderr: Some(stderr),
-            line: Vec::new(),
-            at: 0,
             json: Vec::new(),
+            count: 0,
         })
     }
 
-    /// The next converted line into `self.line`; false at the end.
-    fn next_line(&mut self) -> io::Result<bool> {
+    /// The next entry as `(offset, line)`, `None` for a line too long;
+    /// `Ok(None)` at the end.
+    fn next_line(&mut self) -> io::Result<Option<(u64, Option<Vec<u8>>)>> {
         loop {
             self.json.clear();
             if self.out.read_until(b'\n', &mut self.json)? == 0 {
                 self.finish()?;
-                return Ok(false);
+                return Ok(None);
             }
             let json = crate::source::framing::trim_end(&self.json);
             if json.is_empty() {
                 continue;
             }
-            self.line.clear();
-            self.at = 0;
-            match entry::convert(json) {
-                // Too long for journalctl: an empty line, counted as one.
-                Ok(e) if e.too_long => {}
-                Ok(e) => self.line = e.line,
-                Err(_) => self.line.extend_from_slice(json),
-            }
-            self.line.push(b'\n');
-            return Ok(true);
+            self.count += 1;
+            let at = self.count - 1;
+            let too_long = |l: Vec<u8>| (l.len() <= MAX_LINE).then_some(l);
+            return Ok(Some(match entry::convert(json) {
+                Ok(e) => (
+                    super::seqnum(&e.cursor).unwrap_or(at),
+                    if e.too_long { None } else { too_long(e.line) },
+                ),
+                Err(_) => (at, too_long(json.to_vec())),
+            }));
         }
     }
 
@@ -104,15 +107,11 @@ impl Export {
     }
 }
 
-impl Read for Export {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.at >= self.line.len() && !self.next_line()? {
-            return Ok(0);
-        }
-        let n = buf.len().min(self.line.len() - self.at);
-        buf[..n].copy_from_slice(&self.line[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
+impl Iterator for Export {
+    type Item = io::Result<(u64, Option<Vec<u8>>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_line().transpose()
     }
 }
 

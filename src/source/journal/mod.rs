@@ -140,7 +140,7 @@ pub struct JournalSource {
 /// The entry's sequence number (`i=` of its cursor, hex): the offset of its
 /// line. Stable across restarts, so a decision re-derived after a kill -9
 /// gets the same id (ids include the triggering line's offset).
-fn seqnum(cursor: &str) -> Option<u64> {
+pub fn seqnum(cursor: &str) -> Option<u64> {
     cursor
         .split(';')
         .find_map(|p| p.strip_prefix("i="))
