@@ -164,3 +164,37 @@ fn the_offset_of_an_entry_is_its_sequence_number() {
     assert_eq!(seqnum("s=7321ae;b=0123"), None);
     assert_eq!(seqnum("i=zz"), None);
 }
+
+#[test]
+fn a_journalctl_that_dies_is_restarted_after_the_last_entry_read() {
+    if !tools() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    append(d.path(), &[(1733562000, "one"), (1733562001, "two")]);
+    let mut s = JournalSource::start("journal", spec(d.path()), None, false, None).unwrap();
+    assert_eq!(take(&mut s, 2).len(), 2);
+    let pid = s.shared.state().child.as_ref().map(|c| c.id()).unwrap();
+    assert!(
+        Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let until = Instant::now() + Duration::from_secs(5);
+    while s.status()[0].is_up() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let down = s.status();
+    assert!(!down[0].is_up());
+    assert!(
+        down[0].errors[0].to_string().contains("journalctl ended"),
+        "{down:?}"
+    );
+    append(d.path(), &[(1733562002, "three")]);
+    // Restarted after "two": "three" comes, and nothing twice.
+    let got = take(&mut s, 1);
+    assert!(got[0].ends_with("three"), "{got:?}");
+    assert!(take_for(&mut s, 1, Duration::from_millis(1500)).is_empty());
+}
