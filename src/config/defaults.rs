@@ -153,7 +153,8 @@ pub fn host_source() -> SourceConfig {
 }
 
 impl Config {
-    /// The configuration used when no file is given (see the module docs).
+    /// The configuration used when no file is given (see the module docs);
+    /// its source is the one [`host_source`] chooses on this host.
     pub fn default_embedded() -> Config {
         let mut c = Config::defaults_with_state(state_path());
         c.sources = vec![host_source()];

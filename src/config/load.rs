@@ -29,6 +29,8 @@ pub(super) const MAX_NAME: usize = 64;
 
 /// Loads the configuration: the file at `path`, or the embedded defaults when
 /// `None`. Token environment variables are read from the process environment.
+/// A file without `[[source]]` gets the embedded default source chosen for
+/// this host (`defaults::host_source`: the auth log, else the journal).
 pub fn load(path: Option<&Path>) -> Result<Config, ConfigErrors> {
     let Some(path) = path else {
         return Ok(Config::default_embedded());

@@ -59,8 +59,10 @@ pub type Parsers = HashMap<String, SourceParse>;
 
 /// The configured sources: a parser slot per source (with its snapshot from
 /// the last run), the file sources as one tailer resuming from
-/// `checkpoints` (cursor-based kinds from `cursors`), and a listener per network source, bound now (a taken port
-/// is a start-up error) and waking the ingest thread through `wake`.
+/// `checkpoints`, a journal reader per journal source resuming after its
+/// cursor in `cursors`, and a listener per network source, bound now (a
+/// taken port is a start-up error); the journal and the listeners wake the
+/// ingest thread through `wake`.
 pub fn sources(
     config: &Config,
     rules: &RuleSet,

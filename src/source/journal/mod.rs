@@ -80,7 +80,8 @@ struct Shared {
 struct State {
     /// The running child, to be killed when the source is dropped.
     child: Option<Child>,
-    /// Since when the current child runs.
+    /// Since when the current child runs; `None` while there is none (set
+    /// back together with its problem, not when the process is reaped).
     since: Option<Instant>,
     /// Why the last child failed: shown until a child runs [`STABLE`].
     failed: Option<SourceError>,
@@ -111,6 +112,7 @@ impl Shared {
             st.warned = Some(e);
         } else {
             st.failed = Some(e);
+            st.since = None;
         }
     }
 
@@ -253,7 +255,7 @@ impl Source for JournalSource {
 
     fn status(&self) -> Vec<SourceStatus> {
         let st = self.shared.state();
-        let running = st.child.is_some();
+        let running = st.since.is_some();
         let stable = st.since.is_some_and(|t| t.elapsed() >= STABLE);
         let mut errors: Vec<SourceError> = st.warned.iter().cloned().collect();
         if let Some(f) = &st.failed
@@ -332,16 +334,20 @@ impl Reader {
                 c.wait().ok()
             });
             let said = errs.join().unwrap_or_default();
-            self.shared.state().since = None;
             if !open || self.shared.stopped() {
                 return;
             }
             if said.iter().any(|l| l.contains("Failed to seek to cursor")) {
                 from = From::End;
             }
-            if let Some(status) = status {
-                let p = child::exit_problem(status, &said, &self.spec);
-                self.shared.problem(&self.name, p, false);
+            match status {
+                // Not running and why, in one step: a status never shows
+                // the child gone without its problem.
+                Some(status) => {
+                    let p = child::exit_problem(status, &said, &self.spec);
+                    self.shared.problem(&self.name, p, false);
+                }
+                None => self.shared.state().since = None,
             }
             if started.elapsed() >= STABLE * 5 {
                 backoff = BACKOFF.0;
