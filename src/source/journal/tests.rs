@@ -23,13 +23,19 @@ fn tools() -> bool {
     ok
 }
 
-/// Appends entries (journal export format) to `dir/remote.journal`.
+/// Appends sshd entries (journal export format) to `dir/remote.journal`.
 fn append(dir: &Path, messages: &[(u64, &str)]) {
+    let tagged: Vec<(u64, &str, &str)> = messages.iter().map(|(t, m)| (*t, "sshd", *m)).collect();
+    append_as(dir, &tagged);
+}
+
+/// Appends entries of the given programs.
+fn append_as(dir: &Path, messages: &[(u64, &str, &str)]) {
     let mut text = String::new();
-    for (sec, m) in messages {
+    for (sec, program, m) in messages {
         text.push_str(&format!(
             "__REALTIME_TIMESTAMP={}\n__MONOTONIC_TIMESTAMP={}\n_BOOT_ID=0123456789abcdef0123456789abcdef\n\
-             _HOSTNAME=web1\nSYSLOG_IDENTIFIER=sshd\n_PID=42\nMESSAGE={m}\n\n",
+             _HOSTNAME=web1\nSYSLOG_IDENTIFIER={program}\n_PID=42\nMESSAGE={m}\n\n",
             sec * 1_000_000,
             sec * 1_000_000 + 1
         ));
@@ -197,4 +203,35 @@ fn a_journalctl_that_dies_is_restarted_after_the_last_entry_read() {
     let got = take(&mut s, 1);
     assert!(got[0].ends_with("three"), "{got:?}");
     assert!(take_for(&mut s, 1, Duration::from_millis(1500)).is_empty());
+}
+
+#[test]
+fn matches_choose_the_entries() {
+    if !tools() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    append_as(
+        d.path(),
+        &[
+            (1733562000, "cron", "not by default"),
+            (1733562001, "sudo", "by default"),
+            (1733562002, "sshd-session", "by default too"),
+        ],
+    );
+    let mut s = JournalSource::start("journal", spec(d.path()), None, false, None).unwrap();
+    let got = take(&mut s, 2);
+    assert!(
+        got[0].contains(" sudo[42]: ") && got[1].contains(" sshd-session[42]: "),
+        "{got:?}"
+    );
+    assert!(take_for(&mut s, 1, Duration::from_millis(1000)).is_empty());
+    let only_cron = JournalSpec {
+        dir: Some(d.path().to_path_buf()),
+        matches: vec!["SYSLOG_IDENTIFIER=cron".into()],
+    };
+    let mut s = JournalSource::start("journal", only_cron, None, false, None).unwrap();
+    let got = take(&mut s, 1);
+    assert!(got[0].ends_with("cron[42]: not by default"), "{got:?}");
+    assert!(take_for(&mut s, 1, Duration::from_millis(1000)).is_empty());
 }
