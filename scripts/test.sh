@@ -6,7 +6,8 @@
 # metrics, dashboards and alerting rules; `prometheus-alertmanager` receives
 # alerts in the delivery tests; `rsyslog` relays to the network source;
 # `nftables` runs the real `nft` test, inside a
-# network namespace of its own, never on the host's ruleset), with a
+# network namespace of its own, never on the host's ruleset;
+# `systemd-journal-remote` writes the journal files the journal tests follow), with a
 # policy-rc.d that keeps the packages from starting or enabling their services;
 # and aiosmtpd from PyPI (the SMTP server of the e-mail tests). Install errors
 # are shown on stderr. Then runs the whole cargo test suite.
@@ -30,6 +31,8 @@
 #   logger             fails: util-linux's (package bsdutils), on every Debian
 #   rsyslogd           fails: installed above (run as a child with its own
 #                      config; the host's syslog is not touched)
+#   systemd-journal-remote  fails: installed above (writes the journal tests' files)
+#   journalctl         fails: part of systemd, on every Debian with systemd
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +43,7 @@ command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_pkgs+=(prometheus-alertmanager)
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_pkgs+=(nftables)
 [ -x /usr/sbin/rsyslogd ] || need_pkgs+=(rsyslog)
+[ -x /lib/systemd/systemd-journal-remote ] || need_pkgs+=(systemd-journal-remote)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

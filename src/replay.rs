@@ -47,10 +47,33 @@ impl Stats {
 /// Called for each line that fails to parse: (path, offset, raw line, error).
 pub type UnparsedHook<'a> = dyn FnMut(&str, u64, &[u8], &ParseError) + 'a;
 
+/// Lines that carry their own offsets, for an input that is not a byte
+/// stream (a journal's entries, whose offset is the entry's sequence number,
+/// as the daemon gives it): `(offset, line)`, `None` for a line too long.
+pub type OffsetLines = Box<dyn Iterator<Item = io::Result<(u64, Option<Vec<u8>>)>>>;
+
+fn format_name(format: &Format) -> &'static str {
+    match format {
+        Format::Auto | Format::Sshd => "sshd",
+        Format::Json(_) => "json",
+        Format::Regex(_) => "regex",
+        Format::Csv(_) => "csv",
+    }
+}
+
+/// Where a [`FileSource`]'s lines come from.
+enum Input {
+    Bytes(LineReader<BufReader<Box<dyn Read>>>),
+    Lines {
+        lines: OffsetLines,
+        current: Vec<u8>,
+    },
+}
+
 /// One input file (or stdin) with its parser.
 pub struct FileSource {
     path: Name,
-    reader: LineReader<BufReader<Box<dyn Read>>>,
+    input: Input,
     parser: Parser,
     /// The format actually used (after `auto` detection), for messages.
     pub format_name: &'static str,
@@ -74,16 +97,11 @@ impl FileSource {
             Format::Auto => detect::detect_head(buf.fill_buf()?),
             f => f.clone(),
         };
-        let format_name = match &format {
-            Format::Auto | Format::Sshd => "sshd",
-            Format::Json(_) => "json",
-            Format::Regex(_) => "regex",
-            Format::Csv(_) => "csv",
-        };
+        let format_name = format_name(&format);
         let parser = Parser::new(&format, opts, LineCtx { path: path.clone() });
         Ok(FileSource {
             path,
-            reader: LineReader::new(buf, 0),
+            input: Input::Bytes(LineReader::new(buf, 0)),
             once_key: parser.retention().map(|_| format.name().to_owned()),
             parser,
             format_name,
@@ -91,14 +109,43 @@ impl FileSource {
         })
     }
 
+    /// A source over lines with their own offsets, in a concrete `format`
+    /// (`Auto` reads them as sshd: nothing is detected here).
+    pub fn from_lines(
+        path: Name,
+        lines: OffsetLines,
+        format: &Format,
+        opts: &ParseOptions,
+    ) -> FileSource {
+        let format = match format {
+            Format::Auto => Format::Sshd,
+            f => f.clone(),
+        };
+        let parser = Parser::new(&format, opts, LineCtx { path: path.clone() });
+        FileSource {
+            once_key: parser.retention().map(|_| format.name().to_owned()),
+            parser,
+            path,
+            input: Input::Lines {
+                lines,
+                current: Vec::new(),
+            },
+            format_name: format_name(&format),
+            occurrences: Occurrences::default(),
+        }
+    }
+
     /// The path events are stamped with.
     pub fn path(&self) -> &str {
         &self.path
     }
 
-    /// Bytes consumed so far (for progress).
+    /// Bytes consumed so far (for progress; 0 for lines with their own offsets).
     pub fn offset(&self) -> u64 {
-        self.reader.offset()
+        match &self.input {
+            Input::Bytes(r) => r.offset(),
+            Input::Lines { .. } => 0,
+        }
     }
 
     /// The next auth event, counting lines and errors into `stats`.
@@ -119,8 +166,19 @@ impl FileSource {
         mut once: Option<&mut Once>,
     ) -> io::Result<Option<AuthEvent>> {
         loop {
-            let Some((offset, line)) = self.reader.next_line()? else {
-                return Ok(None);
+            let (offset, line) = match &mut self.input {
+                Input::Bytes(r) => match r.next_line()? {
+                    Some(l) => l,
+                    None => return Ok(None),
+                },
+                Input::Lines { lines, current } => match lines.next().transpose()? {
+                    Some((offset, Some(bytes))) => {
+                        *current = bytes;
+                        (offset, Line::Text(current.as_slice()))
+                    }
+                    Some((offset, None)) => (offset, Line::TooLong),
+                    None => return Ok(None),
+                },
             };
             stats.lines += 1;
             let result = match line {
@@ -265,5 +323,31 @@ mod tests {
         while s.next_event(&mut stats, &mut hook).unwrap().is_some() {}
         assert_eq!(stats.lines, 1);
         assert_eq!(seen, vec![(0, UnparsedReason::TooLong)]);
+    }
+
+    #[test]
+    fn lines_with_their_own_offsets_keep_them() {
+        let opts = ParseOptions::at(Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap());
+        let lines: Vec<io::Result<(u64, Option<Vec<u8>>)>> = vec![
+            Ok((41, None)),
+            Ok((
+                42,
+                Some(b"2026-11-21T08:00:00Z web1 sshd[7]: Failed password for bob from 192.0.2.1 port 2 ssh2".to_vec()),
+            )),
+        ];
+        let mut s = FileSource::from_lines(
+            "journal".into(),
+            Box::new(lines.into_iter()),
+            &Format::Auto,
+            &opts,
+        );
+        let mut stats = Stats::default();
+        let mut seen = vec![];
+        let mut hook = |_: &str, off: u64, _: &[u8], e: &ParseError| seen.push((off, e.reason));
+        let ev = s.next_event(&mut stats, &mut hook).unwrap().unwrap();
+        assert_eq!(ev.log_offset, Some(42));
+        assert!(s.next_event(&mut stats, &mut hook).unwrap().is_none());
+        assert_eq!(seen, vec![(41, UnparsedReason::TooLong)]);
+        assert_eq!((stats.lines, stats.events), (2, 1));
     }
 }

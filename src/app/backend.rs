@@ -32,6 +32,8 @@ pub struct StoreBackend {
     health: Option<Arc<super::health::StateHealth>>,
     /// When unlocks and storm resets happen.
     clock: Arc<dyn Clock>,
+    /// Why the embedded defaults chose a source, by source name.
+    chosen: Vec<(String, String)>,
 }
 
 impl StoreBackend {
@@ -50,7 +52,17 @@ impl StoreBackend {
             inventory: None,
             health: None,
             clock,
+            chosen: Vec::new(),
         }
+    }
+
+    /// Also says in `/readyz` why the embedded defaults chose a source.
+    pub fn with_chosen(mut self, sources: &[crate::config::SourceConfig]) -> StoreBackend {
+        self.chosen = sources
+            .iter()
+            .filter_map(|s| s.chosen.clone().map(|c| (s.name.clone(), c)))
+            .collect();
+        self
     }
 
     /// Also reports failing commits in `/readyz`.
@@ -203,8 +215,19 @@ impl AdminBackend for StoreBackend {
     fn readiness(&self) -> Readiness {
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
+        let mut sources = Vec::new();
         if let Ok(status) = self.status.lock() {
             for s in status.iter() {
+                sources.push(crate::http::SourceReady {
+                    name: s.name.clone(),
+                    reads: s.pattern.clone(),
+                    up: s.is_up(),
+                    chosen: self
+                        .chosen
+                        .iter()
+                        .find(|(n, _)| *n == s.name)
+                        .map(|(_, c)| c.clone()),
+                });
                 if let Some(hint) = s.missing_hint() {
                     problems.push(Problem::Source {
                         name: s.name.clone(),
@@ -230,6 +253,54 @@ impl AdminBackend for StoreBackend {
                 message: e.to_string(),
             });
         }
-        Readiness { problems, warnings }
+        Readiness {
+            problems,
+            warnings,
+            sources,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceError;
+
+    #[test]
+    fn readiness_lists_the_sources_and_why_the_defaults_chose_one() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Arc::new(Mutex::new(Store::open(&d.path().join("s.db")).unwrap()));
+        let journal = SourceStatus {
+            name: "journal".into(),
+            pattern: "journal".into(),
+            files: Vec::new(),
+            errors: vec![SourceError::new(
+                std::path::Path::new("journal"),
+                crate::source::Problem::PermissionDenied,
+            )],
+            lag_bytes: 0,
+            listening: false,
+            warnings: Vec::new(),
+        };
+        let status = Arc::new(Mutex::new(vec![journal]));
+        let mut chosen = crate::config::defaults::source();
+        chosen.name = "journal".into();
+        chosen.chosen = Some("embedded default: /var/log/auth.log does not exist".into());
+        let b = StoreBackend::new(
+            store,
+            status,
+            Arc::new(Metrics::new()),
+            Arc::new(crate::clock::SystemClock),
+        )
+        .with_chosen(&[chosen]);
+        let r = b.readiness();
+        assert!(!r.is_ready());
+        assert_eq!(r.sources.len(), 1);
+        assert_eq!(r.sources[0].reads, "journal");
+        assert!(!r.sources[0].up);
+        assert_eq!(
+            r.sources[0].chosen.as_deref(),
+            Some("embedded default: /var/log/auth.log does not exist")
+        );
     }
 }

@@ -81,6 +81,22 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
                     "generated (admin.token beside the state file)"
                 },
             );
+            for s in &config.sources {
+                let reads = match (&s.journal, &s.listen) {
+                    (Some(j), _) => j.label(),
+                    (None, Some(l)) => l.to_string(),
+                    (None, None) => s.path.clone(),
+                };
+                outln!(
+                    "source {}: {}{}",
+                    Escaped(&s.name),
+                    Escaped(&reads),
+                    match &s.chosen {
+                        Some(c) => format!(" ({})", Escaped(c)),
+                        None => String::new(),
+                    }
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -16,6 +16,8 @@ use loginwatch::parse::custom::Declared;
 use loginwatch::parse::{Format, ParseError, ParseOptions, Zone};
 use loginwatch::replay::FileSource;
 use loginwatch::rules::RuleSet;
+use loginwatch::source::journal::JournalSpec;
+use loginwatch::source::journal::export::Export;
 
 use super::CliError;
 
@@ -41,8 +43,14 @@ pub struct InputArgs {
     /// history is backtested with the live view.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Also read the system journal (through journalctl, sshd/PAM entries).
+    #[arg(long)]
+    pub journal: bool,
+    /// Also read a directory of journal files (as `journalctl --directory`).
+    #[arg(long, value_name = "DIR", conflicts_with = "journal")]
+    pub journal_dir: Option<PathBuf>,
     /// Log files to read; `-` reads standard input.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present_any = ["journal", "journal_dir"], value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
 
@@ -97,7 +105,36 @@ impl InputArgs {
             };
             out.push(FileSource::new(name.as_str().into(), reader, format, opts)?);
         }
+        if let Some(spec) = self.journal_spec() {
+            // Journal entries are syslog lines with a full UTC time, whatever
+            // `--format` says about the files.
+            let export = Export::start(&spec).map_err(|e| {
+                CliError::Usage(format!(
+                    "cannot read the journal: {}",
+                    Escaped(&e.to_string())
+                ))
+            })?;
+            let label = spec.label();
+            out.push(FileSource::from_lines(
+                label.as_str().into(),
+                Box::new(export),
+                &Format::Sshd,
+                opts,
+            ));
+        }
         Ok(out)
+    }
+
+    /// The journal to read, if `--journal` or `--journal-dir` asks for one.
+    fn journal_spec(&self) -> Option<JournalSpec> {
+        match (&self.journal_dir, self.journal) {
+            (Some(d), _) => Some(JournalSpec {
+                dir: Some(d.clone()),
+                matches: Vec::new(),
+            }),
+            (None, true) => Some(JournalSpec::system()),
+            (None, false) => None,
+        }
     }
 
     /// The `--config` file, validated (every error listed, exit 2).

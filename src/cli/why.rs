@@ -121,6 +121,8 @@ fn from_files(
         geoip: a.geoip.clone(),
         config: a.config.clone(),
         files: a.files.clone(),
+        journal: false,
+        journal_dir: None,
     };
     let config = input.config()?;
     let (set, _) = super::rules::select(a.rules.as_deref(), config.as_ref())?;

@@ -99,13 +99,74 @@ pub fn source() -> SourceConfig {
         once: None,
         settle: None,
         pull: None,
+        journal: None,
+        chosen: None,
     }
 }
 
+/// Where a host keeps its journal: persistent, then volatile.
+pub const JOURNAL_DIRS: &[&str] = &["/var/log/journal", "/run/log/journal"];
+
+/// The default source for a host whose log locations are `auth_log` and
+/// `journal_dirs`: the auth log when it exists (rsyslog writes it), else the
+/// system journal when one of the directories holds a journal (Debian 12 and
+/// later without rsyslog), else the auth log still (waited for, with the
+/// hint to install rsyslog). The paths are arguments so the choice is tested
+/// without the real host's `/var/log`.
+pub fn choose_source(auth_log: &Path, journal_dirs: &[&Path]) -> SourceConfig {
+    let shown = auth_log.display();
+    let file = SourceConfig {
+        name: source_name(&auth_log.to_string_lossy()),
+        path: auth_log.to_string_lossy().into_owned(),
+        ..source()
+    };
+    if auth_log.exists() {
+        return SourceConfig {
+            chosen: Some(format!("embedded default: {shown} exists")),
+            ..file
+        };
+    }
+    let journal = journal_dirs
+        .iter()
+        .find(|d| std::fs::read_dir(d).is_ok_and(|mut entries| entries.next().is_some()));
+    match journal {
+        Some(d) => SourceConfig {
+            name: super::journal::NAME.to_owned(),
+            path: String::new(),
+            listen: None,
+            format: "sshd".to_owned(),
+            zone: Zone::Utc,
+            once: None,
+            settle: None,
+            pull: None,
+            journal: Some(crate::source::journal::JournalSpec::system()),
+            chosen: Some(format!(
+                "embedded default: {shown} does not exist and {} holds a journal",
+                d.display()
+            )),
+        },
+        None => SourceConfig {
+            chosen: Some(format!(
+                "embedded default: neither {shown} nor a journal exists; waiting for {shown}"
+            )),
+            ..file
+        },
+    }
+}
+
+/// [`choose_source`] on this host.
+pub fn host_source() -> SourceConfig {
+    let dirs: Vec<&Path> = JOURNAL_DIRS.iter().map(Path::new).collect();
+    choose_source(Path::new(SOURCE_PATH), &dirs)
+}
+
 impl Config {
-    /// The configuration used when no file is given (see the module docs).
+    /// The configuration used when no file is given (see the module docs);
+    /// its source is the one [`host_source`] chooses on this host.
     pub fn default_embedded() -> Config {
-        Config::defaults_with_state(state_path())
+        let mut c = Config::defaults_with_state(state_path());
+        c.sources = vec![host_source()];
+        c
     }
 
     /// The embedded defaults with a given state file: the pure part of
@@ -113,7 +174,12 @@ impl Config {
     /// the file system.
     pub fn defaults_with_state(state_path: PathBuf) -> Config {
         Config {
-            sources: vec![source()],
+            // Marked as the embedded default: `load` replaces it with the
+            // host's choice ([`host_source`]) when a file names no source.
+            sources: vec![SourceConfig {
+                chosen: Some("embedded default".to_owned()),
+                ..source()
+            }],
             rules_dir: None,
             profile: None,
             state_path,
@@ -174,5 +240,39 @@ mod tests {
         assert_eq!(c.sources[0].name, "auth.log");
         assert_eq!(c.sources[0].format, "auto");
         assert_eq!(c.poll_interval, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn the_default_source_is_the_auth_log_else_the_journal() {
+        let d = tempfile::tempdir().unwrap();
+        let auth = d.path().join("auth.log");
+        let (persistent, volatile) = (d.path().join("journal"), d.path().join("run-journal"));
+        let dirs = [persistent.as_path(), volatile.as_path()];
+        // Neither: the auth log, waited for.
+        let s = choose_source(&auth, &dirs);
+        assert_eq!(s.path, auth.to_string_lossy());
+        assert!(s.chosen.as_deref().unwrap().contains("nor a journal"));
+        // An empty journal directory is no journal.
+        std::fs::create_dir(&volatile).unwrap();
+        assert!(choose_source(&auth, &dirs).journal.is_none());
+        std::fs::create_dir(volatile.join("0123abcd")).unwrap();
+        let s = choose_source(&auth, &dirs);
+        assert_eq!(s.name, "journal");
+        assert_eq!(
+            s.journal,
+            Some(crate::source::journal::JournalSpec::system())
+        );
+        assert!(
+            s.chosen
+                .as_deref()
+                .unwrap()
+                .contains("run-journal holds a journal")
+        );
+        // The auth log wins when it exists (rsyslog installed).
+        std::fs::write(&auth, "").unwrap();
+        let s = choose_source(&auth, &dirs);
+        assert!(s.journal.is_none());
+        assert_eq!(s.name, "auth.log");
+        assert!(s.chosen.as_deref().unwrap().ends_with("exists"));
     }
 }

@@ -29,6 +29,8 @@ pub(super) const MAX_NAME: usize = 64;
 
 /// Loads the configuration: the file at `path`, or the embedded defaults when
 /// `None`. Token environment variables are read from the process environment.
+/// A file without `[[source]]` gets the embedded default source chosen for
+/// this host (`defaults::host_source`: the auth log, else the journal).
 pub fn load(path: Option<&Path>) -> Result<Config, ConfigErrors> {
     let Some(path) = path else {
         return Ok(Config::default_embedded());
@@ -40,7 +42,11 @@ pub fn load(path: Option<&Path>) -> Result<Config, ConfigErrors> {
             message: format!("cannot read: {e}"),
         }])
     })?;
-    load_text(&text, path, &|k| std::env::var(k).ok())
+    let mut c = load_text(&text, path, &|k| std::env::var(k).ok())?;
+    if c.sources.iter().any(|s| s.chosen.is_some()) {
+        c.sources = vec![defaults::host_source()];
+    }
+    Ok(c)
 }
 
 /// Validates the text of the file at `file` (used for messages and as the base of

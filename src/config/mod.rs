@@ -14,6 +14,7 @@ pub mod alerts;
 pub mod defaults;
 pub mod enrich;
 mod exports;
+mod journal;
 pub mod load;
 mod pull;
 pub mod raw;
@@ -60,6 +61,11 @@ pub struct SourceConfig {
     /// A SaaS audit log pulled from its API (`pull = "lineworks"`, `"okta"`);
     /// `None` for the other kinds.
     pub pull: Option<crate::source::pull::Pull>,
+    /// The systemd journal (`journal = true`); `None` for other kinds.
+    pub journal: Option<crate::source::journal::JournalSpec>,
+    /// Why the embedded defaults chose this source (`config check` and
+    /// `/readyz` say it); `None` for a configured source.
+    pub chosen: Option<String>,
 }
 
 /// The HTTP listener.

@@ -407,6 +407,8 @@ pub(super) fn source(
         // Each download or page is delivered as it comes: no file to settle.
         settle: None,
         pull: Some(pull),
+        journal: None,
+        chosen: None,
     })
 }
 

@@ -88,4 +88,9 @@ pub struct RawSource {
     pub start: Option<Spanned<String>>,
     pub token_file: Option<Spanned<String>>,
     pub token_env: Option<Spanned<String>>,
+    /// `journal = true`: the systemd journal (see `super::journal`).
+    pub journal: Option<Spanned<bool>>,
+    pub journal_dir: Option<Spanned<String>>,
+    #[serde(rename = "match")]
+    pub matches: Option<Spanned<Vec<String>>>,
 }

@@ -22,6 +22,9 @@ pub(super) fn source(
     if raw.pull.is_some() {
         return super::pull::source(cx, s, base, env);
     }
+    if raw.journal.is_some() || raw.journal_dir.is_some() || raw.matches.is_some() {
+        return super::journal::source(cx, s, base);
+    }
     let mut ok = super::pull::no_pull_keys(cx, raw);
     let (path, listen) = match (&raw.path, &raw.listen) {
         (Some(p), None) => {
@@ -107,5 +110,7 @@ pub(super) fn source(
         once,
         settle,
         pull: None,
+        journal: None,
+        chosen: None,
     })
 }

@@ -233,7 +233,8 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         services
             .backend(status, metrics.clone())
             .with_health(health.clone())
-            .with_inventory(inventory_handle),
+            .with_inventory(inventory_handle)
+            .with_chosen(&config.sources),
     );
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await

@@ -21,6 +21,7 @@ use crate::escape::Escaped;
 use crate::parse::Format;
 use crate::pipeline::Pipeline;
 use crate::rules::{Engine, RuleSet};
+use crate::source::journal::JournalSource;
 use crate::source::many::Sources;
 use crate::source::net::{Limits, Listen, NetSource};
 use crate::source::pull::PullSource;
@@ -59,9 +60,10 @@ pub type Parsers = HashMap<String, SourceParse>;
 
 /// The configured sources: a parser slot per source (with its snapshot from
 /// the last run), the file sources as one tailer resuming from
-/// `checkpoints`, a listener per network source, bound now (a taken port
-/// is a start-up error), and a puller per pulled source resuming from its
-/// cursor in `cursors`; the last two wake the ingest thread through `wake`.
+/// `checkpoints`, a journal reader per journal source resuming after its
+/// cursor in `cursors`, a listener per network source, bound now (a taken
+/// port is a start-up error), and a puller per pulled source resuming from
+/// its cursor; all but the files wake the ingest thread through `wake`.
 pub fn sources(
     config: &Config,
     rules: &RuleSet,
@@ -106,6 +108,14 @@ pub fn sources(
                 Some(wake.clone()),
             )?;
             net_sources.push(Box::new(p) as Box<dyn Source>);
+            continue;
+        }
+        if let Some(spec) = &s.journal {
+            let cursor = cursors.remove(&s.name);
+            info!(source = %Escaped(&s.name), journal = %Escaped(&spec.label()), resume = cursor.is_some(), chosen = %Escaped(s.chosen.as_deref().unwrap_or("configured")), "Following the journal.");
+            let j =
+                JournalSource::start(&s.name, spec.clone(), cursor, from_end, Some(wake.clone()))?;
+            net_sources.push(Box::new(j) as Box<dyn Source>);
             continue;
         }
         let Some(listen) = s.listen else {

@@ -66,6 +66,21 @@ pub enum Problem {
 pub struct Readiness {
     pub problems: Vec<Problem>,
     pub warnings: Vec<Problem>,
+    /// Every source, up or not (empty where the backend has none).
+    pub sources: Vec<SourceReady>,
+}
+
+/// One source in `/readyz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceReady {
+    /// The configured name.
+    pub name: String,
+    /// What it reads: a path or glob, a listen address, `journal[:DIR]`.
+    pub reads: String,
+    pub up: bool,
+    /// Why the embedded defaults chose it; absent for a configured source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<String>,
 }
 
 impl Readiness {

@@ -82,7 +82,7 @@ pub async fn readyz(State(s): State<AppState>) -> Result<Response, ApiError> {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({ "ready": r.is_ready(), "problems": r.problems, "warnings": r.warnings });
+    let body = json!({ "ready": r.is_ready(), "problems": r.problems, "warnings": r.warnings, "sources": r.sources });
     Ok((status, Json(body)).into_response())
 }
 

@@ -38,7 +38,9 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
 pub use auth::{FailureLimiter, MAX_FAILURES, constant_time_eq};
-pub use backend::{AdminBackend, BackendError, Problem, Readiness, UnlockError, status_str};
+pub use backend::{
+    AdminBackend, BackendError, Problem, Readiness, SourceReady, UnlockError, status_str,
+};
 pub use guard::{Credential, HostCheck, MAX_BODY};
 pub use handlers::{storm_reset_by, unlock_body};
 pub use token::AdminToken;

@@ -29,6 +29,7 @@ pub mod discover;
 pub mod fingerprint;
 pub mod follow;
 pub mod framing;
+pub mod journal;
 pub mod many;
 pub mod net;
 pub mod pull;
@@ -370,8 +371,9 @@ impl SourceStatus {
         let fix = if self.pattern.ends_with("/var/log/auth.log")
             || self.pattern.ends_with("/var/log/secure")
         {
-            "on Debian 12 and later sshd logs only to the journal: install rsyslog \
-             (apt-get install rsyslog), or point the source at the file your syslog daemon writes"
+            "on Debian 12 and later sshd logs only to the journal: read it with a source \
+             `journal = true`, or install rsyslog (apt-get install rsyslog), or point the \
+             source at the file your syslog daemon writes"
         } else {
             "check the path; the file is read from its start once it appears"
         };

@@ -153,6 +153,7 @@ impl AdminBackend for Fake {
         Readiness {
             problems: self.problems.clone(),
             warnings: Vec::new(),
+            sources: Vec::new(),
         }
     }
 }

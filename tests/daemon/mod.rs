@@ -3,12 +3,14 @@
 //! decisions visible in the API and metrics; admin unlock, auto-unlock, restart,
 //! rule reload and `kill -9` recovery ([`lifecycle`]), enrichment and the account
 //! sweep ([`inventory`]), alert sinks ([`alerts`]), enforce mode and the lockout
-//! storm breaker ([`enforce`]), folders of SaaS exports ([`exports`]).
+//! storm breaker ([`enforce`]), folders of SaaS exports ([`exports`]), the
+//! systemd journal as a source ([`journal`]).
 
 mod alerts;
 mod enforce;
 mod exports;
 mod inventory;
+mod journal;
 mod lifecycle;
 mod network;
 

@@ -8,6 +8,7 @@ pub mod decision;
 pub mod fake;
 pub mod geoip;
 pub mod http;
+pub mod journal;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
