@@ -199,3 +199,111 @@ fn readme_toml_examples_compile() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("4 rules, 1 declared formats"));
 }
+
+/// The subcommands a `--help` output lists under `Commands:` (without `help`).
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        // A wrapped description goes on with more indentation.
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every command and subcommand, found by walking `--help` from the top, so
+/// a new one cannot escape the checks below.
+fn every_command() -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    let mut todo = vec![Vec::<String>::new()];
+    while let Some(path) = todo.pop() {
+        let out = lw().args(&path).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{path:?}");
+        for c in subcommands(&String::from_utf8_lossy(&out.stdout)) {
+            let mut p = path.clone();
+            p.push(c);
+            todo.push(p);
+        }
+        found.push(path);
+    }
+    found
+}
+
+#[test]
+fn every_subcommand_help_shows_an_example() {
+    let commands = every_command();
+    assert!(commands.len() > 15, "the walk found too few: {commands:?}");
+    for path in commands.iter().filter(|p| !p.is_empty()) {
+        let out = lw().args(path).arg("--help").output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        let example = help
+            .split("\nExample:\n")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{path:?} --help has no Example section:\n{help}"));
+        // The example runs this very command, not a neighbour's.
+        assert!(
+            example.contains(&format!("loginwatch {}", path.join(" "))),
+            "{path:?}: {example}"
+        );
+    }
+}
+
+#[test]
+fn help_and_readme_name_every_built_in_format() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let options = readme
+        .split("### Common options")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap();
+    for cmd in ["parse", "replay", "why"] {
+        let out = lw().args([cmd, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        for name in loginwatch::parse::Format::builtin_names() {
+            assert!(help.contains(name), "{cmd} --help lacks {name}:\n{help}");
+            assert!(
+                options.contains(&format!("`{name}`")),
+                "the README's options table lacks {name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn run_help_and_readme_document_the_log_filter() {
+    let out = lw().args(["run", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("LOGINWATCH_LOG"));
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(readme.contains("LOGINWATCH_LOG"));
+}
+
+#[test]
+fn one_error_is_counted_in_the_singular() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.toml"), "nope = 1\n").unwrap();
+    let out = lw()
+        .args(["config", "check"])
+        .arg(dir.path().join("c.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid configuration (1 error):"), "{err}");
+    std::fs::write(dir.path().join("c.toml"), "nope = 1\nnor = 2\n").unwrap();
+    let out = lw()
+        .args(["config", "check"])
+        .arg(dir.path().join("c.toml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid configuration (2 errors):"), "{err}");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(rules.join("r.toml"), "[[rule]]\nid = \"x\"\n").unwrap();
+    let out = lw().args(["rules", "check"]).arg(&rules).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid rules (1 error):"), "{err}");
+}

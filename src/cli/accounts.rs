@@ -27,6 +27,9 @@ use super::table::{cell, column_width, left, right};
 pub enum Command {
     /// List active accounts with no successful login for N days (from the
     /// daemon's learned facts and the account inventory; the later login wins).
+    #[command(
+        after_help = "Example:\n  loginwatch accounts inactive --days 90 --inventory users.csv --json"
+    )]
     Inactive(InactiveArgs),
 }
 

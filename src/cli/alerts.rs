@@ -24,6 +24,9 @@ use super::parse::broken_pipe_ok;
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Read decisions as JSON lines on stdin and print each alert as a sink would send it.
+    #[command(
+        after_help = "Example:\n  loginwatch replay --json auth.log | loginwatch alerts preview --format slack"
+    )]
     Preview(PreviewArgs),
 }
 

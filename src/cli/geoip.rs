@@ -45,8 +45,8 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
             loginwatch::config::load(Some(p))
                 .map_err(|errs| {
                     CliError::Usage(format!(
-                        "invalid configuration ({} errors):\n{errs}",
-                        errs.0.len()
+                        "{}:\n{errs}",
+                        loginwatch::config::invalid("configuration", errs.0.len())
                     ))
                 })?
                 .geoip

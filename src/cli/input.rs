@@ -24,9 +24,9 @@ use super::CliError;
 /// How to read the input files.
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// Log format: auto (detect per file), sshd, ecs (alias json), cloudtrail,
-    /// windows-security, entra-signin, okta, or a format declared in the rules directory.
-    #[arg(long, short = 'f', default_value = "auto")]
+    // The help lists the formats from the parser's own list, so a new preset
+    // cannot be missing from it.
+    #[arg(long, short = 'f', default_value = "auto", help = format_help())]
     pub format: String,
     /// Year of year-less syslog timestamps [default: the current year, rolled back for future dates].
     #[arg(long)]
@@ -52,6 +52,24 @@ pub struct InputArgs {
     /// Log files to read; `-` reads standard input.
     #[arg(required_unless_present_any = ["journal", "journal_dir"], value_name = "FILE")]
     pub files: Vec<PathBuf>,
+}
+
+/// `--format`'s help: every built-in name, from [`Format::builtin_names`].
+pub fn format_help() -> String {
+    let names: Vec<&str> = Format::builtin_names()
+        .into_iter()
+        .map(|n| {
+            if n == "auto" {
+                "auto (detect per file)"
+            } else {
+                n
+            }
+        })
+        .collect();
+    format!(
+        "Log format: {}, or a format declared in the rules directory",
+        names.join(", ")
+    )
 }
 
 impl InputArgs {
@@ -144,8 +162,8 @@ impl InputArgs {
         };
         loginwatch::config::load(Some(p)).map(Some).map_err(|errs| {
             CliError::Usage(format!(
-                "invalid configuration ({} errors):\n{errs}",
-                errs.0.len()
+                "{}:\n{errs}",
+                loginwatch::config::invalid("configuration", errs.0.len())
             ))
         })
     }

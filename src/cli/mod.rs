@@ -95,36 +95,68 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the daemon: tail the logs, apply the rules, keep state, serve metrics and the admin API.
+    #[command(
+        after_help = "Example:\n  loginwatch run --config /etc/loginwatch/loginwatch.toml\n  \
+LOGINWATCH_LOG=loginwatch=debug loginwatch run --from-end\n\n\
+Environment:\n  LOGINWATCH_LOG  what the daemon logs on stderr, as tracing's EnvFilter \
+takes it: a level (error, warn, info, debug, trace) or per-module directives \
+(loginwatch::source=debug,info) [default: info]"
+    )]
     Run(run::Args),
     /// Parse log files and print one JSON auth event per line.
+    #[command(
+        after_help = "Example:\n  loginwatch parse /var/log/auth.log\n  loginwatch parse --format okta --show-unparsed okta-system-log.jsonl"
+    )]
     Parse(parse::Args),
     /// Run log files through the rules in event time, as if live, and print the decisions.
+    #[command(
+        after_help = "Example:\n  loginwatch replay --rules /etc/loginwatch/rules auth.log.1 auth.log\n  loginwatch replay --json --config /etc/loginwatch/loginwatch.toml auth.log"
+    )]
     Replay(replay::Args),
     /// Work with rule files.
     #[command(subcommand)]
+    #[command(after_help = "Example:\n  loginwatch rules check /etc/loginwatch/rules")]
     Rules(rules::Command),
     /// Work with the daemon's configuration file.
     #[command(subcommand)]
+    #[command(after_help = "Example:\n  loginwatch config check /etc/loginwatch/loginwatch.toml")]
     Config(config::Command),
     /// List and unlock the daemon's decisions.
     #[command(subcommand)]
+    #[command(
+        after_help = "Example:\n  loginwatch decisions list --active\n  loginwatch decisions unlock 0628690b41547a31 --reason \"identity confirmed by phone\""
+    )]
     Decisions(decisions::Command),
     /// Review accounts (inactive accounts from learned facts and the inventory).
     #[command(subcommand)]
+    #[command(
+        after_help = "Example:\n  loginwatch accounts inactive --days 90 --inventory users.csv"
+    )]
     Accounts(accounts::Command),
     /// Print what the GeoIP databases say about an address.
+    #[command(after_help = "Example:\n  loginwatch geoip --geoip GeoLite2-City.mmdb 203.0.113.7")]
     Geoip(geoip::Args),
     /// Preview alerts as the sinks would send them.
     #[command(subcommand)]
+    #[command(
+        after_help = "Example:\n  loginwatch replay --json auth.log | loginwatch alerts preview --format email --language ja"
+    )]
     Alerts(alerts::Command),
     /// Check the state database, or move a broken one aside and start clean.
     #[command(subcommand)]
+    #[command(
+        after_help = "Example:\n  loginwatch state check --config /etc/loginwatch/loginwatch.toml"
+    )]
     State(state::Command),
     /// Safety controls of the running daemon (the lockout storm breaker).
     #[command(subcommand)]
+    #[command(after_help = "Example:\n  loginwatch safety storm-reset --by alice")]
     Safety(safety::Command),
     /// Why a person cannot log in, and what to tell them (from log files, the
     /// running daemon, or its state file).
+    #[command(
+        after_help = "Example:\n  loginwatch why lena /var/log/auth.log\n  loginwatch why lena --config /etc/loginwatch/loginwatch.toml --language ja"
+    )]
     Why(why::Args),
 }
 

@@ -45,8 +45,8 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     init_logging(a.log_format);
     let config: Config = config::load(a.config.as_deref()).map_err(|errs| {
         CliError::Usage(format!(
-            "invalid configuration ({} errors):\n{errs}",
-            errs.0.len()
+            "{}:\n{errs}",
+            loginwatch::config::invalid("configuration", errs.0.len())
         ))
     })?;
     let opts = RunOptions {

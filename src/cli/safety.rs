@@ -23,6 +23,9 @@ use super::decisions::{Daemon, TOKEN_REFUSED, admin_name};
 pub enum Command {
     /// Close the lockout storm breaker now, so account locks are enforced again
     /// (instead of waiting for its cool-down). Needs the running daemon.
+    #[command(
+        after_help = "Example:\n  loginwatch safety storm-reset --by alice --config /etc/loginwatch/loginwatch.toml"
+    )]
     StormReset {
         /// Who closes it (kept in the audit log) [default: $SUDO_USER, else $USER].
         #[arg(long)]

@@ -18,6 +18,9 @@ use super::CliError;
 pub enum Command {
     /// Examine the state database and its marker (writes nothing); exits 1 when
     /// something is wrong, with the way out.
+    #[command(
+        after_help = "Example:\n  loginwatch state check --config /etc/loginwatch/loginwatch.toml"
+    )]
     Check {
         /// The daemon's configuration file (names `state_path`) [default: embedded defaults].
         #[arg(long, short = 'c', value_name = "FILE")]
@@ -27,6 +30,9 @@ pub enum Command {
     /// a clean one: read positions, locks and admin unlocks are forgotten, so
     /// the logs are read again from the start. Stop the daemon first (a running
     /// daemon notices and stops).
+    #[command(
+        after_help = "Example:\n  loginwatch state reset --config /etc/loginwatch/loginwatch.toml --by alice"
+    )]
     Reset {
         /// The daemon's configuration file (names `state_path`) [default: embedded defaults].
         #[arg(long, short = 'c', value_name = "FILE")]

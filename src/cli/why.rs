@@ -38,8 +38,8 @@ pub struct Args {
     /// Rules directory [default: as `replay`].
     #[arg(long, value_name = "DIR")]
     rules: Option<PathBuf>,
-    /// Log format of the files (as `replay`).
-    #[arg(long, short = 'f', default_value = "auto")]
+    // Log format of the files, as `replay` takes it.
+    #[arg(long, short = 'f', default_value = "auto", help = super::input::format_help())]
     format: String,
     /// Year of year-less syslog timestamps.
     #[arg(long)]

@@ -27,7 +27,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use load::{load, load_text};
-pub use select::{RulesOrigin, SelectError, require_live_rules, select_rules};
+pub use select::{RulesOrigin, SelectError, invalid, require_live_rules, select_rules};
 
 use crate::decision::Mode;
 use crate::parse::Zone;

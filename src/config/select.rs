@@ -35,7 +35,7 @@ pub enum SelectError {
     #[error("rules directory {0} does not exist")]
     NoDir(PathBuf),
     /// The chosen files do not compile; every error is listed.
-    #[error("invalid rules ({n} errors):\n{0}", n = .0.0.len())]
+    #[error("{heading}:\n{0}", heading = invalid("rules", .0.0.len()))]
     Invalid(RuleErrors),
     /// The set compiles but no rule in it can fire: the daemon would decide
     /// nothing while looking ready, so such a set is refused like a broken one.
@@ -43,6 +43,15 @@ pub enum SelectError {
         "no rule can fire: {0}; loginwatch would decide nothing (add rule files with [[rule]] tables, or point rules_dir at the rules)"
     )]
     NoRules(String),
+}
+
+/// The heading of a list of `n` errors: `invalid rules (1 error)`,
+/// `invalid configuration (3 errors)`.
+pub fn invalid(what: &str, n: usize) -> String {
+    format!(
+        "invalid {what} ({n} error{})",
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 /// Refuses a set in which no rule can fire: none at all, or only rules that

@@ -28,6 +28,9 @@ use super::table::{cell, column_width, left};
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// List decisions, newest first (from the running daemon, else the state file).
+    #[command(
+        after_help = "Example:\n  loginwatch decisions list --active --mode held\n  loginwatch decisions list --json --url http://127.0.0.1:9464"
+    )]
     List {
         /// Only decisions in force.
         #[arg(long)]
@@ -43,6 +46,9 @@ pub enum Command {
         daemon: Daemon,
     },
     /// End an active lock or block, recording who and why.
+    #[command(
+        after_help = "Example:\n  loginwatch decisions unlock 0628690b41547a31 --reason \"identity confirmed by phone\" --by alice"
+    )]
     Unlock {
         /// The decision id (as `decisions list` shows it).
         id: String,

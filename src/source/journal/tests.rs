@@ -10,17 +10,30 @@ use super::*;
 
 const REMOTE: &str = "/lib/systemd/systemd-journal-remote";
 
+/// Whether both tools are here; else one skip line, seen and counted by the
+/// test command (not an `eprintln!`, which a passing test swallows).
 fn tools() -> bool {
-    let ok = Path::new(REMOTE).exists()
-        && Command::new("journalctl")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: systemd-journal-remote or journalctl missing");
+    if !Path::new(REMOTE).exists() {
+        crate::test_support::skip(
+            "systemd-journal-remote",
+            "source::journal::tests",
+            "systemd-journal-remote is not installed",
+        );
+        return false;
     }
-    ok
+    let journalctl = Command::new("journalctl")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !journalctl {
+        crate::test_support::skip(
+            "journalctl",
+            "source::journal::tests",
+            "journalctl does not run",
+        );
+    }
+    journalctl
 }
 
 /// Appends sshd entries (journal export format) to `dir/remote.journal`.
