@@ -281,6 +281,22 @@ fn run_help_and_readme_document_the_log_filter() {
 }
 
 #[test]
+fn the_readme_says_how_to_install() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let install = readme
+        .split("\n## Install\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("an Install section");
+    assert!(install.contains("cargo install --path ."), "{install}");
+    // It names every command `--help` lists.
+    let out = lw().arg("--help").output().unwrap();
+    for c in subcommands(&String::from_utf8_lossy(&out.stdout)) {
+        assert!(install.contains(&format!("`{c}`")), "Install omits {c}");
+    }
+}
+
+#[test]
 fn one_error_is_counted_in_the_singular() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("c.toml"), "nope = 1\n").unwrap();
