@@ -76,6 +76,23 @@ fn rules_check_json_gives_every_error_with_file_line_and_rule() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), errors.len() + 1, "{err}");
+    // A bad value: its column too (the opening quote of "5q", indented).
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("c.toml"),
+        "[[rule]]\nid = \"c\"\nkind = \"threshold\"\ngroup_by = \"user\"\ncount = 5\n\
+         description = \"x\"\n  window = \"5q\"\nmatch = { outcome = \"failure\" }\n\
+         decision = { action = \"lock_account\", duration = \"30m\" }\n",
+    )
+    .unwrap();
+    let v = json(&["rules", "check", "--json", d.path().to_str().unwrap()], 2);
+    let c = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["rule"] == "c")
+        .expect("an error of rule c");
+    assert_eq!((&c["line"], &c["column"]), (&7.into(), &12.into()), "{c}");
 }
 
 #[test]
@@ -133,6 +150,14 @@ fn config_check_json_gives_every_error_with_its_line() {
     let d = tempfile::tempdir().unwrap();
     let config = d.path().join("c.toml");
     std::fs::write(&config, "mode = \"enforce\"\nnope = 1\nstate_path = 3\n").unwrap();
+    let v = json(&["config", "check", "--json", config.to_str().unwrap()], 2);
+    let columns: Vec<&Value> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["column"])
+        .collect();
+    assert_eq!(columns, [&Value::from(1), &Value::from(14)], "{v}");
     let v = json(&["config", "check", "--json", config.to_str().unwrap()], 2);
     assert_eq!(v["ok"], false);
     let errors = v["errors"].as_array().unwrap();

@@ -102,6 +102,7 @@ fn check(file: &Path) -> Result<(Config, RuleSet, config::RulesOrigin), Failure>
         .map(|s| ConfigError {
             file: Some(file.to_path_buf()),
             line: None,
+            column: None,
             message: format!(
                 "source {:?}: unknown format {:?} (built-in: {}; declared in the rules: {})",
                 s.name,
@@ -160,12 +161,13 @@ fn reads(s: &SourceConfig) -> (&'static str, String) {
     }
 }
 
-/// One configuration error as `{"file", "line", "message"}` (`file` null for
-/// the embedded defaults, `line` null when the problem has no line).
+/// One configuration error as `{"file", "line", "column", "message"}` (`file`
+/// null for the embedded defaults, `line` and `column` null when unknown).
 fn error_json(e: &ConfigError) -> Value {
     json!({
         "file": e.file.as_ref().map(|f| f.display().to_string()),
         "line": e.line,
+        "column": e.column,
         "message": e.message,
     })
 }

@@ -125,9 +125,9 @@ pub fn loaded_json(set: &RuleSet, origin: &RulesOrigin) -> Value {
     })
 }
 
-/// Every error of a failed selection as `{"file", "line", "rule", "message"}`
-/// objects (`line` and `rule` null where the error has none; `file` null
-/// when it concerns the set as a whole).
+/// Every error of a failed selection as `{"file", "line", "column", "rule",
+/// "message"}` objects (`line`, `column` and `rule` null where unknown or
+/// none; `file` null when it concerns the set as a whole).
 pub fn errors_json(e: &SelectError) -> Vec<Value> {
     match e {
         SelectError::Invalid(errs) => errs
@@ -137,6 +137,7 @@ pub fn errors_json(e: &SelectError) -> Vec<Value> {
                 json!({
                     "file": e.file.display().to_string(),
                     "line": e.line,
+                    "column": e.column,
                     "rule": e.rule,
                     "message": e.message,
                 })
@@ -145,9 +146,12 @@ pub fn errors_json(e: &SelectError) -> Vec<Value> {
         SelectError::NoDir(d) => vec![json!({
             "file": d.display().to_string(),
             "line": null,
+            "column": null,
             "rule": null,
             "message": "rules directory does not exist",
         })],
-        e => vec![json!({"file": null, "line": null, "rule": null, "message": e.to_string()})],
+        e => vec![json!({
+            "file": null, "line": null, "column": null, "rule": null, "message": e.to_string(),
+        })],
     }
 }

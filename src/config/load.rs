@@ -39,6 +39,7 @@ pub fn load(path: Option<&Path>) -> Result<Config, ConfigErrors> {
         ConfigErrors(vec![ConfigError {
             file: Some(path.to_path_buf()),
             line: None,
+            column: None,
             message: format!("cannot read: {e}"),
         }])
     })?;
@@ -79,18 +80,14 @@ pub(super) struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    fn line_of(&self, offset: usize) -> usize {
-        let upto = self
-            .text
-            .as_bytes()
-            .get(..offset)
-            .unwrap_or(self.text.as_bytes());
-        memchr::memchr_iter(b'\n', upto).count() + 1
+    /// The 1-based line and column (in characters) of a byte offset.
+    fn place_of(&self, offset: usize) -> (usize, usize) {
+        crate::rules::sink::place(self.text, offset)
     }
 
     pub(super) fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
-        let line = self.line_of(span.start);
-        self.err_at(Some(line), message);
+        let (line, column) = self.place_of(span.start);
+        self.err_at(Some((line, column)), message);
     }
 
     /// How many problems were recorded so far.
@@ -98,10 +95,11 @@ impl Cx<'_> {
         self.errors.len()
     }
 
-    fn err_at(&mut self, line: Option<usize>, message: impl Into<String>) {
+    fn err_at(&mut self, place: Option<(usize, usize)>, message: impl Into<String>) {
         self.errors.push(ConfigError {
             file: Some(self.file.to_path_buf()),
-            line,
+            line: place.map(|(l, _)| l),
+            column: place.map(|(_, c)| c),
             message: message.into(),
         });
     }
@@ -129,8 +127,8 @@ fn read_raw(cx: &mut Cx) -> RawConfig {
     let doc = match DeTable::parse(cx.text) {
         Ok(d) => d,
         Err(e) => {
-            let line = e.span().map(|s| cx.line_of(s.start));
-            cx.err_at(line, format!("TOML syntax: {}", e.message()));
+            let place = e.span().map(|s| cx.place_of(s.start));
+            cx.err_at(place, format!("TOML syntax: {}", e.message()));
             return raw;
         }
     };

@@ -120,6 +120,9 @@ pub struct ConfigError {
     pub file: Option<PathBuf>,
     /// 1-based line, when the problem has a place in the file.
     pub line: Option<usize>,
+    /// 1-based column (in characters) of where the problem starts, when known
+    /// (`config check --json` gives it; the text form stays `file:line`).
+    pub column: Option<usize>,
     pub message: String,
 }
 

@@ -12,6 +12,9 @@ use std::path::PathBuf;
 pub struct RuleError {
     pub file: PathBuf,
     pub line: Option<usize>,
+    /// 1-based column (in characters), when the error points into the line;
+    /// `rules check --json` gives it, the text form stays `file:line`.
+    pub column: Option<usize>,
     pub rule: Option<String>,
     pub message: String,
 }

@@ -118,6 +118,7 @@ pub fn load_file(path: &Path, errors: &mut Vec<RuleError>) -> FileOut {
             errors.push(RuleError {
                 file: path.to_path_buf(),
                 line: None,
+                column: None,
                 rule: None,
                 message: format!("cannot read: {e}"),
             });

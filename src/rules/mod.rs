@@ -74,6 +74,7 @@ impl Builder {
                 self.errors.push(RuleError {
                     file: rule.file.clone(),
                     line: Some(rule.line),
+                    column: None,
                     rule: Some(id.to_owned()),
                     message: format!("duplicate rule id: already defined at {}:{l}", f.display()),
                 });
@@ -194,6 +195,7 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, RuleErrors> {
         RuleErrors(vec![RuleError {
             file: dir.to_path_buf(),
             line: None,
+            column: None,
             rule: None,
             message,
         }])

@@ -30,29 +30,42 @@ pub struct Sink<'a> {
 impl Sink<'_> {
     /// 1-based line of a byte offset of the file text.
     pub fn line_of(&self, offset: usize) -> usize {
-        let upto = self
-            .text
-            .as_bytes()
-            .get(..offset)
-            .unwrap_or(self.text.as_bytes());
-        memchr::memchr_iter(b'\n', upto).count() + 1
+        place(self.text, offset).0
     }
 
-    /// Records an error at `span`.
+    /// Records an error at `span`, with its line and column.
     pub fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
-        let line = self.line_of(span.start);
-        self.err_at(Some(line), message);
+        let (line, column) = place(self.text, span.start);
+        self.push(Some(line), Some(column), message.into());
     }
 
     /// Records an error at a known line (or none).
     pub fn err_at(&mut self, line: Option<usize>, message: impl Into<String>) {
+        self.push(line, None, message.into());
+    }
+
+    fn push(&mut self, line: Option<usize>, column: Option<usize>, message: String) {
         self.errors.push(RuleError {
             file: self.file.to_path_buf(),
             line,
+            column,
             rule: self.rule.clone(),
-            message: message.into(),
+            message,
         });
     }
+}
+
+/// The 1-based line and column (in characters) of a byte offset of `text`;
+/// an offset past the end is the end, one inside a character that character's
+/// next column. Rule files and the config file report places alike.
+pub fn place(text: &str, offset: usize) -> (usize, usize) {
+    let upto = text.as_bytes().get(..offset).unwrap_or(text.as_bytes());
+    let line = memchr::memchr_iter(b'\n', upto).count() + 1;
+    let start = memchr::memrchr(b'\n', upto).map_or(0, |i| i + 1);
+    // Characters, not bytes: count the bytes that start one (UTF-8
+    // continuation bytes are 0b10xx_xxxx).
+    let column = upto[start..].iter().filter(|b| **b & 0xC0 != 0x80).count() + 1;
+    (line, column)
 }
 
 /// "one of a, b, c" for messages.

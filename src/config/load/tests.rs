@@ -243,11 +243,13 @@ fn config_errors_display_file_and_line() {
         ConfigError {
             file: Some(PathBuf::from("lw.toml")),
             line: Some(3),
+            column: None,
             message: "bad".into(),
         },
         ConfigError {
             file: None,
             line: None,
+            column: None,
             message: "worse".into(),
         },
     ]);
@@ -314,4 +316,29 @@ fn an_export_folder_may_set_its_retention_and_settle_time_each_checked_at_its_li
     assert!(got[1].1.contains("at most 3600s"), "{errs:?}");
     assert_eq!(got[2].0, Some(7));
     assert!(got[2].1.contains("not for `listen`"), "{errs:?}");
+}
+
+#[test]
+fn errors_point_at_their_column_counted_in_characters() {
+    let d = tempfile::tempdir().unwrap();
+    let text = "mode = \"enforce\"\n  nope = 1\n[http]\nlisten = \"x\"\n";
+    let errs = load_in(d.path(), text).unwrap_err().0;
+    let places: Vec<(Option<usize>, Option<usize>)> =
+        errs.iter().map(|e| (e.line, e.column)).collect();
+    assert_eq!(
+        places,
+        [(Some(2), Some(3)), (Some(4), Some(10))],
+        "{errs:?}"
+    );
+    let cx = super::Cx {
+        file: Path::new("x.toml"),
+        text: "a = 1\nb = \"éé\" x\n",
+        errors: Vec::new(),
+    };
+    // Byte 17 is the `x` after two 2-byte characters: line 2, column 10.
+    assert_eq!(cx.place_of(17), (2, 10));
+    assert_eq!(cx.place_of(0), (1, 1));
+    // Inside a character or past the end: a place, never a panic.
+    assert_eq!(cx.place_of(12), (2, 7));
+    assert_eq!(cx.place_of(99), (3, 1));
 }
