@@ -171,6 +171,9 @@ pub struct CsvParser {
     header: Option<Header>,
     rec: StringRecord,
     splitter: Splitter,
+    /// The file's `downloadLogs error` trailer was seen: what follows is its
+    /// error message (LINE WORKS writes the message after the marker), not rows.
+    trailer: bool,
 }
 
 fn err(reason: UnparsedReason, detail: &'static str) -> ParseError {
@@ -189,6 +192,7 @@ impl CsvParser {
             header: None,
             rec: StringRecord::new(),
             splitter: Splitter::default(),
+            trailer: false,
         }
     }
 
@@ -200,10 +204,15 @@ impl CsvParser {
         if trimmed.is_empty() {
             return Ok(None);
         }
-        if trimmed
-            .get(..18)
-            .is_some_and(|h| h.eq_ignore_ascii_case("downloadLogs error"))
+        // LINE WORKS: "If an error occurs during download, an error message
+        // is displayed after `downloadLogs error` at the end of the file"
+        // (Audit log download API): the marker and any line after it.
+        if self.trailer
+            || trimmed
+                .get(..18)
+                .is_some_and(|h| h.eq_ignore_ascii_case("downloadLogs error"))
         {
+            self.trailer = true;
             return Err(err(
                 UnparsedReason::IncompleteExport,
                 "a complete export: the download stopped early (`downloadLogs error`); download it again",
@@ -267,6 +276,7 @@ impl CsvParser {
     pub fn start_file(&mut self) {
         self.enc = Enc::Undecided;
         self.header = None;
+        self.trailer = false;
     }
 
     /// The fields of the line parsed last, decoded and unquoted: what a row's

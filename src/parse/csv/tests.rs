@@ -86,6 +86,34 @@ fn lineworks_english_with_bom() {
 }
 
 #[test]
+fn the_error_message_after_the_trailer_is_no_row() {
+    let mut p = parser("lineworks-audit");
+    let out = run(
+        &mut p,
+        &[
+            b"Date,User,Description,Service Type,IP Address",
+            b"2026-05-01 09:15:30,Taro(taro@example.com),Login success,PC Web,203.0.113.5",
+            b"downloadLogs error : timeout",
+            // The message may go on: nothing after the marker is a row.
+            b"2026-05-01 09:16:00,Taro(taro@example.com),Login success,PC Web,203.0.113.5",
+        ],
+    );
+    assert!(matches!(out[1], Ok(Some(_))));
+    assert_eq!(out[2], Err(UnparsedReason::IncompleteExport));
+    assert_eq!(out[3], Err(UnparsedReason::IncompleteExport));
+    // The next file is read again.
+    p.start_file();
+    let out = run(
+        &mut p,
+        &[
+            b"Date,User,Description,Service Type,IP Address",
+            b"2026-05-01 09:15:30,Taro(taro@example.com),Login success,PC Web,203.0.113.5",
+        ],
+    );
+    assert!(matches!(out[1], Ok(Some(_))));
+}
+
+#[test]
 fn lineworks_japanese_headers_reordered_with_login_method() {
     let mut p = parser("lineworks-audit");
     let out = run(

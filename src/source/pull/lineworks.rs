@@ -340,13 +340,18 @@ fn download(
 }
 
 /// The CSV's lines to the queue, each as it arrives, the position with the
-/// last one (held back one line so the last is known) unless it is the
-/// `downloadLogs error` trailer.
+/// last one (held back one line so the last is known) unless the download
+/// stopped early: "an error message is displayed after `downloadLogs error`
+/// at the end of the file" (Audit log download API), so the marker may be
+/// followed by the message's lines; from the marker on nothing is a row (the
+/// parser counts them as `incomplete_export`) and the window is not done.
 fn deliver(body: impl std::io::Read, position: &str, feed: &Feed) -> Result<Done, Fail> {
     feed.begin();
     let mut held: Option<(Vec<u8>, bool)> = None;
     let mut gone = false;
+    let mut truncated = false;
     let read = wire::lines(body, crate::parse::MAX_LINE, &mut |line, long| {
+        truncated |= !long && is_trailer(&line);
         if let Some((l, t)) = held.replace((line, long))
             && !feed.line(l, t, None)
         {
@@ -364,14 +369,11 @@ fn deliver(body: impl std::io::Read, position: &str, feed: &Feed) -> Result<Done
         }
         return Err(fail(format!("CSV download interrupted: {e}"), RETRYING));
     }
+    if truncated {
+        let sent = held.is_none_or(|(l, t)| feed.line(l, t, None));
+        return Ok(if sent { Done::Truncated } else { Done::Stopped });
+    }
     let sent = match held {
-        Some((l, _)) if is_trailer(&l) => {
-            return Ok(if feed.line(l, false, None) {
-                Done::Truncated
-            } else {
-                Done::Stopped
-            });
-        }
         Some((l, t)) => feed.line(l, t, Some(position.to_owned())),
         None => feed.position(position.to_owned()),
     };
@@ -379,8 +381,18 @@ fn deliver(body: impl std::io::Read, position: &str, feed: &Feed) -> Result<Done
 }
 
 /// The documented mark of an incomplete download, at the end of the file.
+/// At the start of a line only (as the CSV parser reads it): a row whose
+/// user or description holds the words, which anyone who types a login ID
+/// can make, must not mark every download incomplete and stall the pull.
 fn is_trailer(line: &[u8]) -> bool {
-    memchr::memmem::find(line, b"downloadLogs error").is_some()
+    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    let start = line
+        .iter()
+        .position(|b| !b.is_ascii_whitespace() && *b != b'"')
+        .unwrap_or(line.len());
+    line[start..]
+        .get(..18)
+        .is_some_and(|h| h.eq_ignore_ascii_case(b"downloadLogs error"))
 }
 
 #[cfg(test)]

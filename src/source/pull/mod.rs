@@ -394,5 +394,22 @@ impl Source for PullSource {
     }
 }
 
+/// A feed whose queue the test reads, and no wake-ups.
+#[cfg(test)]
+fn test_feed() -> (Feed, Receiver<Msg>) {
+    let (tx, rx) = sync_channel(64);
+    let feed = Feed {
+        tx,
+        wake: None,
+        woken: Arc::new(AtomicBool::new(false)),
+        stop: Arc::new(AtomicBool::new(false)),
+        health: Arc::new(Mutex::new(None)),
+        label: PathBuf::from("https://x/api"),
+        name: "p".into(),
+        starting: std::cell::Cell::new(false),
+    };
+    (feed, rx)
+}
+
 #[cfg(test)]
 mod tests;

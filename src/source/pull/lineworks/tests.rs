@@ -66,12 +66,34 @@ fn the_cursor_is_the_window_end_in_rfc3339() {
 }
 
 #[test]
-fn the_trailer_is_found_on_the_last_line() {
+fn the_trailer_is_a_line_that_starts_with_the_marker() {
     assert!(is_trailer(b"downloadLogs error"));
     assert!(is_trailer(b"downloadLogs error: timeout"));
+    assert!(is_trailer(b"\"downloadLogs error\""));
     assert!(!is_trailer(
         b"2026-05-11 09:00:00,x,Login success,PC Web,1.2.3.4"
     ));
+    // A login ID typed by anyone is no trailer.
+    assert!(!is_trailer(
+        b"2026-05-11 09:00:00,downloadLogs error,Login failed,PC Web,1.2.3.4"
+    ));
+}
+
+#[test]
+fn a_download_with_the_marker_before_its_last_line_is_incomplete() {
+    let (feed, rx) = crate::source::pull::test_feed();
+    let body = "Date,User,Description,Service Type,IP Address\n\
+                2026-05-11 09:00:00,x,Login success,PC Web,1.2.3.4\n\
+                downloadLogs error\n\
+                timeout while reading\n";
+    let done = deliver(body.as_bytes(), "end", &feed);
+    assert!(matches!(done, Ok(Done::Truncated)));
+    let msgs: Vec<_> = rx.try_iter().collect();
+    assert_eq!(msgs.len(), 4);
+    assert!(
+        msgs.iter().all(|m| m.position.is_none()),
+        "the window is not done"
+    );
 }
 
 #[test]
