@@ -33,6 +33,7 @@
 #                      config; the host's syslog is not touched)
 #   systemd-journal-remote  fails: installed above (writes the journal tests' files)
 #   journalctl         fails: part of systemd, on every Debian with systemd
+#   groff              fails: installed above (formats the man pages `man` writes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +45,7 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || need_pkgs+=(prometheus-ale
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_pkgs+=(nftables)
 [ -x /usr/sbin/rsyslogd ] || need_pkgs+=(rsyslog)
 [ -x /lib/systemd/systemd-journal-remote ] || need_pkgs+=(systemd-journal-remote)
+command -v groff >/dev/null 2>&1 || need_pkgs+=(groff-base)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -201,7 +201,7 @@ fn readme_toml_examples_compile() {
 }
 
 /// The subcommands a `--help` output lists under `Commands:` (without `help`).
-fn subcommands(help: &str) -> Vec<String> {
+pub(crate) fn subcommands(help: &str) -> Vec<String> {
     help.lines()
         .skip_while(|l| *l != "Commands:")
         .skip(1)
@@ -216,7 +216,7 @@ fn subcommands(help: &str) -> Vec<String> {
 
 /// Every command and subcommand, found by walking `--help` from the top, so
 /// a new one cannot escape the checks below.
-fn every_command() -> Vec<Vec<String>> {
+pub(crate) fn every_command() -> Vec<Vec<String>> {
     let mut found = Vec::new();
     let mut todo = vec![Vec::<String>::new()];
     while let Some(path) = todo.pop() {

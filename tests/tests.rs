@@ -12,6 +12,7 @@ mod api_closed;
 mod cardinality;
 mod cli;
 mod cli_check;
+mod cli_docs;
 mod config_doc;
 mod copytruncate;
 mod corpus_json;

@@ -15,6 +15,7 @@ mod accounts;
 mod alerts;
 mod config;
 mod decisions;
+mod docs;
 mod geoip;
 mod input;
 mod parse;
@@ -158,6 +159,18 @@ takes it: a level (error, warn, info, debug, trace) or per-module directives \
         after_help = "Example:\n  loginwatch why lena /var/log/auth.log\n  loginwatch why lena --config /etc/loginwatch/loginwatch.toml --language ja"
     )]
     Why(why::Args),
+    /// Print a shell completion script (bash, zsh, fish).
+    #[command(
+        after_help = "Example:\n  loginwatch completions bash > /usr/share/bash-completion/completions/loginwatch\n  \
+loginwatch completions zsh > /usr/local/share/zsh/site-functions/_loginwatch\n  \
+loginwatch completions fish > ~/.config/fish/completions/loginwatch.fish"
+    )]
+    Completions(docs::CompletionsArgs),
+    /// Print the man page, or write every command's page into a directory.
+    #[command(
+        after_help = "Example:\n  loginwatch man | man -l -\n  loginwatch man --dir /usr/local/share/man/man1"
+    )]
+    Man(docs::ManArgs),
 }
 
 /// Runs the chosen subcommand.
@@ -175,5 +188,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Safety(c) => safety::run(c),
         Command::State(c) => state::run(c),
         Command::Why(a) => why::run(a),
+        Command::Completions(a) => docs::completions(a),
+        Command::Man(a) => docs::man(a),
     }
 }
