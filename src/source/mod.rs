@@ -280,8 +280,12 @@ pub trait Source: Send {
     /// says what happened meanwhile.
     fn poll(&mut self, max_lines: usize, on_line: &mut dyn FnMut(TailLine<'_>)) -> PollResult;
 
-    /// Where reading stands after every line handed out so far.
-    fn checkpoints(&self) -> Vec<Checkpoint>;
+    /// Where reading stands after every line handed out so far: file
+    /// positions; empty for the kinds that are not files (they have
+    /// [`Source::cursors`], or no position at all).
+    fn checkpoints(&self) -> Vec<Checkpoint> {
+        Vec::new()
+    }
 
     /// The positions of cursor-based kinds after every line handed out so
     /// far; empty for files and for a push source (which has no position).

@@ -32,7 +32,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
 use super::framing::{Frame, Framer, trim_end};
-use super::{Checkpoint, FileId, Loss, PollResult, Source, SourceStatus, TailLine};
+use super::{FileId, Loss, PollResult, Source, SourceStatus, TailLine};
 
 /// Where a network source listens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,11 +259,6 @@ impl Source for NetSource {
             more: lines == max_lines,
             events: Vec::new(),
         }
-    }
-
-    /// A push source has no position (see the module header).
-    fn checkpoints(&self) -> Vec<Checkpoint> {
-        Vec::new()
     }
 
     fn losses(&self) -> Vec<(String, Loss, u64)> {

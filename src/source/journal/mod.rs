@@ -44,7 +44,7 @@ use tracing::{info, warn};
 
 pub use child::{From, JournalSpec};
 
-use super::{Checkpoint, Cursor, FileId, PollResult, Source, SourceError, SourceStatus, TailLine};
+use super::{Cursor, FileId, PollResult, Source, SourceError, SourceStatus, TailLine};
 use crate::escape::Escaped;
 use crate::parse::MAX_LINE;
 
@@ -235,10 +235,6 @@ impl Source for JournalSource {
             more: lines == max_lines,
             events: Vec::new(),
         }
-    }
-
-    fn checkpoints(&self) -> Vec<Checkpoint> {
-        Vec::new()
     }
 
     /// The cursor of the last entry handed to `on_line`, not of what the

@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 use tracing::info;
 
 use super::discover::Problem;
-use super::{Checkpoint, Cursor, FileId, PollResult, Source, SourceError, SourceStatus, TailLine};
+use super::{Cursor, FileId, PollResult, Source, SourceError, SourceStatus, TailLine};
 use crate::escape::Escaped;
 
 /// What to pull, as configured (`[[source]] pull = ...`).
@@ -357,10 +357,6 @@ impl Source for PullSource {
             more: lines == max_lines,
             events: Vec::new(),
         }
-    }
-
-    fn checkpoints(&self) -> Vec<Checkpoint> {
-        Vec::new()
     }
 
     fn cursors(&self) -> Vec<Cursor> {
