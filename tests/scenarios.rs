@@ -1,85 +1,82 @@
-//! Golden scenarios: `tests/scenarios/<name>/` holds `input.log` or `input.jsonl` (or inputs named in `args`),
-//! optionally `rules/` (else the shipped `rules/`) and `args` (extra CLI
-//! arguments, one per line), and `expected.jsonl`: the exact output of
-//! `loginwatch replay --json --tz UTC --year 2026`, decisions then the summary.
+//! Golden scenarios: `tests/scenarios/<name>/` are rule-test folders in the
+//! operators' format (see `loginwatch::ruletest` and rules/README.md): an
+//! input log, an optional `test.toml` (format, inputs, config, GeoIP, own
+//! rules), and `expected.jsonl`, the exact output of `loginwatch replay
+//! --json --tz UTC --year 2026`, decisions then the summary. They run through
+//! the library's runner, the one `loginwatch rules test` uses, with the
+//! shipped `rules/` unless a test names its own.
 //!
-//! A scenario may also ask the help desk's question: `why` holds one question
-//! per line (`USER [--at RFC3339]`; blank lines and `#` comments skipped) and
-//! `why.jsonl` the exact `loginwatch why USER ... --json` answer to each, in
-//! order. Each answer is also printed for people, in English and Japanese, and
-//! must name every cause of the JSON, hold no raw control character, and (in
-//! Japanese) be Japanese. Every cause `why` knows must be the first cause of
-//! some answer ([`every_cause_has_a_golden_scenario`]).
+//! On top of that runner, a project-only extra: a scenario may ask the help
+//! desk's question. `why` holds one question per line (`USER [--at RFC3339]`;
+//! blank lines and `#` comments skipped) and `why.jsonl` the exact `loginwatch
+//! why USER ... --json` answer to each, in order, run through the real binary
+//! with the test's settings. Each answer is also printed for people, in
+//! English and Japanese, and must name every cause of the JSON, hold no raw
+//! control character, and (in Japanese) be Japanese. Every cause `why` knows
+//! must be the first cause of some answer
+//! ([`every_cause_has_a_golden_scenario`]).
 //!
-//! A `geoip.json` (`{"database_type": ..., "networks": {"CIDR": record}}`)
-//! is built into a MaxMind database for the run and passed as `--geoip`, so
-//! the scenario stays readable text.
-//!
-//! Each scenario runs through the real binary. `UPDATE_GOLDEN=1 cargo test`
-//! rewrites the expected files; review the diff before committing it.
+//! `UPDATE_GOLDEN=1 cargo test` rewrites the expected files (as `rules test
+//! --update` does); review the diff before committing it.
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use assert_cmd::Command;
 use serde_json::Value;
 
-use crate::util::geoip::{Builder, V};
 use loginwatch::helpdesk::Code;
+use loginwatch::ruletest::{self, Expected, Test};
 
-fn scenario_dirs() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
-    let mut dirs: Vec<PathBuf> = fs::read_dir(&root)
-        .expect("tests/scenarios exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// How one scenario's files are run: the arguments `replay` and `why` share.
+fn scenario_dirs() -> Vec<PathBuf> {
+    ruletest::discover(&repo().join("tests/scenarios"), None).expect("tests/scenarios exists")
+}
+
+/// How `why` is asked about one scenario: its settings as CLI arguments.
 struct Run {
     dir: PathBuf,
-    /// `--rules DIR`, `args`, `--geoip` of the built database, the input file.
+    /// `--rules DIR`, format, time, config, `--geoip` of the built database, the inputs.
     shared: Vec<String>,
-    /// Holds the built GeoIP database while the scenario runs.
-    _tmp: Option<tempfile::TempDir>,
+    /// Holds the built GeoIP databases while the scenario runs.
+    _tmp: tempfile::TempDir,
 }
 
 impl Run {
     fn new(dir: &Path) -> Run {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let rules = if dir.join("rules").is_dir() {
-            dir.join("rules")
-        } else {
-            repo.join("rules")
-        };
+        let test = Test::load(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let spec = &test.spec;
+        let rules = spec.rules.clone().unwrap_or_else(|| repo().join("rules"));
         let mut shared = vec!["--rules".to_string(), rules.display().to_string()];
-        if let Ok(extra) = fs::read_to_string(dir.join("args")) {
-            shared.extend(
-                extra
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(String::from),
-            );
+        shared.extend(["--format".into(), spec.format.clone()]);
+        shared.extend(["--tz".into(), spec.tz.clone()]);
+        shared.extend(["--year".into(), spec.year.to_string()]);
+        assert!(
+            spec.inventory.is_none(),
+            "{}: `why` takes an inventory through `config`",
+            dir.display()
+        );
+        if let Some(c) = &spec.config {
+            shared.extend(["--config".into(), c.display().to_string()]);
         }
-        let tmp = dir.join("geoip.json").exists().then(|| {
-            let tmp = tempfile::tempdir().unwrap();
-            let db = tmp.path().join("geoip.mmdb");
-            fs::write(&db, geoip_db(&dir.join("geoip.json"))).unwrap();
-            shared.extend(["--geoip".to_string(), db.display().to_string()]);
-            tmp
-        });
-        // Without input.log / input.jsonl, the `args` file names the inputs.
-        if let Some(input) = ["input.log", "input.jsonl"]
-            .iter()
-            .find(|f| dir.join(f).exists())
-        {
-            shared.push(input.to_string());
+        let tmp = tempfile::tempdir().unwrap();
+        for (i, g) in spec.geoip.iter().enumerate() {
+            let db = if g.extension().is_some_and(|e| e == "json") {
+                let db = tmp.path().join(format!("geoip-{i}.mmdb"));
+                let text = fs::read_to_string(g).unwrap();
+                fs::write(&db, loginwatch::enrich::mmdb::from_json(&text).unwrap()).unwrap();
+                db
+            } else {
+                g.clone()
+            };
+            shared.extend(["--geoip".into(), db.display().to_string()]);
         }
+        shared.extend(spec.inputs.iter().map(|i| i.name.clone()));
         Run {
             dir: dir.to_path_buf(),
             shared,
@@ -110,16 +107,11 @@ impl Run {
             .unwrap_or_else(|e| panic!("{}: {args:?} printed non-UTF-8: {e}", self.name()))
     }
 
-    fn replay(&self) -> Vec<Value> {
-        let out = self.output(&["replay", "--json", "--tz", "UTC", "--year", "2026"]);
-        out.lines().map(|l| self.json(l)).collect()
-    }
-
     /// `why` on one question (`USER [ARGS...]`), in JSON.
     fn why(&self, question: &[&str]) -> Value {
         let mut args = vec!["why"];
         args.extend(question);
-        args.extend(["--json", "--tz", "UTC", "--year", "2026"]);
+        args.push("--json");
         let out = self.output(&args);
         let mut lines = out.lines();
         let v = self.json(lines.next().unwrap_or(""));
@@ -136,7 +128,7 @@ impl Run {
     fn why_human(&self, question: &[&str], language: &str, json: &Value) {
         let mut args = vec!["why"];
         args.extend(question);
-        args.extend(["--language", language, "--tz", "UTC", "--year", "2026"]);
+        args.extend(["--language", language]);
         let out = self.output(&args);
         let what = format!(
             "{}: why {} --language {language}",
@@ -203,37 +195,6 @@ fn questions(dir: &Path) -> Option<Vec<Vec<String>>> {
     )
 }
 
-/// A MaxMind database from its JSON description (see the module header).
-fn geoip_db(path: &Path) -> Vec<u8> {
-    let desc: Value = serde_json::from_str(&fs::read_to_string(path).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let kind = desc["database_type"].as_str().expect("database_type");
-    let mut b = Builder::new(leak(kind));
-    for (net, record) in desc["networks"].as_object().expect("networks") {
-        b.insert(net, mmdb_value(record));
-    }
-    b.build()
-}
-
-/// The builder takes `'static` strings; a test run builds a handful.
-fn leak(s: &str) -> &'static str {
-    Box::leak(s.to_string().into_boxed_str())
-}
-
-fn mmdb_value(v: &Value) -> V {
-    match v {
-        Value::String(s) => V::Str(leak(s)),
-        Value::Bool(b) => V::Bool(*b),
-        Value::Number(n) => match n.as_u64().and_then(|n| u32::try_from(n).ok()) {
-            Some(n) => V::U32(n),
-            None => V::Double(n.as_f64().unwrap()),
-        },
-        Value::Array(a) => V::Array(a.iter().map(mmdb_value).collect()),
-        Value::Object(m) => V::Map(m.iter().map(|(k, v)| (leak(k), mmdb_value(v))).collect()),
-        Value::Null => panic!("null has no MaxMind DB form"),
-    }
-}
-
 /// Whether `UPDATE_GOLDEN` asks to rewrite the expected files. Refused in CI:
 /// there it would turn every difference into a pass.
 fn update_golden() -> bool {
@@ -254,23 +215,38 @@ fn golden_scenarios() {
         "expected the golden scenarios, found {}",
         dirs.len()
     );
+    let rules = Arc::new(loginwatch::rules::load_dir(&repo().join("rules")).unwrap());
     let mut failures = vec![];
     for dir in &dirs {
-        let run = Run::new(dir);
-        let got = run.replay();
-        let expected_path = dir.join("expected.jsonl");
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let test = Test::load(dir).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let got = ruletest::run(&test, &rules).unwrap_or_else(|e| panic!("{name}: {e}"));
         if update {
-            write_jsonl(&expected_path, &got);
+            ruletest::write_expected(&test, &got).unwrap();
             continue;
         }
-        let expected = read_jsonl(&expected_path);
-        if got != expected {
-            failures.push(format!(
-                "{}:\n  expected: {}\n  got:      {}",
-                run.name(),
-                show(&expected),
-                show(&got)
-            ));
+        let expected = Expected::load(&test).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut lines: Vec<String> = ruletest::differences(&expected, &got)
+            .iter()
+            .map(|d| format!("  {d}"))
+            .collect();
+        // Operators' expectations are patterns; the project's are whole: a
+        // field the run gives and expected.jsonl lacks (a new field) differs
+        // too, as it did when the output was compared as text.
+        if lines.is_empty() {
+            let mine = got.decisions.iter().chain([&got.summary]);
+            let theirs = expected.decisions.iter().chain(expected.summary.as_ref());
+            for (g, e) in mine.zip(theirs) {
+                for (field, value, _) in ruletest::compare::pattern_diff(g, e) {
+                    lines.push(format!(
+                        "  {}: {field} = {value} is not in expected.jsonl",
+                        ruletest::compare::label(g)
+                    ));
+                }
+            }
+        }
+        if !lines.is_empty() {
+            failures.push(format!("{name}:\n{}", lines.join("\n")));
         }
     }
     assert!(

@@ -21,6 +21,7 @@ mod input;
 mod parse;
 mod replay;
 mod rules;
+mod rules_test;
 mod run;
 mod safety;
 mod state;
@@ -116,7 +117,9 @@ takes it: a level (error, warn, info, debug, trace) or per-module directives \
     Replay(replay::Args),
     /// Work with rule files.
     #[command(subcommand)]
-    #[command(after_help = "Example:\n  loginwatch rules check /etc/loginwatch/rules")]
+    #[command(
+        after_help = "Example:\n  loginwatch rules check /etc/loginwatch/rules\n  loginwatch rules test /etc/loginwatch/rules"
+    )]
     Rules(rules::Command),
     /// Work with the daemon's configuration file.
     #[command(subcommand)]

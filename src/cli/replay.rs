@@ -10,9 +10,8 @@ use serde::Serialize;
 
 use loginwatch::decision::{Decision, Mode};
 use loginwatch::event::rfc3339;
-use loginwatch::pipeline::Pipeline;
-use loginwatch::replay::{EventMerge, Stats};
-use loginwatch::safety::{Ctx, Safety, StormEvent};
+use loginwatch::offline::Offline;
+use loginwatch::replay::Stats;
 
 use super::CliError;
 use super::input::{self, InputArgs};
@@ -55,10 +54,12 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     let sources = a.input.open(&format, &opts)?;
     let enrichment = a.input.enrichment(config.as_ref(), Some(&set))?;
     let mode = config.as_ref().map_or(Mode::Recommend, |c| c.mode);
-    let mut pipeline = Pipeline::fresh(Arc::new(set), mode, enrichment).sweeping_in_event_time();
-    let mut merge = EventMerge::new(sources);
+    let safety = config
+        .as_ref()
+        .map(|c| c.safety.clone())
+        .unwrap_or_default();
+    let mut run = Offline::new(Arc::new(set), mode, enrichment, safety, sources);
     let pb = input::progress(a.input.total_bytes());
-    let mut stats = Stats::default();
     let show = a.show_unparsed;
     let mut hook = |p: &str, off: u64, raw: &[u8], e: &loginwatch::parse::ParseError| {
         if show {
@@ -68,22 +69,8 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     let mut per_rule: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
     let mut made = Vec::new();
-    // The lockout storm breaker screens decisions as the daemon's does, in
-    // event time: a storm is one decision of its own and its locks are `held`.
-    let mut safety = Safety::new(
-        config
-            .as_ref()
-            .map(|c| c.safety.clone())
-            .unwrap_or_default(),
-        Vec::new(),
-    );
-    while let Some(mut ev) = merge.next_event(&mut stats, &mut hook)? {
-        pipeline.observe(&mut ev, &mut made);
-        if !made.is_empty() {
-            screen(&mut safety, &pipeline, &mut made);
-        }
+    while run.step(&mut hook, &mut made)?.is_some() {
         for d in made.drain(..) {
-            stats.decisions += 1;
             *per_rule
                 .entry((d.rule.to_string(), d.action.as_str()))
                 .or_default() += 1;
@@ -97,11 +84,12 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
             }
         }
         if let Some(pb) = &pb
-            && stats.lines.is_multiple_of(65_536)
+            && run.stats().lines.is_multiple_of(65_536)
         {
-            pb.set_position(merge.sources().iter().map(|s| s.offset()).sum());
+            pb.set_position(run.sources().iter().map(|s| s.offset()).sum());
         }
     }
+    let stats = run.stats();
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
@@ -117,40 +105,15 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
             .map_err(io::Error::from)
             .and_then(|_| out.write_all(b"\n"))
     } else {
-        write_summary(&mut out, &stats, &per_rule)
+        write_summary(&mut out, stats, &per_rule)
     };
     if let Err(e) = written.and_then(|_| out.flush()) {
         return broken_pipe_ok(e);
     }
     if stats.unparsed_total() > 0 {
-        eprintln!("loginwatch replay: {}", input::unparsed_summary(&stats));
+        eprintln!("loginwatch replay: {}", input::unparsed_summary(stats));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Passes `made` through the storm breaker at each decision's own time; a
-/// trip is inserted as the storm's decision before the lock that tripped it.
-fn screen(safety: &mut Safety, pipeline: &Pipeline, made: &mut Vec<Decision>) {
-    let inventory = pipeline
-        .enrichment()
-        .inventory
-        .as_ref()
-        .map(|h| h.current());
-    let mut out = Vec::with_capacity(made.len());
-    for mut d in made.drain(..) {
-        let ctx = Ctx {
-            now: d.at,
-            inventory: inventory.as_deref(),
-            locked_admins: 0,
-        };
-        for ev in safety.screen(&mut d, &ctx) {
-            if let StormEvent::Tripped { .. } = ev {
-                out.push(ev.decision());
-            }
-        }
-        out.push(d);
-    }
-    *made = out;
 }
 
 fn write_json(out: &mut impl Write, d: &Decision) -> io::Result<()> {

@@ -28,6 +28,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the rule tests of DIR/tests/ (each folder: an input log, optional
+    /// test.toml, the expected decisions); exits 1 when a test fails, 2 when
+    /// one cannot run.
+    #[command(
+        after_help = "Example:\n  loginwatch rules test /etc/loginwatch/rules\n  \
+                            loginwatch rules test --filter account-lockout rules\n  \
+                            loginwatch rules test --update --filter my-new-test rules"
+    )]
+    Test(super::rules_test::Args),
 }
 
 /// Loads the rule set from `dir`, or from the first default directory that exists,
@@ -60,6 +69,7 @@ pub fn select_error(e: &SelectError) -> CliError {
 /// Runs `rules ...`.
 pub fn run(c: Command) -> Result<ExitCode, CliError> {
     match c {
+        Command::Test(a) => super::rules_test::run(a),
         Command::Check { dir, json } => {
             // What the daemon would refuse is an error here too. GeoIP is
             // assumed present: this command does not read the config.

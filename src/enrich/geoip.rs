@@ -103,7 +103,8 @@ struct Db {
     path: PathBuf,
     kind: DbKind,
     reader: Reader<Vec<u8>>,
-    tracked: Tracked,
+    /// `None` for a database built in memory: nothing on disk to reload.
+    tracked: Option<Tracked>,
 }
 
 impl fmt::Debug for Db {
@@ -148,6 +149,10 @@ fn load(path: &Path) -> Result<(DbKind, Reader<Vec<u8>>), GeoError> {
         path: path.to_path_buf(),
         source,
     })?;
+    reader(path, bytes)
+}
+
+fn reader(path: &Path, bytes: Vec<u8>) -> Result<(DbKind, Reader<Vec<u8>>), GeoError> {
     let invalid = |source| GeoError::Invalid {
         path: path.to_path_buf(),
         source,
@@ -177,7 +182,7 @@ impl GeoDbs {
                     path: path.to_path_buf(),
                     kind,
                     reader,
-                    tracked: Tracked::new(stamp),
+                    tracked: Some(Tracked::new(stamp)),
                 }),
                 Err(e) => errors.push(e),
             }
@@ -187,6 +192,26 @@ impl GeoDbs {
         } else {
             Err(errors)
         }
+    }
+
+    /// A database already in memory (a rule test's `geoip.json`, built by
+    /// [`super::mmdb`]), verified as a file is; `label` names it in messages.
+    /// It is never reloaded.
+    pub fn from_bytes(label: &Path, bytes: Vec<u8>) -> Result<GeoDbs, GeoError> {
+        let (kind, reader) = reader(label, bytes)?;
+        Ok(GeoDbs {
+            dbs: vec![Db {
+                path: label.to_path_buf(),
+                kind,
+                reader,
+                tracked: None,
+            }],
+        })
+    }
+
+    /// Adds `other`'s databases after these (they answer after them).
+    pub fn append(&mut self, other: GeoDbs) {
+        self.dbs.extend(other.dbs);
     }
 
     /// The loaded databases, in lookup order.
@@ -213,7 +238,10 @@ impl GeoDbs {
     pub fn reload_if_changed(&mut self) -> Reload<GeoError> {
         let mut out = Reload::default();
         for db in &mut self.dbs {
-            match db.tracked.check(&db.path) {
+            let Some(tracked) = &mut db.tracked else {
+                continue;
+            };
+            match tracked.check(&db.path) {
                 Check::Unchanged => {}
                 Check::Gone(source) => out.errors.push(GeoError::Io {
                     path: db.path.clone(),
@@ -223,11 +251,11 @@ impl GeoDbs {
                     Ok((kind, reader)) => {
                         db.kind = kind;
                         db.reader = reader;
-                        db.tracked.loaded(stamp);
+                        tracked.loaded(stamp);
                         out.changed = true;
                     }
                     Err(e) => {
-                        db.tracked.failed(stamp);
+                        tracked.failed(stamp);
                         out.errors.push(e);
                     }
                 },

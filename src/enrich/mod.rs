@@ -16,6 +16,7 @@ pub mod geoip;
 pub mod inventory;
 pub mod iplist;
 pub mod loaded;
+pub mod mmdb;
 pub mod stamp;
 
 use std::fmt;
@@ -119,6 +120,16 @@ impl Enricher {
     /// The GeoIP databases, when configured.
     pub fn geo(&self) -> Option<&GeoDbs> {
         self.geo.as_ref()
+    }
+
+    /// Adds GeoIP databases after the configured ones (a rule test's
+    /// `geoip.json`, built in memory); what was cached is looked up again.
+    pub fn add_geo(&mut self, more: GeoDbs) {
+        match &mut self.geo {
+            Some(g) => g.append(more),
+            None => self.geo = Some(more),
+        }
+        self.cache.clear();
     }
 
     /// The IP lists (empty when none is configured).
