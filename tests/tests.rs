@@ -28,6 +28,7 @@ mod injection;
 mod inventory;
 mod learn;
 mod pull;
+mod rules_test;
 mod saas;
 mod scenarios;
 mod smtp_tls;
