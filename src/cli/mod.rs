@@ -122,7 +122,7 @@ takes it: a level (error, warn, info, debug, trace) or per-module directives \
     #[command(subcommand)]
     #[command(after_help = "Example:\n  loginwatch config check /etc/loginwatch/loginwatch.toml")]
     Config(config::Command),
-    /// List and unlock the daemon's decisions.
+    /// List, add, unlock, export and import the daemon's decisions.
     #[command(subcommand)]
     #[command(
         after_help = "Example:\n  loginwatch decisions list --active\n  loginwatch decisions unlock 0628690b41547a31 --reason \"identity confirmed by phone\""

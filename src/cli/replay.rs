@@ -176,8 +176,7 @@ fn write_human(out: &mut impl Write, d: &Decision) -> io::Result<()> {
         (None, loginwatch::decision::Unlock::Admin) => "until an admin unlocks".to_string(),
         (None, _) => String::new(),
     };
-    writeln!(
-        out,
+    let line = format!(
         "{}  {} {} {} {} [{}{}] {} events, {} IPs, {} users",
         rfc3339(&d.at),
         left(d.action.as_str(), 22),
@@ -189,7 +188,8 @@ fn write_human(out: &mut impl Write, d: &Decision) -> io::Result<()> {
         d.evidence.count,
         d.evidence.source_ips.len(),
         d.evidence.users.len()
-    )
+    );
+    writeln!(out, "{}", super::table::fit(&line, super::table::max_width()))
 }
 
 fn write_summary(
