@@ -189,7 +189,11 @@ fn write_human(out: &mut impl Write, d: &Decision) -> io::Result<()> {
         d.evidence.source_ips.len(),
         d.evidence.users.len()
     );
-    writeln!(out, "{}", super::table::fit(&line, super::table::max_width()))
+    writeln!(
+        out,
+        "{}",
+        super::table::fit(&line, super::table::max_width())
+    )
 }
 
 fn write_summary(

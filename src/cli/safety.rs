@@ -139,7 +139,12 @@ mod tests {
         let one = ExitCode::from(1);
         assert_eq!(code(outcome(answer(401, "{}"), "x", false)), one);
         assert_eq!(code(outcome(answer(200, "nonsense"), "x", false)), one);
-        let e = outcome(answer(503, r#"{"error":"no enforcement here"}"#), "x", false).unwrap_err();
+        let e = outcome(
+            answer(503, r#"{"error":"no enforcement here"}"#),
+            "x",
+            false,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("enforce mode"), "{e}");
         let down = ClientError::Unreachable(
             "127.0.0.1:1".parse().unwrap(),

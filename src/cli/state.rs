@@ -58,7 +58,11 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
             if json {
                 outln!("{}", check_json(&report));
                 let ok = report.problems.is_empty();
-                return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) });
+                return Ok(if ok {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                });
             }
             for (k, v) in &report.facts {
                 outln!("{k}: {}", Escaped(v));

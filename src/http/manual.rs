@@ -49,7 +49,9 @@ pub async fn add(
         Err(m) => return error(StatusCode::BAD_REQUEST, m),
     };
     match blocking(&s, move |b| b.add(&req, &credential)).await {
-        Ok(Ok(record)) => (StatusCode::CREATED, Json(json!({ "decision": record }))).into_response(),
+        Ok(Ok(record)) => {
+            (StatusCode::CREATED, Json(json!({ "decision": record }))).into_response()
+        }
         Ok(Err(e @ AddError::Invalid(_))) => error(StatusCode::BAD_REQUEST, e.to_string()),
         Ok(Err(e @ AddError::Refused(_))) => error(StatusCode::CONFLICT, e.to_string()),
         Ok(Err(AddError::Other(e))) => ApiError::from(e).into_response(),
@@ -73,7 +75,11 @@ pub async fn import(
         }
     };
     let listed = |status: StatusCode, e: &ImportError, errors| {
-        (status, Json(json!({ "error": e.to_string(), "errors": errors }))).into_response()
+        (
+            status,
+            Json(json!({ "error": e.to_string(), "errors": errors })),
+        )
+            .into_response()
     };
     match blocking(&s, move |b| b.import(&req, &credential)).await {
         Ok(Ok(report)) => Json(report).into_response(),

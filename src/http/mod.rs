@@ -89,10 +89,7 @@ impl AppState {
 /// The application's routes over `state`.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route(
-            "/decisions",
-            get(handlers::decisions).post(manual::add),
-        )
+        .route("/decisions", get(handlers::decisions).post(manual::add))
         .route(
             "/decisions/import",
             post(manual::import).layer(DefaultBodyLimit::max(manual::MAX_IMPORT_BODY)),

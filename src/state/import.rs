@@ -44,7 +44,11 @@ impl std::fmt::Display for RecordError {
         if self.field.is_empty() {
             write!(f, "record {}: {}", self.record, self.message)
         } else {
-            write!(f, "record {}: {}: {}", self.record, self.field, self.message)
+            write!(
+                f,
+                "record {}: {}: {}",
+                self.record, self.field, self.message
+            )
         }
     }
 }
@@ -119,7 +123,11 @@ pub fn split(text: &str) -> Result<Vec<(usize, Value)>, Vec<RecordError>> {
     };
     if text.trim_start().starts_with('[') {
         let all: Vec<Value> = serde_json::from_str(text).map_err(|e| vec![bad(e.line(), e)])?;
-        return Ok(all.into_iter().enumerate().map(|(i, v)| (i + 1, v)).collect());
+        return Ok(all
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (i + 1, v))
+            .collect());
     }
     let mut out = Vec::new();
     let mut errors = Vec::new();
@@ -132,7 +140,11 @@ pub fn split(text: &str) -> Result<Vec<(usize, Value)>, Vec<RecordError>> {
             Err(e) => errors.push(bad(i + 1, e)),
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Validates every record; all of them, or every problem found.
@@ -164,7 +176,11 @@ pub fn parse_records(
             Err(mut es) => errors.append(&mut es),
         }
     }
-    if errors.is_empty() { Ok(good) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(good)
+    } else {
+        Err(errors)
+    }
 }
 
 /// One record checked field by field; every problem of it.
@@ -189,12 +205,18 @@ fn record(n: usize, v: Value) -> Result<DecisionRecord, Vec<RecordError>> {
         err("type", "expected \"decision\"".into());
     }
     let id_ok = (1..=64).contains(&raw.id.len())
-        && raw.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        && raw
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
     if !id_ok {
         err("id", "expected 1 to 64 letters, digits or '-'".into());
     }
     if raw.rule.is_empty() || raw.rule.chars().any(char::is_control) {
-        err("rule", "expected a rule id without control characters".into());
+        err(
+            "rule",
+            "expected a rule id without control characters".into(),
+        );
     }
     let action = DecisionAction::parse(&raw.action);
     if action.is_none() {
@@ -277,7 +299,10 @@ fn record(n: usize, v: Value) -> Result<DecisionRecord, Vec<RecordError>> {
             err("ended_at", format!("a decision {} has an end", raw.status));
         }
         Some(LockStatus::Unlocked) if raw.unlocked_by.is_none() => {
-            err("unlocked_by", "an unlocked decision names who unlocked it".into());
+            err(
+                "unlocked_by",
+                "an unlocked decision names who unlocked it".into(),
+            );
         }
         _ => {}
     }
@@ -372,10 +397,7 @@ impl Store {
                     conflicts.push(RecordError {
                         record: *n,
                         field: "id".into(),
-                        message: format!(
-                            "decision {} is already stored with other contents",
-                            d.id
-                        ),
+                        message: format!("decision {} is already stored with other contents", d.id),
                     });
                 }
                 continue;

@@ -154,15 +154,11 @@ pub(super) fn add(
         .as_deref()
         .and_then(|u| inventory.as_ref().and_then(|i| i.account(u)));
     let mut render = |d: &Decision| {
-        b.alerting.as_ref().and_then(|a| {
-            a.render(
-                &crate::app::alerting::firing(d, account.clone()),
-                now,
-            )
-        })
+        b.alerting
+            .as_ref()
+            .and_then(|a| a.render(&crate::app::alerting::firing(d, account.clone()), now))
     };
-    let (rec, new) =
-        b.with(|s| s.add_manual(&d, &by, &reason, credential, now, &mut render))?;
+    let (rec, new) = b.with(|s| s.add_manual(&d, &by, &reason, credential, now, &mut render))?;
     if new {
         b.metrics.decision(&d.rule, d.action, d.mode, d.assessment);
         active_gauges(b);

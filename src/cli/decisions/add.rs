@@ -64,17 +64,25 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         by: admin_name(a.by),
     };
     let body = serde_json::to_vec(&req).context("request")?;
-    let record = match client::request(ep, "POST", "/api/v1/decisions", token.as_deref(), Some(&body))
-    {
+    let record = match client::request(
+        ep,
+        "POST",
+        "/api/v1/decisions",
+        token.as_deref(),
+        Some(&body),
+    ) {
         Ok(r) if r.status == 201 => {
             let v: Value = serde_json::from_slice(&r.body).context("answer from the daemon")?;
             v.get("decision").cloned().unwrap_or(Value::Null)
         }
         Ok(r) if r.status == 401 => return Err(anyhow!(TOKEN_REFUSED).into()),
-        Ok(r) if r.status == 400 => return Err(CliError::Usage(Escaped(&error_of(&r)).to_string())),
+        Ok(r) if r.status == 400 => {
+            return Err(CliError::Usage(Escaped(&error_of(&r)).to_string()));
+        }
         Ok(r) => return Err(anyhow!("{}", Escaped(&error_of(&r))).into()),
         Err(ClientError::Unreachable(..)) => {
-            let b = offline::offline_backend_with_inventory(&config).map_err(anyhow::Error::from)?;
+            let b =
+                offline::offline_backend_with_inventory(&config).map_err(anyhow::Error::from)?;
             match b.add(&req, &offline_credential()) {
                 Ok(r) => serde_json::to_value(&r).context("decision")?,
                 Err(AddError::Invalid(m)) => return Err(CliError::Usage(m)),

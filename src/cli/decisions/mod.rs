@@ -78,9 +78,7 @@ loginwatch decisions add --user carol --action require_password_reset --reason \
     Add(add::Args),
     /// Print decisions as JSON lines (what `list --json` prints), to import
     /// elsewhere.
-    #[command(
-        after_help = "Example:\n  loginwatch decisions export --active > decisions.jsonl"
-    )]
+    #[command(after_help = "Example:\n  loginwatch decisions export --active > decisions.jsonl")]
     Export(transfer::ExportArgs),
     /// Read decisions `export` wrote: all validated first, then written in
     /// one transaction; ids already stored identically are skipped, so a

@@ -54,10 +54,7 @@ pub fn offline_backend_with_inventory(
         None => None,
         Some(inv) => Some(Arc::new(
             InventoryHandle::open(&inv.path, inv.options.clone()).map_err(|e| {
-                BackendError::Unavailable(format!(
-                    "inventory: {}",
-                    Escaped(&e.to_string())
-                ))
+                BackendError::Unavailable(format!("inventory: {}", Escaped(&e.to_string())))
             })?,
         )),
     };

@@ -119,8 +119,9 @@ pub fn import(a: ImportArgs) -> Result<ExitCode, CliError> {
     let body = serde_json::to_vec(&req).context("request")?;
     let path = "/api/v1/decisions/import";
     let report = match client::request(ep, "POST", path, token.as_deref(), Some(&body)) {
-        Ok(r) if r.status == 200 => serde_json::from_slice::<Value>(&r.body)
-            .context("answer from the daemon")?,
+        Ok(r) if r.status == 200 => {
+            serde_json::from_slice::<Value>(&r.body).context("answer from the daemon")?
+        }
         Ok(r) if r.status == 401 => return Err(anyhow!(TOKEN_REFUSED).into()),
         Ok(r) if r.status == 413 => {
             return Err(anyhow!(
@@ -161,7 +162,10 @@ pub fn import(a: ImportArgs) -> Result<ExitCode, CliError> {
     };
     let n = |k: &str| report.get(k).and_then(Value::as_u64).unwrap_or(0);
     if a.json {
-        outln!("{}", json!({"imported": n("imported"), "present": n("present")}));
+        outln!(
+            "{}",
+            json!({"imported": n("imported"), "present": n("present")})
+        );
     } else {
         outln!(
             "{} imported, {} already present (from {})",

@@ -50,18 +50,44 @@ fn an_export_imports_whole_and_a_second_import_changes_nothing() {
     let file = export(&a);
     let mut b = Store::open(&dir.path().join("b.db")).unwrap();
     let records = parsed(&file);
-    let r = b.import(&records, "alice", "cli-offline:uid 0", "d.jsonl", t(3)).unwrap();
-    assert_eq!(r, ImportOutcome::Done(ImportReport { imported: 2, present: 0 }));
+    let r = b
+        .import(&records, "alice", "cli-offline:uid 0", "d.jsonl", t(3))
+        .unwrap();
+    assert_eq!(
+        r,
+        ImportOutcome::Done(ImportReport {
+            imported: 2,
+            present: 0
+        })
+    );
     assert_eq!(export(&b), file, "the same JSON, ids and lifecycle");
-    let r = b.import(&records, "alice", "cli-offline:uid 0", "d.jsonl", t(4)).unwrap();
-    assert_eq!(r, ImportOutcome::Done(ImportReport { imported: 0, present: 2 }));
+    let r = b
+        .import(&records, "alice", "cli-offline:uid 0", "d.jsonl", t(4))
+        .unwrap();
+    assert_eq!(
+        r,
+        ImportOutcome::Done(ImportReport {
+            imported: 0,
+            present: 2
+        })
+    );
     assert_eq!(export(&b), file);
     let trail = b.audit("00000000000000bb").unwrap();
     assert_eq!(trail.len(), 1);
-    assert_eq!((trail[0].what.as_str(), trail[0].who.as_str()), ("imported", "alice"));
-    assert!(trail[0].detail.starts_with("imported from d.jsonl: "), "{}", trail[0].detail);
+    assert_eq!(
+        (trail[0].what.as_str(), trail[0].who.as_str()),
+        ("imported", "alice")
+    );
+    assert!(
+        trail[0].detail.starts_with("imported from d.jsonl: "),
+        "{}",
+        trail[0].detail
+    );
     let log = maintenance::entries(&b.conn).unwrap();
-    let imports: Vec<_> = log.iter().filter(|e| e.what == "decisions imported").collect();
+    let imports: Vec<_> = log
+        .iter()
+        .filter(|e| e.what == "decisions imported")
+        .collect();
     assert_eq!(imports.len(), 2);
     assert_eq!(
         imports[1].detail,
@@ -114,10 +140,24 @@ fn every_bad_record_is_reported_with_its_line_and_field() {
     let errors = parse_records(split(&text).unwrap()).unwrap_err();
     let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert!(shown.contains(&"record 3: action: expected one of lock_account, block_ip, require_password_reset, disable_account, alert".to_owned()), "{shown:?}");
-    assert!(shown.contains(&"record 3: target.ip: expected an IP address".to_owned()), "{shown:?}");
-    assert!(shown.contains(&"record 3: until: must be after `at`".to_owned()), "{shown:?}");
-    assert!(shown.iter().any(|s| s.starts_with("record 4: unknown field `colour`")), "{shown:?}");
-    assert!(shown.contains(&"record 5: id: the same id as record 1".to_owned()), "{shown:?}");
+    assert!(
+        shown.contains(&"record 3: target.ip: expected an IP address".to_owned()),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains(&"record 3: until: must be after `at`".to_owned()),
+        "{shown:?}"
+    );
+    assert!(
+        shown
+            .iter()
+            .any(|s| s.starts_with("record 4: unknown field `colour`")),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains(&"record 5: id: the same id as record 1".to_owned()),
+        "{shown:?}"
+    );
     // A JSON array is read too, numbered by position.
     let all = parse_records(split(&format!("[{good}]")).unwrap()).unwrap();
     assert_eq!(all[0].0, 1);

@@ -37,7 +37,10 @@ fn defaults_lock_a_user_or_block_an_address_for_four_hours() {
     let d = decision(&req(Some("bob"), None), Mode::Enforce, t0()).unwrap();
     assert_eq!(d.action, DecisionAction::LockAccount);
     assert_eq!(d.until, Some(t0() + chrono::TimeDelta::hours(4)));
-    assert_eq!((d.unlock, d.mode, &*d.rule), (Unlock::Auto, Mode::Enforce, "manual"));
+    assert_eq!(
+        (d.unlock, d.mode, &*d.rule),
+        (Unlock::Auto, Mode::Enforce, "manual")
+    );
     assert_eq!(
         d.why.sentence_en(),
         "Decided by hand by alice: phished, ticket 4711"
@@ -130,13 +133,22 @@ fn a_manual_decision_is_stored_audited_and_ends_like_a_rules() {
     assert_eq!(audit[0].who, "alice");
     assert_eq!(audit[0].credential.as_deref(), Some("token:config"));
     assert!(
-        audit[0].detail.ends_with("by hand (enforce, until 2026-03-01T16:00:00.000000007Z): phished, ticket 4711"),
+        audit[0].detail.ends_with(
+            "by hand (enforce, until 2026-03-01T16:00:00.000000007Z): phished, ticket 4711"
+        ),
         "{}",
         audit[0].detail
     );
     // Enforce mode planned its actions (a dry run here): audited.
-    assert!(b.decisions(true).unwrap().iter().any(|r| r.decision.id == rec.decision.id));
-    let ended = b.unlock(&rec.decision.id, "carol", "false alarm", "token:config").unwrap();
+    assert!(
+        b.decisions(true)
+            .unwrap()
+            .iter()
+            .any(|r| r.decision.id == rec.decision.id)
+    );
+    let ended = b
+        .unlock(&rec.decision.id, "carol", "false alarm", "token:config")
+        .unwrap();
     assert_eq!(ended.status, LockStatus::Unlocked);
 }
 
