@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 
-mod manual;
+pub mod manual;
 
 use crate::account::AccountFacts;
 use crate::clock::Clock;

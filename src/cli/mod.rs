@@ -125,7 +125,8 @@ takes it: a level (error, warn, info, debug, trace) or per-module directives \
     /// List, add, unlock, export and import the daemon's decisions.
     #[command(subcommand)]
     #[command(
-        after_help = "Example:\n  loginwatch decisions list --active\n  loginwatch decisions unlock 0628690b41547a31 --reason \"identity confirmed by phone\""
+        after_help = "Example:\n  loginwatch decisions list --active\n  loginwatch decisions unlock 0628690b41547a31 --reason \"identity confirmed by phone\"\n  \
+loginwatch decisions add --user bob --reason \"phished, ticket 4711\""
     )]
     Decisions(decisions::Command),
     /// Review accounts (inactive accounts from learned facts and the inventory).

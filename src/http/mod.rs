@@ -49,6 +49,7 @@ pub use backend::{
 };
 pub use guard::{Credential, HostCheck, MAX_BODY};
 pub use handlers::{storm_reset_by, unlock_body};
+pub use manual::add_body;
 pub use token::AdminToken;
 
 use crate::telemetry::Metrics;

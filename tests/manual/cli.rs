@@ -231,3 +231,32 @@ fn state_commands_print_json_and_tables_fit_columns() {
     assert!(v["moved_to"].as_str().unwrap().contains("state.db."), "{v}");
     assert_eq!(v["id"].as_str().unwrap().len(), 32, "{v}");
 }
+
+/// Clap colours help and errors (anstream): never with `NO_COLOR`, even
+/// when `CLICOLOR_FORCE` asks for colour on a pipe.
+#[test]
+fn no_color_turns_off_the_colour_of_help_and_errors() {
+    let run = |args: &[&str], no_color: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_loginwatch"));
+        c.args(args).env("CLICOLOR_FORCE", "1");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        } else {
+            c.env_remove("NO_COLOR");
+        }
+        let o = c.output().unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    for args in [&["decisions", "add", "--help"][..], &["decisions", "add"]] {
+        assert!(
+            run(args, false).contains('\u{1b}'),
+            "colour is forced: {args:?}"
+        );
+        let plain = run(args, true);
+        assert!(!plain.contains('\u{1b}'), "{args:?}: {plain}");
+    }
+}
