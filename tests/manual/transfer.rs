@@ -116,6 +116,23 @@ fn an_export_imports_into_a_fresh_state_once() {
         text(&o)
     );
 
+    // An import body may be far larger than the API's usual 16 KiB.
+    let one = exported.lines().next().unwrap();
+    let old_id = serde_json::from_str::<serde_json::Value>(one).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let many: String = (0..60)
+        .map(|i| one.replace(&old_id, &format!("{i:016x}")) + "\n")
+        .collect();
+    assert!(many.len() > 16 * 1024, "{}", many.len());
+    fs::write(&file, &many).unwrap();
+    let o = on_b(&["decisions", "import", "decisions.jsonl", "--json"]);
+    assert_eq!(
+        json_of(&o),
+        serde_json::json!({"imported": 60, "present": 0})
+    );
+
     // Without the daemon, on the state file: the same answers.
     daemon_b.terminate();
     fs::write(&file, &exported).unwrap();
