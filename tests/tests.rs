@@ -27,6 +27,7 @@ mod flood;
 mod injection;
 mod inventory;
 mod learn;
+mod manual;
 mod pull;
 mod rules_test;
 mod saas;

@@ -9,9 +9,15 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 
+pub mod manual;
+
 use crate::account::AccountFacts;
 use crate::clock::Clock;
-use crate::http::{AdminBackend, BackendError, Problem, Readiness, UnlockError};
+use crate::decision::Mode;
+use crate::http::{
+    AddError, AddRequest, AdminBackend, BackendError, ImportError, ImportRequest, Problem,
+    Readiness, UnlockError,
+};
 use crate::source::SourceStatus;
 use crate::state::model::{AuditEntry, DecisionRecord, LockStatus};
 use crate::state::{DecisionFilter, StateError, Store};
@@ -34,6 +40,8 @@ pub struct StoreBackend {
     clock: Arc<dyn Clock>,
     /// Why the embedded defaults chose a source, by source name.
     chosen: Vec<(String, String)>,
+    /// The mode of a manual decision that names none (the configuration's).
+    mode: Mode,
 }
 
 impl StoreBackend {
@@ -53,7 +61,14 @@ impl StoreBackend {
             health: None,
             clock,
             chosen: Vec::new(),
+            mode: Mode::Recommend,
         }
+    }
+
+    /// Manual decisions that name no mode get `mode` (the configuration's).
+    pub fn with_mode(mut self, mode: Mode) -> StoreBackend {
+        self.mode = mode;
+        self
     }
 
     /// Also says in `/readyz` why the embedded defaults chose a source.
@@ -176,6 +191,18 @@ impl AdminBackend for StoreBackend {
             }
         }
         Ok(rec)
+    }
+
+    fn add(&self, req: &AddRequest, credential: &str) -> Result<DecisionRecord, AddError> {
+        manual::add(self, req, credential)
+    }
+
+    fn import(
+        &self,
+        req: &ImportRequest,
+        credential: &str,
+    ) -> Result<crate::state::ImportReport, ImportError> {
+        manual::import(self, req, credential)
     }
 
     fn account(

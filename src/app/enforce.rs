@@ -120,6 +120,56 @@ impl Enforcer {
         }
     }
 
+    /// A decision an admin makes by hand, before it is stored: the same
+    /// filter as a rule's, but a refusal is an answer to the admin (with the
+    /// reason) instead of a quiet downgrade: exempt targets, own and private
+    /// addresses, the last admins, and account locks while the storm breaker
+    /// is open. An accepted account lock counts toward the breaker like a
+    /// rule's (and may be the one that trips it: then it is refused too).
+    pub fn admit(
+        &self,
+        d: &mut Decision,
+        inventory: Option<&Inventory>,
+        now: DateTime<Utc>,
+    ) -> Result<(), String> {
+        // Read before the safety lock: `decided` takes them in this order too.
+        let locked_admins = self.locked_admins(inventory);
+        let mut s = self
+            .safety
+            .lock()
+            .map_err(|_| "the safety filter is unavailable".to_string())?;
+        let ctx = Ctx {
+            now,
+            inventory,
+            locked_admins,
+        };
+        if let Verdict::AlertOnly { why } | Verdict::DowngradeToRecommend { why } = s.check(d, &ctx)
+        {
+            return Err(why.to_string());
+        }
+        let locks = matches!(
+            d.action,
+            DecisionAction::LockAccount | DecisionAction::DisableAccount
+        );
+        if locks && s.storm_tripped() {
+            return Err(format!(
+                "{} (close the breaker with `loginwatch safety storm-reset` first)",
+                crate::safety::Why::Storm
+            ));
+        }
+        for ev in s.screen(d, &ctx) {
+            let storm = ev.decision();
+            warn!(id = %storm.id, accounts = storm.evidence.count, "Lockout storm breaker: {}", Escaped(&storm.rule));
+            if let Some(a) = &self.alerting {
+                a.enqueue(&super::alerting::firing(&storm, None), now);
+            }
+        }
+        if d.mode == Mode::Held {
+            return Err(crate::safety::Why::Storm.to_string());
+        }
+        Ok(())
+    }
+
     /// A new decision: safety first, then its actions (enforce mode only).
     pub fn decided(&self, d: &Decision, inventory: Option<&Inventory>, now: DateTime<Utc>) {
         if d.mode != Mode::Enforce {

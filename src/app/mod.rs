@@ -33,6 +33,8 @@ pub struct Services {
     /// `None` when no alert sink is configured.
     pub alerting: Option<Arc<Alerting>>,
     pub enforcer: Arc<Enforcer>,
+    /// The configured mode: a manual decision's when it names none.
+    pub mode: crate::decision::Mode,
 }
 
 impl Services {
@@ -64,6 +66,7 @@ impl Services {
         StoreBackend::new(self.store.clone(), status, metrics, self.clock.clone())
             .with_alerting(self.alerting.clone())
             .with_enforcer(self.enforcer.clone())
+            .with_mode(self.mode)
     }
 
     fn build(
@@ -90,6 +93,7 @@ impl Services {
             clock,
             alerting,
             enforcer,
+            mode: config.mode,
         })
     }
 }

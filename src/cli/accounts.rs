@@ -20,7 +20,7 @@ use loginwatch::parse::Zone;
 use loginwatch::state::{AccountFacts, Store};
 
 use super::CliError;
-use super::table::{cell, column_width, left, right};
+use super::table::{cell, column_width, fit, left, max_width, right};
 
 /// `loginwatch accounts ...`.
 #[derive(Debug, clap::Subcommand)]
@@ -210,8 +210,9 @@ fn print_human(found: &[InactiveAccount], days: u32, now: DateTime<Utc>) {
         column_width(cells.iter().map(|c| c.0.as_str()), 0),
         column_width(cells.iter().map(|c| c.1.as_str()), 0),
     );
+    let max = max_width();
     for f in found {
-        outln!("{}", row_text(f, now, widths));
+        outln!("{}", fit(&row_text(f, now, widths), max));
     }
     outln!(
         "{} account{} with no successful login for {days} days or more (as of {})",

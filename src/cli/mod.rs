@@ -125,10 +125,11 @@ takes it: a level (error, warn, info, debug, trace) or per-module directives \
     #[command(subcommand)]
     #[command(after_help = "Example:\n  loginwatch config check /etc/loginwatch/loginwatch.toml")]
     Config(config::Command),
-    /// List and unlock the daemon's decisions.
+    /// List, add, unlock, export and import the daemon's decisions.
     #[command(subcommand)]
     #[command(
-        after_help = "Example:\n  loginwatch decisions list --active\n  loginwatch decisions unlock 0628690b41547a31 --reason \"identity confirmed by phone\""
+        after_help = "Example:\n  loginwatch decisions list --active\n  loginwatch decisions unlock 0628690b41547a31 --reason \"identity confirmed by phone\"\n  \
+loginwatch decisions add --user bob --reason \"phished, ticket 4711\""
     )]
     Decisions(decisions::Command),
     /// Review accounts (inactive accounts from learned facts and the inventory).

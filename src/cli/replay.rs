@@ -139,8 +139,7 @@ fn write_human(out: &mut impl Write, d: &Decision) -> io::Result<()> {
         (None, loginwatch::decision::Unlock::Admin) => "until an admin unlocks".to_string(),
         (None, _) => String::new(),
     };
-    writeln!(
-        out,
+    let line = format!(
         "{}  {} {} {} {} [{}{}] {} events, {} IPs, {} users",
         rfc3339(&d.at),
         left(d.action.as_str(), 22),
@@ -152,6 +151,11 @@ fn write_human(out: &mut impl Write, d: &Decision) -> io::Result<()> {
         d.evidence.count,
         d.evidence.source_ips.len(),
         d.evidence.users.len()
+    );
+    writeln!(
+        out,
+        "{}",
+        super::table::fit(&line, super::table::max_width())
     )
 }
 

@@ -30,6 +30,9 @@ pub enum Command {
         /// Who closes it (kept in the audit log) [default: $SUDO_USER, else $USER].
         #[arg(long)]
         by: Option<String>,
+        /// Print `{"was_open": bool, "by": NAME}`.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         daemon: Daemon,
     },
@@ -43,7 +46,7 @@ struct ResetAnswer {
 
 /// Runs `safety ...`.
 pub fn run(c: Command) -> Result<ExitCode, CliError> {
-    let Command::StormReset { by, daemon } = c;
+    let Command::StormReset { by, json, daemon } = c;
     let (_config, ep, token) = daemon.resolve()?;
     let by = admin_name(by);
     let body = serde_json::json!({ "by": by }).to_string();
@@ -54,13 +57,17 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
         token.as_deref(),
         Some(body.as_bytes()),
     );
-    outln!("{}", outcome(answer, &by)?);
+    outln!("{}", outcome(answer, &by, json)?);
     Ok(ExitCode::SUCCESS)
 }
 
 /// What the daemon's answer means, in words an admin can act on (pure, so
 /// every case is tested without a daemon).
-fn outcome(answer: Result<Response, ClientError>, by: &str) -> Result<String, CliError> {
+fn outcome(
+    answer: Result<Response, ClientError>,
+    by: &str,
+    json: bool,
+) -> Result<String, CliError> {
     let r = match answer {
         Ok(r) => r,
         Err(e @ ClientError::Unreachable(..)) => {
@@ -75,6 +82,9 @@ fn outcome(answer: Result<Response, ClientError>, by: &str) -> Result<String, Cl
         200 => {
             let a: ResetAnswer = serde_json::from_slice(&r.body)
                 .map_err(|e| anyhow!("bad answer from the daemon: {e}"))?;
+            if json {
+                return Ok(serde_json::json!({"was_open": a.was_open, "by": by}).to_string());
+            }
             Ok(if a.was_open {
                 format!(
                     "lockout storm breaker closed (by {}): account locks are enforced again",
@@ -118,21 +128,29 @@ mod tests {
 
     #[test]
     fn each_answer_has_its_own_message_and_exit_code() {
-        let closed = outcome(answer(200, r#"{"was_open":true}"#), "on\u{1b}call").unwrap();
+        let closed = outcome(answer(200, r#"{"was_open":true}"#), "on\u{1b}call", false).unwrap();
+        let j = outcome(answer(200, r#"{"was_open":true}"#), "bob", true).unwrap();
+        let j: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(j, serde_json::json!({"by": "bob", "was_open": true}));
         assert!(closed.contains("closed (by on\\u{1b}call)"), "{closed}");
-        let idle = outcome(answer(200, r#"{"was_open":false}"#), "x").unwrap();
+        let idle = outcome(answer(200, r#"{"was_open":false}"#), "x", false).unwrap();
         assert!(idle.contains("was not open"), "{idle}");
         let code = |r: Result<String, CliError>| r.unwrap_err().exit_code();
         let one = ExitCode::from(1);
-        assert_eq!(code(outcome(answer(401, "{}"), "x")), one);
-        assert_eq!(code(outcome(answer(200, "nonsense"), "x")), one);
-        let e = outcome(answer(503, r#"{"error":"no enforcement here"}"#), "x").unwrap_err();
+        assert_eq!(code(outcome(answer(401, "{}"), "x", false)), one);
+        assert_eq!(code(outcome(answer(200, "nonsense"), "x", false)), one);
+        let e = outcome(
+            answer(503, r#"{"error":"no enforcement here"}"#),
+            "x",
+            false,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("enforce mode"), "{e}");
         let down = ClientError::Unreachable(
             "127.0.0.1:1".parse().unwrap(),
             std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
         );
-        let e = outcome(Err(down), "x").unwrap_err();
+        let e = outcome(Err(down), "x", false).unwrap_err();
         assert_eq!(e.exit_code(), ExitCode::from(2));
         assert!(e.to_string().contains("nothing was reset"), "{e}");
     }

@@ -25,6 +25,9 @@ pub enum Command {
         /// The daemon's configuration file (names `state_path`) [default: embedded defaults].
         #[arg(long, short = 'c', value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Print `{"ok", "facts", "log", "problems"}` as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// Move the state database aside (renamed with a timestamp suffix) and start
     /// a clean one: read positions, locks and admin unlocks are forgotten, so
@@ -40,15 +43,27 @@ pub enum Command {
         /// Who resets (kept in the new database's trail) [default: $SUDO_USER, else $USER].
         #[arg(long)]
         by: Option<String>,
+        /// Print `{"database", "moved_to", "id"}` as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
 }
 
 /// Runs `state ...`.
 pub fn run(c: Command) -> Result<ExitCode, CliError> {
     match c {
-        Command::Check { config } => {
+        Command::Check { config, json } => {
             let config = super::config::load(config.as_deref())?;
             let report = maintenance::check(&config.state_path);
+            if json {
+                outln!("{}", check_json(&report));
+                let ok = report.problems.is_empty();
+                return Ok(if ok {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                });
+            }
             for (k, v) in &report.facts {
                 outln!("{k}: {}", Escaped(v));
             }
@@ -70,11 +85,20 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::from(1))
         }
-        Command::Reset { config, by } => {
+        Command::Reset { config, by, json } => {
             let config = super::config::load(config.as_deref())?;
             let by = super::decisions::admin_name(by);
             let r = maintenance::reset(&config.state_path, &chrono::Utc::now(), &by)
                 .map_err(|e| CliError::Runtime(e.into()))?;
+            if json {
+                let v = serde_json::json!({
+                    "database": config.state_path.display().to_string(),
+                    "moved_to": r.moved_to.as_ref().map(|p| p.display().to_string()),
+                    "id": r.id,
+                });
+                outln!("{v}");
+                return Ok(ExitCode::SUCCESS);
+            }
             let shown = Escaped(&config.state_path.display().to_string()).to_string();
             match &r.moved_to {
                 Some(to) => outln!("moved {shown} to {}", Escaped(&to.display().to_string())),
@@ -84,4 +108,25 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `state check --json`: the report as one object (facts by name, the trail
+/// oldest first, the problems with their way out; `ok` when there are none).
+fn check_json(r: &maintenance::CheckReport) -> serde_json::Value {
+    let facts: serde_json::Map<String, serde_json::Value> = r
+        .facts
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(v.as_str())))
+        .collect();
+    let log: Vec<serde_json::Value> = r
+        .log
+        .iter()
+        .map(|e| serde_json::json!({"at": e.at, "what": e.what, "who": e.who, "detail": e.detail}))
+        .collect();
+    serde_json::json!({
+        "ok": r.problems.is_empty(),
+        "facts": facts,
+        "log": log,
+        "problems": r.problems,
+    })
 }

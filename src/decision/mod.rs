@@ -280,6 +280,9 @@ pub struct Decision {
     pub evidence: Evidence,
 }
 
+/// The rule id of a decision an admin made by hand (`decisions add`).
+pub const MANUAL_RULE: &str = "manual";
+
 /// The stable id of a decision: FNV-1a 64 over the rule id, the target, `at` in
 /// RFC 3339 and the triggering event's log offset, as 16 hex digits.
 ///

@@ -41,6 +41,8 @@ pub enum Why {
     Policy,
     /// Many accounts locked within minutes (the safety breaker's alert).
     LockStorm,
+    /// An admin decided it by hand (`decisions add`): who, and why they said.
+    Manual { by: String, reason: String },
     /// Read back from text (`replay --json` output): the sentence only.
     Text { text: String },
 }
@@ -67,7 +69,10 @@ impl Why {
             | Why::Anonymous { .. }
             | Why::UnknownNames { .. }
             | Why::Stranger { .. } => Assessment::Attack,
-            Why::NoHistory { .. } | Why::NewPlace { .. } | Why::Text { .. } => Assessment::Unclear,
+            Why::NoHistory { .. }
+            | Why::NewPlace { .. }
+            | Why::Manual { .. }
+            | Why::Text { .. } => Assessment::Unclear,
         }
     }
 
@@ -108,6 +113,7 @@ impl Why {
             ),
             Why::Policy => "An account-policy finding; no login attack is involved.".to_string(),
             Why::LockStorm => "Many accounts were locked within minutes: someone may be using lockouts to shut users out.".to_string(),
+            Why::Manual { by, reason } => format!("Decided by hand by {by}: {reason}"),
             Why::Text { text } => text.clone(),
         }
     }
@@ -149,6 +155,7 @@ impl Why {
             ),
             Why::Policy => "アカウントポリシーによる検出で、ログイン攻撃ではありません。".to_string(),
             Why::LockStorm => "短時間に多数のアカウントがロックされました。ロックを悪用して利用者を締め出す攻撃の可能性があります。".to_string(),
+            Why::Manual { by, reason } => format!("{by} が手動で決定しました: {reason}"),
             Why::Text { text } => text.clone(),
         }
     }

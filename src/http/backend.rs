@@ -36,6 +36,76 @@ pub enum UnlockError {
     Other(#[from] BackendError),
 }
 
+/// A decision an admin makes by hand (`POST /api/v1/decisions`, `decisions
+/// add`), as given: the backend parses and checks each field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddRequest {
+    /// The account (one of `user`, `ip`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// `lock_account` (default for a user), `block_ip` (default for an
+    /// address), `disable_account`, `require_password_reset` or `alert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// How long it lasts (`30m`, `4h`, `7d`; default `4h`), or `admin`:
+    /// until an admin unlocks it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    /// `recommend` or `enforce` (default: the configuration's mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Why (audit trail and alert).
+    pub reason: String,
+    /// Who decides (a note beside the credential).
+    pub by: String,
+}
+
+/// Why a manual decision was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    /// A field is missing or wrong (the message names it).
+    #[error("{0}")]
+    Invalid(String),
+    /// The safety filter refuses it (exempt, last admin, own address, storm).
+    #[error("refused by the safety filter: {0}")]
+    Refused(String),
+    #[error(transparent)]
+    Other(#[from] BackendError),
+}
+
+/// An import of exported decisions (`POST /api/v1/decisions/import`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    /// Who imports (a note beside the credential).
+    pub by: String,
+    /// Where the records come from, for the audit (a file name).
+    #[serde(default)]
+    pub file: Option<String>,
+    /// The records, as `decisions list --json` prints them.
+    pub decisions: Vec<serde_json::Value>,
+}
+
+/// Why an import wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The request itself is wrong (`by`).
+    #[error("{0}")]
+    Invalid(String),
+    /// Records are invalid: every problem, by record and field.
+    #[error("{} invalid records: nothing was imported", .0.len())]
+    Records(Vec<crate::state::RecordError>),
+    /// Records conflict with stored decisions of the same id.
+    #[error("{} records conflict with stored decisions: nothing was imported", .0.len())]
+    Conflicts(Vec<crate::state::RecordError>),
+    #[error(transparent)]
+    Other(#[from] BackendError),
+}
+
 /// The JSON spelling of a status, for messages.
 pub fn status_str(s: LockStatus) -> &'static str {
     match s {
@@ -110,6 +180,24 @@ pub trait AdminBackend: Send + Sync + 'static {
         reason: &str,
         credential: &str,
     ) -> Result<DecisionRecord, UnlockError>;
+
+    /// Records a decision an admin made by hand, after the same safety
+    /// filter as a rule's; it then lives like one (alert, actions in enforce
+    /// mode, expiry, unlock). `credential` as for [`AdminBackend::unlock`].
+    fn add(&self, req: &AddRequest, credential: &str) -> Result<DecisionRecord, AddError> {
+        let _ = (req, credential);
+        Err(BackendError::Unavailable("no manual decisions here".into()).into())
+    }
+
+    /// Imports exported decisions: all, or nothing (see `crate::state::import`).
+    fn import(
+        &self,
+        req: &ImportRequest,
+        credential: &str,
+    ) -> Result<crate::state::ImportReport, ImportError> {
+        let _ = (req, credential);
+        Err(BackendError::Unavailable("no imports here".into()).into())
+    }
 
     /// What is known of an account and the decisions in force about it; `None` if
     /// the account was never seen.

@@ -103,6 +103,16 @@ fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 
 /// The request-shape checks (1 to 4 above); `None` when the request passes.
 pub fn check_shape(hosts: &HostCheck, method: &Method, h: &HeaderMap) -> Option<Response> {
+    check_shape_within(hosts, method, h, MAX_BODY)
+}
+
+/// [`check_shape`] with bodies of up to `max_body` bytes.
+fn check_shape_within(
+    hosts: &HostCheck,
+    method: &Method,
+    h: &HeaderMap,
+    max_body: usize,
+) -> Option<Response> {
     match header_str(h, header::HOST) {
         Some(host) if hosts.allows(host) => {}
         _ => {
@@ -143,9 +153,9 @@ pub fn check_shape(hosts: &HostCheck, method: &Method, h: &HeaderMap) -> Option<
     }
     let length = header_str(h, header::CONTENT_LENGTH).map(|l| l.trim().parse::<u64>());
     match length {
-        Some(Ok(n)) if n > MAX_BODY as u64 => Some(refuse(
+        Some(Ok(n)) if n > max_body as u64 => Some(refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("the body is over {MAX_BODY} bytes"),
+            &format!("the body is over {max_body} bytes"),
         )),
         Some(Err(_)) => Some(refuse(StatusCode::BAD_REQUEST, "bad Content-Length")),
         _ => None,
@@ -154,7 +164,13 @@ pub fn check_shape(hosts: &HostCheck, method: &Method, h: &HeaderMap) -> Option<
 
 /// The middleware over `/api/v1/*`.
 pub async fn api_guard(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
-    if let Some(r) = check_shape(&s.hosts, req.method(), req.headers()) {
+    // An import carries a whole export; every other body is a few fields.
+    let max_body = if req.uri().path().ends_with("/decisions/import") {
+        super::manual::MAX_IMPORT_BODY
+    } else {
+        MAX_BODY
+    };
+    if let Some(r) = check_shape_within(&s.hosts, req.method(), req.headers(), max_body) {
         return r;
     }
     let peer = req

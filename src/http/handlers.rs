@@ -25,7 +25,7 @@ const MAX_BY: usize = 128;
 const MAX_REASON: usize = 2000;
 
 /// A failed request: its status and the message of the JSON body.
-pub struct ApiError(StatusCode, String);
+pub struct ApiError(pub(super) StatusCode, pub(super) String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -46,7 +46,7 @@ impl From<BackendError> for ApiError {
 
 /// Runs a backend call on the blocking pool (the store is synchronous SQLite and
 /// must not stall the async workers serving `/metrics` and `/healthz`).
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     s: &AppState,
     f: impl FnOnce(&dyn AdminBackend) -> T + Send + 'static,
 ) -> Result<T, ApiError> {

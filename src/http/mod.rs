@@ -7,6 +7,10 @@
 //!   503 with a JSON list of problems ([`Readiness`]).
 //! - `GET /api/v1/decisions?active=true`, `GET /api/v1/decisions/{id}` (with its
 //!   audit trail), `POST /api/v1/decisions/{id}/unlock` (JSON `{"by", "reason"}`),
+//!   `POST /api/v1/decisions` (a decision made by hand, JSON `{"user"|"ip",
+//!   "action", "duration", "mode", "reason", "by"}`), `POST
+//!   /api/v1/decisions/import` (exported decisions, JSON `{"by", "file",
+//!   "decisions"}`, see [`manual`]),
 //!   `GET /api/v1/accounts/{user}`, `GET
 //!   /api/v1/accounts/{user}/why?language=en|ja[&at=RFC3339]` (why the person
 //!   cannot log in), `POST /api/v1/safety/storm/reset` (JSON `{"by"}`).
@@ -14,7 +18,7 @@
 //! Every `/api/v1/*` route, reads included, passes [`guard::api_guard`]: the
 //! bearer token (there always is one: configured, or generated at the first
 //! start, see [`token`]), a `Host` naming this listener, no cross-site
-//! `Origin`, JSON bodies of at most 16 KiB, and a rate limit on failed
+//! `Origin`, JSON bodies of at most 16 KiB (an import's: 32 MiB), and a rate limit on failed
 //! authentications. `/metrics`, `/healthz` and `/readyz` stay open: they name
 //! no user or address.
 //!
@@ -26,6 +30,7 @@ mod auth;
 mod backend;
 pub mod guard;
 mod handlers;
+pub mod manual;
 pub mod token;
 
 use std::future::Future;
@@ -39,10 +44,12 @@ use tokio::net::TcpListener;
 
 pub use auth::{FailureLimiter, MAX_FAILURES, constant_time_eq};
 pub use backend::{
-    AdminBackend, BackendError, Problem, Readiness, SourceReady, UnlockError, status_str,
+    AddError, AddRequest, AdminBackend, BackendError, ImportError, ImportRequest, Problem,
+    Readiness, SourceReady, UnlockError, status_str,
 };
 pub use guard::{Credential, HostCheck, MAX_BODY};
 pub use handlers::{storm_reset_by, unlock_body};
+pub use manual::add_body;
 pub use token::AdminToken;
 
 use crate::telemetry::Metrics;
@@ -83,7 +90,11 @@ impl AppState {
 /// The application's routes over `state`.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/decisions", get(handlers::decisions))
+        .route("/decisions", get(handlers::decisions).post(manual::add))
+        .route(
+            "/decisions/import",
+            post(manual::import).layer(DefaultBodyLimit::max(manual::MAX_IMPORT_BODY)),
+        )
         .route("/decisions/{id}", get(handlers::decision))
         .route("/decisions/{id}/unlock", post(handlers::unlock))
         .route("/accounts/{user}", get(handlers::account))

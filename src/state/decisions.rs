@@ -118,7 +118,7 @@ fn query(
 }
 
 /// One decision by id.
-fn get(conn: &Connection, id: &str) -> Result<Option<DecisionRecord>, StateError> {
+pub(super) fn get(conn: &Connection, id: &str) -> Result<Option<DecisionRecord>, StateError> {
     conn.prepare_cached(&format!("SELECT {COLUMNS} FROM decisions WHERE id = ?1"))?
         .query_row([id], |r| decode(r).map_err(in_row))
         .optional()
@@ -139,7 +139,7 @@ fn audit(
 
 /// Appends one audit line; `credential` names what authenticated a person's
 /// change (`who` is then only the name they gave).
-fn audit_by(
+pub(super) fn audit_by(
     tx: &Transaction<'_>,
     at: &DateTime<Utc>,
     id: &str,
@@ -157,7 +157,7 @@ fn audit_by(
 }
 
 /// The one readable line an admin sees for a new decision.
-fn decided_detail(d: &Decision) -> String {
+pub(super) fn decided_detail(d: &Decision) -> String {
     let until = d.until.map_or_else(
         || "no end".to_string(),
         |u| format!("until {}", rfc3339(&u)),
@@ -177,6 +177,27 @@ fn decided_detail(d: &Decision) -> String {
 
 /// Records `d` unless its id is known; true when it was new (then audited).
 pub(super) fn insert(
+    tx: &Transaction<'_>,
+    d: &Decision,
+    recorded_at: &DateTime<Utc>,
+) -> Result<bool, StateError> {
+    let new = insert_row(tx, d, recorded_at)?;
+    if new {
+        audit(
+            tx,
+            recorded_at,
+            &d.id,
+            "decided",
+            SYSTEM,
+            &decided_detail(d),
+        )?;
+    }
+    Ok(new)
+}
+
+/// The row of `d` (status `active`) unless its id is known; true when it
+/// was new. The caller writes the audit line that says who decided.
+pub(super) fn insert_row(
     tx: &Transaction<'_>,
     d: &Decision,
     recorded_at: &DateTime<Utc>,
@@ -212,16 +233,6 @@ pub(super) fn insert(
             d.assessment.as_str(),
             serde_json::to_string(&d.why).unwrap_or_default(),
         ])?;
-    if n == 1 {
-        audit(
-            tx,
-            recorded_at,
-            &d.id,
-            "decided",
-            SYSTEM,
-            &decided_detail(d),
-        )?;
-    }
     Ok(n == 1)
 }
 

@@ -1,13 +1,16 @@
-//! `loginwatch decisions list|unlock`: the admin API from the command line.
+//! `loginwatch decisions list|unlock|add|export|import`: the admin API from
+//! the command line.
 //!
-//! Both commands talk to the running daemon over HTTP ([`client`]); when no daemon
+//! The commands talk to the running daemon over HTTP ([`client`]); when no daemon
 //! answers they fall back to the state file ([`offline`]). Both paths produce the
 //! API's JSON, so one renderer serves both and `--json` prints exactly what the
 //! API returns. The daemon wants its admin token for every call ([`admin_token`]
 //! finds it); a change made on the state file is audited with the caller's uid.
 
+mod add;
 pub(super) mod client;
 mod offline;
+mod transfer;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,7 +25,7 @@ use serde_json::Value;
 
 use self::client::{ClientError, Endpoint};
 use super::CliError;
-use super::table::{cell, column_width, left};
+use super::table::{cell, column_width, fit, flex_width, left, max_width, truncate};
 
 /// `loginwatch decisions ...`.
 #[derive(Debug, clap::Subcommand)]
@@ -59,9 +62,29 @@ pub enum Command {
         /// trail, beside the credential that authenticated the unlock.
         #[arg(long)]
         by: Option<String>,
+        /// Print the updated decision as the API returns it (one JSON object).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         daemon: Daemon,
     },
+    /// Make a decision by hand: lock an account or block an address now, with
+    /// the lifecycle, safety checks, audit and alert of a rule's decision.
+    #[command(
+        after_help = "Example:\n  loginwatch decisions add --user bob --reason \"phished, ticket 4711\" --by alice\n  \
+loginwatch decisions add --ip 203.0.113.7 --duration 24h --mode enforce --reason \"scanner\"\n  \
+loginwatch decisions add --user carol --action require_password_reset --reason \"password in a paste\""
+    )]
+    Add(add::Args),
+    /// Print decisions as JSON lines (what `list --json` prints), to import
+    /// elsewhere.
+    #[command(after_help = "Example:\n  loginwatch decisions export --active > decisions.jsonl")]
+    Export(transfer::ExportArgs),
+    /// Read decisions `export` wrote: all validated first, then written in
+    /// one transaction; ids already stored identically are skipped, so a
+    /// second import changes nothing. Runs no action and sends no alert.
+    #[command(after_help = "Example:\n  loginwatch decisions import decisions.jsonl --by alice")]
+    Import(transfer::ImportArgs),
 }
 
 /// Which daemon to talk to.
@@ -198,11 +221,16 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
             id,
             reason,
             by,
+            json,
             daemon,
         } => {
             let (config, ep, token) = daemon.resolve()?;
             let by = admin_name(by);
             let record = unlock(&config, ep, &id, &by, &reason, token.as_deref())?;
+            if json {
+                outln!("{record}");
+                return Ok(ExitCode::SUCCESS);
+            }
             let status = record.get("status").and_then(Value::as_str).unwrap_or("?");
             outln!(
                 "decision {} is now {status} (by {})",
@@ -211,6 +239,9 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Add(a) => add::run(a),
+        Command::Export(a) => transfer::export(a),
+        Command::Import(a) => transfer::import(a),
     }
 }
 
@@ -304,12 +335,27 @@ fn print_list(decisions: &[Value], json: bool) -> Result<(), CliError> {
         .map(Row::deserialize)
         .collect::<Result<Vec<Row>, _>>()
         .context("decision from the daemon")?;
-    let targets: Vec<String> = rows.iter().map(target_text).collect();
-    let width = column_width(targets.iter().map(String::as_str), 0);
-    for r in &rows {
-        outln!("{}", row_text(r, width));
+    for line in table(&rows, max_width()) {
+        outln!("{line}");
     }
     Ok(())
+}
+
+/// The listing's lines in at most `max` terminal columns: the target (free
+/// text, often the widest) is cut first, then any line still too long.
+fn table(rows: &[Row], max: Option<usize>) -> Vec<String> {
+    let targets: Vec<String> = rows.iter().map(target_text).collect();
+    let natural = column_width(targets.iter().map(String::as_str), 0);
+    let fixed = rows
+        .iter()
+        .map(|r| super::table::width(&row_text(r, "", 0)))
+        .max()
+        .unwrap_or(0);
+    let w = flex_width(natural, fixed, max, 12);
+    rows.iter()
+        .zip(&targets)
+        .map(|(r, t)| fit(&row_text(r, &truncate(t, w), w), max))
+        .collect()
 }
 
 /// `user=U ip=I net=N`, escaped (the user name is attacker-controlled).
@@ -328,14 +374,15 @@ fn target_text(r: &Row) -> String {
 }
 
 /// `ID  STATUS  ACTION  TARGET  at AT until UNTIL  rule RULE (MODE)`, every
-/// cell escaped, the target padded to `target_width` terminal columns.
-fn row_text(r: &Row, target_width: usize) -> String {
+/// cell escaped, the `target` (see [`target_text`]) padded to `target_width`
+/// terminal columns.
+fn row_text(r: &Row, target: &str, target_width: usize) -> String {
     format!(
         "{}  {}  {}  {}  at {} until {}  rule {} ({})",
         cell(&r.id),
         left(&cell(&r.status), 8),
         left(&cell(&r.action), 22),
-        left(&target_text(r), target_width),
+        left(target, target_width),
         cell(&r.at),
         cell(r.until.as_deref().unwrap_or("-")),
         cell(&r.rule),
@@ -355,7 +402,7 @@ mod tests {
             "until": null, "status": "active", "mode": "recommend", "extra": 1
         });
         let r = Row::deserialize(&v).unwrap();
-        let line = Escaped(&row_text(&r, 0)).to_string();
+        let line = Escaped(&row_text(&r, &target_text(&r), 0)).to_string();
         assert!(line.contains("user=ev\\u{1b}[2Jil"), "{line}");
         assert!(line.contains("until -"), "{line}");
     }
@@ -371,12 +418,29 @@ mod tests {
             Row::deserialize(&v).unwrap()
         };
         let rows = [row("ａｌｉｃｅ"), row("山田"), row("bob")];
-        let targets: Vec<String> = rows.iter().map(target_text).collect();
-        let width = column_width(targets.iter().map(String::as_str), 0);
-        let lines: Vec<String> = rows.iter().map(|r| row_text(r, width)).collect();
+        let lines = table(&rows, None);
         let at = |l: &str| super::super::table::width(&l[..l.find("  at ").unwrap()]);
         assert_eq!(at(&lines[0]), at(&lines[1]));
         assert_eq!(at(&lines[0]), at(&lines[2]));
         assert!(lines[1].contains("user=山田        at "), "{}", lines[1]);
+    }
+
+    #[test]
+    fn a_narrow_terminal_cuts_the_target_first_then_the_line() {
+        let v = serde_json::json!({
+            "id": "00ff", "rule": "r", "action": "lock_account",
+            "target": {"user": "a-very-long-user-name-from-a-saas-export@example.com"},
+            "at": "2025-01-01T00:00:00Z", "until": null, "status": "active", "mode": "recommend"
+        });
+        let rows = [Row::deserialize(&v).unwrap()];
+        let wide = table(&rows, None);
+        assert!(wide[0].contains("@example.com"), "{}", wide[0]);
+        let narrow = table(&rows, Some(120));
+        assert!(narrow[0].contains("user=a-very-"), "{}", narrow[0]);
+        assert!(narrow[0].contains("…  at 2025"), "{}", narrow[0]);
+        assert!(super::super::table::width(&narrow[0]) <= 120);
+        let tiny = table(&rows, Some(60));
+        assert_eq!(super::super::table::width(&tiny[0]), 60, "{}", tiny[0]);
+        assert!(tiny[0].ends_with('…'), "{}", tiny[0]);
     }
 }

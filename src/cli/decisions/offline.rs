@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use loginwatch::app::Services;
 use loginwatch::config::Config;
+use loginwatch::enrich::inventory::InventoryHandle;
 use loginwatch::escape::Escaped;
 use loginwatch::http::{AdminBackend, BackendError};
 use loginwatch::state::Store;
@@ -38,4 +39,32 @@ pub fn offline_backend(config: &Config) -> Result<Box<dyn AdminBackend>, Backend
         Arc::new(Mutex::new(Vec::new())),
         Arc::new(Metrics::new()),
     )))
+}
+
+/// [`offline_backend`] that also reads the configured inventory, for the
+/// safety filter of a manual decision (the last admins, exempt accounts): an
+/// inventory that cannot be read refuses the command rather than skip them.
+pub fn offline_backend_with_inventory(
+    config: &Config,
+) -> Result<Box<dyn AdminBackend>, BackendError> {
+    if !config.state_path.exists() {
+        return offline_backend(config);
+    }
+    let inventory = match &config.inventory {
+        None => None,
+        Some(inv) => Some(Arc::new(
+            InventoryHandle::open(&inv.path, inv.options.clone()).map_err(|e| {
+                BackendError::Unavailable(format!("inventory: {}", Escaped(&e.to_string())))
+            })?,
+        )),
+    };
+    let store = Store::open(&config.state_path)?;
+    let services = Services::offline(config, store).map_err(|e| {
+        BackendError::Unavailable(format!("alert sinks: {}", Escaped(&e.to_string())))
+    })?;
+    Ok(Box::new(
+        services
+            .backend(Arc::new(Mutex::new(Vec::new())), Arc::new(Metrics::new()))
+            .with_inventory(inventory),
+    ))
 }
