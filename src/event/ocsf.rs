@@ -31,13 +31,13 @@ pub struct OcsfEvent<'a> {
     class_uid: u16,
     class_name: &'static str,
     type_uid: u32,
-    type_name: String,
+    type_name: &'static str,
     severity_id: u8,
     severity: &'static str,
     status_id: u8,
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    status_detail: Option<String>,
+    status_detail: Option<&'static str>,
     /// Milliseconds since the epoch.
     time: i64,
     message: String,
@@ -223,16 +223,26 @@ impl Class {
     }
 }
 
-/// The class and `(activity_id, caption)` of an action. An MFA step is part of
-/// a logon (`is_mfa` says which kind); the account changes have activities of
-/// their own in Account Change.
-fn activity(a: Action) -> (Class, u8, &'static str) {
+/// The class, `(activity_id, caption)` and `type_name` of an action. An MFA
+/// step is part of a logon (`is_mfa` says which kind); the account changes
+/// have activities of their own in Account Change.
+fn activity(a: Action) -> (Class, u8, &'static str, &'static str) {
     match a {
-        Action::Login | Action::Mfa => (Class::Authentication, 1, "Logon"),
-        Action::PasswordChange => (Class::AccountChange, 3, "Password Change"),
-        Action::PasswordReset => (Class::AccountChange, 4, "Password Reset"),
-        Action::Lockout => (Class::AccountChange, 9, "Lock"),
-        Action::Unlock => (Class::AccountChange, 12, "Unlock"),
+        Action::Login | Action::Mfa => (Class::Authentication, 1, "Logon", "Authentication: Logon"),
+        Action::PasswordChange => (
+            Class::AccountChange,
+            3,
+            "Password Change",
+            "Account Change: Password Change",
+        ),
+        Action::PasswordReset => (
+            Class::AccountChange,
+            4,
+            "Password Reset",
+            "Account Change: Password Reset",
+        ),
+        Action::Lockout => (Class::AccountChange, 9, "Lock", "Account Change: Lock"),
+        Action::Unlock => (Class::AccountChange, 12, "Unlock", "Account Change: Unlock"),
     }
 }
 
@@ -259,14 +269,21 @@ fn severity(e: &AuthEvent) -> (u8, &'static str) {
 /// `status_detail`: the codes the Authentication class's description gives
 /// for Windows logons where a reason is one of them, else our reason in the
 /// same upper-case style.
-fn status_detail(r: Reason) -> String {
+fn status_detail(r: Reason) -> &'static str {
     match r {
-        Reason::BadPassword => "INVALID_CREDENTIALS".into(),
-        Reason::UnknownUser => "USER_DOES_NOT_EXIST".into(),
-        Reason::Locked => "ACCOUNT_LOCKED_OUT".into(),
-        Reason::Disabled => "ACCOUNT_DISABLED".into(),
-        Reason::ExpiredPassword => "PASSWORD_EXPIRED".into(),
-        other => other.as_str().to_ascii_uppercase(),
+        Reason::BadPassword => "INVALID_CREDENTIALS",
+        Reason::UnknownUser => "USER_DOES_NOT_EXIST",
+        Reason::Locked => "ACCOUNT_LOCKED_OUT",
+        Reason::Disabled => "ACCOUNT_DISABLED",
+        Reason::ExpiredPassword => "PASSWORD_EXPIRED",
+        Reason::ExpiredAccount => "EXPIRED_ACCOUNT",
+        Reason::MfaFailed => "MFA_FAILED",
+        Reason::IpDenied => "IP_DENIED",
+        Reason::NoPermission => "NO_PERMISSION",
+        Reason::CertFailed => "CERT_FAILED",
+        Reason::TooManyAttempts => "TOO_MANY_ATTEMPTS",
+        Reason::Other => "OTHER",
+        Reason::Inactive => "INACTIVE",
     }
 }
 
@@ -345,7 +362,7 @@ fn is_email(s: &str) -> bool {
 impl AuthEvent {
     /// This event as an OCSF event object.
     pub fn to_ocsf(&self) -> OcsfEvent<'_> {
-        let (class, activity_id, activity_name) = activity(self.action);
+        let (class, activity_id, activity_name, type_name) = activity(self.action);
         let auth = class == Class::Authentication;
         let (status_id, status) = status(self.outcome);
         let (severity_id, severity) = severity(self);
@@ -408,7 +425,7 @@ impl AuthEvent {
             class_uid: class.uid(),
             class_name: class.name(),
             type_uid: u32::from(class.uid()) * 100 + u32::from(activity_id),
-            type_name: format!("{}: {activity_name}", class.name()),
+            type_name,
             severity_id,
             severity,
             status_id,

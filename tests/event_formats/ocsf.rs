@@ -233,3 +233,41 @@ fn value(schema: &Value, t: &str, v: &Value, at: &str, errors: &mut Vec<String>)
         }
     }
 }
+
+#[test]
+fn parse_output_ocsf_from_stdin_and_ecs_stays_the_default() {
+    let line =
+        "Nov 14 06:25:00 web1 sshd[4096]: Invalid user oracle from 198.51.100.7 port 44096\n";
+    let run = |extra: &[&str]| {
+        let out = crate::util::lw()
+            .args(["parse", "--tz", "UTC", "--year", "2026"])
+            .args(extra)
+            .arg("-")
+            .write_stdin(line)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let (code, ecs) = run(&[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(run(&["--output", "ecs"]).1, ecs);
+    let ecs: Value = serde_json::from_str(ecs.trim()).unwrap();
+    assert_eq!(ecs["event.reason"], "unknown_user");
+    let (code, ocsf) = run(&["--output", "ocsf"]);
+    assert_eq!(code, Some(0));
+    let v: Value = serde_json::from_str(ocsf.trim()).unwrap();
+    assert_eq!(v["class_uid"], 3002);
+    assert_eq!(v["status_detail"], "USER_DOES_NOT_EXIST");
+    assert_eq!(v["user"]["name"], "oracle");
+    assert_eq!(v["logon_process"]["pid"], 4096);
+    assert_eq!(v["metadata"]["log_source"], "-");
+    assert_eq!(
+        validate(&fixture("ocsf/schema.json"), &v),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        run(&["--output", "cef"]).0,
+        Some(2),
+        "an unknown form is a usage error"
+    );
+}

@@ -136,6 +136,7 @@ fn account_changes_are_account_change_events() {
         assert_eq!(v["activity_id"], id, "{a}");
         assert_eq!(v["activity_name"], name, "{a}");
         assert_eq!(v["type_uid"], 300100 + id, "{a}");
+        assert_eq!(v["type_name"], format!("Account Change: {name}"), "{a}");
         // Attributes only Authentication has stay out.
         for k in [
             "service",
