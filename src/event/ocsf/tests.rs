@@ -4,7 +4,7 @@ use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::event::{Account, Geo, Process, RefusedBy};
+use crate::event::{Account, Geo, Outcome, Process, RefusedBy};
 
 fn ev(action: Action, outcome: Outcome) -> AuthEvent {
     let mut e = AuthEvent::new(
