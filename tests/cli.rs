@@ -81,7 +81,7 @@ fn parse_reads_stdin_and_counts_unparsed_on_stderr() {
     assert_eq!(ev["user.name"], "root");
     assert_eq!(ev["source.ip"], "203.0.113.9");
     assert_eq!(ev["log.file.path"], "-");
-    assert_eq!(ev["log.offset"], 0);
+    assert_eq!(ev["loginwatch.log.offset"], 0);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("1 unparsed"), "{stderr}");
     // The garbage line is shown escaped, never raw control bytes.

@@ -122,7 +122,7 @@ fn parse_reads_nobody_and_lockout_rows() {
     assert_eq!(evs[10]["event.reason"], "locked");
     assert_eq!(evs[11]["user.name"], "admin");
     assert_eq!(evs[11]["event.reason"], "unknown_user");
-    assert_eq!(evs.last().unwrap()["auth.method"], "sso");
+    assert_eq!(evs.last().unwrap()["loginwatch.auth.method"], "sso");
 }
 
 #[test]

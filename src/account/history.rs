@@ -81,7 +81,7 @@ pub struct Attempt {
     pub outcome: Outcome,
     /// `event.reason`, when the log gave one.
     pub reason: Option<Reason>,
-    /// `event.reason_detail`: which sshd directive or account state refused.
+    /// `loginwatch.event.reason_detail`: which sshd directive or account state refused.
     pub detail: Option<RefusedBy>,
     pub ip: Option<IpAddr>,
     /// `device.id`, else `user_agent.original`.

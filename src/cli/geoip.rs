@@ -118,7 +118,7 @@ fn geo_json(g: &Geo, m: &mut Map<String, Value>) {
     }
     for (k, set) in anonymity(g) {
         if set {
-            m.insert(format!("source.anonymous.{k}"), json!(true));
+            m.insert(format!("loginwatch.source.anonymous.{k}"), json!(true));
         }
     }
 }

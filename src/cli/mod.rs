@@ -107,7 +107,7 @@ takes it: a level (error, warn, info, debug, trace) or per-module directives \
     Run(run::Args),
     /// Parse log files and print one JSON auth event per line.
     #[command(
-        after_help = "Example:\n  loginwatch parse /var/log/auth.log\n  loginwatch parse --format okta --show-unparsed okta-system-log.jsonl"
+        after_help = "Example:\n  loginwatch parse /var/log/auth.log\n  loginwatch parse --format okta --show-unparsed okta-system-log.jsonl\n  loginwatch parse --output ocsf /var/log/auth.log"
     )]
     Parse(parse::Args),
     /// Run log files through the rules in event time, as if live, and print the decisions.

@@ -1,5 +1,5 @@
-//! `loginwatch parse`: one JSON auth event per line on stdout; unparsed lines
-//! counted on stderr.
+//! `loginwatch parse`: one JSON auth event per line on stdout (ECS, or OCSF
+//! with `--output ocsf`); unparsed lines counted on stderr.
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -10,6 +10,15 @@ use loginwatch::replay::Stats;
 use super::input::{self, InputArgs};
 use super::{CliError, rules};
 
+/// The JSON form events are printed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// ECS field names, flat dotted keys (what `--format ecs` reads back).
+    Ecs,
+    /// OCSF 1.8: Authentication (3002) and Account Change (3001) events.
+    Ocsf,
+}
+
 /// Arguments of `loginwatch parse`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -18,6 +27,9 @@ pub struct Args {
     /// Print each unparsed line (escaped) with its reason on stderr.
     #[arg(long)]
     show_unparsed: bool,
+    /// Event form: `ecs` (the default) or `ocsf`.
+    #[arg(long, value_enum, default_value = "ecs", value_name = "FORM")]
+    output: Output,
     /// Rules directory holding declared `[[format]]`s (only read when --format names one).
     #[arg(long, value_name = "DIR")]
     rules: Option<PathBuf>,
@@ -52,7 +64,11 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
             if let Some(en) = &mut enricher {
                 en.enrich(&mut ev);
             }
-            if let Err(e) = serde_json::to_writer(&mut out, &ev)
+            let written = match a.output {
+                Output::Ecs => serde_json::to_writer(&mut out, &ev),
+                Output::Ocsf => serde_json::to_writer(&mut out, &ev.to_ocsf()),
+            };
+            if let Err(e) = written
                 .map_err(io::Error::from)
                 .and_then(|_| out.write_all(b"\n"))
             {

@@ -1,5 +1,5 @@
 //! The closed vocabularies of an event: `event.action`, `event.outcome`,
-//! `event.reason`, `event.reason_detail` and `auth.method`, each with the
+//! `event.reason`, `loginwatch.event.reason_detail` and `loginwatch.auth.method`, each with the
 //! spelling JSON and rule files use.
 
 use std::fmt;
@@ -57,7 +57,7 @@ pub enum Reason {
 }
 
 /// Which control refused a login whose credentials were never the question
-/// (`event.reason_detail`): an sshd directive, spelled as in `sshd_config`, or
+/// (`loginwatch.event.reason_detail`): an sshd directive, spelled as in `sshd_config`, or
 /// the account's state. Kept beside the reason because the help desk's answer
 /// depends on it (edit `AllowGroups`, or unlock the account), while rules only
 /// need the reason. (`Serialize`/`Deserialize` are for stored account
@@ -91,7 +91,7 @@ impl RefusedBy {
     }
 }
 
-/// `auth.method`. The common ones are variants so rules compare them cheaply;
+/// `loginwatch.auth.method`. The common ones are variants so rules compare them cheaply;
 /// anything else a log names is kept as written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Method {

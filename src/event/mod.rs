@@ -6,13 +6,14 @@
 
 mod json;
 mod kinds;
+pub mod ocsf;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-pub use json::rfc3339;
+pub use json::{ECS_VERSION, rfc3339};
 pub use kinds::{Action, Method, Outcome, Reason, RefusedBy};
 
 /// A shared, immutable string. User names, host names and paths repeat on nearly
@@ -61,6 +62,15 @@ pub enum AccountStatus {
     Deleted,
 }
 
+/// The program that wrote a syslog line (`process.name`, `process.pid`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Process {
+    /// The syslog tag's program (`sshd`, `su`, `sshd-session`).
+    pub name: Name,
+    /// Its pid, when the tag has one.
+    pub pid: Option<u32>,
+}
+
 /// An account as the inventory (an export of the directory) describes it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Account {
@@ -89,7 +99,7 @@ pub struct AuthEvent {
     /// `event.reason`: why a failure failed; on a success only
     /// `ExpiredPassword` (logged in, must change the password now).
     pub reason: Option<Reason>,
-    /// `event.reason_detail`: which directive or account state refused the
+    /// `loginwatch.event.reason_detail`: which directive or account state refused the
     /// login, where the log names it.
     pub refused_by: Option<RefusedBy>,
     /// `user.name`, exactly as logged (may hold full-width or control characters).
@@ -104,7 +114,11 @@ pub struct AuthEvent {
     pub host_ip: Option<IpAddr>,
     /// `service.name`: the program or service (`sshd`, `su`, `ConsoleLogin`, ...).
     pub service: Option<Name>,
-    /// `auth.method`.
+    /// `process.name` / `process.pid`: the syslog program and pid, for lines
+    /// with a syslog header (`service.name` names the same program, as rules
+    /// and older consumers know it).
+    pub process: Option<Process>,
+    /// `loginwatch.auth.method` (ECS has no field for it).
     pub method: Option<Method>,
     /// `user_agent.original`, where the log has it.
     pub user_agent: Option<Name>,
@@ -112,18 +126,18 @@ pub struct AuthEvent {
     pub device_id: Option<Name>,
     /// `log.file.path`: the file the line came from (`-` for stdin).
     pub log_path: Option<Name>,
-    /// `log.offset`: byte offset of the line's first byte in that file.
+    /// `loginwatch.log.offset`: byte offset of the line's first byte in that file.
     pub log_offset: Option<u64>,
     /// Set by enrichment (GeoIP), not by parsers.
     pub geo: Option<Arc<Geo>>,
     /// Set by enrichment (the account inventory), not by parsers.
     pub account: Option<Arc<Account>>,
     /// Set by enrichment: the names of the configured IP lists holding
-    /// `source.ip` (shared per address through a cache).
+    /// `source.ip` (`loginwatch.source.lists`; shared per address through a cache).
     pub lists: Option<Arc<[Name]>>,
     /// Set by the account stage, not by parsers: the account an
     /// `unknown_user` attempt was meant for, when its spelling and source both
-    /// point to one (`user.intended.name`; `user.name` stays as typed).
+    /// point to one (`loginwatch.user.intended.name`; `user.name` stays as typed).
     pub mistyped_of: Option<Name>,
     /// Set by the account stage, not by parsers: `user.name` is an account
     /// known from its own successful logins or from the inventory. The rule
@@ -147,6 +161,7 @@ impl AuthEvent {
             host: None,
             host_ip: None,
             service: None,
+            process: None,
             method: None,
             user_agent: None,
             device_id: None,

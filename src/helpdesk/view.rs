@@ -155,7 +155,7 @@ pub struct Evidence {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub new_values: Vec<Name>,
     /// Which sshd directive or account state refused (`AllowGroups`,
-    /// `account_locked`, ...), as `event.reason_detail` spells it.
+    /// `account_locked`, ...), as `loginwatch.event.reason_detail` spells it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused_by: Option<&'static str>,
     /// The inventory's status (`suspended`, `deleted`).

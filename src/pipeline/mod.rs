@@ -4,7 +4,7 @@
 //! Between a parsed [`AuthEvent`] and a [`Decision`] every caller runs the same
 //! stages in the same order: enrichment (GeoIP, IP lists, inventory); the
 //! account stage, which links a mistyped login ID to its account
-//! (`user.intended.name`); the account facts fold; the rule engine; the
+//! (`loginwatch.user.intended.name`); the account facts fold; the rule engine; the
 //! assessment of each decision (user error or attack, from the accounts'
 //! histories as they were before the event), with the rule's `user_error`
 //! decision applied to a user's own mistakes; and last, the event taught to

@@ -68,7 +68,7 @@ pub struct Cond {
     pub service: Option<Vec<Name>>,
     /// `host.name` in this list.
     pub host: Option<Vec<Name>>,
-    /// `auth.method` in this list.
+    /// `loginwatch.auth.method` in this list.
     pub method: Option<Vec<Method>>,
     /// `source.ip` inside one of these networks; an event without IP fails it.
     pub source_ip: Option<Vec<IpNet>>,
@@ -78,7 +78,7 @@ pub struct Cond {
     /// most rules have none.
     pub enriched: Option<Box<EnrichCond>>,
     /// `mistyped`: whether the event is an unknown-user attempt the account
-    /// stage linked to a real account (`user.intended.name` set).
+    /// stage linked to a real account (`loginwatch.user.intended.name` set).
     pub mistyped: Option<bool>,
 }
 

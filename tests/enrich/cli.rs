@@ -36,7 +36,7 @@ fn parse_with_geoip_adds_the_source_fields() {
     assert_eq!(evs[0]["source.geo.country_iso_code"], "JP");
     assert_eq!(evs[0]["source.geo.city_name"], "Tokyo");
     assert_eq!(evs[0]["source.geo.location"]["lat"], 35.6895);
-    assert_eq!(evs[0]["source.anonymous.vpn"], true);
+    assert_eq!(evs[0]["loginwatch.source.anonymous.vpn"], true);
     assert_eq!(evs[1]["source.geo.country_iso_code"], "SE");
     assert!(evs[2].get("source.geo.country_iso_code").is_none());
     assert!(
@@ -128,7 +128,7 @@ fn geoip_command_prints_what_the_databases_say() {
 
 /// A directory holding a config with GeoIP databases, an IP list, an inventory
 /// and the shipped rules plus one rule on the list.
-fn config_dir() -> tempfile::TempDir {
+pub(crate) fn config_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_dbs(d);

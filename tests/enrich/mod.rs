@@ -2,7 +2,7 @@
 //! MaxMind's test databases when `../shared/data` is present), IP lists against a
 //! brute-force oracle, the `Enricher` cache, and the `--geoip` CLI surface.
 
-mod cli;
+pub(crate) mod cli;
 mod iplists;
 mod maxmind;
 

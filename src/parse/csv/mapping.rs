@@ -45,7 +45,7 @@ pub struct RawEntry {
     pub outcome: Option<String>,
     /// `event.reason` of failures.
     pub reason: Option<String>,
-    /// `auth.method` (our spelling or as logged).
+    /// `loginwatch.auth.method` (our spelling or as logged).
     pub method: Option<String>,
     /// A known text that is not an auth event (logout).
     #[serde(default)]

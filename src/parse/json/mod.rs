@@ -26,7 +26,7 @@ pub use path::Path;
 pub use presets::{PRESETS, preset};
 
 use super::{LineCtx, ParseError, ParseOptions, UnparsedReason, Zone};
-use crate::event::{Action, AuthEvent, Method, Name, Outcome, Reason, RefusedBy};
+use crate::event::{Action, AuthEvent, Method, Name, Outcome, Process, Reason, RefusedBy};
 use crate::intern::Interner;
 use mapping::TimeCtx;
 
@@ -96,10 +96,10 @@ pub struct Fields {
     /// only a word mapping to `expired_password` is kept (logged in, must
     /// change the password now): vendors put status codes there on successes too.
     pub reason: Mapped<Reason>,
-    /// `event.reason_detail` ([`crate::event::RefusedBy`] spellings; others
-    /// leave it absent).
+    /// `loginwatch.event.reason_detail` ([`crate::event::RefusedBy`]
+    /// spellings; others leave it absent).
     pub refused_by: Vec<Path>,
-    /// `auth.method`; words the map does not know go through [`Method::from_log`].
+    /// `loginwatch.auth.method`; words the map does not know go through [`Method::from_log`].
     pub method: Mapped<Method>,
     /// `service.name`; words the map does not know are kept as written.
     pub service: Mapped<Name>,
@@ -115,6 +115,10 @@ pub struct Fields {
     pub user_agent: Vec<Path>,
     /// `device.id`.
     pub device_id: Vec<Path>,
+    /// `process.name` (with `process.pid` below; a pid alone is not kept).
+    pub process: Vec<Path>,
+    /// `process.pid`.
+    pub pid: Vec<Path>,
     /// Values that mean "nobody" in name fields (CloudTrail's
     /// `HIDDEN_DUE_TO_SECURITY_REASONS`), read as absent.
     pub placeholders: ValueMap<()>,
@@ -149,6 +153,8 @@ impl JsonSpec {
                 host: Vec::new(),
                 user_agent: Vec::new(),
                 device_id: Vec::new(),
+                process: Vec::new(),
+                pid: Vec::new(),
                 placeholders: ValueMap::default(),
                 mfa_failure_is_mfa_failed: false,
             }),
@@ -271,6 +277,12 @@ impl JsonParser {
         ev.host = name(&spec.host);
         ev.user_agent = name(&spec.user_agent);
         ev.device_id = name(&spec.device_id);
+        if let Some(p) = name(&spec.process) {
+            ev.process = Some(Process {
+                name: p,
+                pid: path::first_text(&spec.pid, &v).and_then(|s| s.parse().ok()),
+            });
+        }
         ev.log_path = Some(self.ctx.path.clone());
         ev.log_offset = Some(offset);
         Ok(Some(ev))

@@ -62,6 +62,8 @@ fn ours<T: Copy>(all: &[&'static str], parse: fn(&str) -> Option<T>) -> Vec<(&'s
 
 /// ECS, nested or with flat dotted keys. A present `event.action` that is not one
 /// of ours means an event about something else (ECS logs carry every kind of event).
+/// Our own fields outside ECS are read under their `loginwatch.` names and, so
+/// files written before they moved still parse, under their old ones.
 fn ecs(name: &str) -> JsonSpec {
     let mut s = JsonSpec::empty(name);
     s.fields.time = paths(&["@timestamp"]);
@@ -78,15 +80,18 @@ fn ecs(name: &str) -> JsonSpec {
         None,
     );
     s.fields.reason = mapped(&["event.reason"], &ours(Reason::ALL, Reason::parse), None);
-    s.fields.refused_by = paths(&["event.reason_detail"]);
+    s.fields.refused_by = paths(&["loginwatch.event.reason_detail", "event.reason_detail"]);
     s.fields.method = Mapped {
-        paths: paths(&["auth.method"]),
+        paths: paths(&["loginwatch.auth.method", "auth.method"]),
         ..Mapped::default()
     };
+    // Filebeat's system module names the syslog program in `process.name` only.
     s.fields.service = Mapped {
-        paths: paths(&["service.name"]),
+        paths: paths(&["service.name", "process.name"]),
         ..Mapped::default()
     };
+    s.fields.process = paths(&["process.name"]);
+    s.fields.pid = paths(&["process.pid"]);
     s.fields.user = paths(&["user.name"]);
     s.fields.source_ip = paths(&["source.ip", "client.ip"]);
     s.fields.source_port = paths(&["source.port", "client.port"]);

@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 
 use super::syslog::{self, MinuteCache};
 use super::{LineCtx, ParseError, ParseOptions};
-use crate::event::{Action, AuthEvent, Method, Name, Outcome, Reason, RefusedBy};
+use crate::event::{Action, AuthEvent, Method, Name, Outcome, Process, Reason, RefusedBy};
 use crate::intern::Interner;
 use correlate::{local, sshd};
 use msg::{Attempt, Msg, Prog};
@@ -178,7 +178,7 @@ impl SshdParser {
             out,
             h.timestamp,
             h.host,
-            h.program,
+            (h.program, h.pid),
             offset,
         )))
     }
@@ -188,7 +188,7 @@ impl SshdParser {
         out: Out<'_>,
         ts: DateTime<Utc>,
         host: Option<&str>,
-        program: &str,
+        (program, pid): (&str, Option<u32>),
         offset: u64,
     ) -> AuthEvent {
         let mut e = AuthEvent::new(ts, out.action, out.outcome);
@@ -202,7 +202,12 @@ impl SshdParser {
         e.source_port = out.port;
         e.method = out.method.map(Method::from_log);
         e.host = host.map(|h| cached(&mut self.last_host, &mut self.names, h));
-        e.service = Some(cached(&mut self.last_prog, &mut self.names, program));
+        let program = cached(&mut self.last_prog, &mut self.names, program);
+        e.process = Some(Process {
+            name: program.clone(),
+            pid,
+        });
+        e.service = Some(program);
         e.log_path = Some(self.ctx.path.clone());
         e.log_offset = Some(offset);
         e

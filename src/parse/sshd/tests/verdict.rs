@@ -392,10 +392,10 @@ fn event_json_of_a_refusal_and_a_forced_change() {
     let e = one("Nov 14 06:25:01 web1 sshd[4096]: User bob from 203.0.113.5 not allowed because none of user's groups are listed in AllowGroups").unwrap();
     let v = serde_json::to_value(&e).unwrap();
     assert_eq!(v["event.reason"], "no_permission");
-    assert_eq!(v["event.reason_detail"], "AllowGroups");
+    assert_eq!(v["loginwatch.event.reason_detail"], "AllowGroups");
     let e = with(PAM_AGED, ACCEPTED_PW);
     let v = serde_json::to_value(&e).unwrap();
     assert_eq!(v["event.outcome"], "success");
     assert_eq!(v["event.reason"], "expired_password");
-    assert!(v.get("event.reason_detail").is_none());
+    assert!(v.get("loginwatch.event.reason_detail").is_none());
 }
