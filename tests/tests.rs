@@ -27,6 +27,7 @@ mod flood;
 mod injection;
 mod inventory;
 mod learn;
+mod package;
 mod pull;
 mod saas;
 mod scenarios;
