@@ -74,7 +74,10 @@ fn the_example_unit_is_the_packaged_unit_for_a_binary_in_usr_local() {
         assert_eq!(setting(&packaged, key), [want], "{key}");
     }
     let families = setting(&packaged, "RestrictAddressFamilies");
-    assert!(families[0].split(' ').any(|f| f == "AF_NETLINK"), "{families:?}");
+    assert!(
+        families[0].split(' ').any(|f| f == "AF_NETLINK"),
+        "{families:?}"
+    );
     assert!(setting(&packaged, "DynamicUser").is_empty());
 }
 
@@ -111,7 +114,10 @@ fn the_unit_and_its_drop_in_pass_systemd_analyze_verify() {
         if name == "broken" {
             assert!(!out.status.success() && err.contains("notiffy"), "{err}");
         } else {
-            assert!(out.status.success() && err.trim().is_empty(), "{name}: {err}");
+            assert!(
+                out.status.success() && err.trim().is_empty(),
+                "{name}: {err}"
+            );
         }
     }
 }
@@ -232,7 +238,9 @@ fn the_package_puts_every_file_where_the_readme_says_and_installs() {
     );
     let conffiles = fs::read_to_string(ctl.join("conffiles")).unwrap();
     assert!(
-        conffiles.lines().any(|l| l == "/etc/loginwatch/loginwatch.toml"),
+        conffiles
+            .lines()
+            .any(|l| l == "/etc/loginwatch/loginwatch.toml"),
         "{conffiles}"
     );
     for script in ["postinst", "postrm", "prerm"] {
@@ -246,10 +254,16 @@ fn the_package_puts_every_file_where_the_readme_says_and_installs() {
     let config = x.join("etc/loginwatch/loginwatch.toml");
     let text = fs::read_to_string(&config).unwrap();
     assert!(
-        text.lines().all(|l| l.trim().is_empty() || l.starts_with('#')),
+        text.lines()
+            .all(|l| l.trim().is_empty() || l.starts_with('#')),
         "an active line in the packaged config"
     );
-    for key in ["# mode = \"recommend\"", "# [http]", "# [[source]]", "# [safety]"] {
+    for key in [
+        "# mode = \"recommend\"",
+        "# [http]",
+        "# [[source]]",
+        "# [safety]",
+    ] {
         assert!(text.contains(key), "{key}");
     }
     let empty = work.path().join("empty.toml");
@@ -297,7 +311,10 @@ fn the_package_puts_every_file_where_the_readme_says_and_installs() {
     // Figures.
     let size = fs::metadata(&deb).unwrap().len();
     let installed = ok(
-        run(Command::new("dpkg-deb").args(["-f"]).arg(&deb).arg("Installed-Size")),
+        run(Command::new("dpkg-deb")
+            .args(["-f"])
+            .arg(&deb)
+            .arg("Installed-Size")),
         "dpkg-deb -f",
     );
     eprintln!(
@@ -324,7 +341,12 @@ fn the_package_puts_every_file_where_the_readme_says_and_installs() {
 /// (libc6, systemd) are the host's.
 fn install_remove_purge(work: &Path, deb: &Path) {
     let root = work.join("root");
-    for d in ["var/lib/dpkg/info", "var/lib/dpkg/updates", "etc", "usr/sbin"] {
+    for d in [
+        "var/lib/dpkg/info",
+        "var/lib/dpkg/updates",
+        "etc",
+        "usr/sbin",
+    ] {
         fs::create_dir_all(root.join(d)).unwrap();
     }
     fs::write(root.join("var/lib/dpkg/status"), "").unwrap();
@@ -365,7 +387,14 @@ fn install_remove_purge(work: &Path, deb: &Path) {
         groups
             .lines()
             .find(|l| l.starts_with(&format!("{g}:")))
-            .map(|l| l.rsplit(':').next().unwrap().split(',').map(str::to_owned).collect())
+            .map(|l| {
+                l.rsplit(':')
+                    .next()
+                    .unwrap()
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     for g in ["adm", "systemd-journal"] {

@@ -86,10 +86,10 @@ impl Notifier {
         if !self.enabled {
             return;
         }
-        if let Err(e) = sd_notify::notify(states) {
-            if !self.failed.swap(true, Ordering::Relaxed) {
-                warn!(error = %e, "Cannot notify the service manager (NOTIFY_SOCKET).");
-            }
+        if let Err(e) = sd_notify::notify(states)
+            && !self.failed.swap(true, Ordering::Relaxed)
+        {
+            warn!(error = %e, "Cannot notify the service manager (NOTIFY_SOCKET).");
         }
     }
 }
