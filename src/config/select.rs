@@ -124,23 +124,29 @@ pub fn select_rules(
         .map(Path::to_path_buf)
         .or_else(|| config.and_then(|c| c.rules_dir.clone()));
     if dir.is_none() {
-        let mut layers = crate::rules::default_dirs();
-        if layers.len() > 1 {
-            return crate::rules::load_layers(&layers)
-                .map(|s| (s, RulesOrigin::Layers(layers)))
-                .map_err(SelectError::Invalid);
-        }
-        return match layers.pop() {
-            Some(d) => crate::rules::load_dir(&d)
-                .map(|s| (s, RulesOrigin::Dir(d)))
-                .map_err(SelectError::Invalid),
-            None => crate::rules::builtin()
-                .map(|s| (s, RulesOrigin::Builtin))
-                .map_err(SelectError::Invalid),
-        };
+        return select_default(crate::rules::default_dirs());
     }
     match dir {
         Some(d) if !d.is_dir() => Err(SelectError::NoDir(d)),
+        Some(d) => crate::rules::load_dir(&d)
+            .map(|s| (s, RulesOrigin::Dir(d)))
+            .map_err(SelectError::Invalid),
+        None => crate::rules::builtin()
+            .map(|s| (s, RulesOrigin::Builtin))
+            .map_err(SelectError::Invalid),
+    }
+}
+
+/// The rule set of the default directories that exist (`layers`, lowest
+/// first): one is a plain directory, two are overlaid, none means the
+/// built-in rules.
+fn select_default(mut layers: Vec<PathBuf>) -> Result<(RuleSet, RulesOrigin), SelectError> {
+    if layers.len() > 1 {
+        return crate::rules::load_layers(&layers)
+            .map(|s| (s, RulesOrigin::Layers(layers)))
+            .map_err(SelectError::Invalid);
+    }
+    match layers.pop() {
         Some(d) => crate::rules::load_dir(&d)
             .map(|s| (s, RulesOrigin::Dir(d)))
             .map_err(SelectError::Invalid),
@@ -158,6 +164,36 @@ mod tests {
         group_by = \"user\"\nwindow = \"30d\"\nquiet = \"7d\"\n\
         match = { action = \"login\", outcome = \"success\" }\n\
         decision = { action = \"alert\", severity = \"high\" }\n";
+
+    #[test]
+    fn the_default_directories_are_one_dir_two_layers_or_the_builtin_rules() {
+        let t = tempfile::tempdir().unwrap();
+        let (shipped, own) = (t.path().join("usr"), t.path().join("etc"));
+        std::fs::create_dir(&shipped).unwrap();
+        std::fs::create_dir(&own).unwrap();
+        let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        for f in ["accounts.toml", "network.toml"] {
+            std::fs::copy(rules.join(f), shipped.join(f)).unwrap();
+        }
+        let (set, origin) = select_default(vec![shipped.clone(), own.clone()]).unwrap();
+        assert_eq!(
+            origin,
+            RulesOrigin::Layers(vec![shipped.clone(), own.clone()])
+        );
+        assert_eq!(origin.dirs(), [shipped.as_path(), own.as_path()]);
+        let both = set.rules.len();
+        // The operator switches the shipped network rules off.
+        std::fs::write(own.join("network.toml"), "").unwrap();
+        let (set, _) = select_default(vec![shipped.clone(), own.clone()]).unwrap();
+        assert!(set.rules.len() < both);
+        assert!(set.rules.iter().all(|r| r.file.ends_with("accounts.toml")));
+        // Only the operator's directory: a plain directory, as before layers.
+        let (_, origin) = select_default(vec![own.clone()]).unwrap();
+        assert_eq!(origin, RulesOrigin::Dir(own));
+        let (set, origin) = select_default(Vec::new()).unwrap();
+        assert_eq!(origin, RulesOrigin::Builtin);
+        assert!(!set.rules.is_empty());
+    }
 
     #[test]
     fn a_set_without_rules_or_with_only_geo_rules_and_no_geoip_cannot_fire() {
