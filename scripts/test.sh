@@ -38,6 +38,7 @@
 #                      builds the Debian package tests/package.rs installs)
 #   dpkg-deb           fails: part of dpkg, on every Debian
 #   systemd-analyze    fails: part of systemd, on every Debian with systemd
+#   systemd-sysusers   fails: part of systemd (with systemd-tmpfiles), likewise
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
