@@ -34,6 +34,11 @@
 #   systemd-journal-remote  fails: installed above (writes the journal tests' files)
 #   journalctl         fails: part of systemd, on every Debian with systemd
 #   groff              fails: installed above (formats the man pages `man` writes)
+#   cargo-deb          fails: installed below (`cargo install`, a pinned version;
+#                      builds the Debian package tests/package.rs installs)
+#   dpkg-deb           fails: part of dpkg, on every Debian
+#   systemd-analyze    fails: part of systemd, on every Debian with systemd
+#   systemd-sysusers   fails: part of systemd (with systemd-tmpfiles), likewise
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -84,6 +89,15 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import aiosmtpd' >/dev/nu
     python3 -m pip install -q aiosmtpd >/dev/null \
         || python3 -m pip install -q --break-system-packages aiosmtpd >/dev/null \
         || echo "could not install aiosmtpd (see above); the e-mail delivery tests will skip" >&2
+fi
+
+# cargo-deb (crates.io) builds the Debian package that tests/package.rs
+# unpacks and installs into a throw-away root. Pinned: the tests package their
+# debug build, which later cargo-deb versions mean to refuse.
+if ! cargo deb --version >/dev/null 2>&1; then
+    echo "installing cargo-deb (cargo install)" >&2
+    cargo install -q cargo-deb --locked --version 3.8.0 \
+        || echo "could not install cargo-deb (see above); the package test will skip" >&2
 fi
 
 skip_log=$(mktemp)

@@ -29,6 +29,7 @@ mod injection;
 mod inventory;
 mod learn;
 mod manual;
+mod package;
 mod pull;
 mod rules_test;
 mod saas;

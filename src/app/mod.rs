@@ -78,7 +78,13 @@ impl Services {
     ) -> Result<Services, AlertingError> {
         let alerting = Alerting::new(config)?.map(Arc::new);
         let store = Arc::new(Mutex::new(store));
-        let safety = Safety::new(config.safety.clone(), detect_own());
+        // `detect_own = false`: the configured own_addresses only.
+        let detected = if config.safety.detect_own {
+            detect_own()
+        } else {
+            Vec::new()
+        };
+        let safety = Safety::new(config.safety.clone(), detected);
         let enforcer = Enforcer::new(
             config.actions.clone(),
             safety,

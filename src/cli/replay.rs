@@ -21,7 +21,8 @@ use super::table::{cell, left, right};
 /// Arguments of `loginwatch replay`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Rules directory [default: ./rules, else /etc/loginwatch/rules, else the built-in rules].
+    /// Rules directory [default: ./rules, else /usr/share/loginwatch/rules overlaid by
+    /// /etc/loginwatch/rules, else the built-in rules].
     #[arg(long, value_name = "DIR")]
     rules: Option<PathBuf>,
     #[command(flatten)]

@@ -21,7 +21,8 @@ pub enum Command {
                             loginwatch rules check --json rules | jq '.errors[]'"
     )]
     Check {
-        /// Rules directory [default: ./rules, else /etc/loginwatch/rules, else the built-in rules].
+        /// Rules directory [default: ./rules, else /usr/share/loginwatch/rules overlaid by
+        /// /etc/loginwatch/rules, else the built-in rules].
         dir: Option<PathBuf>,
         /// Print one JSON object on stdout (what was loaded, or every error
         /// with its file and line) instead of text; the exit code is the same.
@@ -102,10 +103,15 @@ pub fn run(c: Command) -> Result<ExitCode, CliError> {
 }
 
 /// Where a rule set came from, as JSON: `{"kind": "dir", "path": ...}`,
+/// `{"kind": "layers", "paths": [...]}` (lowest first),
 /// `{"kind": "profile", "name": ...}` or `{"kind": "builtin"}`.
 pub fn origin_json(origin: &RulesOrigin) -> Value {
     match origin {
         RulesOrigin::Dir(d) => json!({"kind": "dir", "path": d.display().to_string()}),
+        RulesOrigin::Layers(ds) => json!({
+            "kind": "layers",
+            "paths": ds.iter().map(|d| d.display().to_string()).collect::<Vec<_>>(),
+        }),
         RulesOrigin::Profile(p) => json!({"kind": "profile", "name": p}),
         RulesOrigin::Builtin => json!({"kind": "builtin"}),
     }

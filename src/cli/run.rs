@@ -21,7 +21,8 @@ pub enum LogFormat {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Configuration file [default: embedded defaults: /var/log/auth.log, ./rules or
-    /// /etc/loginwatch/rules or the built-in rules, HTTP on 127.0.0.1:9464].
+    /// /usr/share/loginwatch/rules overlaid by /etc/loginwatch/rules or the built-in
+    /// rules, HTTP on 127.0.0.1:9464]; a FILE that does not exist is an error (exit 2).
     #[arg(long, short = 'c', value_name = "FILE")]
     config: Option<PathBuf>,
     /// On a first start (no saved state), begin at the end of existing log files

@@ -83,7 +83,8 @@ pub struct HttpConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub sources: Vec<SourceConfig>,
-    /// `None`: `./rules`, else `/etc/loginwatch/rules`, else the built-in rules.
+    /// `None`: `./rules`, else `/usr/share/loginwatch/rules` overlaid by
+    /// `/etc/loginwatch/rules`, else the built-in rules.
     pub rules_dir: Option<PathBuf>,
     /// A built-in lock-policy profile (`lineworks`, `cybozu`) used instead of a
     /// rules directory.

@@ -1,6 +1,12 @@
 //! Which rule set a configuration selects: an explicit directory, the
 //! config's `profile` or `rules_dir`, the default directories, or the
 //! built-in rules; the same choice for every command.
+//!
+//! The default directories: a checkout's `./rules` alone when it exists (a
+//! developer, the demo); else the packaged layers, `/usr/share/loginwatch/rules`
+//! (the shipped rules, replaced on upgrade) overlaid by `/etc/loginwatch/rules`
+//! (the operator's), a file of the second replacing the file of the same name
+//! in the first, as systemd's `/usr/lib` and `/etc` do; else the built-in rules.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +18,9 @@ use crate::rules::{RuleErrors, RuleSet};
 pub enum RulesOrigin {
     /// A directory of rule files (watched for changes by the daemon).
     Dir(PathBuf),
+    /// Directories of rule files overlaid, lowest first: a file replaces the
+    /// file of the same name in a lower one (all watched by the daemon).
+    Layers(Vec<PathBuf>),
     /// A built-in profile (`profile = "lineworks"`).
     Profile(String),
     /// The rules built into the binary.
@@ -24,6 +33,16 @@ impl RulesOrigin {
         match self {
             RulesOrigin::Dir(d) => Some(d),
             _ => None,
+        }
+    }
+
+    /// Every directory the rules came from (none for a profile or the
+    /// built-in rules).
+    pub fn dirs(&self) -> Vec<&Path> {
+        match self {
+            RulesOrigin::Dir(d) => vec![d],
+            RulesOrigin::Layers(ds) => ds.iter().map(PathBuf::as_path).collect(),
+            _ => Vec::new(),
         }
     }
 }
@@ -63,6 +82,13 @@ pub fn require_live_rules(
 ) -> Result<(), SelectError> {
     let place = match origin {
         RulesOrigin::Dir(d) => format!("the rules directory {}", d.display()),
+        RulesOrigin::Layers(ds) => format!(
+            "the rules directories {}",
+            ds.iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" + ")
+        ),
         RulesOrigin::Profile(p) => format!("the profile {p}"),
         RulesOrigin::Builtin => "the built-in rules".to_owned(),
     };
@@ -79,7 +105,8 @@ pub fn require_live_rules(
 
 /// Chooses and compiles the rule set, the same way for every command: an
 /// explicit directory (`--rules`) wins; else the config's `profile`; else its
-/// `rules_dir`; else `./rules` or `/etc/loginwatch/rules`; else the built-in
+/// `rules_dir`; else `./rules`; else `/usr/share/loginwatch/rules` overlaid by
+/// `/etc/loginwatch/rules` (those of the two that exist); else the built-in
 /// rules.
 pub fn select_rules(
     explicit: Option<&Path>,
@@ -95,10 +122,31 @@ pub fn select_rules(
     }
     let dir = explicit
         .map(Path::to_path_buf)
-        .or_else(|| config.and_then(|c| c.rules_dir.clone()))
-        .or_else(crate::rules::default_dir);
+        .or_else(|| config.and_then(|c| c.rules_dir.clone()));
+    if dir.is_none() {
+        return select_default(crate::rules::default_dirs());
+    }
     match dir {
         Some(d) if !d.is_dir() => Err(SelectError::NoDir(d)),
+        Some(d) => crate::rules::load_dir(&d)
+            .map(|s| (s, RulesOrigin::Dir(d)))
+            .map_err(SelectError::Invalid),
+        None => crate::rules::builtin()
+            .map(|s| (s, RulesOrigin::Builtin))
+            .map_err(SelectError::Invalid),
+    }
+}
+
+/// The rule set of the default directories that exist (`layers`, lowest
+/// first): one is a plain directory, two are overlaid, none means the
+/// built-in rules.
+fn select_default(mut layers: Vec<PathBuf>) -> Result<(RuleSet, RulesOrigin), SelectError> {
+    if layers.len() > 1 {
+        return crate::rules::load_layers(&layers)
+            .map(|s| (s, RulesOrigin::Layers(layers)))
+            .map_err(SelectError::Invalid);
+    }
+    match layers.pop() {
         Some(d) => crate::rules::load_dir(&d)
             .map(|s| (s, RulesOrigin::Dir(d)))
             .map_err(SelectError::Invalid),
@@ -116,6 +164,36 @@ mod tests {
         group_by = \"user\"\nwindow = \"30d\"\nquiet = \"7d\"\n\
         match = { action = \"login\", outcome = \"success\" }\n\
         decision = { action = \"alert\", severity = \"high\" }\n";
+
+    #[test]
+    fn the_default_directories_are_one_dir_two_layers_or_the_builtin_rules() {
+        let t = tempfile::tempdir().unwrap();
+        let (shipped, own) = (t.path().join("usr"), t.path().join("etc"));
+        std::fs::create_dir(&shipped).unwrap();
+        std::fs::create_dir(&own).unwrap();
+        let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        for f in ["accounts.toml", "network.toml"] {
+            std::fs::copy(rules.join(f), shipped.join(f)).unwrap();
+        }
+        let (set, origin) = select_default(vec![shipped.clone(), own.clone()]).unwrap();
+        assert_eq!(
+            origin,
+            RulesOrigin::Layers(vec![shipped.clone(), own.clone()])
+        );
+        assert_eq!(origin.dirs(), [shipped.as_path(), own.as_path()]);
+        let both = set.rules.len();
+        // The operator switches the shipped network rules off.
+        std::fs::write(own.join("network.toml"), "").unwrap();
+        let (set, _) = select_default(vec![shipped.clone(), own.clone()]).unwrap();
+        assert!(set.rules.len() < both);
+        assert!(set.rules.iter().all(|r| r.file.ends_with("accounts.toml")));
+        // Only the operator's directory: a plain directory, as before layers.
+        let (_, origin) = select_default(vec![own.clone()]).unwrap();
+        assert_eq!(origin, RulesOrigin::Dir(own));
+        let (set, origin) = select_default(Vec::new()).unwrap();
+        assert_eq!(origin, RulesOrigin::Builtin);
+        assert!(!set.rules.is_empty());
+    }
 
     #[test]
     fn a_set_without_rules_or_with_only_geo_rules_and_no_geoip_cannot_fire() {

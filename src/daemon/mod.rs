@@ -7,7 +7,9 @@
 //! - [`reload`]: rule files watched (debounced) and SIGHUP; a new set is compiled
 //!   whole and handed to the ingest thread, or rejected with the old set kept;
 //! - [`expiry`]: auto-unlock at each lock's end time, also after a restart;
-//! - the HTTP server (metrics, health, admin API).
+//! - the HTTP server (metrics, health, admin API);
+//! - [`notify`]: `READY=1`, reload and stop notices and watchdog pings to the
+//!   service manager (`Type=notify`), pings only while the ingest thread loops.
 //!
 //! Shutdown (SIGTERM, Ctrl-C) is one path: one cancellation token reaches every
 //! thread and task; reading stops, the last batch is committed, exit 0.
@@ -16,6 +18,7 @@
 
 pub mod expiry;
 pub mod ingest;
+pub mod notify;
 pub mod reload;
 pub mod samples;
 mod start;
@@ -79,11 +82,13 @@ pub struct RunOptions {
 
 /// Loads the rule set the config names (profile, directory, default
 /// directories, or built in), as every command chooses it; a set in which no
-/// rule can fire is refused (at start and on reload alike).
-pub fn load_rules(config: &Config) -> Result<(RuleSet, Option<PathBuf>), SelectError> {
+/// rule can fire is refused (at start and on reload alike). Also returns the
+/// directories it came from (to watch).
+pub fn load_rules(config: &Config) -> Result<(RuleSet, Vec<PathBuf>), SelectError> {
     let (set, origin) = crate::config::select_rules(None, Some(config))?;
     crate::config::require_live_rules(&set, &origin, !config.geoip.is_empty())?;
-    Ok((set, origin.dir().map(PathBuf::from)))
+    let dirs = origin.dirs().into_iter().map(PathBuf::from).collect();
+    Ok((set, dirs))
 }
 
 /// glibc serves an allocation of 128 KiB or more with its own mapping, given
@@ -119,9 +124,12 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), DaemonError> {
 async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> {
     let metrics = Arc::new(Metrics::new());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (rules, rules_dir) = load_rules(&config).map_err(DaemonError::Rules)?;
+    let notifier = notify::Notifier::from_env();
+    notifier.status("Starting: loading rules and state");
+    let (rules, rules_dirs) = load_rules(&config).map_err(DaemonError::Rules)?;
     let rules = Arc::new(rules);
-    info!(rules = rules.rules.len(), dir = ?rules_dir, mode = ?config.mode, "Rules loaded.");
+    info!(rules = rules.rules.len(), dirs = ?rules_dirs, mode = ?config.mode, "Rules loaded.");
+    let rules_watch = reload::watch(&rules_dirs);
 
     let enrichment = crate::app::enrichment::load(&config, &[])?;
     crate::app::enrichment::check_rules(&rules, &config, &enrichment.enricher)?;
@@ -171,6 +179,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let health = Arc::new(crate::app::StateHealth::default());
     let status = Arc::new(Mutex::new(Vec::new()));
     let (reload_tx, reload_rx) = mpsc::channel();
+    let heartbeat = notify::Heartbeat::default();
     // Sample lines are kept only when something will quote them.
     let samples = samples::Samples::new(
         if alerting.is_some() {
@@ -199,19 +208,13 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         wake: wake_rx,
         poll_interval: config.poll_interval,
         status: status.clone(),
+        heartbeat: heartbeat.clone(),
         cancel: cancel.clone(),
     };
     let ingest_thread = std::thread::Builder::new()
         .name("ingest".into())
         .spawn(move || ingest.run())?;
 
-    let reload_task = tokio::spawn(reload::run(
-        reload::watch(rules_dir.as_deref()),
-        config.clone(),
-        reload_tx,
-        metrics.clone(),
-        cancel.clone(),
-    ));
     let expiry_task = tokio::spawn(expiry::run(
         store.clone(),
         metrics.clone(),
@@ -253,11 +256,47 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         http::router(app),
         cancel.clone().cancelled_owned(),
     ));
+    let reload_task = tokio::spawn(reload::run(
+        rules_watch,
+        config.clone(),
+        reload_tx,
+        metrics.clone(),
+        reload::Notices {
+            notifier: notifier.clone(),
+            status: {
+                let (sources, mode) = (config.sources.len(), config.mode);
+                Box::new(move |rules| serving_status(sources, rules, mode, addr))
+            },
+            live: rules.rules.len(),
+        },
+        cancel.clone(),
+    ));
+    // Serving: the state is open, the sources started, the listener bound (a
+    // connection made now is answered once the server task runs).
+    notifier.ready(&serving_status(
+        config.sources.len(),
+        rules.rules.len(),
+        config.mode,
+        addr,
+    ));
+    let watchdog_task = notify::watchdog_period().map(|period| {
+        info!(?period, "Watchdog pings to the service manager.");
+        let n = notifier.clone();
+        tokio::spawn(notify::watchdog(
+            period,
+            heartbeat,
+            wake_tx.clone(),
+            clock.clone(),
+            move || n.ping(),
+            cancel.clone(),
+        ))
+    });
 
     tokio::select! {
         _ = wait_for_shutdown_signal() => info!("Shutting down."),
         _ = health.stop.notified() => {}
     }
+    notifier.stopping();
     cancel.cancel();
     // The ingest thread waits on its wake channel, not on the token.
     let _ = wake_tx.send(clock.instant());
@@ -272,11 +311,27 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         let _ = t.await;
     }
     let _ = server.await;
+    if let Some(t) = watchdog_task {
+        let _ = t.await;
+    }
     if let Some(why) = health.fatal() {
         return Err(DaemonError::StateLost(why));
     }
     info!("Stopped.");
     Ok(())
+}
+
+/// The `STATUS=` line of a serving daemon, for `systemctl status`.
+pub fn serving_status(
+    sources: usize,
+    rules: usize,
+    mode: crate::decision::Mode,
+    addr: SocketAddr,
+) -> String {
+    format!(
+        "Watching {sources} source{} with {rules} rules in mode {mode}; HTTP on {addr}",
+        if sources == 1 { "" } else { "s" },
+    )
 }
 
 /// The admin API's token: the configured one, else the one generated at the

@@ -151,13 +151,25 @@ pub fn profile(name: &str) -> Option<Result<RuleSet, RuleErrors>> {
         .map(|p| RuleSet::from_texts(&[(p.1, p.2)]))
 }
 
-/// Where rules are looked for when no directory is named, in order; when none
-/// exists the built-in rules are used, so a fresh install works.
-pub const DEFAULT_DIRS: &[&str] = &["./rules", "/etc/loginwatch/rules"];
+/// A checkout's rules directory: when it exists, it is the rule set alone.
+pub const LOCAL_DIR: &str = "./rules";
 
-/// The first of [`DEFAULT_DIRS`] that exists.
-pub fn default_dir() -> Option<PathBuf> {
-    DEFAULT_DIRS.iter().map(PathBuf::from).find(|p| p.is_dir())
+/// The packaged rule directories, lowest layer first: the shipped rules, then
+/// the operator's, whose file replaces a shipped file of the same name.
+pub const SYSTEM_DIRS: &[&str] = &["/usr/share/loginwatch/rules", "/etc/loginwatch/rules"];
+
+/// The directories used when none is named: [`LOCAL_DIR`] alone when it
+/// exists, else those of [`SYSTEM_DIRS`] that exist, as layers; empty when
+/// none exists (the built-in rules are then used, so a bare binary works).
+pub fn default_dirs() -> Vec<PathBuf> {
+    if Path::new(LOCAL_DIR).is_dir() {
+        return vec![PathBuf::from(LOCAL_DIR)];
+    }
+    SYSTEM_DIRS
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| p.is_dir())
+        .collect()
 }
 
 /// The rules built into the binary (the shipped `rules/` directory).
@@ -191,24 +203,36 @@ impl RuleSet {
 
 /// Loads and compiles every `*.toml` file of `dir`, in name order.
 pub fn load_dir(dir: &Path) -> Result<RuleSet, RuleErrors> {
-    let dir_err = |message: String| {
-        RuleErrors(vec![RuleError {
-            file: dir.to_path_buf(),
-            line: None,
-            column: None,
-            rule: None,
-            message,
-        }])
-    };
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| dir_err(format!("cannot read rules directory: {e}")))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
-        .collect();
-    files.sort();
+    load_layers(std::slice::from_ref(&dir.to_path_buf()))
+}
+
+/// Loads and compiles the `*.toml` files of `dirs` overlaid, lowest layer
+/// first: a file replaces the file of the same name in a lower layer, and
+/// one that is not a regular file (a symlink to `/dev/null`) or is empty
+/// masks it. The files are compiled in name order, whatever their layer.
+pub fn load_layers(dirs: &[PathBuf]) -> Result<RuleSet, RuleErrors> {
+    let mut chosen: std::collections::BTreeMap<std::ffi::OsString, PathBuf> = Default::default();
+    for dir in dirs {
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            RuleErrors(vec![RuleError {
+                file: dir.to_path_buf(),
+                line: None,
+                column: None,
+                rule: None,
+                message: format!("cannot read rules directory: {e}"),
+            }])
+        })?;
+        for p in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if p.extension().is_some_and(|x| x == "toml")
+                && !p.is_dir()
+                && let Some(name) = p.file_name()
+            {
+                chosen.insert(name.to_owned(), p);
+            }
+        }
+    }
     let mut b = Builder::default();
-    for f in &files {
+    for f in chosen.values().filter(|p| p.is_file()) {
         let out = load::load_file(f, &mut b.errors);
         b.add(out);
     }

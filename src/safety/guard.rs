@@ -68,11 +68,20 @@ pub fn guarded(ip: Option<IpAddr>, net: Option<IpNet>, own: &[IpAddr]) -> Option
 }
 
 /// The host's own addresses, from its interfaces (empty when they cannot be
-/// read: the configured `own_addresses` then stand alone).
+/// read: the configured `own_addresses` then stand alone). That failure is
+/// logged: a sandbox without `AF_NETLINK` would otherwise leave the guard
+/// against blocking the host's own addresses quietly without them.
 pub fn detect_own() -> Vec<IpAddr> {
-    if_addrs::get_if_addrs()
-        .map(|v| v.into_iter().map(|i| i.ip()).collect())
-        .unwrap_or_default()
+    match if_addrs::get_if_addrs() {
+        Ok(v) => v.into_iter().map(|i| i.ip()).collect(),
+        Err(e) => {
+            tracing::warn!(
+                error = %e,
+                "Cannot read this host's interface addresses (is AF_NETLINK allowed?); only the configured own_addresses are guarded."
+            );
+            Vec::new()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! rule reload and `kill -9` recovery ([`lifecycle`]), enrichment and the account
 //! sweep ([`inventory`]), alert sinks ([`alerts`]), enforce mode and the lockout
 //! storm breaker ([`enforce`]), folders of SaaS exports ([`exports`]), the
-//! systemd journal as a source ([`journal`]).
+//! systemd journal as a source ([`journal`]), the service manager's
+//! notifications ([`notify`]).
 
 mod alerts;
 mod enforce;
@@ -13,6 +14,7 @@ mod inventory;
 mod journal;
 mod lifecycle;
 mod network;
+mod notify;
 
 use serde_json::Value;
 

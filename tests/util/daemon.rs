@@ -33,6 +33,14 @@ impl Daemon {
         Daemon::start_with(dir, cmd, |_| {})
     }
 
+    /// Starts the daemon with `vars` added to its environment.
+    pub fn start_env(dir: &Path, vars: &[(&str, &std::ffi::OsStr)]) -> Daemon {
+        let cmd = Command::new(env!("CARGO_BIN_EXE_loginwatch"));
+        Daemon::start_with(dir, cmd, |c| {
+            c.envs(vars.iter().copied());
+        })
+    }
+
     /// Starts the daemon with its umask set to `mask` (what a shell's `umask`
     /// gives it), to show the files it creates do not depend on it.
     pub fn start_under_umask(dir: &Path, mask: u32) -> Daemon {

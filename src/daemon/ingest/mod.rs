@@ -67,6 +67,8 @@ pub struct Ingest {
     pub poll_interval: Duration,
     /// Source status for `/readyz`, refreshed every loop.
     pub status: Arc<Mutex<Vec<SourceStatus>>>,
+    /// Raised at every turn of the loop: the watchdog pings only while it moves.
+    pub heartbeat: crate::daemon::notify::Heartbeat,
     /// Cancelled at shutdown (the loop is also woken through `wake`).
     pub cancel: CancellationToken,
 }
@@ -81,6 +83,7 @@ impl Ingest {
         // Each source's losses at the last look: the metric adds the difference.
         let mut losses = std::collections::HashMap::new();
         loop {
+            self.heartbeat.beat();
             let stopping = self.cancel.is_cancelled();
             self.housekeeping.apply_reloads(&mut self.pipeline);
             if self.committer.paused_for().is_some() {
