@@ -307,6 +307,17 @@ fn the_package_puts_every_file_where_the_readme_says_and_installs() {
         checked["rules"]["files"].as_array().unwrap().len(),
         shipped["files"].as_array().unwrap().len()
     );
+    // The shipped rules' tests come along and pass where they land.
+    let tested = lw()
+        .current_dir(work.path())
+        .args(["rules", "test", "--json"])
+        .arg(x.join("usr/share/loginwatch/rules"))
+        .output()
+        .unwrap();
+    let tested: serde_json::Value =
+        serde_json::from_str(&ok(tested, "rules test --json (packaged)")).unwrap();
+    let count = fs::read_dir(repo().join("rules/tests")).unwrap().count();
+    assert_eq!(tested["tests"].as_array().unwrap().len(), count, "{tested}");
 
     // Figures.
     let size = fs::metadata(&deb).unwrap().len();
