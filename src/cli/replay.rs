@@ -130,7 +130,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
 
 /// Passes `made` through the storm breaker at each decision's own time; a
 /// trip is inserted as the storm's decision before the lock that tripped it.
-fn screen(safety: &mut Safety, pipeline: &Pipeline, made: &mut Vec<Decision>) {
+pub(super) fn screen(safety: &mut Safety, pipeline: &Pipeline, made: &mut Vec<Decision>) {
     let inventory = pipeline
         .enrichment()
         .inventory
