@@ -22,6 +22,7 @@ mod dashboards;
 mod enforce;
 mod enrich;
 mod enriched_rules;
+mod explain;
 mod first_run;
 mod flood;
 mod injection;

@@ -1,7 +1,8 @@
 //! Tests of the rules module as a whole, one file per topic under `tests/`:
 //! loading and validation, the engine kind by kind, floods against the key
 //! caps, the kinds that do more than count, the learning kinds, snapshots, the
-//! built-in rules, and the layering of the submodules themselves.
+//! built-in rules, the trace `explain` shows, and the layering of the
+//! submodules themselves.
 
 mod builtin;
 mod compile;
@@ -11,3 +12,4 @@ mod kinds;
 mod layers;
 mod learn;
 mod snapshot;
+mod trace;
