@@ -116,8 +116,23 @@ fn lines_that_give_no_event_say_why() {
     assert!(block(&out, 1).contains("no event    malformed: "), "{out}");
     let second = block(&out, 2);
     assert!(
-        second.contains("no event    no_event: read as syslog, but not an authentication attempt"),
+        second.contains("no event    no_event: not about authentication: a session"),
         "{second}"
+    );
+    // The first line of an attempt OpenSSH logs on two: held, then counted once.
+    let (_, out, _) = explain(
+        &[
+            "--line",
+            "Nov 21 08:00:01 web1 sshd[8]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1  user=alice",
+            "--line",
+            &failed(2, "alice").replace("sshd[102]", "sshd[8]"),
+        ],
+        "",
+    );
+    assert!(block(&out, 1).contains("no_event: held: "), "{out}");
+    assert!(
+        block(&out, 2).contains("event       2026-11-21T08:00:02Z login failure bad_password"),
+        "{out}"
     );
 }
 

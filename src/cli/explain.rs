@@ -173,9 +173,13 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
                 observe(&mut pipeline, &mut safety, &mut trace, ev, &mut x);
             }
             Ok(None) => {
+                let detail = match &parser {
+                    Parser::Sshd(p) => p.why_no_event(x.text.as_bytes()).to_owned(),
+                    _ => no_event(&format),
+                };
                 x.not_event = Some(NotEvent {
                     reason: "no_event",
-                    detail: no_event(&format),
+                    detail,
                 });
             }
             Err(e) => {
@@ -282,16 +286,9 @@ fn flatten(prefix: &str, v: &Value, out: &mut Map<String, Value>) {
     }
 }
 
-/// Why a line the parser read gave no event.
+/// Why a line the parser read gave no event (the sshd parser says it itself).
 fn no_event(format: &Format) -> String {
     match format {
-        Format::Auto | Format::Sshd => {
-            "read as syslog, but not an authentication attempt by itself: \
-a session, connection or key-exchange line, another program's line, or a line of an attempt \
-that is counted once on another line of the same connection (OpenSSH logs one attempt on \
-several lines)"
-                .into()
-        }
         Format::Csv(_) => "read, but not an authentication event: the header row, or a row \
 of another kind of operation"
             .into(),
