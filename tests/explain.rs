@@ -212,3 +212,48 @@ fn an_unknown_rule_or_no_input_is_a_usage_error() {
     let out = lw().arg("explain").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The README's examples are what `explain` prints: the fired line of the
+/// five-failure log, and the filtered `--line` in full.
+#[test]
+fn the_readme_examples_are_real_output() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let section = readme
+        .split("### `loginwatch explain")
+        .nth(1)
+        .and_then(|s| s.split("\n### ").next())
+        .unwrap();
+    let examples: Vec<&str> = section
+        .split("```\n")
+        .filter(|b| b.starts_with("$ loginwatch explain"))
+        .collect();
+    assert_eq!(examples.len(), 2, "{section}");
+    let log: String = (1..=5)
+        .map(|i| {
+            format!(
+                "Nov 21 08:00:0{i} web1 sshd[10{i}]: Failed password for alice from 192.0.2.1 port 5000{i} ssh2\n"
+            )
+        })
+        .collect();
+    let (_, out, _) = explain(&["--rule", "account-lockout", "-"], &log);
+    let shown = examples[0]
+        .lines()
+        .skip_while(|l| !l.starts_with("line 5:"));
+    let shown: Vec<&str> = shown.collect();
+    assert_eq!(shown.join("\n"), block(&out, 5), "README's fired example");
+    let line = examples[1]
+        .split("--line '")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .unwrap();
+    let (_, out, _) = explain(&["--rule", "account-lockout", "--line", line], "");
+    let shown: Vec<&str> = examples[1]
+        .lines()
+        .skip_while(|l| !l.starts_with("line 1:"))
+        .collect();
+    assert_eq!(
+        shown.join("\n"),
+        block(&out, 1),
+        "README's filtered example"
+    );
+}
