@@ -61,29 +61,8 @@ impl Offline {
         Ok(Some(ev))
     }
 
-    /// Passes `made` through the storm breaker at each decision's own time,
-    /// as the daemon's safety filter does: a trip is inserted as the storm's
-    /// decision before the lock that tripped it, and its locks are `held`.
     fn screen(&mut self, made: Vec<Decision>, out: &mut Vec<Decision>) {
-        let inventory = self
-            .pipeline
-            .enrichment()
-            .inventory
-            .as_ref()
-            .map(|h| h.current());
-        for mut d in made {
-            let ctx = Ctx {
-                now: d.at,
-                inventory: inventory.as_deref(),
-                locked_admins: 0,
-            };
-            for ev in self.safety.screen(&mut d, &ctx) {
-                if let StormEvent::Tripped { .. } = ev {
-                    out.push(ev.decision());
-                }
-            }
-            out.push(d);
-        }
+        screen(&mut self.safety, &self.pipeline, made, out);
     }
 
     /// The counters so far (lines, events, unparsed, decisions).
@@ -94,5 +73,35 @@ impl Offline {
     /// The inputs (their offsets, for a progress bar).
     pub fn sources(&self) -> &[FileSource] {
         self.merge.sources()
+    }
+}
+
+/// Passes `made` through the storm breaker at each decision's own time, as
+/// the daemon's safety filter does: a trip is inserted as the storm's
+/// decision before the lock that tripped it, and its locks are `held`.
+/// Public for `explain`, which steps the pipeline itself to trace it.
+pub fn screen(
+    safety: &mut Safety,
+    pipeline: &Pipeline,
+    made: Vec<Decision>,
+    out: &mut Vec<Decision>,
+) {
+    let inventory = pipeline
+        .enrichment()
+        .inventory
+        .as_ref()
+        .map(|h| h.current());
+    for mut d in made {
+        let ctx = Ctx {
+            now: d.at,
+            inventory: inventory.as_deref(),
+            locked_admins: 0,
+        };
+        for ev in safety.screen(&mut d, &ctx) {
+            if let StormEvent::Tripped { .. } = ev {
+                out.push(ev.decision());
+            }
+        }
+        out.push(d);
     }
 }

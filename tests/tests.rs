@@ -23,6 +23,7 @@ mod enforce;
 mod enrich;
 mod enriched_rules;
 mod event_formats;
+mod explain;
 mod first_run;
 mod flood;
 mod injection;

@@ -16,6 +16,7 @@ mod alerts;
 mod config;
 mod decisions;
 mod docs;
+mod explain;
 mod geoip;
 mod input;
 mod parse;
@@ -115,6 +116,12 @@ takes it: a level (error, warn, info, debug, trace) or per-module directives \
         after_help = "Example:\n  loginwatch replay --rules /etc/loginwatch/rules auth.log.1 auth.log\n  loginwatch replay --json --config /etc/loginwatch/loginwatch.toml auth.log"
     )]
     Replay(replay::Args),
+    /// Explain each line: the parser and event, the enrichment, and what every rule did with it.
+    #[command(
+        after_help = "Example:\n  loginwatch explain --rules /etc/loginwatch/rules /var/log/auth.log\n  \
+loginwatch explain --rule account-lockout --line 'Nov 21 08:00:05 web1 sshd[7]: Failed password for alice from 192.0.2.1 port 22 ssh2'"
+    )]
+    Explain(explain::Args),
     /// Work with rule files.
     #[command(subcommand)]
     #[command(
@@ -183,6 +190,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Run(a) => run::run(a),
         Command::Parse(a) => parse::run(a),
         Command::Replay(a) => replay::run(a),
+        Command::Explain(a) => explain::run(a),
         Command::Rules(c) => rules::run(c),
         Command::Config(c) => config::run(c),
         Command::Decisions(c) => decisions::run(c),

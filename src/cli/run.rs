@@ -79,7 +79,7 @@ fn ignore_hangup_while_starting() {
 /// Colour in the log only on a terminal, and not when `NO_COLOR` is set to
 /// anything but the empty string (no-color.org). Help and errors follow the
 /// same variable through clap.
-fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+pub(super) fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
     terminal && no_color.is_none_or(|v| v.is_empty())
 }
 

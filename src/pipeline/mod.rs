@@ -28,7 +28,7 @@ use crate::enrich::Loaded;
 use crate::enrich::{Enricher, GeoDbs, IpLists};
 use crate::event::AuthEvent;
 use crate::event::Reason;
-use crate::rules::{Engine, Kind, RuleSet};
+use crate::rules::{Engine, Kind, RuleSet, Trace};
 use crate::state::{FactUpdate, FactsAccumulator};
 
 /// Enrichment with only GeoIP databases (or nothing): what `--geoip` alone gives.
@@ -132,6 +132,29 @@ impl Pipeline {
     /// appended to `out`.
     #[inline]
     pub fn observe(&mut self, ev: &mut AuthEvent, out: &mut Vec<Decision>) {
+        self.observe_with(ev, out, |engine, ev| engine.observe(ev));
+    }
+
+    /// [`Pipeline::observe`], with what each rule did with the event written
+    /// into `trace` (`loginwatch explain`): the same stages, the same state.
+    pub fn observe_traced(
+        &mut self,
+        ev: &mut AuthEvent,
+        out: &mut Vec<Decision>,
+        trace: &mut Trace,
+    ) {
+        self.observe_with(ev, out, |engine, ev| engine.observe_traced(ev, trace));
+    }
+
+    /// Every stage, with `rules` running the engine (a closure, so the
+    /// untraced call compiles to what it was before tracing existed).
+    #[inline]
+    fn observe_with(
+        &mut self,
+        ev: &mut AuthEvent,
+        out: &mut Vec<Decision>,
+        rules: impl FnOnce(&mut Engine, &AuthEvent) -> Vec<Decision>,
+    ) {
         if let Some(s) = &self.event_sweep
             && s.next.is_none_or(|n| ev.timestamp >= n)
         {
@@ -158,7 +181,7 @@ impl Pipeline {
                 .user
                 .as_deref()
                 .is_some_and(|u| self.accounts.get(u).is_some_and(|h| h.has_successes()));
-        let made = self.engine.observe(ev);
+        let made = rules(&mut self.engine, ev);
         let mut teach = true;
         if !made.is_empty() {
             for mut d in made {

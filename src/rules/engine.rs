@@ -19,6 +19,7 @@ use serde::Serialize;
 use super::kinds;
 use super::model::{Kind, RuleSet, fingerprint};
 use super::rule_state::{RuleState, alive};
+use super::trace::{NoTrace, Trace, Tracer};
 use super::window::NEVER;
 use crate::decision::{Decision, Mode};
 use crate::event::{AuthEvent, Name, Outcome};
@@ -119,7 +120,25 @@ impl Engine {
 
     /// Feeds one event; returns the decisions it triggers (usually none: the
     /// returned empty `Vec` does not allocate).
+    #[inline]
     pub fn observe(&mut self, ev: &AuthEvent) -> Vec<Decision> {
+        self.observe_with(ev, &mut NoTrace)
+    }
+
+    /// [`Engine::observe`], with what every rule did with the event written
+    /// into `trace` (one step per rule, in rule-set order): what
+    /// `loginwatch explain` shows. The state changes exactly as `observe`'s.
+    pub fn observe_traced(&mut self, ev: &AuthEvent, trace: &mut Trace) -> Vec<Decision> {
+        trace.start(&self.rules);
+        let out = self.observe_with(ev, trace);
+        trace.finish(&self.rules, ev);
+        out
+    }
+
+    /// [`Engine::observe`] reporting to `tr` ([`NoTrace`] compiles to the
+    /// untraced loop).
+    #[inline]
+    fn observe_with<T: Tracer>(&mut self, ev: &AuthEvent, tr: &mut T) -> Vec<Decision> {
         let t = ev.timestamp.timestamp_millis();
         if t >= self.next_sweep {
             self.sweep_at(t);
@@ -134,7 +153,8 @@ impl Engine {
             let (Some(rule), Some(st)) = (self.rules.rules.get(i), self.states.get_mut(i)) else {
                 continue;
             };
-            if let Some(d) = kinds::step(rule, st, ev, t, self.mode) {
+            tr.begin(i);
+            if let Some(d) = kinds::step(rule, st, ev, t, self.mode, tr) {
                 out.push(d);
             }
         }

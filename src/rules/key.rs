@@ -215,6 +215,19 @@ impl Field {
         })
     }
 
+    /// The rule-file spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::User => "user.name",
+            Field::SourceIp => "source.ip",
+            Field::SourceNet => "source.net",
+            Field::Host => "host.name",
+            Field::Service => "service.name",
+            Field::DeviceId => "device.id",
+            Field::UserAgent => "user_agent.original",
+        }
+    }
+
     /// The event's value of this field, if it has one.
     #[inline]
     pub fn value(self, ev: &AuthEvent) -> Option<Val> {

@@ -26,7 +26,10 @@
 //!   [`compile`] (one rule) call into the kinds; [`load`] reads files;
 //! - running: [`engine`] runs rules over events in event time by calling the
 //!   kinds' steps; [`snapshot`] saves and restores its state and swaps rule
-//!   sets under a running engine.
+//!   sets under a running engine;
+//! - explaining: the steps report what they did to a [`trace::Tracer`]
+//!   (nothing, in the daemon and `replay`), [`why_not`] names the condition
+//!   an event fails; `loginwatch explain` shows both.
 
 pub mod compile;
 pub mod cond;
@@ -45,6 +48,8 @@ pub mod rule_state;
 pub mod sink;
 pub mod snapshot;
 pub mod tables;
+pub mod trace;
+pub mod why_not;
 pub mod window;
 
 use std::collections::HashMap;
@@ -57,6 +62,7 @@ pub use key::{Field, GroupBy};
 pub use kinds::sweep::sweep;
 pub use model::{DecisionSpec, Escalation, Exempt, Kind, Rule, RuleSet, fingerprint};
 pub use snapshot::ReloadReport;
+pub use trace::{Step, Trace};
 
 /// Collects files' output, checking ids are unique across the whole set.
 #[derive(Default)]

@@ -60,6 +60,15 @@ impl NoveltyField {
         })
     }
 
+    /// The rule-file spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoveltyField::Country => "country",
+            NoveltyField::Asn => "asn",
+            NoveltyField::Device => "device",
+        }
+    }
+
     /// True when the value comes from GeoIP (the rule is inactive without a
     /// database).
     pub fn uses_geo(self) -> bool {

@@ -25,6 +25,7 @@ pub mod snapshot;
 mod state;
 #[cfg(test)]
 mod tests;
+mod why;
 
 use std::net::IpAddr;
 

@@ -18,12 +18,13 @@
 use toml::Spanned;
 
 use crate::decision::{Decision, Mode};
-use crate::event::{AuthEvent, Outcome};
+use crate::event::{AuthEvent, rfc3339};
 use crate::rules::fire::fire;
 use crate::rules::model::Rule;
 use crate::rules::params::Dormant;
 use crate::rules::rule_state::RuleState;
 use crate::rules::sink::Sink;
+use crate::rules::trace::{Note, Status, Tracer, key_text, success_matches, time};
 use crate::rules::window::Entry;
 
 /// Default `days` of `dormant` and `inactive` rules: a quarter, the usual
@@ -34,23 +35,34 @@ pub const DEFAULT_DAYS: u32 = 90;
 pub const MAX_DAYS: u32 = 3650;
 
 /// One event through a `dormant` rule.
-pub(super) fn step(
+pub(super) fn step<T: Tracer>(
     rule: &Rule,
     dm: Dormant,
     st: &mut RuleState,
     ev: &AuthEvent,
     t: i64,
     mode: Mode,
+    tr: &mut T,
 ) -> Option<Decision> {
-    if ev.outcome != Outcome::Success || !rule.cond.matches(ev) {
+    if !success_matches(rule, ev, tr) {
         return None;
     }
-    let key = rule.group_by.key(ev)?;
+    let Some(key) = rule.group_by.key(ev) else {
+        tr.note(|| Note::no_key(rule));
+        return None;
+    };
     st.touch(rule, &key, ev, t);
     let ks = st.keys.get_mut(&key)?;
     let learned = ks.entries.last().cloned();
     if learned.as_ref().is_some_and(|p| p.t >= t) {
         // Not after the last success known: says nothing new.
+        tr.note(|| {
+            Note::keyed(
+                Status::Ignored,
+                key_text(&key),
+                "not after the last success known of the user".into(),
+            )
+        });
         return None;
     }
     let listed = ev
@@ -76,15 +88,32 @@ pub(super) fn step(
     };
     let mut out = None;
     ks.entries.clear();
-    if let Some(p) = prev
-        && t.saturating_sub(p.t) >= dm.idle_ms()
-    {
-        // Evidence: the previous success (first) and this one (last).
-        ks.entries.push(p);
-        st.decisions += 1;
-        let mut d = fire(rule, ks, &key, ev, t, mode, true);
-        d.evidence.count = 1;
-        out = Some(d);
+    let idle = |p: &Entry| {
+        format!(
+            "previous success {}, {} days before (days = {})",
+            time(p.t).map_or_else(|| "?".into(), |t| rfc3339(&t)),
+            t.saturating_sub(p.t) / 86_400_000,
+            dm.days
+        )
+    };
+    match prev {
+        Some(p) if t.saturating_sub(p.t) >= dm.idle_ms() => {
+            tr.note(|| Note::keyed(Status::Fired, key_text(&key), idle(&p)));
+            // Evidence: the previous success (first) and this one (last).
+            ks.entries.push(p);
+            st.decisions += 1;
+            let mut d = fire(rule, ks, &key, ev, t, mode, true);
+            d.evidence.count = 1;
+            out = Some(d);
+        }
+        Some(p) => tr.note(|| Note::keyed(Status::Learned, key_text(&key), idle(&p))),
+        None => tr.note(|| {
+            Note::keyed(
+                Status::Learned,
+                key_text(&key),
+                "the first success seen of the user (and no last login in the inventory): remembered".into(),
+            )
+        }),
     }
     ks.entries.clear();
     ks.entries.push(Entry {

@@ -28,6 +28,7 @@ use super::params::{Dormant, Inactive};
 use super::raw::RawRule;
 use super::rule_state::RuleState;
 use super::sink::{Sink, dur};
+use super::trace::{Note, Tracer};
 use crate::decision::{Decision, Mode};
 use crate::event::{AuthEvent, Outcome};
 
@@ -325,29 +326,42 @@ fn learned_shape(
 // the split of the engine into kinds cost 3.8% more instructions in replay
 // (callgrind, 200k lines: 793.8 M before the split, 824.1 M after).
 #[inline]
-pub(super) fn step(
+pub(super) fn step<T: Tracer>(
     rule: &Rule,
     st: &mut RuleState,
     ev: &AuthEvent,
     t: i64,
     mode: Mode,
+    tr: &mut T,
 ) -> Option<Decision> {
     match (&rule.kind, &rule.extra) {
-        (Kind::Travel, Extra::Travel(tr)) => return travel::step(rule, tr, st, ev, t, mode),
-        (Kind::Novelty, Extra::Novelty(nv)) => return novelty::step(rule, nv, st, ev, t, mode),
-        (Kind::Dormant, Extra::Dormant(dm)) => return dormant::step(rule, *dm, st, ev, t, mode),
-        // Judged by the periodic sweep ([`sweep`]), never per event.
+        (Kind::Travel, Extra::Travel(p)) => return travel::step(rule, p, st, ev, t, mode, tr),
+        (Kind::Novelty, Extra::Novelty(nv)) => {
+            return novelty::step(rule, nv, st, ev, t, mode, tr);
+        }
+        (Kind::Dormant, Extra::Dormant(dm)) => {
+            return dormant::step(rule, *dm, st, ev, t, mode, tr);
+        }
+        // Judged by the periodic sweep ([`sweep`]), never per event (the
+        // engine does not call this for them; the trace says so).
         (Kind::PasswordAge | Kind::Inactive, _) => return None,
         (Kind::Restriction, Extra::Allow(allow)) => {
-            return restriction::step(rule, allow, st, ev, t, mode);
+            return restriction::step(rule, allow, st, ev, t, mode, tr);
         }
         _ => {}
     }
     if rule.cond.matches(ev) {
-        counting::counted(rule, st, ev, t, mode)
+        counting::counted(rule, st, ev, t, mode, tr)
     } else if rule.kind.watches_success() && rule.cond.matches_success(ev) {
-        counting::success(rule, st, ev, t, mode)
+        counting::success(rule, st, ev, t, mode, tr)
     } else {
+        tr.note(|| {
+            Note::filtered(
+                rule,
+                ev,
+                rule.kind.watches_success() && ev.outcome == Outcome::Success,
+            )
+        });
         None
     }
 }

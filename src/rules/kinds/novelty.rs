@@ -22,7 +22,7 @@
 //! capped by `max_keys`, swept after `window` and snapshotted like any window.
 
 use crate::decision::{Decision, Mode};
-use crate::event::{AuthEvent, Outcome};
+use crate::event::{AuthEvent, rfc3339};
 use crate::rules::duration::Dur;
 use crate::rules::fire::fire;
 use crate::rules::model::Rule;
@@ -30,6 +30,7 @@ use crate::rules::params::{Novelty, NoveltyField};
 use crate::rules::raw::RawRule;
 use crate::rules::rule_state::RuleState;
 use crate::rules::sink::{Sink, dur, one_of, spelled};
+use crate::rules::trace::{Note, Status, Tracer, key_text, success_matches, time, val_text};
 use crate::rules::window::Entry;
 
 /// Default learning period (`window`): values unused for 30 days are forgotten.
@@ -44,19 +45,34 @@ pub const DEFAULT_QUIET: Dur = Dur::from_secs(7 * 86_400);
 pub const MAX_VALUES: usize = 16;
 
 /// One event through a `novelty` rule.
-pub(super) fn step(
+pub(super) fn step<T: Tracer>(
     rule: &Rule,
     nv: &Novelty,
     st: &mut RuleState,
     ev: &AuthEvent,
     t: i64,
     mode: Mode,
+    tr: &mut T,
 ) -> Option<Decision> {
-    if ev.outcome != Outcome::Success || !rule.cond.matches(ev) {
+    if !success_matches(rule, ev, tr) {
         return None;
     }
-    let val = nv.field.value(ev)?;
-    let key = rule.group_by.key(ev)?;
+    let Some(val) = nv.field.value(ev) else {
+        tr.note(|| {
+            Note::plain(
+                Status::Ignored,
+                format!(
+                    "the event has no {} to learn (teaches and fires nothing)",
+                    nv.field.as_str()
+                ),
+            )
+        });
+        return None;
+    };
+    let Some(key) = rule.group_by.key(ev) else {
+        tr.note(|| Note::no_key(rule));
+        return None;
+    };
     st.touch(rule, &key, ev, t);
     let ks = st.keys.get_mut(&key)?;
     let cutoff = ks
@@ -72,12 +88,21 @@ pub(super) fn step(
     let known = ks.entries.iter().any(|e| e.val.as_ref() == Some(&val));
     let learning = t.saturating_sub(ks.first_seen) < nv.quiet.ms();
     let mut out = None;
+    let what = || format!("{} {}", nv.field.as_str(), val_text(&val));
     if !known && !learning && t >= cutoff {
         // Each new value fires once (it is learned below), so suppression
         // applies only when the rule asks for it explicitly.
         if rule.decision.suppress.is_some() && ks.quiet_until > t {
             st.suppressed += 1;
+            tr.note(|| Note::suppressed(key_text(&key), ks.quiet_until));
         } else {
+            tr.note(|| {
+                Note::keyed(
+                    Status::Fired,
+                    key_text(&key),
+                    format!("{} not used by the user within {}", what(), rule.window),
+                )
+            });
             // The evidence is this login alone; the learned values stay.
             let learned = std::mem::take(&mut ks.entries);
             ks.entries.push(Entry {
@@ -90,6 +115,27 @@ pub(super) fn step(
             out = Some(fire(rule, ks, &key, ev, t, mode, false));
             ks.entries = learned;
         }
+    } else {
+        tr.note(|| {
+            let why = if known {
+                format!("{} already used within {}", what(), rule.window)
+            } else if learning {
+                format!(
+                    "{} learned: the user's history began {}, under quiet = {} ago",
+                    what(),
+                    time(ks.first_seen).map_or_else(|| "?".into(), |t| rfc3339(&t)),
+                    nv.quiet
+                )
+            } else {
+                format!("{}: older than the learning window", what())
+            };
+            let status = if known || learning {
+                Status::Learned
+            } else {
+                Status::Late
+            };
+            Note::keyed(status, key_text(&key), why)
+        });
     }
     // Learned values keep neither address nor user: the key is the user.
     ks.insert_distinct(Entry {

@@ -27,6 +27,7 @@ use crate::rules::params::Allow;
 use crate::rules::raw::{NameCond, RawAllow, StrList};
 use crate::rules::rule_state::RuleState;
 use crate::rules::sink::{Sink, cidrs, names};
+use crate::rules::trace::{Note, Status, Tracer};
 
 /// True when the allowance applies to `user` (by name, or by a group of the
 /// event's account).
@@ -60,17 +61,42 @@ pub fn violates(allow: &[Allow], ev: &AuthEvent) -> bool {
 
 /// One event through a `restriction` rule: violations are counted like a
 /// threshold rule's matches.
-pub(super) fn step(
+pub(super) fn step<T: Tracer>(
     rule: &Rule,
     allow: &[Allow],
     st: &mut RuleState,
     ev: &AuthEvent,
     t: i64,
     mode: Mode,
+    tr: &mut T,
 ) -> Option<Decision> {
-    (rule.cond.matches(ev) && violates(allow, ev))
-        .then(|| counted(rule, st, ev, t, mode))
-        .flatten()
+    if !rule.cond.matches(ev) {
+        tr.note(|| Note::filtered(rule, ev, false));
+        return None;
+    }
+    if !violates(allow, ev) {
+        tr.note(|| Note::plain(Status::Ignored, allowed(allow, ev)));
+        return None;
+    }
+    counted(rule, st, ev, t, mode, tr)
+}
+
+/// Why an event the rule's conditions match is no violation (for the trace).
+fn allowed(allow: &[Allow], ev: &AuthEvent) -> &'static str {
+    let (Some(user), Some(_)) = (ev.user.as_deref(), ev.source_ip) else {
+        return "no user or no address to judge";
+    };
+    if !allow.iter().any(|a| applies(a, user, ev)) {
+        "no [[rule.allow]] applies to the user: unrestricted"
+    } else if ev.geo.is_none()
+        && allow
+            .iter()
+            .any(|a| applies(a, user, ev) && !a.countries.is_empty())
+    {
+        "allowed by country, and the event has no GeoIP data to judge it"
+    } else {
+        "from a network or country the user's [[rule.allow]] permits"
+    }
 }
 
 /// Compiles the `[[rule.allow]]` tables; each must say who and where.

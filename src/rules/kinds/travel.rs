@@ -14,7 +14,7 @@
 //! only by its centre).
 
 use crate::decision::{Decision, Mode};
-use crate::event::{AuthEvent, Outcome};
+use crate::event::AuthEvent;
 use crate::rules::cond::in_nets;
 use crate::rules::fire::fire;
 use crate::rules::key::Val;
@@ -23,6 +23,7 @@ use crate::rules::params::Travel;
 use crate::rules::raw::RawRule;
 use crate::rules::rule_state::RuleState;
 use crate::rules::sink::{Sink, cidrs};
+use crate::rules::trace::{Note, Status, Tracer, ip_text, key_text, success_matches};
 use crate::rules::window::Entry;
 use chrono::{DateTime, Utc};
 
@@ -63,23 +64,35 @@ fn location(ev: &AuthEvent) -> Option<(f64, f64)> {
 }
 
 /// One event through a `travel` rule.
-pub(super) fn step(
+pub(super) fn step<T: Tracer>(
     rule: &Rule,
     tr: &Travel,
     st: &mut RuleState,
     ev: &AuthEvent,
     t: i64,
     mode: Mode,
+    trace: &mut T,
 ) -> Option<Decision> {
-    if ev.outcome != Outcome::Success || !rule.cond.matches(ev) {
+    if !success_matches(rule, ev, trace) {
         return None;
     }
-    let ip = ev.source_ip?;
+    let ignored = |why: &str| Note::plain(Status::Ignored, why);
+    let Some(ip) = ev.source_ip else {
+        trace.note(|| ignored("the event has no source address"));
+        return None;
+    };
     if in_nets(&tr.ignore_cidrs, &ip) {
+        trace.note(|| ignored("the address is in ignore_cidrs"));
         return None;
     }
-    let here = location(ev)?;
-    let key = rule.group_by.key(ev)?;
+    let Some(here) = location(ev) else {
+        trace.note(|| ignored("no location for the address (GeoIP)"));
+        return None;
+    };
+    let Some(key) = rule.group_by.key(ev) else {
+        trace.note(|| Note::no_key(rule));
+        return None;
+    };
     st.touch(rule, &key, ev, t);
     let ks = st.keys.get_mut(&key)?;
     // A success older than the window says nothing about this one.
@@ -87,22 +100,43 @@ pub(super) fn step(
     ks.expire(t.saturating_sub(window));
     let prev = ks.entries.last().cloned();
     let mut out = None;
-    if let Some(p) = &prev
-        && let Some(Val::Geo(plat, plon)) = p.val
-        && p.ip != Some(ip)
-    {
-        let km = distance_km((degrees(plat), degrees(plon)), here);
-        let hours = p.t.abs_diff(t) as f64 / 3_600_000.0;
-        if km >= f64::from(tr.min_distance_km) && km > f64::from(tr.max_speed_kmh) * hours {
-            if ks.quiet_until > t {
-                st.suppressed += 1;
+    let learned = |why: String| Note::keyed(Status::Learned, key_text(&key), why);
+    match &prev {
+        Some(p) if p.ip == Some(ip) => {
+            trace.note(|| learned("the same address as the previous located success".into()));
+        }
+        Some(
+            p @ Entry {
+                val: Some(Val::Geo(plat, plon)),
+                ..
+            },
+        ) => {
+            let km = distance_km((degrees(*plat), degrees(*plon)), here);
+            let hours = p.t.abs_diff(t) as f64 / 3_600_000.0;
+            let trip = || {
+                format!(
+                    "{km:.0} km from {} in {hours:.1} h (max_speed_kmh = {}, min_distance_km = {})",
+                    ip_text(p.ip),
+                    tr.max_speed_kmh,
+                    tr.min_distance_km
+                )
+            };
+            if km >= f64::from(tr.min_distance_km) && km > f64::from(tr.max_speed_kmh) * hours {
+                if ks.quiet_until > t {
+                    st.suppressed += 1;
+                    trace.note(|| Note::suppressed(key_text(&key), ks.quiet_until));
+                } else {
+                    trace.note(|| Note::keyed(Status::Fired, key_text(&key), trip()));
+                    st.decisions += 1;
+                    let mut d = fire(rule, ks, &key, ev, t, mode, true);
+                    d.evidence.count = 2;
+                    out = Some(d);
+                }
             } else {
-                st.decisions += 1;
-                let mut d = fire(rule, ks, &key, ev, t, mode, true);
-                d.evidence.count = 2;
-                out = Some(d);
+                trace.note(|| learned(format!("possible: {}", trip())));
             }
         }
+        _ => trace.note(|| learned(format!("no located success within {}", rule.window))),
     }
     // The newest located success is what the next one is compared with.
     if prev.as_ref().is_none_or(|p| p.t <= t) {
