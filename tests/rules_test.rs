@@ -70,27 +70,56 @@ fn the_shipped_rules_pass_their_shipped_tests() {
 /// which that rule decides something.
 #[test]
 fn every_shipped_rule_has_a_test_where_it_fires() {
-    let set = loginwatch::rules::load_dir(&repo().join("rules")).unwrap();
-    assert!(set.rules.len() >= 17, "{}", set.rules.len());
+    // The default rules, and each profile with its own `tests/`.
+    let mut dirs = vec![repo().join("rules")];
+    let mut profiles: Vec<_> = fs::read_dir(repo().join("rules/profiles"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    profiles.sort();
+    assert!(profiles.len() >= 2, "{profiles:?}");
+    dirs.extend(profiles);
     let mut missing = vec![];
-    for r in &set.rules {
-        let expected = repo()
-            .join("rules/tests")
-            .join(&*r.id)
-            .join("expected.jsonl");
-        let fires = fs::read_to_string(&expected).is_ok_and(|t| {
-            t.lines().any(|l| {
-                serde_json::from_str::<Value>(l).is_ok_and(|v| v["rule"].as_str() == Some(&*r.id))
-            })
-        });
-        if !fires {
-            missing.push(r.id.to_string());
+    let mut total = 0;
+    for dir in &dirs {
+        let set = loginwatch::rules::load_dir(dir).unwrap();
+        total += set.rules.len();
+        for r in &set.rules {
+            let expected = dir.join("tests").join(&*r.id).join("expected.jsonl");
+            let fires = fs::read_to_string(&expected).is_ok_and(|t| {
+                t.lines().any(|l| {
+                    serde_json::from_str::<Value>(l)
+                        .is_ok_and(|v| v["rule"].as_str() == Some(&*r.id))
+                })
+            });
+            if !fires {
+                missing.push(format!("{}: {}", dir.display(), r.id));
+            }
         }
     }
+    assert!(total >= 20, "{total}");
     assert!(
         missing.is_empty(),
-        "shipped rules without a test folder rules/tests/<id>/ in which they fire: {missing:?}"
+        "shipped rules without a test folder <dir>/tests/<id>/ in which they fire: {missing:?}"
     );
+}
+
+#[test]
+fn the_profiles_tests_pass() {
+    for p in ["lineworks", "cybozu"] {
+        let out = lw()
+            .args(["rules", "test"])
+            .arg(repo().join("rules/profiles").join(p))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{p}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]
