@@ -256,4 +256,15 @@ fn the_readme_examples_are_real_output() {
         block(&out, 1),
         "README's filtered example"
     );
+    // The `--json` example: the object `explain --json` prints for its text.
+    let json = section
+        .split("```json\n")
+        .nth(1)
+        .and_then(|s| s.split("\n```").next())
+        .unwrap();
+    let example: serde_json::Value = serde_json::from_str(json).unwrap();
+    let text = example["text"].as_str().unwrap();
+    let (_, out, _) = explain(&["--rule", "account-lockout", "--json", "--line", text], "");
+    let got: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(example, got, "README's --json example");
 }
