@@ -42,4 +42,5 @@ mod state_faults;
 mod state_full;
 mod storm_cli;
 mod tail;
+mod ui;
 mod why;

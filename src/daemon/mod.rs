@@ -63,6 +63,8 @@ pub enum DaemonError {
     #[error("admin token: {0}")]
     Token(#[from] crate::http::token::TokenError),
     #[error("{0}")]
+    Page(#[from] crate::ui::RenderError),
+    #[error("{0}")]
     Io(#[from] std::io::Error),
     /// The state database was lost or damaged while running.
     #[error("{0}")]
@@ -251,9 +253,13 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         crate::private::write(f, addr.to_string().as_bytes())?;
     }
     let app = AppState::new(backend, metrics.clone(), admin_token, addr);
+    // The helpdesk page shares the API's backend, token and guards. The
+    // listener is plain HTTP, so its cookies are not `Secure` (a TLS
+    // listener would pass true).
+    let ui = crate::ui::UiState::new(app.clone(), false)?;
     let server = tokio::spawn(http::serve(
         listener,
-        http::router(app),
+        http::router(app).merge(crate::ui::router(ui)),
         cancel.clone().cancelled_owned(),
     ));
     let reload_task = tokio::spawn(reload::run(

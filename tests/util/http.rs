@@ -34,6 +34,8 @@ pub struct Req {
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
     timeout: Option<Duration>,
+    /// Redirects are answers too (a browser's sign-in flow is tested by them).
+    no_redirects: bool,
 }
 
 /// A GET of `url`.
@@ -54,6 +56,7 @@ impl Req {
             headers: Vec::new(),
             body: None,
             timeout: None,
+            no_redirects: false,
         }
     }
 
@@ -96,6 +99,12 @@ impl Req {
         self
     }
 
+    /// Returns a redirect as the answer instead of following it.
+    pub fn no_redirects(mut self) -> Req {
+        self.no_redirects = true;
+        self
+    }
+
     /// Gives up on the whole exchange after `t`.
     pub fn timeout(mut self, t: Duration) -> Req {
         self.timeout = Some(t);
@@ -115,6 +124,7 @@ impl Req {
             .proxy(None)
             .http_status_as_error(false)
             .timeout_global(self.timeout)
+            .max_redirects(if self.no_redirects { 0 } else { 10 })
             .build()
             .into();
         let mut req = ureq::http::Request::builder()
