@@ -323,7 +323,10 @@ fn the_helpdesk_page_signs_in_finds_alice_shows_why_and_unlocks_with_an_audit() 
         &[("csrf", &csrf), ("reason", "called the helpdesk, typo")],
     );
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(header(&r, "location"), "/ui/accounts/alice?unlocked=1");
+    assert_eq!(
+        header(&r, "location"),
+        format!("/ui/accounts/alice?unlocked={id}")
+    );
     assert!(
         !d.decisions(true).iter().any(|x| x["id"] == id.as_str()),
         "unlocked"
@@ -344,8 +347,30 @@ fn the_helpdesk_page_signs_in_finds_alice_shows_why_and_unlocks_with_an_audit() 
             .contains("called the helpdesk, typo"),
         "{entry}"
     );
-    let page = b.get("/ui/accounts/alice?unlocked=1&lang=en").send().body;
-    assert!(page.contains("Unlocked."));
+    let page = b
+        .get(&format!("/ui/accounts/alice?unlocked={id}&lang=en"))
+        .send()
+        .body;
+    assert!(page.contains("Unlocked."), "{page}");
+    assert!(
+        page.contains("Audit trail"),
+        "the unlock's trail is shown: {page}"
+    );
+    assert!(page.contains("called the helpdesk, typo") && page.contains("ui:token:config"));
+    // Another account's decision id shows nothing of it.
+    let other = d
+        .decisions(true)
+        .into_iter()
+        .find(|x| x["target"]["user"] != "alice")
+        .unwrap();
+    let elsewhere = b
+        .get(&format!(
+            "/ui/accounts/alice?unlocked={}",
+            other["id"].as_str().unwrap()
+        ))
+        .send()
+        .body;
+    assert!(!elsewhere.contains("Audit trail") && !elsewhere.contains("Unlocked."));
     let list = unslash(&b.get("/ui/").send().body);
     assert!(!list.contains("/ui/accounts/alice\""), "gone from the list");
     let again = b.post(&action, &[("csrf", &csrf), ("reason", "twice")]);

@@ -151,11 +151,15 @@ pub async fn index(
     guard::with_cookie(r.unwrap_or_else(|e| e), cookie)
 }
 
+/// Longest decision id taken from `?unlocked=` (ids are 16 hex digits).
+const MAX_ID: usize = 64;
+
 /// `GET /ui/accounts/{user}` query.
 #[derive(Debug, Default, Deserialize)]
 pub struct AccountQuery {
     #[serde(default)]
     lang: Option<String>,
+    /// The decision just unlocked here: its audit trail is shown.
     #[serde(default)]
     unlocked: Option<String>,
 }
@@ -172,10 +176,32 @@ pub async fn account(
     let csrf = session.csrf.clone();
     let r = async {
         let u = user.clone();
-        let (diagnosis, account) = blocking(&s, lang, &csrf, move |b| {
-            Ok((b.why(&u, Utc::now(), lang)?, b.account(&u)?))
+        // The decision just unlocked, to show its audit trail: only one
+        // about this account (the id comes from the address bar).
+        let unlocked = q.unlocked.clone().filter(|id| id.len() <= MAX_ID);
+        let (diagnosis, account, done) = blocking(&s, lang, &csrf, move |b| {
+            let done = match unlocked {
+                Some(id) => b
+                    .decision(&id)?
+                    .filter(|(r, _)| r.decision.target.user.as_deref() == Some(u.as_str())),
+                None => None,
+            };
+            Ok((b.why(&u, Utc::now(), lang)?, b.account(&u)?, done))
         })
         .await?;
+        let audit: Vec<Value> = done
+            .iter()
+            .flat_map(|(_, trail)| trail)
+            .map(|a| {
+                json!({
+                    "at": time(a.at),
+                    "what": a.what,
+                    "who": a.who,
+                    "credential": a.credential.clone().unwrap_or_default(),
+                    "detail": a.detail,
+                })
+            })
+            .collect();
         let locks: Vec<Value> = account
             .map(|(_, active)| active.iter().map(|r| lock_view(r, lang)).collect())
             .unwrap_or_default();
@@ -188,7 +214,8 @@ pub async fn account(
             "user": user,
             "causes": causes,
             "locks": locks,
-            "unlocked": q.unlocked.is_some(),
+            "unlocked": done.is_some(),
+            "audit": audit,
         });
         Ok::<_, Response>(s.page(StatusCode::OK, "account.html", lang, &csrf, ctx))
     }
@@ -242,7 +269,11 @@ pub async fn unlock(
                 Escaped(&reason)
             );
             let to = match &record.decision.target.user {
-                Some(u) => format!("{}?unlocked=1", account_href(u)),
+                Some(u) => format!(
+                    "{}?unlocked={}",
+                    account_href(u),
+                    percent_encoding::utf8_percent_encode(&id, percent_encoding::NON_ALPHANUMERIC)
+                ),
                 None => "/ui/".to_owned(),
             };
             Redirect::to(&to).into_response()

@@ -86,6 +86,10 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("unlock", "Unlock", "ロック解除"),
     ("reason", "Reason (required)", "理由（必須）"),
     ("unlocked", "Unlocked.", "ロックを解除しました。"),
+    ("audit", "Audit trail", "監査ログ"),
+    ("what", "What", "内容"),
+    ("who", "By", "実施者"),
+    ("detail", "Detail", "詳細"),
     ("back", "Back to the list", "一覧に戻る"),
     ("language", "Language", "言語"),
     (
