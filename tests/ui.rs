@@ -77,11 +77,19 @@ impl Browser<'_> {
     }
 }
 
-/// Signs in as `by`: the session cookie (`name=value`).
+/// Signs in as `by` through the sign-in form (its CSRF cookie and field).
 fn sign_in(d: &Daemon, token: &str, by: &str) -> Reply {
+    let page = http::get(d.url("/ui/login")).send();
+    let cookie = header(&page, "set-cookie");
+    assert!(cookie.starts_with("lw_login="), "{cookie}");
     http::post(d.url("/ui/login"))
+        .header("cookie", cookie.split(';').next().unwrap())
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&[("by", by), ("token", token)]))
+        .body(form(&[
+            ("by", by),
+            ("token", token),
+            ("csrf", &csrf_of(&page.body)),
+        ]))
         .no_redirects()
         .send()
 }
@@ -210,11 +218,27 @@ fn the_helpdesk_page_signs_in_finds_alice_shows_why_and_unlocks_with_an_audit() 
         .send();
     assert_eq!(misdirected.status, 421, "DNS rebinding: a foreign Host");
 
+    // A sign-in without the form's own token is refused (login CSRF), the
+    // right admin token or not.
+    for cookie in ["", "lw_login=abc"] {
+        let r = http::post(d.url("/ui/login"))
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[
+                ("by", "mallory"),
+                ("token", TOKEN),
+                ("csrf", "abd"),
+            ]))
+            .no_redirects()
+            .send();
+        assert_eq!(r.status, 403, "{cookie:?}");
+        assert!(!header(&r, "set-cookie").contains("lw_session"));
+    }
     // A wrong token (or no name) signs nobody in.
     for (token, by) in [("wrong", "dana"), ("", "dana"), (TOKEN, "")] {
         let r = sign_in(&d, token, by);
         assert_eq!(r.status, 401, "{token:?} {by:?}");
-        assert!(r.headers.get("set-cookie").is_none());
+        assert!(!header(&r, "set-cookie").contains("lw_session"));
     }
     let r = sign_in(&d, TOKEN, "dana");
     assert_eq!(r.status, 303, "{}", r.body);

@@ -20,6 +20,7 @@ use super::UiState;
 use super::guard::{self, Peer, SessionId};
 use super::session::{self, Session};
 use crate::escape::Escaped;
+use crate::helpdesk::Language;
 use crate::http::constant_time_eq;
 
 /// Longest accepted admin name (as the API's `by`).
@@ -38,14 +39,31 @@ pub async fn form(
 ) -> Response {
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let (lang, cookie) = guard::language(&s, &headers, q.lang.as_deref());
-    let r = s.page(
-        StatusCode::OK,
-        "login.html",
-        lang,
-        "",
-        json!({ "error": "" }),
-    );
+    let Some(token) = session::random_token() else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no randomness for a form",
+        )
+            .into_response();
+    };
+    let ctx = json!({ "error": "", "login_csrf": token });
+    let r = s.page(StatusCode::OK, "login.html", lang, "", ctx);
+    let r = guard::with_cookie(r, Some(session::login_cookie(&token, s.secure)));
     guard::with_cookie(r, cookie)
+}
+
+/// The sign-in page again, with `error` and a fresh form token.
+fn again(s: &UiState, status: StatusCode, lang: Language, error: &str) -> Response {
+    let Some(token) = session::random_token() else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no randomness for a form",
+        )
+            .into_response();
+    };
+    let ctx = json!({ "error": error, "login_csrf": token });
+    let r = s.page(status, "login.html", lang, "", ctx);
+    guard::with_cookie(r, Some(session::login_cookie(&token, s.secure)))
 }
 
 /// The sign-in form's fields.
@@ -55,6 +73,9 @@ pub struct SignIn {
     token: String,
     #[serde(default)]
     by: String,
+    /// The value of the [`session::LOGIN_COOKIE`] the form was served with.
+    #[serde(default)]
+    csrf: String,
 }
 
 pub async fn submit(
@@ -66,9 +87,14 @@ pub async fn submit(
     let (lang, _) = guard::language(&s, &headers, None);
     let f = f.map(|Form(f)| f).unwrap_or_default();
     let now = Instant::now();
+    // Before the token: a forged sign-in is refused without costing the
+    // admins' budget of failures.
+    let cookie = session::cookie(&headers, session::LOGIN_COOKIE).unwrap_or("");
+    if cookie.is_empty() || !constant_time_eq(f.csrf.as_bytes(), cookie.as_bytes()) {
+        return again(&s, StatusCode::FORBIDDEN, lang, "form_expired");
+    }
     if s.app.limiter.blocked(peer, now).is_some() {
-        let ctx = json!({ "error": "too_many" });
-        return s.page(StatusCode::TOO_MANY_REQUESTS, "login.html", lang, "", ctx);
+        return again(&s, StatusCode::TOO_MANY_REQUESTS, lang, "too_many");
     }
     let by = f.by.trim();
     let by_ok = !by.is_empty() && by.chars().count() <= MAX_BY && !by.chars().any(char::is_control);
@@ -78,8 +104,7 @@ pub async fn submit(
             s.app.limiter.failed(peer, now);
             tracing::warn!(peer = ?peer, "Helpdesk page: sign-in with a wrong token refused.");
         }
-        let ctx = json!({ "error": "wrong_token" });
-        return s.page(StatusCode::UNAUTHORIZED, "login.html", lang, "", ctx);
+        return again(&s, StatusCode::UNAUTHORIZED, lang, "wrong_token");
     }
     let Some(id) = s.sessions.create(by, &s.app.admin.credential, now) else {
         return (

@@ -20,7 +20,8 @@
 //! `Host` must name this listener (DNS rebinding), a POST must come from this
 //! origin, every route but the sign-in needs a session (a GET without one is
 //! sent to the sign-in, a POST gets 401), every POST carries the session's
-//! CSRF token (403 without), failed sign-ins count against the API's
+//! CSRF token (403 without; the sign-in form a token of its own, repeated
+//! from a cookie, as there is no session yet), failed sign-ins count against the API's
 //! per-peer budget, and every answer carries a strict Content-Security-Policy
 //! (no inline script, no other origin) and `Cache-Control: no-store`.
 

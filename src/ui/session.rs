@@ -20,6 +20,10 @@ use crate::http::constant_time_eq;
 pub const TTL: Duration = Duration::from_secs(8 * 3600);
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "lw_session";
+/// The sign-in form's CSRF cookie: a random value the form repeats (there
+/// is no session yet to hold a token), so another site cannot sign a
+/// browser in under its own name.
+pub const LOGIN_COOKIE: &str = "lw_login";
 /// The language cookie's name (not secret: `en` or `ja`).
 pub const LANG_COOKIE: &str = "lw_lang";
 /// Sessions held at most: a flood of sign-ins (each needs the token) must
@@ -106,6 +110,11 @@ impl Sessions {
     }
 }
 
+/// A fresh random token (hex), for the sign-in form; `None` without randomness.
+pub fn random_token() -> Option<String> {
+    random_hex()
+}
+
 fn random_hex() -> Option<String> {
     let mut bytes = [0u8; SECRET_BYTES];
     getrandom::fill(&mut bytes).ok()?;
@@ -139,6 +148,15 @@ pub fn session_cookie(id: &str, secure: bool) -> String {
 pub fn cleared_cookie(secure: bool) -> String {
     format!(
         "{COOKIE_NAME}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The `Set-Cookie` value of the sign-in form's CSRF cookie (an hour to
+/// sign in).
+pub fn login_cookie(token: &str, secure: bool) -> String {
+    format!(
+        "{LOGIN_COOKIE}={token}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=3600{}",
         if secure { "; Secure" } else { "" }
     )
 }

@@ -28,6 +28,11 @@ const TABLE: &[(&str, &str, &str)] = &[
         "管理トークンまたは名前が正しくありません。",
     ),
     (
+        "form_expired",
+        "The form expired: sign in again.",
+        "フォームの有効期限が切れました。もう一度サインインしてください。",
+    ),
+    (
         "too_many",
         "Too many failed sign-ins: wait a minute.",
         "サインインの失敗が多すぎます。1分ほど待ってください。",
@@ -169,6 +174,17 @@ mod tests {
         for (k, en, ja) in TABLE {
             assert!(keys.insert(*k), "{k} twice");
             assert!(!en.is_empty() && !ja.is_empty(), "{k}");
+        }
+        // Keys chosen at run time (`t[error]`, `t[l.mode]`).
+        for k in [
+            "form_expired",
+            "too_many",
+            "wrong_token",
+            "recommend",
+            "enforce",
+            "held",
+        ] {
+            assert!(keys.contains(k), "{k}");
         }
         for a in [
             Assessment::UserError,
