@@ -35,7 +35,7 @@ use super::parse::broken_pipe_ok;
 /// Arguments of `loginwatch explain`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Rules directory [default: ./rules, else /etc/loginwatch/rules, else the built-in rules].
+    /// Rules directory [default: as `replay`: ./rules, else /usr/share/loginwatch/rules overlaid by /etc/loginwatch/rules, else the built-in rules].
     #[arg(long, value_name = "DIR")]
     rules: Option<PathBuf>,
     #[arg(long, short = 'f', default_value = "auto", help = super::input::format_help())]
