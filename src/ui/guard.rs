@@ -75,16 +75,20 @@ pub async fn shape(State(s): State<UiState>, mut req: Request, next: Next) -> Re
 
 /// Whether a POST says it comes from another site.
 fn cross_site(s: &UiState, h: &HeaderMap) -> bool {
+    let fetch_site = h.get("sec-fetch-site").map(|v| v.to_str());
     let origin_ok = match h.get(header::ORIGIN).map(|v| v.to_str()) {
         None => true,
+        // Our own `Referrer-Policy: no-referrer` makes a browser send
+        // `Origin: null` on the page's own form posts (Chromium does); so
+        // does a sandboxed or `data:` page elsewhere, but the browser then
+        // says `Sec-Fetch-Site: cross-site`, which a page cannot forge.
+        Some(Ok("null")) => matches!(fetch_site, Some(Ok("same-origin"))),
         Some(Ok(o)) => o
             .strip_prefix(if s.secure { "https://" } else { "http://" })
             .is_some_and(|host| !host.contains('/') && s.app.hosts.allows(host)),
         Some(Err(_)) => false,
     };
-    let site_ok = h
-        .get("sec-fetch-site")
-        .is_none_or(|v| matches!(v.to_str(), Ok("same-origin" | "none")));
+    let site_ok = fetch_site.is_none_or(|v| matches!(v, Ok("same-origin" | "none")));
     !(origin_ok && site_ok)
 }
 
