@@ -43,4 +43,5 @@ mod state_full;
 mod storm_cli;
 mod tail;
 mod ui;
+mod ui_browser;
 mod why;

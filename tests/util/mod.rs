@@ -3,6 +3,7 @@
 //! decision builder ([`decision`]), and here waiting, free ports, child
 //! processes, skips and the tools and data the tests look for.
 
+pub mod browser;
 pub mod daemon;
 pub mod decision;
 pub mod fake;
