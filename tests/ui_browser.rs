@@ -161,6 +161,18 @@ fn chromium_signs_in_finds_alice_in_japanese_and_unlocks_her_with_a_reason() {
     let shown = format!("ol.causes li.c-{code}:first-child .next");
     assert_eq!(b.text(&shown), format!("次の対応: {next}"), "{why}");
 
+    // On a phone's screen the page fits its width: nothing to scroll sideways.
+    b.emulate(390, 844, 1.0, true);
+    for path in ["/ui/", "/ui/accounts/alice"] {
+        b.goto(&d.url(path));
+        let wide = b.execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        );
+        assert_eq!(wide, json!([390, 390]), "{path} on a phone");
+    }
+    b.clear_emulation();
+
     if std::env::var_os("UI_SCREENSHOTS").is_some() {
         screenshots(&b, &d);
     }

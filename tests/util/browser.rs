@@ -293,22 +293,34 @@ impl Chrome {
         self.run(path, |c| async move { c.issue_cmd(cmd).await })
     }
 
-    /// A PNG of the whole page as laid out `width` CSS pixels wide (at least
-    /// `height` tall), at `scale` device pixels per CSS pixel; `mobile`
-    /// emulates a phone (its viewport meta tag honoured). The emulation is
-    /// undone afterwards.
+    /// Lays the page out as a screen `width` x `height` CSS pixels at
+    /// `scale` device pixels each; `mobile` emulates a phone (the viewport meta
+    /// tag honoured). Until [`Chrome::clear_emulation`].
+    pub fn emulate(&self, width: u32, height: u64, scale: f64, mobile: bool) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": scale, "mobile": mobile }),
+        );
+    }
+
+    /// Back to the window's own size.
+    pub fn clear_emulation(&self) {
+        self.cdp("Emulation.clearDeviceMetricsOverride", json!({}));
+    }
+
+    /// A PNG of the whole page laid out as [`Chrome::emulate`] says (at least
+    /// `height` tall); the emulation is undone afterwards.
     pub fn screenshot(&self, width: u32, height: u32, scale: f64, mobile: bool) -> Vec<u8> {
-        let metrics = |h: u64| json!({ "width": width, "height": h, "deviceScaleFactor": scale, "mobile": mobile });
-        self.cdp("Emulation.setDeviceMetricsOverride", metrics(height.into()));
+        self.emulate(width, height.into(), scale, mobile);
         let full = self
             .execute("return document.documentElement.scrollHeight;", vec![])
             .as_u64()
             .unwrap_or(0)
             .max(height.into());
-        self.cdp("Emulation.setDeviceMetricsOverride", metrics(full));
+        self.emulate(width, full, scale, mobile);
         // The viewport is now the whole page: WebDriver's screenshot is it.
         let png = self.run("screenshot", |c| async move { c.screenshot().await });
-        self.cdp("Emulation.clearDeviceMetricsOverride", json!({}));
+        self.clear_emulation();
         png
     }
 }
