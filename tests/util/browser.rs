@@ -13,6 +13,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use fantoccini::elements::Element;
@@ -45,7 +46,14 @@ pub struct Chrome {
     client: Option<Client>,
     driver: Proc,
     _profile: tempfile::TempDir,
+    /// Held while this browser lives (released after it is gone).
+    _turn: MutexGuard<'static, ()>,
 }
+
+/// One browser at a time in the test binary: a Chromium takes a core or more
+/// while it loads, and several at once on a 2-core machine starve the other
+/// tests' daemons into their timeouts.
+static TURN: Mutex<()> = Mutex::new(());
 
 /// `name` found on `PATH`.
 fn which(name: &str) -> Option<PathBuf> {
@@ -76,6 +84,8 @@ impl Chrome {
             );
             return None;
         };
+        // A test that failed while holding it poisons nothing of ours.
+        let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
         let port = free_port();
         let driver = Proc(
             Command::new(chromedriver)
@@ -133,6 +143,7 @@ impl Chrome {
             client: Some(client),
             driver,
             _profile: profile,
+            _turn: turn,
         })
     }
 
