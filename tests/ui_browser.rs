@@ -158,8 +158,17 @@ fn chromium_signs_in_finds_alice_in_japanese_and_unlocks_her_with_a_reason() {
         "the next step in Japanese: {next}"
     );
     let code = first["code"].as_str().unwrap();
-    let shown = format!("ol.causes li.c-{code}:first-child .next");
-    assert_eq!(b.text(&shown), format!("次の対応: {next}"), "{why}");
+    let cause = format!("ol.causes li.c-{code}:first-child");
+    assert_eq!(
+        b.text(&format!("{cause} .summary")),
+        first["summary"].as_str().unwrap(),
+        "the primary cause first"
+    );
+    assert_eq!(
+        b.text(&format!("{cause} .next")),
+        format!("次の対応: {next}"),
+        "{why}"
+    );
 
     // On a phone's screen the page fits its width: nothing to scroll sideways.
     b.emulate(390, 844, 1.0, true);
