@@ -89,6 +89,7 @@ mod tests {
         let p = Pages::new().unwrap();
         let ctx = json!({
             "lang": "en", "t": crate::ui::text::words(Language::En), "csrf": "",
+            "nav": { "lang_href": "?lang=ja", "keep": [], "zones": [], "tz": "" },
             "message": "<script>alert(1)</script> \u{1b}[31mred \u{202e}evil",
         });
         let html = p.render("error.html", ctx).unwrap();
