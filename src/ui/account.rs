@@ -147,7 +147,12 @@ pub async fn account(
         let causes: Vec<Value> = diagnosis
             .causes
             .iter()
-            .map(|c| json!({ "code": c.code.as_str(), "summary": c.summary, "next_step": c.next_step }))
+            .map(|c| {
+                // Re-worded with the admin's zone (`why` answers in UTC).
+                let (summary, next_step) =
+                    crate::helpdesk::text::explain_in(lang, tz, &user, c.code, &c.evidence);
+                json!({ "code": c.code.as_str(), "summary": summary, "next_step": next_step })
+            })
             .collect();
         let (os_locks, blocks) = state_view(&diagnosis, tz, until_admin);
         let timeline: Vec<Value> = history
