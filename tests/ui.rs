@@ -3,6 +3,8 @@
 //! a hostile name shown as text, Japanese from `Accept-Language`, and an
 //! unlock with a reason that ends the lock and is audited like the API's.
 
+mod account;
+
 use std::time::Duration;
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};

@@ -6,15 +6,23 @@
 //! make their address look familiar. Every attempt, success or failure, goes
 //! into a short ring of recent attempts, which is what `why` reads. Every
 //! list is bounded and keeps the most recently used entries, so one account's
-//! history is at most a few kilobytes whatever the log holds.
+//! history is at most a few kilobytes whatever the log holds. Attempts are
+//! also counted per hour over the last week ([`hours`]), for the helpdesk
+//! page's chart.
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Action, AuthEvent, Name, Outcome, Reason, RefusedBy};
+
+pub mod hours;
+mod legacy;
+
+pub use hours::{HourCount, Hours};
 
 /// Addresses (and networks) remembered per account.
 pub const MAX_PLACES: usize = 16;
@@ -71,8 +79,18 @@ fn remember<T: PartialEq>(list: &mut Vec<Seen<T>>, value: T, t: i64, cap: usize)
     });
 }
 
-/// One attempt as `why` shows it. Names are shared with the event (no copy
-/// per attempt); about 80 bytes each.
+/// The autonomous system an address belongs to, when GeoIP has an ASN database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Asn {
+    /// `source.as.number` (AS 0 is reserved, never an address's: its niche
+    /// keeps `Option<Asn>` at 24 bytes, a third less per attempt).
+    pub number: NonZeroU32,
+    /// `source.as.organization.name`, shared with the event (no copy).
+    pub organization: Option<Name>,
+}
+
+/// One attempt as `why` and the helpdesk page show it. Names are shared with
+/// the event (no copy per attempt); 120 bytes each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
     /// Unix seconds.
@@ -90,6 +108,9 @@ pub struct Attempt {
     pub service: Option<Name>,
     /// The country of the address, when GeoIP knows it.
     pub country: Option<Name>,
+    /// The network of the address, when GeoIP knows it. (The stored form is
+    /// versioned, not self-describing: older rows are read by `legacy`.)
+    pub asn: Option<Asn>,
     /// The login ID exactly as typed, when it was a mistyping linked here.
     pub typed: Option<Name>,
     /// True when this attempt's address (or device) had been used successfully before.
@@ -132,6 +153,8 @@ pub struct History {
     pub spellings: Vec<Spelling>,
     /// The last attempts, oldest first.
     pub recent: VecDeque<Attempt>,
+    /// Login and MFA failures and successes per hour, over the last week.
+    pub hours: Hours,
     /// Unix seconds of the last event of this account (eviction order).
     pub last_seen: i64,
     /// Changed since the last commit (not stored).
@@ -210,9 +233,18 @@ impl History {
             device: device.cloned(),
             service: ev.service.clone(),
             country: ev.geo.as_ref().and_then(|g| g.country_iso_code.clone()),
+            asn: ev.geo.as_ref().and_then(|g| {
+                g.as_number.and_then(NonZeroU32::new).map(|number| Asn {
+                    number,
+                    organization: g.as_organization.clone(),
+                })
+            }),
             typed: typed.cloned(),
             known_source,
         });
+        if matches!(ev.action, Action::Login | Action::Mfa) && ev.outcome != Outcome::Unknown {
+            self.hours.add(t, ev.outcome == Outcome::Success);
+        }
         if let Some(typed) = typed {
             self.spelled(typed, t);
         }
@@ -286,9 +318,14 @@ impl History {
     }
 }
 
-/// The stored form's version: bumped when [`History`] changes shape, so an
-/// old row is read as empty (relearned) rather than misread.
-const VERSION: u8 = 1;
+/// The stored form's version: bumped when [`History`] changes shape. Rows of
+/// the previous shapes are read by [`legacy`] (postcard is not
+/// self-describing: a field added at the end of a struct is not simply
+/// absent in an old row, it shifts everything after it); an unknown version
+/// is read as empty (relearned) rather than misread.
+///
+/// 2: attempts carry their [`Asn`], the history its [`Hours`].
+const VERSION: u8 = 2;
 
 /// The stored form of a history (a version byte, then postcard).
 pub fn encode(h: &History) -> Vec<u8> {
@@ -304,8 +341,9 @@ pub fn encode(h: &History) -> Vec<u8> {
 /// Reads what [`encode`] wrote; `None` for another version or damaged bytes.
 pub fn decode(bytes: &[u8]) -> Option<History> {
     let (&v, body) = bytes.split_first()?;
-    if v != VERSION {
-        return None;
+    match v {
+        VERSION => postcard::from_bytes(body).ok(),
+        1 => legacy::v1(body),
+        _ => None,
     }
-    postcard::from_bytes(body).ok()
 }

@@ -231,6 +231,13 @@ impl AdminBackend for StoreBackend {
         })
     }
 
+    fn history(&self, user: &str) -> Result<Option<crate::account::History>, BackendError> {
+        self.with(|s| {
+            Ok(s.account_history(user)?
+                .and_then(|b| crate::account::history::decode(&b)))
+        })
+    }
+
     fn reset_storm(&self, by: &str, credential: &str) -> Result<bool, BackendError> {
         let e = self
             .enforcer

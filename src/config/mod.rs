@@ -20,6 +20,7 @@ mod pull;
 pub mod raw;
 pub mod select;
 mod source;
+pub mod ui;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -112,6 +113,8 @@ pub struct Config {
     pub safety: crate::safety::SafetyConfig,
     /// Alert language and sinks (`[alert]`); no sink by default.
     pub alert: alerts::AlertConfig,
+    /// The helpdesk page (`[ui]`).
+    pub ui: ui::UiConfig,
 }
 
 /// One problem in a configuration file.

@@ -219,6 +219,13 @@ pub trait AdminBackend: Send + Sync + 'static {
         ))
     }
 
+    /// The history loginwatch keeps of `user` (its last attempts, their
+    /// hourly counts), as last committed; `None` if it keeps none.
+    fn history(&self, user: &str) -> Result<Option<crate::account::History>, BackendError> {
+        let _ = user;
+        Ok(None)
+    }
+
     /// What currently keeps the daemon from being ready.
     fn readiness(&self) -> Readiness;
 

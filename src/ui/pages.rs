@@ -1,19 +1,20 @@
-//! The pages behind the sign-in: the list with the search, an account, and
-//! the unlock. Each reads through the [`AdminBackend`] on tokio's blocking
+//! The pages behind the sign-in: the list with the search, and the unlock
+//! (an account is [`super::account`]). Each reads through the [`AdminBackend`] on tokio's blocking
 //! pool (the store is synchronous SQLite), as the API's handlers do.
 
 use axum::Extension;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::guard::{self};
 use super::session::Session;
-use super::{UiState, account_href, text};
+use super::{UiState, account_href, text, zone};
 use crate::account::normalize::MAX_LINK_CHARS;
 use crate::decision::Assessment;
 use crate::escape::Escaped;
@@ -23,7 +24,7 @@ use crate::state::model::DecisionRecord;
 use crate::telemetry::UnlockHow;
 
 /// Runs a backend call on the blocking pool; a failure is the error page.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     s: &UiState,
     lang: Language,
     csrf: &str,
@@ -52,12 +53,17 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
+/// `/ui/decisions/{id}/unlock`.
+pub(super) fn unlock_href(id: &str) -> String {
+    format!(
+        "/ui/decisions/{}/unlock",
+        percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
+    )
 }
 
-/// A decision as the list and the account page show it.
-fn lock_view(r: &DecisionRecord, lang: Language) -> Value {
+/// A decision as the list and the account page show it, times in `tz`.
+pub(super) fn lock_view(r: &DecisionRecord, lang: Language, tz: Tz) -> Value {
+    let time = |t: DateTime<Utc>| zone::show(t, tz);
     let d = &r.decision;
     let target = match (&d.target.user, d.target.ip, d.target.net) {
         (Some(u), _, _) => u.to_string(),
@@ -75,10 +81,7 @@ fn lock_view(r: &DecisionRecord, lang: Language) -> Value {
         "until": d.until.map_or_else(|| text::word(lang, "until_admin").to_owned(), time),
         "mode": d.mode.as_str(),
         "assessment": text::assessment_key(d.assessment),
-        "unlock": format!(
-            "/ui/decisions/{}/unlock",
-            percent_encoding::utf8_percent_encode(&d.id, percent_encoding::NON_ALPHANUMERIC)
-        ),
+        "unlock": unlock_href(&d.id),
     })
 }
 
@@ -91,6 +94,8 @@ pub struct IndexQuery {
     assessment: Option<String>,
     #[serde(default)]
     lang: Option<String>,
+    #[serde(default)]
+    tz: Option<String>,
 }
 
 /// The accounts a search may mean: the name itself when loginwatch knows
@@ -113,10 +118,12 @@ pub async fn index(
     State(s): State<UiState>,
     Extension(session): Extension<Session>,
     headers: HeaderMap,
+    uri: Uri,
     q: Result<Query<IndexQuery>, QueryRejection>,
 ) -> Response {
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let (lang, cookie) = guard::language(&s, &headers, q.lang.as_deref());
+    let (tz, tz_cookie) = zone::choose(&headers, q.tz.as_deref(), s.zone, s.secure);
     let csrf = session.csrf.clone();
     let filter = q.assessment.as_deref().and_then(Assessment::parse);
     let search = q.q.unwrap_or_default();
@@ -128,7 +135,7 @@ pub async fn index(
             .filter(|r| filter.is_none_or(|a| r.decision.assessment == a))
             .collect();
         locks.sort_by_key(|r| std::cmp::Reverse(r.decision.at));
-        let locks: Vec<Value> = locks.into_iter().map(|r| lock_view(r, lang)).collect();
+        let locks: Vec<Value> = locks.into_iter().map(|r| lock_view(r, lang, tz)).collect();
         let results = if term.is_empty() || term.chars().count() > MAX_LINK_CHARS {
             Vec::new()
         } else {
@@ -144,83 +151,13 @@ pub async fn index(
             "assessment": filter.map_or("", |a| a.as_str()),
             "locks": locks,
             "results": results,
+            "nav": super::nav(&uri, lang, tz, s.zone),
         });
         Ok::<_, Response>(s.page(StatusCode::OK, "index.html", lang, &csrf, ctx))
     }
     .await;
-    guard::with_cookie(r.unwrap_or_else(|e| e), cookie)
-}
-
-/// Longest decision id taken from `?unlocked=` (ids are 16 hex digits).
-const MAX_ID: usize = 64;
-
-/// `GET /ui/accounts/{user}` query.
-#[derive(Debug, Default, Deserialize)]
-pub struct AccountQuery {
-    #[serde(default)]
-    lang: Option<String>,
-    /// The decision just unlocked here: its audit trail is shown.
-    #[serde(default)]
-    unlocked: Option<String>,
-}
-
-pub async fn account(
-    State(s): State<UiState>,
-    Extension(session): Extension<Session>,
-    Path(user): Path<String>,
-    headers: HeaderMap,
-    q: Result<Query<AccountQuery>, QueryRejection>,
-) -> Response {
-    let q = q.map(|Query(q)| q).unwrap_or_default();
-    let (lang, cookie) = guard::language(&s, &headers, q.lang.as_deref());
-    let csrf = session.csrf.clone();
-    let r = async {
-        let u = user.clone();
-        // The decision just unlocked, to show its audit trail: only one
-        // about this account (the id comes from the address bar).
-        let unlocked = q.unlocked.clone().filter(|id| id.len() <= MAX_ID);
-        let (diagnosis, account, done) = blocking(&s, lang, &csrf, move |b| {
-            let done = match unlocked {
-                Some(id) => b
-                    .decision(&id)?
-                    .filter(|(r, _)| r.decision.target.user.as_deref() == Some(u.as_str())),
-                None => None,
-            };
-            Ok((b.why(&u, Utc::now(), lang)?, b.account(&u)?, done))
-        })
-        .await?;
-        let audit: Vec<Value> = done
-            .iter()
-            .flat_map(|(_, trail)| trail)
-            .map(|a| {
-                json!({
-                    "at": time(a.at),
-                    "what": a.what,
-                    "who": a.who,
-                    "credential": a.credential.clone().unwrap_or_default(),
-                    "detail": a.detail,
-                })
-            })
-            .collect();
-        let locks: Vec<Value> = account
-            .map(|(_, active)| active.iter().map(|r| lock_view(r, lang)).collect())
-            .unwrap_or_default();
-        let causes: Vec<Value> = diagnosis
-            .causes
-            .iter()
-            .map(|c| json!({ "code": c.code.as_str(), "summary": c.summary, "next_step": c.next_step }))
-            .collect();
-        let ctx = json!({
-            "user": user,
-            "causes": causes,
-            "locks": locks,
-            "unlocked": done.is_some(),
-            "audit": audit,
-        });
-        Ok::<_, Response>(s.page(StatusCode::OK, "account.html", lang, &csrf, ctx))
-    }
-    .await;
-    guard::with_cookie(r.unwrap_or_else(|e| e), cookie)
+    let r = guard::with_cookie(r.unwrap_or_else(|e| e), cookie);
+    guard::with_cookie(r, tz_cookie)
 }
 
 /// The unlock form's fields.
@@ -230,6 +167,10 @@ pub struct UnlockForm {
     csrf: String,
     #[serde(default)]
     reason: String,
+    /// The account page the form is on (an address block's unlock goes
+    /// back there; a lock on an account goes back to that account's).
+    #[serde(default)]
+    user: String,
 }
 
 /// Unlocks through the backend call the API's unlock makes, with the same
@@ -268,7 +209,8 @@ pub async fn unlock(
                 Escaped(&by),
                 Escaped(&reason)
             );
-            let to = match &record.decision.target.user {
+            let back = Some(f.user.as_str()).filter(|u| !u.is_empty() && u.len() <= 1024);
+            let to = match record.decision.target.user.as_deref().or(back) {
                 Some(u) => format!(
                     "{}?unlocked={}",
                     account_href(u),

@@ -89,6 +89,7 @@ mod tests {
         let p = Pages::new().unwrap();
         let ctx = json!({
             "lang": "en", "t": crate::ui::text::words(Language::En), "csrf": "",
+            "nav": { "lang_href": "?lang=ja", "keep": [], "zones": [], "tz": "" },
             "message": "<script>alert(1)</script> \u{1b}[31mred \u{202e}evil",
         });
         let html = p.render("error.html", ctx).unwrap();
@@ -101,6 +102,46 @@ mod tests {
         assert!(
             html.contains("\\u{1b}[31mred") && html.contains("\\u{202e}evil"),
             "{html}"
+        );
+    }
+
+    #[test]
+    fn the_account_page_escapes_what_logs_and_geoip_chose() {
+        let p = Pages::new().unwrap();
+        let evil = "<img src=x onerror=alert(1)>\u{202e}gpj.exe";
+        let attempt = json!({
+            "at": "2026-11-14 15:25:03 JST", "action": "login", "outcome": "failure",
+            "reason": "unknown_user", "detail": null, "ip": "192.0.2.1", "country": evil,
+            "asn": evil, "device": evil, "service": evil, "typed": evil, "known_source": false,
+        });
+        let ctx = json!({
+            "lang": "ja", "t": crate::ui::text::words(Language::Ja), "csrf": "c",
+            "nav": { "lang_href": "?lang=en", "keep": [{ "name": "q", "value": evil }], "zones": ["UTC"], "tz": "UTC" },
+            "user": evil, "causes": [], "locks": [], "audit": [], "unlocked": false,
+            "os_locks": [{ "since": null, "module": "pam_faillock", "command": evil, "next_step": "" }],
+            "blocks": [], "timeline": [attempt], "chart": null,
+        });
+        let html = p.render("account.html", ctx).unwrap();
+        // The zone form carries the page's other parameters back exactly
+        // (HTML-escaped, in a hidden field nobody sees); everything shown is
+        // made visible.
+        let hidden = "<input type=\"hidden\" name=\"q\" value=\"&lt;img src=x onerror=alert(1)&gt;\u{202e}gpj.exe\">";
+        assert!(html.contains(hidden), "{html}");
+        let html = html.replace(hidden, "");
+        assert!(
+            !html.contains("<img") && !html.contains('\u{202e}'),
+            "{html}"
+        );
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(1)&gt;\\u{202e}gpj.exe"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<section id=\"timeline\">") && html.contains("<section id=\"state\">")
+        );
+        assert!(
+            html.contains("存在しないユーザー名"),
+            "the reason in Japanese"
         );
     }
 

@@ -102,6 +102,112 @@ const TABLE: &[(&str, &str, &str)] = &[
         "The request was refused",
         "リクエストは拒否されました",
     ),
+    ("time_zone", "Time zone", "タイムゾーン"),
+    ("apply", "Apply", "適用"),
+    ("timeline", "Last attempts", "最近のログイン試行"),
+    (
+        "no_attempts",
+        "loginwatch has seen no attempt of this account.",
+        "このアカウントのログイン試行はまだ記録されていません。",
+    ),
+    ("time", "Time", "日時"),
+    ("reason_col", "Reason", "理由"),
+    ("outcome", "Result", "結果"),
+    ("success", "Success", "成功"),
+    ("failure", "Failure", "失敗"),
+    ("unknown", "Unknown", "不明"),
+    ("address", "Address", "接続元"),
+    ("device", "Device", "端末"),
+    ("service", "Service", "サービス"),
+    ("typed_as", "Typed as", "入力されたID"),
+    (
+        "known_place",
+        "a place this account logs in from",
+        "いつもの接続元",
+    ),
+    ("new_place", "new place", "新しい接続元"),
+    ("a_login", "login", "ログイン"),
+    ("a_mfa", "MFA", "多要素認証"),
+    ("a_password_change", "password change", "パスワード変更"),
+    ("a_password_reset", "password reset", "パスワードリセット"),
+    ("a_lockout", "locked by the system", "システムによるロック"),
+    (
+        "a_unlock",
+        "unlocked by the system",
+        "システムによるロック解除",
+    ),
+    ("r_bad_password", "wrong password", "パスワード誤り"),
+    (
+        "r_unknown_user",
+        "unknown user name",
+        "存在しないユーザー名",
+    ),
+    ("r_locked", "account locked", "アカウントロック中"),
+    ("r_disabled", "account disabled", "アカウント無効"),
+    (
+        "r_expired_password",
+        "password expired",
+        "パスワード期限切れ",
+    ),
+    ("r_expired_account", "account expired", "アカウント期限切れ"),
+    ("r_mfa_failed", "MFA failed", "多要素認証の失敗"),
+    (
+        "r_ip_denied",
+        "address not allowed",
+        "許可されていない接続元",
+    ),
+    ("r_no_permission", "no permission", "権限なし"),
+    ("r_cert_failed", "certificate refused", "証明書の拒否"),
+    ("r_too_many_attempts", "too many attempts", "試行回数超過"),
+    ("r_other", "other", "その他"),
+    ("r_inactive", "account inactive too long", "長期間未使用"),
+    (
+        "chart",
+        "Attempts per hour, last 7 days",
+        "1時間ごとのログイン試行（過去7日間）",
+    ),
+    ("failures", "Failures", "失敗"),
+    ("successes", "Successes", "成功"),
+    ("from_to", "to", "～"),
+    ("numbers", "The numbers, hour by hour", "時間ごとの件数"),
+    ("hour", "Hour", "時間帯"),
+    (
+        "no_chart",
+        "No login attempt in the last 7 days.",
+        "過去7日間にログイン試行はありません。",
+    ),
+    (
+        "locked_by_rule",
+        "Locked by loginwatch",
+        "loginwatch によるロック",
+    ),
+    (
+        "locked_by_os",
+        "Locked by the system",
+        "システム（OS）によるロック",
+    ),
+    (
+        "os_lock_hint",
+        "loginwatch did not set this lock and cannot lift it: run this on the host (as root), after confirming the user's identity.",
+        "このロックは loginwatch ではなくシステムが設定したもので、ここからは解除できません。本人確認の後、ホスト上で（root として）次のコマンドを実行してください。",
+    ),
+    ("lock_module", "Held by", "ロック元"),
+    ("command", "Command", "コマンド"),
+    (
+        "address_blocks",
+        "Blocked addresses this user connects from",
+        "このユーザーの接続元でブロック中のアドレス",
+    ),
+    (
+        "address_block_hint",
+        "The lock is on the address, not the account: everyone connecting from it is refused.",
+        "アカウントではなく接続元アドレスへのブロックです。このアドレスからの接続はすべて拒否されます。",
+    ),
+    (
+        "unlock_address",
+        "Unblock the address",
+        "アドレスのブロックを解除",
+    ),
 ];
 
 /// The page's words in `lang`, by key (what templates read as `t.key`).
@@ -183,6 +289,9 @@ mod tests {
             "recommend",
             "enforce",
             "held",
+            "success",
+            "failure",
+            "unknown",
         ] {
             assert!(keys.contains(k), "{k}");
         }
@@ -192,6 +301,13 @@ mod tests {
             Assessment::Unclear,
         ] {
             assert!(keys.contains(assessment_key(a)));
+        }
+        // `t["r_" ~ reason]`, `t["a_" ~ action]` in the timeline.
+        for r in crate::event::Reason::ALL {
+            assert!(keys.contains(format!("r_{r}").as_str()), "r_{r}");
+        }
+        for a in crate::event::Action::ALL {
+            assert!(keys.contains(format!("a_{a}").as_str()), "a_{a}");
         }
         for (name, src) in super::super::render::TEMPLATES {
             for (i, _) in src.match_indices("t.") {

@@ -384,3 +384,35 @@ fn names_without_a_success_hold_an_eighth_of_the_registry() {
     assert!(a.get("n09999").is_some());
     assert!(a.get("n00000").is_none());
 }
+
+#[test]
+fn attempts_keep_their_network_and_are_counted_per_hour() {
+    let mut a = Accounts::default();
+    let mut e = ok(0, "mia", "192.0.2.30");
+    e.geo = Some(
+        Geo {
+            country_iso_code: Some(Name::from("JP")),
+            as_number: Some(64500),
+            as_organization: Some(Name::from("Example Net")),
+            ..Geo::default()
+        }
+        .into(),
+    );
+    feed(&mut a, &e);
+    feed(&mut a, &bad(1, "mia", "192.0.2.30"));
+    feed(&mut a, &bad(61, "mia", "192.0.2.30"));
+    let mut lock = AuthEvent::new(t(62), Action::Lockout, Outcome::Success);
+    lock.user = Some(Name::from("mia"));
+    feed(&mut a, &lock);
+    let h = a.get("mia").unwrap();
+    let asn = h.recent[0].asn.as_ref().unwrap();
+    assert_eq!(asn.number.get(), 64500);
+    assert_eq!(asn.organization.as_deref(), Some("Example Net"));
+    assert!(h.recent[1].asn.is_none());
+    // Logins only: the system's lock is no attempt.
+    let c: Vec<(u16, u16)> = h.hours.iter().map(|c| (c.failures, c.successes)).collect();
+    assert_eq!(c, [(1, 1), (1, 0)]);
+    let back = decode(&encode(h)).unwrap();
+    assert_eq!(back.hours, h.hours);
+    assert_eq!(back.recent, h.recent);
+}

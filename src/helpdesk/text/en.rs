@@ -1,5 +1,7 @@
 //! What `why` says in English, per cause.
 
+use chrono_tz::Tz;
+
 use super::{IfEmpty, TYPING_HELP_EN, at, ips, plural, refused, when};
 use crate::decision::{Assessment, Mode};
 use crate::helpdesk::{Code, Evidence, LockedBy, SpellingView};
@@ -13,15 +15,18 @@ fn mistakes_en(s: &SpellingView) -> String {
     }
 }
 
-pub(super) fn en(user: &str, code: Code, ev: &Evidence) -> (String, String) {
+pub(super) fn en(z: Tz, user: &str, code: Code, ev: &Evidence) -> (String, String) {
     let n = ev.count.unwrap_or(0);
     let own = ev.from_known_sources == Some(true);
     // Only a success from the user's own places is surely the user's.
     let then = ev
         .then_logged_in
         .map(|t| match own {
-            true => format!(" The user then logged in successfully at {}.", at(Some(t))),
-            false => format!(" A login then succeeded at {}.", at(Some(t))),
+            true => format!(
+                " The user then logged in successfully at {}.",
+                at(z, Some(t))
+            ),
+            false => format!(" A login then succeeded at {}.", at(z, Some(t))),
         })
         .unwrap_or_default();
     match code {
@@ -33,7 +38,7 @@ pub(super) fn en(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                     _ => ("The system or the identity provider", ""),
                 };
                 let since = if n > 0 {
-                    format!(" {} by it since {}.", refused(n), at(ev.first))
+                    format!(" {} by it since {}.", refused(n), at(z, ev.first))
                 } else {
                     String::new()
                 };
@@ -54,7 +59,7 @@ pub(super) fn en(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                     ""
                 };
                 let end = match ev.until {
-                    Some(u) => format!("It unlocks by itself at {}.", when(Some(u))),
+                    Some(u) => format!("It unlocks by itself at {}.", when(z, Some(u))),
                     None => "It stays until an admin unlocks it.".to_string(),
                 };
                 let kind = match ev.assessment {
@@ -86,12 +91,12 @@ pub(super) fn en(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                 "Ask the account administrator whether the suspension is intended (leave, contract end, licence); re-enable the account in the directory or admin console if not.".to_string(),
             ),
             None => (
-                format!("{user}'s account is disabled: {} since {}.{then}", refused(n), at(ev.first)),
+                format!("{user}'s account is disabled: {} since {}.{then}", refused(n), at(z, ev.first)),
                 "Ask the account administrator whether the account was disabled on purpose (leave, contract end, licence); re-enable it in the directory or admin console if not.".to_string(),
             ),
         },
         Code::ExpiredAccount => (
-            format!("{user}'s account has expired (its validity date has passed): {} since {}.{then}", refused(n), at(ev.first)),
+            format!("{user}'s account has expired (its validity date has passed): {} since {}.{then}", refused(n), at(z, ev.first)),
             "Ask the account administrator to extend the account's expiry date (chage -E on Linux, or the directory's account expiry).".to_string(),
         ),
         Code::ExpiredPassword => {
@@ -102,17 +107,17 @@ pub(super) fn en(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                     change_now,
                 ),
                 (true, _) => (
-                    format!("{user}'s password has expired: {} since {}, and a login that went through since must change it before anything else works.", refused(n), at(ev.first)),
+                    format!("{user}'s password has expired: {} since {}, and a login that went through since must change it before anything else works.", refused(n), at(z, ev.first)),
                     change_now,
                 ),
                 (false, _) => (
-                    format!("{user}'s password has expired: {} since {}.{then}", refused(n), at(ev.first)),
+                    format!("{user}'s password has expired: {} since {}.{then}", refused(n), at(z, ev.first)),
                     "Tell the user to change the password (on the password-change page, or at the prompt of an interactive login), or reset it for them.".to_string(),
                 ),
             }
         }
         Code::Inactive => (
-            format!("{user}'s logins are refused because the account has not been used for too long (pam_lastlog's inactive days, or the directory's inactivity policy): {} since {}.{then}", refused(n), at(ev.first)),
+            format!("{user}'s logins are refused because the account has not been used for too long (pam_lastlog's inactive days, or the directory's inactivity policy): {} since {}.{then}", refused(n), at(z, ev.first)),
             format!("Confirm the user still needs access, then reactivate the account: on the server, lastlog --set --user {user} (pam_lastlog); in a directory, re-enable it."),
         ),
         Code::IpDenied => (
@@ -139,7 +144,7 @@ pub(super) fn en(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                 ""
             };
             (
-                format!("{user} entered {} (2-step verification) since {}.{skew}{then}", plural(n, "wrong one-time code", "wrong one-time codes"), at(ev.first)),
+                format!("{user} entered {} (2-step verification) since {}.{skew}{then}", plural(n, "wrong one-time code", "wrong one-time codes"), at(z, ev.first)),
                 if skew.is_empty() {
                     "Ask whether the code arrives and which authenticator app or phone is used; a new phone needs the authenticator re-registered.".to_string()
                 } else {
@@ -161,11 +166,11 @@ pub(super) fn en(user: &str, code: Code, ev: &Evidence) -> (String, String) {
         }
         Code::WrongPassword => match ev.status {
             Some(status) => (
-                format!("{} of {user} failed as wrong passwords since {}, but the account is {status} in the directory, and its logins fail whatever is typed.{then}", plural(n, "login", "logins"), at(ev.first)),
+                format!("{} of {user} failed as wrong passwords since {}, but the account is {status} in the directory, and its logins fail whatever is typed.{then}", plural(n, "login", "logins"), at(z, ev.first)),
                 "Deal with the account's status first (see the disabled cause); the password itself may well be right.".to_string(),
             ),
             None => (
-                format!("{} for {user} since {}{}.{then}", plural(n, "wrong password", "wrong passwords"), at(ev.first), if own { ", all from places the user logs in from: the user's own typing" } else { "" }),
+                format!("{} for {user} since {}{}.{then}", plural(n, "wrong password", "wrong passwords"), at(z, ev.first), if own { ", all from places the user logs in from: the user's own typing" } else { "" }),
                 if own {
                     format!("Ask the user to {TYPING_HELP_EN}; if the password is forgotten, reset it.")
                 } else {
@@ -183,7 +188,7 @@ pub(super) fn en(user: &str, code: Code, ev: &Evidence) -> (String, String) {
             let tries = plural(ev.count.unwrap_or(0), "failed attempt", "failed attempts");
             match ev.then_logged_in {
                 Some(t) => (
-                    format!("Others are trying {user}'s account: {tries} from {from}, {place}, and a login from there succeeded at {}. The password is probably known to someone else.", at(Some(t))),
+                    format!("Others are trying {user}'s account: {tries} from {from}, {place}, and a login from there succeeded at {}. The password is probably known to someone else.", at(z, Some(t))),
                     "Reset the password now and end the account's sessions; reach the user by another channel, turn on 2-step verification, and block the source addresses.".to_string(),
                 ),
                 None => (

@@ -1,6 +1,8 @@
 //! What `why` says in Japanese, per cause: the same facts as the English
 //! text, worded for a Japanese help desk.
 
+use chrono_tz::Tz;
+
 use super::{IfEmpty, TYPING_HELP_JA, at, ips, when};
 use crate::decision::{Assessment, Mode};
 use crate::helpdesk::{Code, Evidence, LockedBy, SpellingView};
@@ -14,18 +16,18 @@ fn mistakes_ja(s: &SpellingView) -> String {
     }
 }
 
-pub(super) fn ja(user: &str, code: Code, ev: &Evidence) -> (String, String) {
+pub(super) fn ja(z: Tz, user: &str, code: Code, ev: &Evidence) -> (String, String) {
     let n = ev.count.unwrap_or(0);
     let then = ev
         .then_logged_in
-        .map(|t| format!("その後 {} にログインに成功しています。", at(Some(t))))
+        .map(|t| format!("その後 {} にログインに成功しています。", at(z, Some(t))))
         .unwrap_or_default();
     let own = ev.from_known_sources == Some(true);
     match code {
         Code::Locked => match ev.by {
             Some(LockedBy::Os) => {
                 let since = if n > 0 {
-                    format!("{} 以降 {n} 回のログインがこのロックで拒否されました。", at(ev.first))
+                    format!("{} 以降 {n} 回のログインがこのロックで拒否されました。", at(z, ev.first))
                 } else {
                     String::new()
                 };
@@ -51,7 +53,7 @@ pub(super) fn ja(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                     ""
                 };
                 let end = match ev.until {
-                    Some(u) => format!("{} に自動で解除されます。", when(Some(u))),
+                    Some(u) => format!("{} に自動で解除されます。", when(z, Some(u))),
                     None => "管理者が解除するまで続きます。".to_string(),
                 };
                 let kind = match ev.assessment {
@@ -83,12 +85,12 @@ pub(super) fn ja(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                 "停止が意図したもの（休職、契約終了、ライセンス）か管理者に確認し、そうでなければ管理画面でアカウントを有効にしてください。".to_string(),
             ),
             None => (
-                format!("{user} のアカウントは無効になっています。{} 以降 {n} 回のログインが拒否されました。{then}", at(ev.first)),
+                format!("{user} のアカウントは無効になっています。{} 以降 {n} 回のログインが拒否されました。{then}", at(z, ev.first)),
                 "無効化が意図したもの（休職、契約終了、ライセンス）か管理者に確認し、そうでなければ管理画面でアカウントを有効にしてください。".to_string(),
             ),
         },
         Code::ExpiredAccount => (
-            format!("{user} のアカウントは有効期限が切れています。{} 以降 {n} 回のログインが拒否されました。{then}", at(ev.first)),
+            format!("{user} のアカウントは有効期限が切れています。{} 以降 {n} 回のログインが拒否されました。{then}", at(z, ev.first)),
             "アカウント管理者にアカウントの有効期限の延長を依頼してください（Linux では chage -E）。".to_string(),
         ),
         Code::ExpiredPassword => {
@@ -99,17 +101,17 @@ pub(super) fn ja(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                     change_now,
                 ),
                 (true, _) => (
-                    format!("{user} のパスワードは有効期限が切れています。{} 以降 {n} 回のログインが拒否され、その後に通ったログインでも先にパスワードの変更が必要です。", at(ev.first)),
+                    format!("{user} のパスワードは有効期限が切れています。{} 以降 {n} 回のログインが拒否され、その後に通ったログインでも先にパスワードの変更が必要です。", at(z, ev.first)),
                     change_now,
                 ),
                 (false, _) => (
-                    format!("{user} のパスワードは有効期限が切れています。{} 以降 {n} 回のログインが拒否されました。{then}", at(ev.first)),
+                    format!("{user} のパスワードは有効期限が切れています。{} 以降 {n} 回のログインが拒否されました。{then}", at(z, ev.first)),
                     "パスワード変更ページで変更するよう伝えるか、管理者がリセットしてください。".to_string(),
                 ),
             }
         }
         Code::Inactive => (
-            format!("{user} のアカウントは長期間使われていないため、ログインが拒否されています（pam_lastlog の inactive 日数、またはディレクトリの非アクティブ ポリシー）。{} 以降 {n} 回拒否されました。{then}", at(ev.first)),
+            format!("{user} のアカウントは長期間使われていないため、ログインが拒否されています（pam_lastlog の inactive 日数、またはディレクトリの非アクティブ ポリシー）。{} 以降 {n} 回拒否されました。{then}", at(z, ev.first)),
             format!("利用が必要か確認し、アカウントを再度有効にしてください（サーバーでは lastlog --set --user {user}（pam_lastlog）、ディレクトリでは再有効化）。"),
         ),
         Code::IpDenied => (
@@ -136,7 +138,7 @@ pub(super) fn ja(user: &str, code: Code, ev: &Evidence) -> (String, String) {
                 ""
             };
             (
-                format!("{user} は {} 以降、2 段階認証の確認コードを {n} 回間違えました。{skew}{then}", at(ev.first)),
+                format!("{user} は {} 以降、2 段階認証の確認コードを {n} 回間違えました。{skew}{then}", at(z, ev.first)),
                 if skew.is_empty() {
                     "コードが届いているか、どの認証アプリ・スマートフォンを使っているかを確認してください。機種変更した場合は認証アプリの再登録が必要です。".to_string()
                 } else {
@@ -158,11 +160,11 @@ pub(super) fn ja(user: &str, code: Code, ev: &Evidence) -> (String, String) {
         }
         Code::WrongPassword => match ev.status {
             Some(status) => (
-                format!("{} 以降、{user} のログインが {n} 回パスワード誤りとして失敗しましたが、アカウントはディレクトリで{}のため、どのパスワードを入力しても失敗します。{then}", at(ev.first), if status == "deleted" { "削除済み" } else { "停止中" }),
+                format!("{} 以降、{user} のログインが {n} 回パスワード誤りとして失敗しましたが、アカウントはディレクトリで{}のため、どのパスワードを入力しても失敗します。{then}", at(z, ev.first), if status == "deleted" { "削除済み" } else { "停止中" }),
                 "まずアカウントの状態に対処してください（停止の原因を参照）。パスワード自体は正しい可能性があります。".to_string(),
             ),
             None => (
-                format!("{user} のパスワード誤りが {} 以降 {n} 回ありました。{}{then}", at(ev.first), if own { "すべて利用者がいつも使う接続元からで、本人の入力ミスと考えられます。" } else { "" }),
+                format!("{user} のパスワード誤りが {} 以降 {n} 回ありました。{}{then}", at(z, ev.first), if own { "すべて利用者がいつも使う接続元からで、本人の入力ミスと考えられます。" } else { "" }),
                 if own {
                     format!("{TYPING_HELP_JA}。パスワードを忘れた場合はリセットしてください。")
                 } else {
@@ -172,7 +174,7 @@ pub(super) fn ja(user: &str, code: Code, ev: &Evidence) -> (String, String) {
         },
         Code::UnderAttack => match ev.then_logged_in {
             Some(t) => (
-                format!("{user} のアカウントが他者に狙われています。本人が一度も使ったことのないアドレス {} から {} 回の失敗があり、{} にそこからのログインが成功しました。パスワードが第三者に知られている可能性が高いです。", ips(ev).if_empty("（不明）"), ev.count.unwrap_or(0), at(Some(t))),
+                format!("{user} のアカウントが他者に狙われています。本人が一度も使ったことのないアドレス {} から {} 回の失敗があり、{} にそこからのログインが成功しました。パスワードが第三者に知られている可能性が高いです。", ips(ev).if_empty("（不明）"), ev.count.unwrap_or(0), at(z, Some(t))),
                 "すぐにパスワードをリセットしてセッションを終了させ、別の連絡手段で本人に連絡し、2 段階認証を有効にし、接続元アドレスをブロックしてください。".to_string(),
             ),
             None => (

@@ -11,6 +11,7 @@ mod en;
 mod ja;
 
 use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
 
 use super::{Code, Evidence};
 
@@ -33,14 +34,15 @@ impl Language {
     }
 }
 
-fn at(t: Option<i64>) -> String {
+/// `2026-11-14 06:25 UTC`, or in another zone with its abbreviation.
+fn at(z: Tz, t: Option<i64>) -> String {
     t.and_then(|t| Utc.timestamp_opt(t, 0).single())
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .map(|t| t.with_timezone(&z).format("%Y-%m-%d %H:%M %Z").to_string())
         .unwrap_or_default()
 }
 
-fn when(t: Option<DateTime<Utc>>) -> String {
-    at(t.map(|t| t.timestamp()))
+fn when(z: Tz, t: Option<DateTime<Utc>>) -> String {
+    at(z, t.map(|t| t.timestamp()))
 }
 
 fn ips(ev: &Evidence) -> String {
@@ -73,10 +75,23 @@ fn refused(n: u32) -> String {
 }
 
 /// `(summary, next_step)` for `code` about `user`.
+/// Times in UTC (the CLI's and the API's answer).
 pub fn explain(lang: Language, user: &str, code: Code, ev: &Evidence) -> (String, String) {
+    explain_in(lang, Tz::UTC, user, code, ev)
+}
+
+/// [`explain`] with times in `zone`, each with its abbreviation (`JST`):
+/// the helpdesk page shows the admin's zone.
+pub fn explain_in(
+    lang: Language,
+    zone: Tz,
+    user: &str,
+    code: Code,
+    ev: &Evidence,
+) -> (String, String) {
     match lang {
-        Language::En => en::en(user, code, ev),
-        Language::Ja => ja::ja(user, code, ev),
+        Language::En => en::en(zone, user, code, ev),
+        Language::Ja => ja::ja(zone, user, code, ev),
     }
 }
 
