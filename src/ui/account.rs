@@ -166,6 +166,10 @@ pub async fn account(
             .filter(|c| !c.bars.is_empty());
         let ctx = json!({
             "user": user,
+            // The form's way back, percent-encoded as in the page's URL: the
+            // name as typed may hold control or bidi characters, which stay
+            // out of the HTML even in a hidden field.
+            "user_q": percent_encoding::utf8_percent_encode(&user, percent_encoding::NON_ALPHANUMERIC).to_string(),
             "causes": causes,
             "locks": locks,
             "os_locks": os_locks,

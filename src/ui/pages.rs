@@ -168,7 +168,8 @@ pub struct UnlockForm {
     #[serde(default)]
     reason: String,
     /// The account page the form is on (an address block's unlock goes
-    /// back there; a lock on an account goes back to that account's).
+    /// back there; a lock on an account goes back to that account's),
+    /// percent-encoded as in that page's URL.
     #[serde(default)]
     user: String,
 }
@@ -209,8 +210,11 @@ pub async fn unlock(
                 Escaped(&by),
                 Escaped(&reason)
             );
-            let back = Some(f.user.as_str()).filter(|u| !u.is_empty() && u.len() <= 1024);
-            let to = match record.decision.target.user.as_deref().or(back) {
+            let back = percent_encoding::percent_decode_str(&f.user)
+                .decode_utf8()
+                .ok()
+                .filter(|u| !u.is_empty() && u.len() <= 1024);
+            let to = match record.decision.target.user.as_deref().or(back.as_deref()) {
                 Some(u) => format!(
                     "{}?unlocked={}",
                     account_href(u),

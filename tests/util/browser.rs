@@ -237,13 +237,46 @@ impl Chrome {
     /// returns once the next page has loaded).
     pub fn click(&self, css: &str) {
         let e = self.find(css);
-        self.run(&format!("click {css}"), |_| async move { e.click().await })
+        self.mark_page();
+        self.run(&format!("click {css}"), |_| async move { e.click().await });
+        self.wait_next_page(css);
     }
 
     /// Clicks `e` (returns once the next page has loaded).
     pub fn click_elem(&self, e: &Element) {
         let e = e.clone();
-        self.run("click", |_| async move { e.click().await })
+        self.mark_page();
+        self.run("click", |_| async move { e.click().await });
+        self.wait_next_page("an element");
+    }
+
+    /// Marks the current document, so [`Self::wait_next_page`] can tell it
+    /// from the next one.
+    fn mark_page(&self) {
+        self.execute("window.__lw_old_page = true;", vec![]);
+    }
+
+    /// Waits until the marked document has been replaced and the new one has
+    /// loaded. WebDriver's click returns once the click is dispatched; for a
+    /// form's POST chromedriver does not always wait for the navigation, and
+    /// reading the page then would read the old one.
+    fn wait_next_page(&self, what: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let v = self.execute(
+                "return window.__lw_old_page === true || document.readyState !== 'complete';",
+                vec![],
+            );
+            if v == Value::Bool(false) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "clicking {what} on {} led to no new page within 20 s",
+                self.url()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
     }
 
     /// Types `text` into the first field matching `css`, as a user would.
