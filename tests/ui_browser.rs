@@ -25,12 +25,31 @@ fn line(secs_ago: i64, pid: u32, msg: &str) -> String {
     format!("{t} web1 sshd[{pid}]: {msg}")
 }
 
-/// alice logs in from her desk (192.0.2.30), then mistypes her ID
-/// (full-width) once and her password five times from the same desk: a lock
-/// the assessment calls her own typos. Fixed names and addresses, so the
-/// screenshots change only in their times.
+/// alice logs in from her desk (192.0.2.30) twice a day through the last
+/// week (one wrong password among them), then mistypes her ID (full-width)
+/// once and her password five times from the same desk: a lock the
+/// assessment calls her own typos. Fixed names and addresses, so the
+/// screenshots change only in their times; the week fills the chart.
 fn alice_typos() -> Vec<String> {
-    let mut lines = vec![
+    let mut lines = Vec::new();
+    for day in (1..=6i64).rev() {
+        let morning = day * 86_400 + 8 * 3600;
+        if day == 3 {
+            lines.push(line(
+                morning + 30,
+                90,
+                "Failed password for alice from 192.0.2.30 port 49990 ssh2",
+            ));
+        }
+        for (at, pid) in [(morning, 91), (morning - 4 * 3600, 92)] {
+            lines.push(line(
+                at,
+                pid,
+                "Accepted password for alice from 192.0.2.30 port 49999 ssh2",
+            ));
+        }
+    }
+    lines.extend([
         line(
             900,
             100,
@@ -46,7 +65,7 @@ fn alice_typos() -> Vec<String> {
             101,
             "Failed password for invalid user ａｌｉｃｅ from 192.0.2.30 port 50001 ssh2",
         ),
-    ];
+    ]);
     for i in 0..5u32 {
         lines.push(line(
             120,
@@ -264,8 +283,9 @@ fn chromium_signs_in_finds_alice_in_japanese_and_unlocks_her_with_a_reason() {
 fn screenshots(b: &Chrome, d: &Daemon) {
     let dir = repo().join("docs/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
-    for lang in ["ja", "en"] {
-        b.goto(&d.url(&format!("/ui/accounts/alice?lang={lang}")));
+    // Each in its admins' zone (remembered in a cookie, as the language is).
+    for (lang, tz) in [("ja", "Asia/Tokyo"), ("en", "UTC")] {
+        b.goto(&d.url(&format!("/ui/accounts/alice?lang={lang}&tz={tz}")));
         assert_page_sound(b, "the screenshot");
         for (device, width, height, mobile) in
             [("desktop", 1280, 900, false), ("phone", 390, 844, true)]
