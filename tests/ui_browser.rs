@@ -183,9 +183,18 @@ fn chromium_signs_in_finds_alice_in_japanese_and_unlocks_her_with_a_reason() {
         first["summary"].as_str().unwrap(),
         "the primary cause first"
     );
+    // The page's way out is its own button where the API names the command.
+    let command = first["evidence"]["unlock"].as_str().expect("the command");
+    assert!(next.contains(command), "{next}");
     assert_eq!(
         b.text(&format!("{cause} .next")),
-        format!("次の対応: {next}"),
+        format!(
+            "次の対応: {}",
+            next.replace(
+                command,
+                "下の「アカウントの状態」にある「ロック解除」ボタン（理由を記入）"
+            )
+        ),
         "{why}"
     );
 

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::pages::{blocking, lock_view, unlock_href};
 use super::session::Session;
-use super::{UiState, chart, guard, zone};
+use super::{UiState, chart, guard, text, zone};
 use crate::account::History;
 use crate::account::history::Attempt;
 use crate::helpdesk::{Code, Diagnosis, LockedBy};
@@ -148,9 +148,15 @@ pub async fn account(
             .causes
             .iter()
             .map(|c| {
-                // Re-worded with the admin's zone (`why` answers in UTC).
+                // Re-worded with the admin's zone (`why` answers in UTC), and
+                // a loginwatch lock's way out is this page's button, not the
+                // command line `why` names for a terminal.
+                let mut ev = c.evidence.clone();
+                if ev.by == Some(LockedBy::Loginwatch) && ev.unlock.is_some() {
+                    ev.unlock = Some(text::word(lang, "unlock_here").to_owned());
+                }
                 let (summary, next_step) =
-                    crate::helpdesk::text::explain_in(lang, tz, &user, c.code, &c.evidence);
+                    crate::helpdesk::text::explain_in(lang, tz, &user, c.code, &ev);
                 json!({ "code": c.code.as_str(), "summary": summary, "next_step": next_step })
             })
             .collect();

@@ -89,6 +89,11 @@ const TABLE: &[(&str, &str, &str)] = &[
         "このアカウントに有効な loginwatch のロックはありません。",
     ),
     ("unlock", "Unlock", "ロック解除"),
+    (
+        "unlock_here",
+        "the Unlock button under Account state below, with a reason",
+        "下の「アカウントの状態」にある「ロック解除」ボタン（理由を記入）",
+    ),
     ("reason", "Reason (required)", "理由（必須）"),
     ("unlocked", "Unlocked.", "ロックを解除しました。"),
     ("audit", "Audit trail", "監査ログ"),
