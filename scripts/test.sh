@@ -7,7 +7,8 @@
 # alerts in the delivery tests; `rsyslog` relays to the network source;
 # `nftables` runs the real `nft` test, inside a
 # network namespace of its own, never on the host's ruleset;
-# `systemd-journal-remote` writes the journal files the journal tests follow), with a
+# `systemd-journal-remote` writes the journal files the journal tests follow;
+# `nats-server` is the JetStream server fleet mode's tests start on loopback), with a
 # policy-rc.d that keeps the packages from starting or enabling their services;
 # and aiosmtpd from PyPI (the SMTP server of the e-mail tests). Install errors
 # are shown on stderr. Then runs the whole cargo test suite.
@@ -39,6 +40,8 @@
 #   dpkg-deb           fails: part of dpkg, on every Debian
 #   systemd-analyze    fails: part of systemd, on every Debian with systemd
 #   systemd-sysusers   fails: part of systemd (with systemd-tmpfiles), likewise
+#   nats-server        fails: installed above (run as a child on loopback with
+#                      its own store; the package's unit is disabled)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,6 +54,7 @@ command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_pkgs+=(nftables)
 [ -x /usr/sbin/rsyslogd ] || need_pkgs+=(rsyslog)
 [ -x /lib/systemd/systemd-journal-remote ] || need_pkgs+=(systemd-journal-remote)
 command -v groff >/dev/null 2>&1 || need_pkgs+=(groff-base)
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need_pkgs+=(nats-server)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

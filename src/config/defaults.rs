@@ -197,6 +197,7 @@ impl Config {
             actions: crate::action::ActionsConfig::default(),
             safety: crate::safety::SafetyConfig::default(),
             alert: Default::default(),
+            fleet: None,
         }
     }
 }

@@ -148,6 +148,7 @@ fn read_raw(cx: &mut Cx) -> RawConfig {
             "actions" => raw.actions = cx.de("[actions]", v),
             "safety" => raw.safety = cx.de("[safety]", v),
             "alert" => raw.alert = cx.de("[alert]", v),
+            "fleet" => raw.fleet = cx.de("[fleet]", v),
             "ip_list" => match v.get_ref() {
                 DeValue::Array(a) if a.iter().all(|e| e.get_ref().is_table()) => {
                     raw.ip_list = a.iter().filter_map(|t| cx.de("[[ip_list]]", t)).collect();
@@ -309,6 +310,9 @@ fn validate(
     }
     if let Some(a) = &raw.alert {
         c.alert = super::alerts::alert(cx, a, base, env);
+    }
+    if let Some(f) = &raw.fleet {
+        c.fleet = super::fleet::fleet(cx, f, base, env);
     }
     c
 }

@@ -14,6 +14,7 @@ pub mod alerts;
 pub mod defaults;
 pub mod enrich;
 mod exports;
+mod fleet;
 mod journal;
 pub mod load;
 mod pull;
@@ -112,6 +113,8 @@ pub struct Config {
     pub safety: crate::safety::SafetyConfig,
     /// Alert language and sinks (`[alert]`); no sink by default.
     pub alert: alerts::AlertConfig,
+    /// Fleet mode over NATS JetStream (`[fleet]`); `None`: one host, no NATS.
+    pub fleet: Option<crate::fleet::FleetConfig>,
 }
 
 /// One problem in a configuration file.

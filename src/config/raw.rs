@@ -30,6 +30,7 @@ pub struct RawConfig {
     pub actions: Option<Spanned<super::actions::RawActions>>,
     pub safety: Option<Spanned<super::actions::RawSafety>>,
     pub alert: Option<Spanned<super::alerts::RawAlert>>,
+    pub fleet: Option<Spanned<super::fleet::RawFleet>>,
 }
 
 impl RawConfig {
@@ -50,6 +51,7 @@ impl RawConfig {
         "actions",
         "safety",
         "alert",
+        "fleet",
     ];
 }
 
