@@ -136,6 +136,10 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let notifier = notify::Notifier::from_env();
     notifier.status("Starting: loading rules and state");
+    if config.fleet.is_some() {
+        // The detector that will consume the fleet's stream is not built yet.
+        info!("[fleet] is read by `loginwatch agent`; this daemon watches its own sources only.");
+    }
     let (rules, rules_dirs) = load_rules(&config).map_err(DaemonError::Rules)?;
     let rules = Arc::new(rules);
     info!(rules = rules.rules.len(), dirs = ?rules_dirs, mode = ?config.mode, "Rules loaded.");
