@@ -214,6 +214,38 @@ fn kill_9_and_restart_neither_loses_nor_duplicates() {
 }
 
 #[test]
+fn a_rotation_across_a_restart_stays_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(nats) = Nats::start("fleet::rotation", dir.path()) else {
+        return;
+    };
+    let d = setup(&[nats.url()]);
+    let log = d.path().join("auth.log");
+    append(&log, &lines(0, 50));
+    let agent = Agent::start(d.path());
+    wait_stored(&nats.url(), 50, Duration::from_secs(30));
+    // Saved once: a file the agent never saved a position in, renamed away
+    // while it is down, is not followed to its new name (as with `run`).
+    let len = std::fs::metadata(&log).unwrap().len();
+    wait_until("the position saved", Duration::from_secs(10), || {
+        saved_offset(d.path()) == Some(len)
+    });
+    drop(agent); // SIGKILL
+    // Rotated while the agent is down, the old file written to its end:
+    // the restart finishes the old file by its identity, then the new one.
+    append(&log, &lines(50, 60));
+    std::fs::rename(&log, d.path().join("auth.log.1")).unwrap();
+    std::fs::write(&log, "").unwrap();
+    append(&log, &lines(60, 70));
+    let agent = Agent::start(d.path());
+    let stored = wait_stored(&nats.url(), 70, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_exactly_once(&stored, 70);
+    assert_exactly_once(&read_stream(&nats.url(), STREAM), 70);
+    assert!(agent.terminate().success());
+}
+
+#[test]
 fn nats_down_at_start_and_restarted_meanwhile_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     if crate::util::nats::binary().is_none() {

@@ -168,6 +168,10 @@ async fn run_async(
                 }
             }
             save(&positions_path, source.as_ref(), &lines)?;
+        } else if !result.events.is_empty() {
+            // A rotation or truncation seen without a line: its positions
+            // (a released file gone, a new one at 0) hold no unsent event.
+            save(&positions_path, source.as_ref(), &lines)?;
         }
         if result.more {
             continue;
