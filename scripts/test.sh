@@ -9,7 +9,8 @@
 # network namespace of its own, never on the host's ruleset;
 # `systemd-journal-remote` writes the journal files the journal tests follow;
 # `chromium` and `chromium-driver` run the helpdesk page's browser tests, with
-# `fonts-ipafont-gothic` so its Japanese is drawn, not boxes), with a
+# `fonts-ipafont-gothic` so its Japanese is drawn, not boxes;
+# `nats-server` is the JetStream server fleet mode's tests start on loopback), with a
 # policy-rc.d that keeps the packages from starting or enabling their services;
 # and aiosmtpd from PyPI (the SMTP server of the e-mail tests). Install errors
 # are shown on stderr. Then runs the whole cargo test suite.
@@ -43,6 +44,8 @@
 #   systemd-sysusers   fails: part of systemd (with systemd-tmpfiles), likewise
 #   chromium           fails: installed above (the headless browser of tests/ui_browser.rs)
 #   chromedriver       fails: installed above (package chromium-driver: drives it)
+#   nats-server        fails: installed above (run as a child on loopback with
+#                      its own store; the package's unit is disabled)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,6 +61,7 @@ command -v groff >/dev/null 2>&1 || need_pkgs+=(groff-base)
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_pkgs+=(chromium-driver)
 [ -e /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] || need_pkgs+=(fonts-ipafont-gothic)
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need_pkgs+=(nats-server)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

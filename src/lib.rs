@@ -16,6 +16,7 @@ pub mod decision;
 pub mod enrich;
 pub mod escape;
 pub mod event;
+pub mod fleet;
 pub mod helpdesk;
 pub mod http;
 pub mod intern;

@@ -25,6 +25,7 @@ mod enriched_rules;
 mod event_formats;
 mod explain;
 mod first_run;
+mod fleet;
 mod flood;
 mod injection;
 mod inventory;

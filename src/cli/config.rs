@@ -137,6 +137,9 @@ fn print_text(config: &Config, rules: &RuleSet) {
             "generated (admin.token beside the state file)"
         },
     );
+    if let Some(f) = &config.fleet {
+        outln!("{}", fleet_text(f));
+    }
     for s in &config.sources {
         let (_, reads) = reads(s);
         outln!(
@@ -148,6 +151,30 @@ fn print_text(config: &Config, rules: &RuleSet) {
                 None => String::new(),
             }
         );
+    }
+}
+
+/// `[fleet]` in one line: where, as whom (never a secret), which stream.
+fn fleet_text(f: &loginwatch::fleet::FleetConfig) -> String {
+    format!(
+        "fleet: host {}, servers {}, auth {}, stream {}, subjects {}.>, decisions bucket {}",
+        f.host,
+        Escaped(&f.servers.join(" ")),
+        auth_kind(&f.auth),
+        f.stream,
+        f.subject_prefix,
+        f.decisions_bucket
+    )
+}
+
+/// How the fleet authenticates, without the secret.
+fn auth_kind(a: &loginwatch::fleet::Auth) -> String {
+    use loginwatch::fleet::Auth;
+    match a {
+        Auth::None => "none".into(),
+        Auth::UserPassword { user, .. } => format!("user {}", Escaped(user)),
+        Auth::Nkey(_) => "nkey".into(),
+        Auth::Creds(p) => format!("creds {}", Escaped(&p.display().to_string())),
     }
 }
 
@@ -208,6 +235,15 @@ fn checked_json(
             "admin_token": if config.http.admin_token.is_some() { "set" } else { "generated" },
         },
         "sources": sources,
+        "fleet": config.fleet.as_ref().map(|f| json!({
+            "host": f.host,
+            "servers": f.servers,
+            "auth": auth_kind(&f.auth),
+            "tls_ca": f.tls_ca.as_ref().map(|p| p.display().to_string()),
+            "stream": f.stream,
+            "subject_prefix": f.subject_prefix,
+            "decisions_bucket": f.decisions_bucket,
+        })),
         "rules": loaded,
     })
 }

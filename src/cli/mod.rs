@@ -12,6 +12,7 @@ macro_rules! outln {
 }
 
 mod accounts;
+mod agent;
 mod alerts;
 mod config;
 mod decisions;
@@ -106,6 +107,13 @@ takes it: a level (error, warn, info, debug, trace) or per-module directives \
 (loginwatch::source=debug,info) [default: info]"
     )]
     Run(run::Args),
+    /// Fleet mode: read the sources as `run` does and publish their events to NATS JetStream.
+    #[command(
+        after_help = "Example:\n  loginwatch agent --config /etc/loginwatch/loginwatch.toml\n\n\
+The configuration needs a [fleet] table (url, and credentials if the server wants them);\n\
+`loginwatch config check` validates it."
+    )]
+    Agent(agent::Args),
     /// Parse log files and print one JSON auth event per line.
     #[command(
         after_help = "Example:\n  loginwatch parse /var/log/auth.log\n  loginwatch parse --format okta --show-unparsed okta-system-log.jsonl\n  loginwatch parse --output ocsf /var/log/auth.log"
@@ -188,6 +196,7 @@ loginwatch completions fish > ~/.config/fish/completions/loginwatch.fish"
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Run(a) => run::run(a),
+        Command::Agent(a) => agent::run(a),
         Command::Parse(a) => parse::run(a),
         Command::Replay(a) => replay::run(a),
         Command::Explain(a) => explain::run(a),

@@ -83,7 +83,7 @@ pub(super) fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool
     terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
-fn init_logging(format: LogFormat) {
+pub(super) fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LOGINWATCH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()

@@ -198,6 +198,7 @@ impl Config {
             safety: crate::safety::SafetyConfig::default(),
             alert: Default::default(),
             ui: Default::default(),
+            fleet: None,
         }
     }
 }

@@ -149,6 +149,7 @@ fn read_raw(cx: &mut Cx) -> RawConfig {
             "safety" => raw.safety = cx.de("[safety]", v),
             "alert" => raw.alert = cx.de("[alert]", v),
             "ui" => raw.ui = cx.de("[ui]", v),
+            "fleet" => raw.fleet = cx.de("[fleet]", v),
             "ip_list" => match v.get_ref() {
                 DeValue::Array(a) if a.iter().all(|e| e.get_ref().is_table()) => {
                     raw.ip_list = a.iter().filter_map(|t| cx.de("[[ip_list]]", t)).collect();
@@ -313,6 +314,9 @@ fn validate(
     }
     if let Some(u) = &raw.ui {
         c.ui = super::ui::ui(cx, u);
+    }
+    if let Some(f) = &raw.fleet {
+        c.fleet = super::fleet::fleet(cx, f, base, env);
     }
     c
 }

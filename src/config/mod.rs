@@ -14,6 +14,7 @@ pub mod alerts;
 pub mod defaults;
 pub mod enrich;
 mod exports;
+mod fleet;
 mod journal;
 pub mod load;
 mod pull;
@@ -115,6 +116,8 @@ pub struct Config {
     pub alert: alerts::AlertConfig,
     /// The helpdesk page (`[ui]`).
     pub ui: ui::UiConfig,
+    /// Fleet mode over NATS JetStream (`[fleet]`); `None`: one host, no NATS.
+    pub fleet: Option<crate::fleet::FleetConfig>,
 }
 
 /// One problem in a configuration file.

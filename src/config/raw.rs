@@ -31,6 +31,7 @@ pub struct RawConfig {
     pub safety: Option<Spanned<super::actions::RawSafety>>,
     pub alert: Option<Spanned<super::alerts::RawAlert>>,
     pub ui: Option<Spanned<super::ui::RawUi>>,
+    pub fleet: Option<Spanned<super::fleet::RawFleet>>,
 }
 
 impl RawConfig {
@@ -52,6 +53,7 @@ impl RawConfig {
         "safety",
         "alert",
         "ui",
+        "fleet",
     ];
 }
 

@@ -16,6 +16,7 @@
 //! The services the threads use (alerting, enforcement, the admin backend)
 //! are `crate::app`'s, shared with the offline CLI.
 
+pub mod agent;
 pub mod expiry;
 pub mod ingest;
 pub mod notify;
@@ -69,6 +70,13 @@ pub enum DaemonError {
     /// The state database was lost or damaged while running.
     #[error("{0}")]
     StateLost(String),
+    /// `loginwatch agent` with a configuration without `[fleet]`.
+    #[error("the configuration has no [fleet] table: the agent needs its url (see docs/config.md)")]
+    NoFleet,
+    #[error("{0}")]
+    Fleet(#[from] crate::fleet::FleetError),
+    #[error("{0}")]
+    Positions(#[from] agent::position::PositionError),
 }
 
 /// Options given on the command line rather than in the config.
@@ -128,6 +136,10 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let notifier = notify::Notifier::from_env();
     notifier.status("Starting: loading rules and state");
+    if config.fleet.is_some() {
+        // The detector that will consume the fleet's stream is not built yet.
+        info!("[fleet] is read by `loginwatch agent`; this daemon watches its own sources only.");
+    }
     let (rules, rules_dirs) = load_rules(&config).map_err(DaemonError::Rules)?;
     let rules = Arc::new(rules);
     info!(rules = rules.rules.len(), dirs = ?rules_dirs, mode = ?config.mode, "Rules loaded.");

@@ -30,7 +30,17 @@ impl OwnFiles {
     pub fn of(config: &Config, watch_dirs: &[PathBuf]) -> OwnFiles {
         let mut files = Vec::new();
         let db = config.state_path.as_os_str();
-        for suffix in ["", "-wal", "-shm", "-journal", ".marker", ".marker.tmp"] {
+        // `.agent`: the fleet agent's positions (`super::agent::position`).
+        for suffix in [
+            "",
+            "-wal",
+            "-shm",
+            "-journal",
+            ".marker",
+            ".marker.tmp",
+            ".agent",
+            ".agent.tmp",
+        ] {
             let mut p = db.to_owned();
             p.push(suffix);
             files.push(PathBuf::from(p));

@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests: the daemon harness ([`daemon`]),
+//! a NATS JetStream server or cluster for fleet mode ([`nats`]),
 //! the HTTP client calls ([`http`]), a GeoIP database writer ([`geoip`]), a
 //! decision builder ([`decision`]), and here waiting, free ports, child
 //! processes, skips and the tools and data the tests look for.
@@ -7,9 +8,11 @@ pub mod browser;
 pub mod daemon;
 pub mod decision;
 pub mod fake;
+pub mod foreign;
 pub mod geoip;
 pub mod http;
 pub mod journal;
+pub mod nats;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

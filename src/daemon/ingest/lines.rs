@@ -44,7 +44,7 @@ pub struct SourceParse {
 
 /// Counters of one batch.
 #[derive(Default)]
-pub(super) struct BatchCounts {
+pub(crate) struct BatchCounts {
     per_source: HashMap<String, SourceCounts>,
 }
 
@@ -67,7 +67,7 @@ impl BatchCounts {
     }
 
     /// Adds the batch's counts to the metrics.
-    pub(super) fn flush(self, metrics: &Metrics) {
+    pub(crate) fn flush(self, metrics: &Metrics) {
         for (s, c) in self.per_source {
             let s = s.as_str();
             metrics.lines_read.with_label_values(&[s]).inc_by(c.lines);
@@ -140,7 +140,7 @@ impl Lines {
     }
 
     /// The parsers' snapshots, committed with the rule state.
-    pub(super) fn parser_snapshots(&self) -> Vec<(String, Vec<u8>)> {
+    pub(crate) fn parser_snapshots(&self) -> Vec<(String, Vec<u8>)> {
         self.sources
             .iter()
             .filter_map(|(name, s)| s.parser.as_ref().map(|p| (name.clone(), p.snapshot())))
@@ -158,14 +158,35 @@ impl Lines {
         counts: &mut BatchCounts,
         made: &mut Vec<Decision>,
     ) {
-        let c = counts.source(line.source);
-        c.lines += 1;
-        let Some(src) = self.sources.get_mut(line.source) else {
+        let Some(mut ev) = self.event(line, now, counts) else {
             return;
         };
+        if let Some(path) = &ev.log_path {
+            self.samples.record(&ev, path, line.offset, line.line);
+        }
+        let first = made.len();
+        pipeline.observe(&mut ev, made);
+        for d in &made[first..] {
+            self.samples.capture(d);
+        }
+    }
+
+    /// The parse stage alone: the line's event, if it gives one, stamped with
+    /// the file it came from and the sender, and counted. The daemon runs it
+    /// before the pipeline ([`Lines::handle`]); the fleet agent
+    /// (`crate::daemon::agent`) publishes what it returns.
+    pub(crate) fn event(
+        &mut self,
+        line: TailLine<'_>,
+        now: DateTime<Utc>,
+        counts: &mut BatchCounts,
+    ) -> Option<crate::event::AuthEvent> {
+        let c = counts.source(line.source);
+        c.lines += 1;
+        let src = self.sources.get_mut(line.source)?;
         if line.too_long {
             *c.unparsed.entry(UnparsedReason::TooLong).or_default() += 1;
-            return;
+            return None;
         }
         let year = self.year;
         // A new file from its first byte: the next export of a folder, or the
@@ -214,27 +235,23 @@ impl Lines {
                 }) =>
             {
                 *c.unparsed.entry(UnparsedReason::DuplicateRow).or_default() += 1;
+                None
             }
             Ok(Some(mut ev)) => {
                 // One parser per source: stamp the file the line really came from.
-                let path = self.interner.intern(&line.path.to_string_lossy());
-                self.samples.record(&ev, &path, line.offset, line.line);
-                ev.log_path = Some(path);
+                ev.log_path = Some(self.interner.intern(&line.path.to_string_lossy()));
                 // A line received over the network: who sent it.
                 ev.host_ip = line.peer;
                 c.events[outcome_index(ev.outcome)] += 1;
-                let first = made.len();
-                pipeline.observe(&mut ev, made);
-                for d in &made[first..] {
-                    self.samples.capture(d);
-                }
+                Some(ev)
             }
-            Ok(None) => {}
+            Ok(None) => None,
             Err(e) => {
                 if e.reason == UnparsedReason::IncompleteExport && !src.pulled {
                     self.notices.incomplete(line.source, line.file, line.path);
                 }
                 *c.unparsed.entry(e.reason).or_default() += 1;
+                None
             }
         }
     }

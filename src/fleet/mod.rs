@@ -1,0 +1,178 @@
+//! Fleet mode: many hosts, one view, over NATS JetStream.
+//!
+//! A single host needs none of this: `loginwatch run` without `[fleet]`
+//! never touches NATS. With `[fleet]`, `loginwatch agent` on each host reads
+//! its sources, parses lines into events and publishes them to one JetStream
+//! stream (the agent's loop is `crate::daemon::agent`, which reuses the
+//! daemon's sources and parse stage). This module is the NATS side, below
+//! the daemon: the validated settings ([`FleetConfig`]), the connection
+//! ([`connect`]), the stream ([`stream`]), the subject layout and message
+//! ids ([`subject`]), the versioned wire form of an event ([`wire`]) and
+//! publishing with acknowledgements ([`publish`]).
+//!
+//! ## Subjects, and how detectors will share the work
+//!
+//! An event is published on `<prefix>.<host>.<u>.<n>` (see
+//! [`subject::subject`]): `<host>` the agent's host, `<u>` the partition
+//! (0..[`subject::PARTITIONS`]) of its user name and `<n>` that of its
+//! source network (IPv4 /24, IPv6 /64), `_` when the event has no user or
+//! no address. The stream holds `<prefix>.>`.
+//!
+//! Rules count per user (lockout over hosts), per address or network
+//! (spraying over hosts), or per user and address. A detector must see every
+//! event of a key, whichever host wrote it, and only one detector may count a
+//! key. So detectors come in two groups, each consuming the whole stream once
+//! between its members: the user-keyed rules' group through one durable
+//! consumer per user partition (filter `<prefix>.*.<u>.*`), the address-keyed
+//! rules' group through one per network partition (`<prefix>.*.*.<n>`); a
+//! `user+source.ip` key is whole in either. A member owns a set of
+//! partitions and takes a dead member's over by resuming its durable
+//! consumers (the consumer position and the rule state are committed
+//! together before the ack, as the daemon commits offsets with its rule
+//! state). A single detector simply consumes `<prefix>.>`. nats-server 2.9
+//! (Debian 12) allows one filter subject per consumer, hence one consumer
+//! per partition; the partition is computed by the agent, so no server-side
+//! subject mapping is needed. The partition count is part of the wire
+//! contract: changing it is a new subject layout.
+//!
+//! ## Exactly once from a host
+//!
+//! Every message carries a `Nats-Msg-Id` derived from the agent's host, the
+//! source, the line's position and its bytes ([`subject::msg_id`]). The
+//! agent stores its source positions only after the stream acknowledged
+//! every event before them, so after a crash it re-reads and re-publishes at
+//! most the unacknowledged tail, and the stream's duplicate window
+//! ([`stream::DUPLICATE_WINDOW`]) drops what had been stored already.
+
+pub mod connect;
+pub mod publish;
+pub mod stream;
+pub mod subject;
+pub mod wire;
+
+use std::fmt;
+use std::path::PathBuf;
+
+pub use connect::connect;
+pub use publish::{Outgoing, Publisher};
+
+/// Default `[fleet] stream`.
+pub const DEFAULT_STREAM: &str = "LOGINWATCH_EVENTS";
+/// Default `[fleet] subject_prefix`.
+pub const DEFAULT_SUBJECT_PREFIX: &str = "loginwatch.events";
+/// Default `[fleet] decisions_bucket` (used by the fleet's decisions, next).
+pub const DEFAULT_DECISIONS_BUCKET: &str = "loginwatch_decisions";
+
+/// A value that must not be printed: its `Debug` shows only that it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// How the agent proves who it is to NATS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// No credentials (a server on loopback, or one that wants none).
+    None,
+    /// `user` with its password (read from `password_file` or `password_env`).
+    UserPassword { user: String, password: Secret },
+    /// The seed of an nkey (`nkey_file`, read at start).
+    Nkey(Secret),
+    /// A `.creds` file (a JWT and its nkey seed), read at connect.
+    Creds(PathBuf),
+}
+
+/// The validated `[fleet]` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetConfig {
+    /// The servers, `nats://host:port` or `tls://host:port`; several for a
+    /// cluster (the client picks one and fails over).
+    pub servers: Vec<String>,
+    /// This host's name in subjects and message ids: one subject token
+    /// (letters, digits, `-`, `_`); default the host name with its dots
+    /// turned into `_`.
+    pub host: String,
+    pub auth: Auth,
+    /// A CA certificate (PEM) to trust for the servers' TLS certificates;
+    /// also makes TLS required.
+    pub tls_ca: Option<PathBuf>,
+    /// The JetStream stream of events.
+    pub stream: String,
+    /// The subjects' first tokens (`loginwatch.events`).
+    pub subject_prefix: String,
+    /// The key-value bucket of the fleet's decisions.
+    pub decisions_bucket: String,
+}
+
+/// Why fleet mode could not do its work.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    #[error("cannot connect to NATS: {0}")]
+    Connect(String),
+    #[error("cannot read the NATS credentials file {path}: {error}")]
+    Creds {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("JetStream stream {stream}: {error}")]
+    Stream { stream: String, error: String },
+    #[error("publish: {0}")]
+    Publish(String),
+    #[error("event JSON: {0}")]
+    Wire(String),
+}
+
+/// A host name as one subject token: every character other than a letter,
+/// digit, `-` or `_` (the dots of a domain, above all) becomes `_`.
+pub fn host_token(name: &str) -> String {
+    let t: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    if t.is_empty() { "_".to_owned() } else { t }
+}
+
+/// True when `s` is one subject token or a stream/bucket name as fleet mode
+/// accepts them: 1 to 64 letters, digits, `-` and `_` (no `.`, `*`, `>` or
+/// white space, which NATS gives a meaning or refuses).
+pub fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_become_one_token() {
+        assert_eq!(host_token("web1.example.com"), "web1_example_com");
+        assert_eq!(host_token("db-2"), "db-2");
+        assert_eq!(host_token(""), "_");
+        assert!(is_name(&host_token("a b*c>d")));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let a = Auth::UserPassword {
+            user: "agent".into(),
+            password: Secret("hunter2".into()),
+        };
+        let shown = format!("{a:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("agent"));
+    }
+}
