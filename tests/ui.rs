@@ -255,7 +255,10 @@ fn the_helpdesk_page_signs_in_finds_alice_shows_why_and_unlocks_with_an_audit() 
     ] {
         assert!(set.contains(part), "{set} lacks {part}");
     }
-    assert!(!set.contains("Secure"), "a plain HTTP listener: {set}");
+    assert!(
+        !set.contains("Secure"),
+        "a plain HTTP listener, no TLS proxy said: {set}"
+    );
     let b = Browser {
         d: &d,
         cookie: set.split(';').next().unwrap().to_owned(),
@@ -408,4 +411,28 @@ fn the_helpdesk_page_signs_in_finds_alice_shows_why_and_unlocks_with_an_audit() 
     assert_eq!(out.status, 303);
     assert!(header(&out, "set-cookie").contains("Max-Age=0"));
     assert_eq!(b.get("/ui/").send().status, 303, "the old cookie is dead");
+}
+
+/// Behind an HTTPS proxy (`[ui] secure_cookies = true`) both the sign-in
+/// form's cookie and the session's are `Secure`.
+#[test]
+fn cookies_are_secure_when_the_page_is_served_through_tls() {
+    let dir = setup("30m");
+    let config = dir.path().join("loginwatch.toml");
+    let text = std::fs::read_to_string(&config).unwrap() + "[ui]\nsecure_cookies = true\n";
+    std::fs::write(&config, text).unwrap();
+    let d = Daemon::start(dir.path());
+    let page = http::get(d.url("/ui/login")).send();
+    let login = header(&page, "set-cookie");
+    assert!(
+        login.starts_with("lw_login=") && login.contains("; Secure"),
+        "{login}"
+    );
+    let r = sign_in(&d, TOKEN, "dana");
+    assert_eq!(r.status, 303, "{}", r.body);
+    let set = header(&r, "set-cookie");
+    assert!(
+        set.contains("lw_session=") && set.contains("; Secure"),
+        "{set}"
+    );
 }

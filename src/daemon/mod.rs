@@ -268,7 +268,8 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     // The helpdesk page shares the API's backend, token and guards. The
     // listener is plain HTTP, so its cookies are not `Secure` (a TLS
     // listener would pass true).
-    let ui = crate::ui::UiState::new(app.clone(), false)?.with_zone(config.ui.tz);
+    let ui =
+        crate::ui::UiState::new(app.clone(), config.ui.secure_cookies)?.with_zone(config.ui.tz);
     let server = tokio::spawn(http::serve(
         listener,
         http::router(app).merge(crate::ui::router(ui)),
