@@ -45,6 +45,7 @@
 //! ([`stream::DUPLICATE_WINDOW`]) drops what had been stored already.
 
 pub mod connect;
+pub mod consume;
 pub mod publish;
 pub mod stream;
 pub mod subject;
