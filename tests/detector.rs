@@ -263,3 +263,68 @@ fn config_check_names_the_role_and_each_command_refuses_the_other() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("loginwatch run"), "{err}");
 }
+
+/// Publishes `bodies` on `subject` of the fleet's stream at `url`, waiting
+/// for each ack (a stranger writing to the stream, not an agent).
+fn publish(url: &str, subject: &str, bodies: Vec<Vec<u8>>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(url).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        for b in bodies {
+            js.publish(subject.to_owned(), b.into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_message_that_is_not_an_event_is_counted_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let test = "detector::a_message_that_is_not_an_event_is_counted_and_skipped";
+    let Some(nats) = Nats::start(test, dir.path()) else {
+        return;
+    };
+    let det_dir = detector_dir(&nats.url());
+    let det = Daemon::start(det_dir.path());
+    // The detector creates the stream when it is first.
+    wait_for("the detector's consumer", Duration::from_secs(30), || {
+        det.log()
+            .contains("Consuming the fleet's events.")
+            .then_some(())
+    });
+    let garbage = vec![
+        b"not json".to_vec(),
+        br#"{"v":2,"event":{}}"#.to_vec(),
+        br#"{"v":1,"agent":"x"}"#.to_vec(),
+        vec![0xff; 64],
+    ];
+    publish(&nats.url(), "loginwatch.events.evil._._", garbage);
+    // Then bob's five failures, as an agent would publish them.
+    use loginwatch::event::{Action, AuthEvent, Outcome, Reason};
+    let events = (0..5)
+        .map(|k| {
+            let t = chrono::Utc::now() - chrono::Duration::seconds(60 - k);
+            let mut ev = AuthEvent::new(t, Action::Login, Outcome::Failure);
+            ev.reason = Some(Reason::BadPassword);
+            ev.user = Some("bob".into());
+            loginwatch::fleet::wire::encode("web9", "auth.log", &ev)
+        })
+        .collect();
+    publish(&nats.url(), "loginwatch.events.web9._._", events);
+
+    wait_decided(&det, "account-lockout", "bob");
+    let bad = det.metric("loginwatch_unparsed_lines_total{reason=\"malformed\",source=\"fleet\"}");
+    assert_eq!(bad, 4.0, "{}", det.log());
+    assert!(det.log().contains("Fleet message skipped"));
+    assert_eq!(
+        det.metric("loginwatch_events_total{outcome=\"failure\",source=\"fleet\"}"),
+        5.0
+    );
+}
