@@ -225,6 +225,40 @@ fn a_detector_killed_mid_stream_loses_nothing_and_counts_nothing_twice() {
 }
 
 #[test]
+fn nats_restarted_under_the_detector_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let test = "detector::nats_restarted_under_the_detector_loses_nothing";
+    let Some(mut fleet) = Fleet::start(test, dir.path()) else {
+        return;
+    };
+    let det_dir = detector_dir(&fleet.nats.url());
+    let det = Daemon::start(det_dir.path());
+    let lock = |fleet: &Fleet, user: &str, ip: &str, k0: usize| {
+        for k in 0..5 {
+            let host = k % 2;
+            let line = failure(&format!("web{}", host + 1), user, ip, k0 + k);
+            fleet.append(host, &[line]);
+        }
+    };
+    lock(&fleet, "before", "198.51.100.1", 0);
+    wait_decided(&det, "account-lockout", "before");
+    fleet.nats.kill();
+    lock(&fleet, "during", "198.51.100.2", 10);
+    fleet.nats.run();
+    lock(&fleet, "after", "198.51.100.3", 20);
+    wait_decided(&det, "account-lockout", "after");
+    wait_decided(&det, "account-lockout", "during");
+    let locks = decided(&det, "account-lockout");
+    assert_eq!(
+        locks.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["after", "before", "during"]
+    );
+    assert!(locks.values().all(|d| d.len() == 1), "{locks:#?}");
+    let log = det.log();
+    assert!(log.contains("Disconnected from NATS"), "{log}");
+}
+
+#[test]
 fn config_check_names_the_role_and_each_command_refuses_the_other() {
     let dir = tempfile::tempdir().unwrap();
     let url = "nats://127.0.0.1:1";
