@@ -16,13 +16,13 @@ use crate::util::{Proc, lw, wait_for, wait_until};
 const STREAM: &str = "LOGINWATCH_EVENTS";
 
 /// A running agent; killed (SIGKILL) when dropped.
-struct Agent {
+pub(crate) struct Agent {
     proc: Proc,
     stderr: PathBuf,
 }
 
 impl Agent {
-    fn start(dir: &Path) -> Agent {
+    pub(crate) fn start(dir: &Path) -> Agent {
         let stderr = dir.join(format!("agent-{:016x}.log", rand_u64()));
         let child = Command::new(env!("CARGO_BIN_EXE_loginwatch"))
             .args(["agent", "--config"])

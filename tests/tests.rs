@@ -19,6 +19,7 @@ mod corpus_json;
 mod corpus_sshd;
 mod daemon;
 mod dashboards;
+mod detector;
 mod enforce;
 mod enrich;
 mod enriched_rules;

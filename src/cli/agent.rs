@@ -40,9 +40,12 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     };
     match agent::run(config, opts) {
         Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(e @ (DaemonError::NoFleet | DaemonError::Rules(_) | DaemonError::Format { .. })) => {
-            Err(CliError::Usage(e.to_string()))
-        }
+        Err(
+            e @ (DaemonError::NoFleet
+            | DaemonError::Role(_)
+            | DaemonError::Rules(_)
+            | DaemonError::Format { .. }),
+        ) => Err(CliError::Usage(e.to_string())),
         Err(e) => Err(CliError::Runtime(e.into())),
     }
 }

@@ -139,6 +139,7 @@ fn print_text(config: &Config, rules: &RuleSet) {
     );
     if let Some(f) = &config.fleet {
         outln!("{}", fleet_text(f));
+        outln!("fleet role: {}", fleet_role(config));
     }
     for s in &config.sources {
         let (_, reads) = reads(s);
@@ -151,6 +152,16 @@ fn print_text(config: &Config, rules: &RuleSet) {
                 None => String::new(),
             }
         );
+    }
+}
+
+/// What a configuration with `[fleet]` is for: its sources make it an
+/// agent's, none the detector's (each command refuses the other's).
+fn fleet_role(config: &Config) -> &'static str {
+    if config.sources.is_empty() {
+        "detector (no [[source]]): `loginwatch run` consumes the fleet's stream; `loginwatch agent` refuses this file"
+    } else {
+        "agent ([[source]] listed): `loginwatch agent` publishes these sources; `loginwatch run` refuses this file"
     }
 }
 
@@ -243,6 +254,7 @@ fn checked_json(
             "stream": f.stream,
             "subject_prefix": f.subject_prefix,
             "decisions_bucket": f.decisions_bucket,
+            "role": if config.sources.is_empty() { "detector" } else { "agent" },
         })),
         "rules": loaded,
     })

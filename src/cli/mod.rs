@@ -110,8 +110,9 @@ takes it: a level (error, warn, info, debug, trace) or per-module directives \
     /// Fleet mode: read the sources as `run` does and publish their events to NATS JetStream.
     #[command(
         after_help = "Example:\n  loginwatch agent --config /etc/loginwatch/loginwatch.toml\n\n\
-The configuration needs a [fleet] table (url, and credentials if the server wants them);\n\
-`loginwatch config check` validates it."
+The configuration needs a [fleet] table (url, and credentials if the server wants them)\n\
+and [[source]] tables; `loginwatch config check` validates it. A [fleet] file without\n\
+sources is the detector's: `loginwatch run` consumes the agents' events."
     )]
     Agent(agent::Args),
     /// Parse log files and print one JSON auth event per line.

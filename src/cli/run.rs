@@ -58,7 +58,10 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     match daemon::run(config, opts) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(
-            e @ (DaemonError::Rules(_) | DaemonError::Format { .. } | DaemonError::Listen { .. }),
+            e @ (DaemonError::Rules(_)
+            | DaemonError::Format { .. }
+            | DaemonError::Listen { .. }
+            | DaemonError::Role(_)),
         ) => Err(CliError::Usage(e.to_string())),
         Err(e) => Err(CliError::Runtime(e.into())),
     }

@@ -317,6 +317,12 @@ fn validate(
     }
     if let Some(f) = &raw.fleet {
         c.fleet = super::fleet::fleet(cx, f, base, env);
+        // In fleet mode the file's [[source]]s are all there is: none makes
+        // it the detector's (`run` consumes the stream), not a daemon of
+        // the default auth.log.
+        if raw.source.is_empty() {
+            c.sources.clear();
+        }
     }
     c
 }

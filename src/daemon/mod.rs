@@ -17,6 +17,7 @@
 //! are `crate::app`'s, shared with the offline CLI.
 
 pub mod agent;
+pub mod detector;
 pub mod expiry;
 pub mod ingest;
 pub mod notify;
@@ -73,6 +74,9 @@ pub enum DaemonError {
     /// `loginwatch agent` with a configuration without `[fleet]`.
     #[error("the configuration has no [fleet] table: the agent needs its url (see docs/config.md)")]
     NoFleet,
+    /// A configuration for another role (an agent's given to `run`).
+    #[error("{0}")]
+    Role(String),
     #[error("{0}")]
     Fleet(#[from] crate::fleet::FleetError),
     #[error("{0}")]
@@ -136,10 +140,8 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let notifier = notify::Notifier::from_env();
     notifier.status("Starting: loading rules and state");
-    if config.fleet.is_some() {
-        // The detector that will consume the fleet's stream is not built yet.
-        info!("[fleet] is read by `loginwatch agent`; this daemon watches its own sources only.");
-    }
+    // With [fleet] (and no source) this daemon is the fleet's detector.
+    let fleet = detector::role(&config)?.cloned();
     let (rules, rules_dirs) = load_rules(&config).map_err(DaemonError::Rules)?;
     let rules = Arc::new(rules);
     info!(rules = rules.rules.len(), dirs = ?rules_dirs, mode = ?config.mode, "Rules loaded.");
@@ -181,7 +183,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         &rules,
         resume.parser_snapshots,
         resume.checkpoints,
-        resume.cursors,
+        resume.cursors.clone(),
         opts.from_end && first_start,
         &wake_tx,
     )?;
@@ -194,6 +196,23 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let status = Arc::new(Mutex::new(Vec::new()));
     let (reload_tx, reload_rx) = mpsc::channel();
     let heartbeat = notify::Heartbeat::default();
+    // The detector's consumer stops after the ingest thread's last commit,
+    // so that commit's acks are sent.
+    let feed_cancel = CancellationToken::new();
+    let (feed, feed_task) = match &fleet {
+        Some(f) => {
+            let (feed, task) = detector::start(
+                f,
+                &resume.cursors,
+                wake_tx.clone(),
+                clock.clone(),
+                feed_cancel.clone(),
+            )
+            .await?;
+            (Some(feed), Some(task))
+        }
+        None => (None, None),
+    };
     // Sample lines are kept only when something will quote them.
     let samples = samples::Samples::new(
         if alerting.is_some() {
@@ -205,6 +224,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     );
     let ingest = ingest::Ingest {
         source,
+        feed,
         lines: ingest::Lines::new(sources, samples, config.year, once),
         pipeline,
         housekeeping: ingest::Housekeeping::new(reload_rx, store.clone(), clock.clone()),
@@ -323,6 +343,10 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let joined = tokio::task::spawn_blocking(move || ingest_thread.join()).await;
     if !matches!(joined, Ok(Ok(()))) {
         warn!("Ingest thread ended abnormally.");
+    }
+    feed_cancel.cancel();
+    if let Some(t) = feed_task {
+        let _ = t.await;
     }
     let _ = reload_task.await;
     let _ = expiry_task.await;

@@ -4,11 +4,14 @@
 //! never touches NATS. With `[fleet]`, `loginwatch agent` on each host reads
 //! its sources, parses lines into events and publishes them to one JetStream
 //! stream (the agent's loop is `crate::daemon::agent`, which reuses the
-//! daemon's sources and parse stage). This module is the NATS side, below
-//! the daemon: the validated settings ([`FleetConfig`]), the connection
-//! ([`connect`]), the stream ([`stream`]), the subject layout and message
-//! ids ([`subject`]), the versioned wire form of an event ([`wire`]) and
-//! publishing with acknowledgements ([`publish`]).
+//! daemon's sources and parse stage). `loginwatch run` with `[fleet]` and
+//! no source is the detector: it consumes the stream and runs the daemon's
+//! pipeline on every host's events (`crate::daemon::detector`). This module
+//! is the NATS side, below the daemon: the validated settings
+//! ([`FleetConfig`]), the connection ([`connect`]), the stream ([`stream`]),
+//! the subject layout and message ids ([`subject`]), the versioned wire form
+//! of an event ([`wire`]), publishing with acknowledgements ([`publish`])
+//! and the detector's consumer ([`consume`]).
 //!
 //! ## Subjects, and how detectors will share the work
 //!
@@ -29,7 +32,12 @@
 //! partitions and takes a dead member's over by resuming its durable
 //! consumers (the consumer position and the rule state are committed
 //! together before the ack, as the daemon commits offsets with its rule
-//! state). A single detector simply consumes `<prefix>.>`. nats-server 2.9
+//! state). A single detector simply consumes `<prefix>.>`, which is what is
+//! built so far ([`consume`]: one durable consumer, no filter). The position
+//! a detector resumes from is the one committed in its own state database
+//! (the consumer is made anew from it at start), so a member taking over a
+//! dead one's partitions will need that member's committed rule state and
+//! positions in storage both can reach: a later step. nats-server 2.9
 //! (Debian 12) allows one filter subject per consumer, hence one consumer
 //! per partition; the partition is computed by the agent, so no server-side
 //! subject mapping is needed. The partition count is part of the wire
@@ -45,6 +53,7 @@
 //! ([`stream::DUPLICATE_WINDOW`]) drops what had been stored already.
 
 pub mod connect;
+pub mod consume;
 pub mod publish;
 pub mod stream;
 pub mod subject;

@@ -49,6 +49,13 @@ pub struct AgentOptions {
 /// Runs the agent until SIGTERM or Ctrl-C.
 pub fn run(config: Config, opts: AgentOptions) -> Result<(), DaemonError> {
     let fleet = config.fleet.clone().ok_or(DaemonError::NoFleet)?;
+    if config.sources.is_empty() {
+        return Err(DaemonError::Role(
+            "the configuration has [fleet] and no [[source]]: it is the detector's, run it with \
+             `loginwatch run`; an agent publishes the sources it lists (see docs/config.md)"
+                .into(),
+        ));
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

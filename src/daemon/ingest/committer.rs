@@ -35,6 +35,8 @@ struct Carry {
 pub(super) struct Input<'a> {
     pub pipeline: &'a mut Pipeline,
     pub source: &'a dyn Source,
+    /// The detector's stream position, committed with the rest.
+    pub feed: Option<&'a mut super::Feed>,
     pub lines: &'a mut Lines,
     /// Decisions made since the last commit; emptied by a successful one.
     pub pending: &'a mut Vec<Decision>,
@@ -172,6 +174,7 @@ impl Committer {
         let Input {
             pipeline,
             source,
+            mut feed,
             lines,
             pending,
         } = input;
@@ -197,7 +200,11 @@ impl Committer {
         let (engine, enrichment) = pipeline.engine_and_enrichment_mut();
         let mut batch = Batch {
             checkpoints: source.checkpoints(),
-            cursors: source.cursors(),
+            cursors: {
+                let mut c = source.cursors();
+                c.extend(feed.as_ref().and_then(|f| f.cursor()));
+                c
+            },
             seen_rows,
             engine_snapshot: Some(EngineSnapshot::Streamed(engine)),
             parser_snapshots,
@@ -249,6 +256,10 @@ impl Committer {
             }
         }
         drop(store);
+        // Committed: the stream's messages up to the position may be acked.
+        if let Some(f) = feed.as_mut() {
+            f.committed();
+        }
         let inventory = pipeline
             .enrichment()
             .inventory

@@ -23,6 +23,7 @@
 
 pub mod committer;
 pub mod exports;
+pub mod feed;
 pub mod housekeeping;
 pub mod lines;
 pub mod retry;
@@ -35,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 pub use committer::{Committer, CommitterParts};
+pub use feed::Feed;
 pub use housekeeping::Housekeeping;
 pub use lines::{Lines, SourceParse};
 
@@ -54,6 +56,9 @@ const BATCH_LINES: usize = 16 * 1024;
 /// The ingest thread: its stages, and what wakes and stops it.
 pub struct Ingest {
     pub source: Box<dyn Source>,
+    /// The detector's input (`loginwatch run` with `[fleet]`): the fleet's
+    /// events from the stream, beside the local sources (none then).
+    pub feed: Option<Feed>,
     pub lines: Lines,
     /// Enrichment, account facts and the rules: the core `replay` runs too.
     pub pipeline: Pipeline,
@@ -92,6 +97,7 @@ impl Ingest {
                 let input = Input {
                     pipeline: &mut self.pipeline,
                     source: self.source.as_ref(),
+                    feed: self.feed.as_mut(),
                     lines: &mut self.lines,
                     pending: &mut pending,
                 };
@@ -118,6 +124,7 @@ impl Ingest {
             let input = Input {
                 pipeline: &mut self.pipeline,
                 source: self.source.as_ref(),
+                feed: self.feed.as_mut(),
                 lines: &mut self.lines,
                 pending: &mut pending,
             };
@@ -147,11 +154,19 @@ impl Ingest {
             source,
             lines,
             pipeline,
+            feed,
+            metrics,
             ..
         } = self;
         let result = source.poll(BATCH_LINES, &mut |line| {
             lines.handle(line, pipeline, now, &mut counts, &mut made);
         });
+        let fed = feed.as_mut().map_or_else(Default::default, |f| {
+            f.drain(BATCH_LINES, pipeline, metrics, &mut made)
+        });
+        if fed.advanced > 0 {
+            self.committer.mark_dirty();
+        }
         for ev in &result.events {
             ev.log();
             if let TailEvent::Completed { source, file, path } = ev {
@@ -178,7 +193,7 @@ impl Ingest {
             }
             pending.extend(made);
         }
-        result.more
+        result.more || fed.taken == BATCH_LINES
     }
 
     /// Source health into metrics and `/readyz`; a missing file is logged once
