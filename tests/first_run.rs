@@ -20,7 +20,11 @@ fn target_dir() -> PathBuf {
 
 /// Runs `cmd` with a deadline; returns (success, stdout, stderr).
 fn run_with_deadline(cmd: &mut Command, limit: Duration) -> (bool, String, String) {
+    use std::os::unix::process::CommandExt as _;
     let mut child = cmd
+        // A group of its own, so a deadline ends the cargo build under the
+        // script too, not only the shell.
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -44,6 +48,9 @@ fn run_with_deadline(cmd: &mut Command, limit: Duration) -> (bool, String, Strin
             break s;
         }
         if Instant::now() > deadline {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
             let _ = child.kill();
             let _ = child.wait();
             panic!(
