@@ -21,9 +21,41 @@ const HOSTILE: [&str; 3] = [
 ];
 
 /// An sshd line stamped `secs_ago` seconds before now.
-fn line(secs_ago: i64, pid: u32, msg: &str) -> String {
+pub(crate) fn line(secs_ago: i64, pid: u32, msg: &str) -> String {
     let t = (chrono::Utc::now() - chrono::Duration::seconds(secs_ago)).to_rfc3339();
     format!("{t} web1 sshd[{pid}]: {msg}")
+}
+
+/// alice logs in from her desk (192.0.2.30), then mistypes her ID
+/// (full-width) once and her password five times from the same desk: a lock
+/// the assessment calls her own typos.
+pub(crate) fn alice_typos() -> Vec<String> {
+    let mut lines = vec![line(
+        900,
+        100,
+        "Accepted password for alice from 192.0.2.30 port 50000 ssh2",
+    )];
+    lines.push(line(
+        300,
+        101,
+        "Invalid user ａｌｉｃｅ from 192.0.2.30 port 50001",
+    ));
+    lines.push(line(
+        300,
+        101,
+        "Failed password for invalid user ａｌｉｃｅ from 192.0.2.30 port 50001 ssh2",
+    ));
+    for i in 0..5u32 {
+        lines.push(line(
+            120,
+            200 + i,
+            &format!(
+                "Failed password for alice from 192.0.2.30 port {} ssh2",
+                51000 + i
+            ),
+        ));
+    }
+    lines
 }
 
 /// `k=v&...` percent-encoded, as a browser sends a form.
@@ -134,33 +166,8 @@ fn the_helpdesk_page_signs_in_finds_alice_shows_why_and_unlocks_with_an_audit() 
     let dir = setup("30m");
     let log = dir.path().join("auth.log");
     let d = Daemon::start(dir.path());
-    // alice logs in from her desk, then mistypes her ID (full-width) and her
-    // password five times from the same desk; attackers' names are locked too.
-    let mut lines = vec![line(
-        900,
-        100,
-        "Accepted password for alice from 192.0.2.30 port 50000 ssh2",
-    )];
-    lines.push(line(
-        300,
-        101,
-        "Invalid user ａｌｉｃｅ from 192.0.2.30 port 50001",
-    ));
-    lines.push(line(
-        300,
-        101,
-        "Failed password for invalid user ａｌｉｃｅ from 192.0.2.30 port 50001 ssh2",
-    ));
-    for i in 0..5u32 {
-        lines.push(line(
-            120,
-            200 + i,
-            &format!(
-                "Failed password for alice from 192.0.2.30 port {} ssh2",
-                51000 + i
-            ),
-        ));
-    }
+    // alice's own typos; attackers' names are locked too.
+    let mut lines = alice_typos();
     for (n, name) in HOSTILE.iter().enumerate() {
         for i in 0..5u32 {
             lines.push(line(

@@ -14,16 +14,11 @@ use std::time::Duration;
 use loginwatch::escape::Escaped;
 use serde_json::{Value, json};
 
+use crate::ui::line;
 use crate::util::browser::{Chrome, Lang};
 use crate::util::daemon::{Daemon, TOKEN, append, setup};
 use crate::util::foreign::ForeignPage;
 use crate::util::{http, repo, wait_for};
-
-/// An sshd line stamped `secs_ago` seconds before now.
-fn line(secs_ago: i64, pid: u32, msg: &str) -> String {
-    let t = (chrono::Utc::now() - chrono::Duration::seconds(secs_ago)).to_rfc3339();
-    format!("{t} web1 sshd[{pid}]: {msg}")
-}
 
 /// alice logs in from her desk (192.0.2.30) twice a day through the last
 /// week (one wrong password among them), then mistypes her ID (full-width)
@@ -49,33 +44,7 @@ fn alice_typos() -> Vec<String> {
             ));
         }
     }
-    lines.extend([
-        line(
-            900,
-            100,
-            "Accepted password for alice from 192.0.2.30 port 50000 ssh2",
-        ),
-        line(
-            300,
-            101,
-            "Invalid user ａｌｉｃｅ from 192.0.2.30 port 50001",
-        ),
-        line(
-            300,
-            101,
-            "Failed password for invalid user ａｌｉｃｅ from 192.0.2.30 port 50001 ssh2",
-        ),
-    ]);
-    for i in 0..5u32 {
-        lines.push(line(
-            120,
-            200 + i,
-            &format!(
-                "Failed password for alice from 192.0.2.30 port {} ssh2",
-                51000 + i
-            ),
-        ));
-    }
+    lines.extend(crate::ui::alice_typos());
     lines
 }
 
