@@ -46,14 +46,25 @@ impl Services {
         dry_run: bool,
         clock: Arc<dyn Clock>,
     ) -> Result<Services, AlertingError> {
-        Services::build(config, store, dry_run, false, clock)
+        Services::build(config, store, dry_run, false, clock, true)
+    }
+
+    /// The services of a fleet agent applying the detector's decisions: the
+    /// same enforcement (safety filter, actions, audit) and no alerting: the
+    /// detector alerts for the fleet, once.
+    pub fn enforcing(
+        config: &Config,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Services, AlertingError> {
+        Services::build(config, store, false, false, clock, false)
     }
 
     /// The services for a command run with the daemon stopped: the same as
     /// the daemon's, except that an action (an unlock's inverse actions) is
     /// waited for, since the command exits right after.
     pub fn offline(config: &Config, store: Store) -> Result<Services, AlertingError> {
-        Services::build(config, store, false, true, Arc::new(SystemClock))
+        Services::build(config, store, false, true, Arc::new(SystemClock), true)
     }
 
     /// The admin API's backend over these services; `status` is the
@@ -75,8 +86,13 @@ impl Services {
         dry_run: bool,
         wait: bool,
         clock: Arc<dyn Clock>,
+        alerts: bool,
     ) -> Result<Services, AlertingError> {
-        let alerting = Alerting::new(config)?.map(Arc::new);
+        let alerting = if alerts {
+            Alerting::new(config)?.map(Arc::new)
+        } else {
+            None
+        };
         let store = Arc::new(Mutex::new(store));
         // `detect_own = false`: the configured own_addresses only.
         let detected = if config.safety.detect_own {

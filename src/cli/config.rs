@@ -254,6 +254,7 @@ fn checked_json(
             "stream": f.stream,
             "subject_prefix": f.subject_prefix,
             "decisions_bucket": f.decisions_bucket,
+            "decisions_replicas": f.decisions_replicas,
             "role": if config.sources.is_empty() { "detector" } else { "agent" },
         })),
         "rules": loaded,

@@ -34,6 +34,7 @@ pub struct RawFleet {
     pub stream: Option<Spanned<String>>,
     pub subject_prefix: Option<Spanned<String>>,
     pub decisions_bucket: Option<Spanned<String>>,
+    pub decisions_replicas: Option<Spanned<i64>>,
 }
 
 /// The validated table; `None` when it has errors (each recorded at its line).
@@ -80,6 +81,20 @@ pub(super) fn fleet(
         &raw.decisions_bucket,
         fleet::DEFAULT_DECISIONS_BUCKET,
     );
+    let decisions_replicas = match &raw.decisions_replicas {
+        Some(r) if !(1..=5).contains(r.get_ref()) => {
+            cx.err(
+                r.span(),
+                format!(
+                    "decisions_replicas {}: 1 to 5 (JetStream keeps at most 5 copies)",
+                    r.get_ref()
+                ),
+            );
+            1
+        }
+        Some(r) => *r.get_ref() as usize,
+        None => 1,
+    };
     let subject_prefix = match &raw.subject_prefix {
         Some(p) if !p.get_ref().split('.').all(fleet::is_name) => {
             cx.err(
@@ -103,6 +118,7 @@ pub(super) fn fleet(
         stream,
         subject_prefix,
         decisions_bucket,
+        decisions_replicas,
     })
 }
 

@@ -3,11 +3,14 @@
 //! safety filter, alerts, state, API); its input is the fleet's stream
 //! instead of local files: a consumer task (`crate::fleet::consume`) hands
 //! the messages to the ingest thread's [`Feed`], whose position is committed
-//! with the rule state and acknowledged after the commit.
+//! with the rule state and acknowledged after the commit. Its decisions go
+//! out to the fleet's key-value bucket ([`bucket`]), which the agents enforce.
 //!
 //! A configuration with `[fleet]` and sources is an agent's: `run` refuses
 //! it rather than guess which role was meant (a host that both publishes
 //! and watches its own lines would count them twice).
+
+pub mod bucket;
 
 use std::sync::Arc;
 use std::sync::mpsc::Sender;

@@ -249,6 +249,16 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         .name("ingest".into())
         .spawn(move || ingest.run())?;
 
+    // The detector keeps the fleet's decisions bucket equal to its state.
+    let bucket_task = fleet.as_ref().map(|f| {
+        tokio::spawn(detector::bucket::run(
+            f.clone(),
+            f.decisions_replicas,
+            store.clone(),
+            clock.clone(),
+            cancel.clone(),
+        ))
+    });
     let expiry_task = tokio::spawn(expiry::run(
         store.clone(),
         metrics.clone(),
@@ -350,6 +360,9 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     }
     let _ = reload_task.await;
     let _ = expiry_task.await;
+    if let Some(t) = bucket_task {
+        let _ = t.await;
+    }
     if let Some(t) = delivery_task {
         let _ = t.await;
     }

@@ -10,8 +10,9 @@
 //! is the NATS side, below the daemon: the validated settings
 //! ([`FleetConfig`]), the connection ([`connect`]), the stream ([`stream`]),
 //! the subject layout and message ids ([`subject`]), the versioned wire form
-//! of an event ([`wire`]), publishing with acknowledgements ([`publish`])
-//! and the detector's consumer ([`consume`]).
+//! of an event ([`wire`]), publishing with acknowledgements ([`publish`]),
+//! the detector's consumer ([`consume`]) and the bucket of the fleet's
+//! decisions with its wire form ([`decisions`]).
 //!
 //! ## Subjects, and how detectors will share the work
 //!
@@ -54,6 +55,7 @@
 
 pub mod connect;
 pub mod consume;
+pub mod decisions;
 pub mod publish;
 pub mod stream;
 pub mod subject;
@@ -69,7 +71,7 @@ pub use publish::{Outgoing, Publisher};
 pub const DEFAULT_STREAM: &str = "LOGINWATCH_EVENTS";
 /// Default `[fleet] subject_prefix`.
 pub const DEFAULT_SUBJECT_PREFIX: &str = "loginwatch.events";
-/// Default `[fleet] decisions_bucket` (used by the fleet's decisions, next).
+/// Default `[fleet] decisions_bucket`.
 pub const DEFAULT_DECISIONS_BUCKET: &str = "loginwatch_decisions";
 
 /// A value that must not be printed: its `Debug` shows only that it is set.
@@ -113,8 +115,10 @@ pub struct FleetConfig {
     pub stream: String,
     /// The subjects' first tokens (`loginwatch.events`).
     pub subject_prefix: String,
-    /// The key-value bucket of the fleet's decisions.
+    /// The key-value bucket of the fleet's decisions ([`decisions`]).
     pub decisions_bucket: String,
+    /// Copies of the bucket the detector asks for when it creates it (1 to 5).
+    pub decisions_replicas: usize,
 }
 
 /// Why fleet mode could not do its work.

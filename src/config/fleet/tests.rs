@@ -28,6 +28,7 @@ fn defaults_and_every_key() {
     assert_eq!(f.stream, "LOGINWATCH_EVENTS");
     assert_eq!(f.subject_prefix, "loginwatch.events");
     assert_eq!(f.decisions_bucket, "loginwatch_decisions");
+    assert_eq!(f.decisions_replicas, 1);
     assert_eq!(f.auth, Auth::None);
     assert!(crate::fleet::is_name(&f.host), "{}", f.host);
 
@@ -43,6 +44,7 @@ tls_ca = "ca.pem"
 stream = "EV"
 subject_prefix = "acme.lw"
 decisions_bucket = "dec"
+decisions_replicas = 3
 "#;
     let f = load_in(d.path(), text).unwrap().fleet.unwrap();
     assert_eq!(f.servers.len(), 2);
@@ -60,6 +62,7 @@ decisions_bucket = "dec"
         ("EV", "acme.lw")
     );
     assert_eq!(f.decisions_bucket, "dec");
+    assert_eq!(f.decisions_replicas, 3);
 
     let text = "[fleet]\nurl = \"nats://h\"\nuser = \"a\"\npassword_env = \"NATS_PW\"\n";
     let f = load_in(d.path(), text).unwrap().fleet.unwrap();
@@ -94,12 +97,13 @@ password_file = "pw"
 nkey_file = "seed"
 stream = "A.B"
 subject_prefix = "a.*"
+decisions_replicas = 0
 colour = "blue"
 "#;
     let errs = errors(d.path(), text);
     // An unknown key fails the table's deserialization at its line.
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert_eq!(errs[0].0, Some(10));
+    assert_eq!(errs[0].0, Some(11));
     assert!(errs[0].1.contains("colour"), "{errs:?}");
 
     let text = text.replace("colour = \"blue\"\n", "");
@@ -116,7 +120,8 @@ colour = "blue"
     at(7, "user and nkey_file are both set");
     at(8, "stream \"A.B\"");
     at(9, "subject_prefix");
-    assert_eq!(errs.len(), 5, "{errs:?}");
+    at(10, "decisions_replicas 0: 1 to 5");
+    assert_eq!(errs.len(), 6, "{errs:?}");
 }
 
 #[test]

@@ -16,8 +16,13 @@
 //! nothing more is read: a file waits in its file, the journal in the
 //! journal. Still to come (issue 16): a bounded disk buffer for the sources
 //! that cannot wait (network syslog drops what its queue cannot hold, and
-//! counts it), `/readyz` and metrics, and applying the fleet's decisions.
+//! counts it), `/readyz` and metrics.
+//!
+//! Beside the loop, the agent applies the fleet's decisions to its host
+//! ([`enforce`]): the detector's bucket watched, locks enforced with this
+//! host's actions and safety filter, recorded in its state database.
 
+pub mod enforce;
 pub mod position;
 
 use std::sync::Arc;
@@ -107,7 +112,7 @@ async fn run_async(
     let mut lines = Lines::new(parsers, samples, config.year, once);
 
     let client = fleet::connect(&fleet, &format!("loginwatch-agent {}", fleet.host)).await?;
-    let mut publisher = Publisher::new(client, fleet.clone());
+    let mut publisher = Publisher::new(client.clone(), fleet.clone());
     info!(
         host = %fleet.host,
         servers = %fleet.servers.join(","),
@@ -126,6 +131,7 @@ async fn run_async(
             cancel.cancel();
         });
     }
+    let enforcing = enforce::start(&config, &fleet, client, clock.clone(), cancel.clone())?;
     while !cancel.is_cancelled() {
         let mut counts = BatchCounts::default();
         let mut out: Vec<Outgoing> = Vec::new();
@@ -190,6 +196,10 @@ async fn run_async(
         }
     }
     drop(watcher);
+    cancel.cancel();
+    for t in enforcing {
+        let _ = t.await;
+    }
     info!("Stopped.");
     Ok(())
 }

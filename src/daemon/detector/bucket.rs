@@ -1,0 +1,245 @@
+//! The detector's side of the fleet's decisions: the key-value bucket is kept
+//! equal to the locks in the detector's state database.
+//!
+//! ## Why a re-sync, not an outbox
+//!
+//! Decisions reach the state by three paths (the ingest thread's commit,
+//! the expiry task, an admin's unlock through the API, the helpdesk page or
+//! the CLI with the daemon running), each its own transaction. Rather than
+//! make each of them also write an outbox row, this task treats the state as
+//! the truth and the bucket as a copy of it, and repairs the copy:
+//!
+//! - at start it reads what the bucket holds (every key's latest value);
+//! - then, every [`PASS`], it reads the active locks from the state and puts
+//!   each one whose value in the bucket differs (a new decision, one the
+//!   bucket missed, one written by an older layout); every key the bucket
+//!   holds as active that the state no longer holds active is put as lifted,
+//!   with how, when and by whom from the state's record (or as `gone` when the
+//!   state does not know it at all, e.g. after a state reset);
+//! - a put that fails (NATS down) is retried at the next pass, with a
+//!   growing pause; what the bucket accepted is remembered only once acked.
+//!
+//! So a decision appears in the bucket only after its commit (the task reads
+//! committed rows through the daemon's own connection), never one the
+//! detector could lose in a crash; and after a crash or restart at any
+//! point, the first pass makes the bucket's active decisions equal to the
+//! state's again. The cost is a small query of the active locks twice a
+//! second and a propagation delay of up to [`PASS`]. An unchanged decision is
+//! never put again (values are compared byte for byte), so a restart does
+//! not rewrite the bucket and agents see one revision per change.
+//!
+//! Only locks (lock, block, disable) are published: alerts and reset
+//! requests enforce nothing on a host. A lifted key stays in the bucket with
+//! the lift as its value, so an agent that was down across the lift still
+//! undoes what it applied.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv};
+use futures_util::StreamExt as _;
+use tracing::{info, warn};
+
+use crate::clock::Clock;
+use crate::fleet::decisions::{self, How, State, WireDecision};
+use crate::fleet::{self, FleetConfig, FleetError};
+use crate::state::{DecisionFilter, DecisionRecord, LockStatus, Store};
+
+/// Time between two passes.
+pub const PASS: Duration = Duration::from_millis(500);
+
+/// What the bucket holds, as far as this detector knows: key → value bytes
+/// and, when the value could be read, the decision's id and whether it is
+/// active.
+#[derive(Debug, Default)]
+struct Mirror {
+    values: HashMap<String, (Vec<u8>, Option<(String, bool)>)>,
+}
+
+impl Mirror {
+    fn set(&mut self, key: String, bytes: Vec<u8>) {
+        let read = WireDecision::decode(&bytes)
+            .ok()
+            .map(|w| (w.decision.id, w.state == State::Active));
+        self.values.insert(key, (bytes, read));
+    }
+}
+
+/// Runs until `cancel`: connects, then keeps the bucket equal to the state.
+pub async fn run(
+    fleet: FleetConfig,
+    replicas: usize,
+    store: Arc<Mutex<Store>>,
+    clock: Arc<dyn Clock>,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    let client =
+        match fleet::connect(&fleet, &format!("loginwatch-detector-kv {}", fleet.host)).await {
+            Ok(c) => c,
+            Err(e) => {
+                warn!(error = %e, "The fleet's decisions will not be published.");
+                return;
+            }
+        };
+    let js = jetstream::new(client);
+    let mut bucket: Option<(kv::Store, Mirror)> = None;
+    let mut failures = 0u32;
+    loop {
+        let result = match bucket.as_mut() {
+            None => load(&js, &fleet, replicas).await.map(|b| {
+                info!(
+                    bucket = %fleet.decisions_bucket,
+                    keys = b.1.values.len(),
+                    "Fleet decisions: the bucket read, keeping it equal to the state."
+                );
+                bucket = Some(b);
+            }),
+            Some((kv, mirror)) => pass(kv, mirror, &fleet.host, &store, clock.as_ref()).await,
+        };
+        let pause = match result {
+            Ok(()) => {
+                if failures > 0 {
+                    info!(failures, "Fleet decisions: the bucket takes puts again.");
+                }
+                failures = 0;
+                PASS
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                if failures.is_power_of_two() {
+                    warn!(error = %e, failures, "Fleet decisions: the bucket is not up to date; retrying.");
+                }
+                decisions::backoff(failures)
+            }
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// The bucket (created when missing) and its current values.
+async fn load(
+    js: &jetstream::Context,
+    fleet: &FleetConfig,
+    replicas: usize,
+) -> Result<(kv::Store, Mirror), FleetError> {
+    let kv = decisions::ensure(js, fleet, replicas).await?;
+    let err = |e: &dyn std::fmt::Display| FleetError::Publish(format!("read the bucket: {e}"));
+    let mut keys = kv.keys().await.map_err(|e| err(&e))?;
+    let mut mirror = Mirror::default();
+    while let Some(k) = keys.next().await {
+        let k = k.map_err(|e| err(&e))?;
+        if let Some(bytes) = kv.get(k.clone()).await.map_err(|e| err(&e))? {
+            mirror.set(k, bytes.to_vec());
+        }
+    }
+    Ok((kv, mirror))
+}
+
+/// One pass: the puts that make the bucket equal to the state, each
+/// remembered once the bucket accepted it.
+async fn pass(
+    kv: &kv::Store,
+    mirror: &mut Mirror,
+    detector: &str,
+    store: &Arc<Mutex<Store>>,
+    clock: &dyn Clock,
+) -> Result<(), FleetError> {
+    let stale: Vec<String> = mirror
+        .values
+        .values()
+        .filter_map(|(_, r)| r.as_ref())
+        .filter(|(_, active)| *active)
+        .map(|(id, _)| id.clone())
+        .collect();
+    let store = store.clone();
+    let read = tokio::task::spawn_blocking(move || read_state(&store, &stale))
+        .await
+        .map_err(|e| FleetError::Publish(e.to_string()))??;
+    let now = clock.now();
+    for (key, bytes) in changes(mirror, &read, detector, now) {
+        kv.put(&key, bytes.clone().into())
+            .await
+            .map_err(|e| FleetError::Publish(format!("put {key}: {e}")))?;
+        mirror.set(key, bytes);
+    }
+    Ok(())
+}
+
+/// The state as a pass reads it: the active locks, and the records of the
+/// ids the bucket holds as active (`None`: unknown to the state).
+struct Read {
+    active: Vec<DecisionRecord>,
+    stale: Vec<(String, Option<DecisionRecord>)>,
+}
+
+fn read_state(store: &Mutex<Store>, stale: &[String]) -> Result<Read, FleetError> {
+    let state = |e: &dyn std::fmt::Display| FleetError::Publish(format!("read the state: {e}"));
+    let s = store
+        .lock()
+        .map_err(|_| state(&"the state store is poisoned"))?;
+    let active = s
+        .decisions(&DecisionFilter {
+            active_only: true,
+            locks_only: true,
+            ..DecisionFilter::default()
+        })
+        .map_err(|e| state(&e))?;
+    let mut out = Vec::new();
+    for id in stale {
+        if active.iter().any(|r| &r.decision.id == id) {
+            continue;
+        }
+        out.push((id.clone(), s.decision(id).map_err(|e| state(&e))?));
+    }
+    Ok(Read { active, stale: out })
+}
+
+/// The puts that make the bucket (`mirror`) equal to the state (`read`).
+fn changes(
+    mirror: &Mirror,
+    read: &Read,
+    detector: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let differs = |key: &str, bytes: &[u8]| {
+        mirror
+            .values
+            .get(key)
+            .is_none_or(|(held, _)| held.as_slice() != bytes)
+    };
+    for rec in &read.active {
+        let key = decisions::key(&rec.decision.id);
+        let bytes = WireDecision::of(rec, detector).encode();
+        if differs(&key, &bytes) {
+            out.push((key, bytes));
+        }
+    }
+    for (id, rec) in &read.stale {
+        let key = decisions::key(id);
+        let wire = match rec {
+            Some(r) if r.status != LockStatus::Active => WireDecision::of(r, detector),
+            // Active but no longer a lock cannot happen; unknown: gone.
+            _ => match mirror
+                .values
+                .get(&key)
+                .and_then(|(b, _)| WireDecision::decode(b).ok())
+            {
+                Some(w) => w.lift(now, How::Gone, "not in the detector's state"),
+                None => continue,
+            },
+        };
+        let bytes = wire.encode();
+        if differs(&key, &bytes) {
+            out.push((key, bytes));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
