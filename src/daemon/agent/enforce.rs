@@ -335,7 +335,8 @@ async fn watch_once(
         stream: format!("KV_{}", fleet.decisions_bucket),
         error: e.to_string(),
     };
-    let mut entries = store.watch_all().await.map_err(|e| err(&e))?;
+    // Every key's latest value first (`watch_all` would start at new ones).
+    let mut entries = store.watch_with_history(">").await.map_err(|e| err(&e))?;
     info!(bucket = %fleet.decisions_bucket, after_revision = applier.applied(), "Fleet decisions: watching the bucket.");
     *failures = 0;
     loop {

@@ -54,7 +54,16 @@ pub const PASS: Duration = Duration::from_millis(500);
 /// active.
 #[derive(Debug, Default)]
 struct Mirror {
-    values: HashMap<String, (Vec<u8>, Option<(String, bool)>)>,
+    values: HashMap<String, Held>,
+}
+
+/// One key's value in the bucket.
+#[derive(Debug)]
+struct Held {
+    bytes: Vec<u8>,
+    /// The decision's id and whether it is active; `None` when the value
+    /// could not be read (another layout).
+    read: Option<(String, bool)>,
 }
 
 impl Mirror {
@@ -62,7 +71,7 @@ impl Mirror {
         let read = WireDecision::decode(&bytes)
             .ok()
             .map(|w| (w.decision.id, w.state == State::Active));
-        self.values.insert(key, (bytes, read));
+        self.values.insert(key, Held { bytes, read });
     }
 }
 
@@ -151,7 +160,7 @@ async fn pass(
     let stale: Vec<String> = mirror
         .values
         .values()
-        .filter_map(|(_, r)| r.as_ref())
+        .filter_map(|h| h.read.as_ref())
         .filter(|(_, active)| *active)
         .map(|(id, _)| id.clone())
         .collect();
@@ -210,7 +219,7 @@ fn changes(
         mirror
             .values
             .get(key)
-            .is_none_or(|(held, _)| held.as_slice() != bytes)
+            .is_none_or(|h| h.bytes.as_slice() != bytes)
     };
     for rec in &read.active {
         let key = decisions::key(&rec.decision.id);
@@ -227,7 +236,7 @@ fn changes(
             _ => match mirror
                 .values
                 .get(&key)
-                .and_then(|(b, _)| WireDecision::decode(b).ok())
+                .and_then(|h| WireDecision::decode(&h.bytes).ok())
             {
                 Some(w) => w.lift(now, How::Gone, "not in the detector's state"),
                 None => continue,

@@ -45,7 +45,7 @@ fn a_new_lock_is_put_once_and_its_unlock_once() {
     assert_eq!(w.state, State::Lifted);
     assert_eq!(w.lifted.as_ref().unwrap().by.as_deref(), Some("ann"));
     apply(&mut m, puts);
-    assert_eq!(m.values["aa01"].1, Some(("aa01".into(), false)));
+    assert_eq!(m.values["aa01"].read, Some(("aa01".into(), false)));
 }
 
 #[test]
@@ -67,7 +67,7 @@ fn a_key_the_state_does_not_know_is_lifted_as_gone() {
 fn a_value_of_another_layout_is_replaced_by_the_state_s() {
     let mut m = Mirror::default();
     m.set("cc03".into(), b"{\"v\":9}".to_vec());
-    assert_eq!(m.values["cc03"].1, None);
+    assert_eq!(m.values["cc03"].read, None);
     let read = Read {
         active: vec![rec("cc03", LockStatus::Active)],
         stale: vec![],
