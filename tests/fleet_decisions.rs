@@ -244,6 +244,9 @@ fn a_lock_from_two_hosts_runs_on_every_host_once_and_its_unlock_everywhere() {
         },
     );
 
+    // A value of a later layout is refused by every agent, which goes on.
+    put_raw(&url, "from-the-future", br#"{"v":2,"decision":{}}"#);
+
     // The unlock through the detector's API reaches every host.
     let r = http::post(det.url(&format!("/api/v1/decisions/{id}/unlock")))
         .bearer(&det.token())
@@ -264,6 +267,15 @@ fn a_lock_from_two_hosts_runs_on_every_host_once_and_its_unlock_everywhere() {
             (h.ran("lock alice"), h.ran("unlock alice")),
             (1, 1),
             "host {}",
+            h.name
+        );
+    }
+    for h in &hosts {
+        let log = h.logs();
+        assert!(
+            log.contains("Fleet decision skipped: not a decision of this layout.")
+                && log.contains("decision layout version 2"),
+            "host {}: {log}",
             h.name
         );
     }
@@ -331,4 +343,69 @@ fn a_lock_ends_on_every_host_by_its_own_expiry_while_the_detector_is_down() {
         let trail = h.audit(&id);
         assert!(trail.iter().any(|w| w == "expired"), "{trail:?}");
     }
+}
+
+/// Puts `bytes` under `key`, as another writer of the bucket would.
+fn put_raw(url: &str, key: &str, bytes: &'static [u8]) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(url).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let kv = js.get_key_value(BUCKET).await.unwrap();
+        kv.put(key, bytes.into()).await.unwrap();
+    })
+}
+
+/// With the detector down: deletes `gone`'s key and puts `stray` (a value
+/// whose decision the detector's state never had) under its id.
+fn tamper(url: &str, gone: &str, stray: &Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(url).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let kv = js.get_key_value(BUCKET).await.unwrap();
+        kv.delete(gone).await.unwrap();
+        let key = stray["decision"]["id"].as_str().unwrap();
+        kv.put(key, stray.to_string().into()).await.unwrap();
+    })
+}
+
+#[test]
+fn a_restarted_detector_makes_the_bucket_equal_to_its_state_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let test = "fleet_decisions::a_restarted_detector_makes_the_bucket_equal_to_its_state_again";
+    let Some(nats) = Nats::start(test, tmp.path()) else {
+        return;
+    };
+    let url = nats.url();
+    let det_dir = detector_dir(&url, "30m");
+    let det = Daemon::start(det_dir.path());
+    let mut host = Host::new(&url, "a").start();
+    host.append(&failures("a", "carol", 0, 5));
+    let id = lock_of(&det, "carol")["id"].as_str().unwrap().to_owned();
+    let active = wait_bucket_state(&url, &id, "active");
+    host.wait_ran("lock carol");
+    // Everything stops; meanwhile the bucket loses carol's key and gains
+    // an active decision the detector never made.
+    drop(host.agent.take());
+    det.kill9();
+    let mut stray = active.clone();
+    stray["decision"]["id"] = "ffff0000ffff0000".into();
+    stray["decision"]["target"]["user"] = "mallory".into();
+    tamper(&url, &id, &stray);
+    assert!(bucket_value(&url, &id).is_none());
+
+    // Restarted, the detector puts its lock back and lifts the stranger.
+    let _det = Daemon::start(det_dir.path());
+    let back = wait_bucket_state(&url, &id, "active");
+    assert_eq!(back["decision"], active["decision"]);
+    let gone = wait_bucket_state(&url, "ffff0000ffff0000", "lifted");
+    assert_eq!(gone["lifted"]["how"], "gone", "{gone}");
+    assert_eq!(gone["decision"]["target"]["user"], "mallory");
 }

@@ -99,3 +99,24 @@ fn keys_are_ids_or_their_hex() {
     assert_eq!(key(""), "x");
     assert_eq!(key("é"), "xc3a9");
 }
+
+#[test]
+fn the_bucket_is_the_stream_a_kv_client_expects() {
+    let fleet = FleetConfig {
+        servers: vec!["nats://127.0.0.1:4222".into()],
+        host: "det".into(),
+        auth: crate::fleet::Auth::None,
+        tls_ca: None,
+        stream: "EV".into(),
+        subject_prefix: "lw".into(),
+        decisions_bucket: "dec".into(),
+        decisions_replicas: 3,
+    };
+    let c = config(&fleet, fleet.decisions_replicas);
+    assert_eq!(c.name, "KV_dec");
+    assert_eq!(c.subjects, ["$KV.dec.>"]);
+    assert_eq!(c.max_messages_per_subject, HISTORY);
+    assert_eq!(c.num_replicas, 3);
+    assert!(c.allow_rollup && c.allow_direct && c.deny_delete && !c.deny_purge);
+    assert_eq!(config(&fleet, 0).num_replicas, 1);
+}
