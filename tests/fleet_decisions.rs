@@ -114,6 +114,21 @@ impl Host {
         out
     }
 
+    /// The bucket revision this agent's state records as handled.
+    fn revision(&self) -> u64 {
+        let Ok(s) = loginwatch::state::Store::open_read_only(&self.dir.path().join("state.db"))
+        else {
+            return 0;
+        };
+        s.load_resume()
+            .unwrap()
+            .cursors
+            .iter()
+            .find(|c| c.source.starts_with("fleet-decisions:"))
+            .and_then(|c| c.cursor.rsplit_once(':')?.1.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// The audit trail of `id` in this agent's own state: `what` of each line.
     fn audit(&self, id: &str) -> Vec<String> {
         let s =
@@ -391,6 +406,16 @@ fn a_restarted_detector_makes_the_bucket_equal_to_its_state_again() {
     let id = lock_of(&det, "carol")["id"].as_str().unwrap().to_owned();
     let active = wait_bucket_state(&url, &id, "active");
     host.wait_ran("lock carol");
+    // Values the agent skips raise its revision cursor above what a bucket
+    // made anew will number its first values.
+    for k in ["junk-0", "junk-1", "junk-2", "junk-3", "junk-4"] {
+        put_raw(&url, k, br#"{"v":2}"#);
+    }
+    wait_for(
+        "the agent to pass the junk",
+        Duration::from_secs(60),
+        || (host.revision() >= 6).then_some(()),
+    );
     // Everything stops; meanwhile the bucket loses carol's key and gains
     // an active decision the detector never made.
     drop(host.agent.take());
@@ -408,4 +433,35 @@ fn a_restarted_detector_makes_the_bucket_equal_to_its_state_again() {
     let gone = wait_bucket_state(&url, "ffff0000ffff0000", "lifted");
     assert_eq!(gone["lifted"]["how"], "gone", "{gone}");
     assert_eq!(gone["decision"]["target"]["user"], "mallory");
+
+    // The bucket lost while the detector runs: it is made anew and filled.
+    delete_bucket(&url);
+    let again = wait_for(
+        "carol's lock in a new bucket",
+        Duration::from_secs(60),
+        || {
+            bucket_value(&url, &id)
+                .filter(|v| v["state"] == "active" && bucket_value(&url, "junk-0").is_none())
+        },
+    );
+    assert_eq!(again["decision"], active["decision"]);
+    // The agent, back, counts the new bucket's revisions anew: a new lock
+    // (revision 2 there, below its cursor) runs; carol's does not again.
+    host.restart();
+    host.append(&failures("a", "dave", 10, 5));
+    host.wait_ran("lock dave");
+    assert_eq!(host.ran("lock carol"), 1);
+}
+
+/// Deletes the bucket (its stream), as a server that lost its disk would.
+fn delete_bucket(url: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(url).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        js.delete_stream(format!("KV_{BUCKET}")).await.unwrap();
+    })
 }

@@ -24,7 +24,10 @@
 //! bucket handled, a cursor committed with the decision it applied. At
 //! start the watch delivers every key's latest value again; those at or
 //! below the cursor are skipped without a look, the rest are checked
-//! against the recorded decisions. So a restarted agent runs no action
+//! against the recorded decisions. The cursor names the bucket's
+//! generation (when its stream was created) with the revision: a bucket
+//! lost and made anew numbers its revisions from 1 again, and its values
+//! are then all checked (the recorded decisions still keep each one once). So a restarted agent runs no action
 //! twice, and one started late applies what is active (a lock whose `until`
 //! has already passed is not applied at all).
 
@@ -75,6 +78,9 @@ pub struct Applier {
     inventory: Option<Arc<InventoryHandle>>,
     /// The name of the revision cursor in the state.
     cursor: String,
+    /// The bucket's generation (its stream's creation time) the revision
+    /// counts in.
+    generation: String,
     /// The highest revision handled.
     applied: u64,
     /// Values not read, since start.
@@ -91,20 +97,22 @@ impl Applier {
         bucket: &str,
     ) -> Result<Applier, StateError> {
         let cursor = format!("fleet-decisions:{bucket}");
-        let applied = {
+        let (generation, applied) = {
             let s = store.lock().map_err(|_| poisoned())?;
             s.load_resume()?
                 .cursors
                 .iter()
                 .find(|c| c.source == cursor)
-                .and_then(|c| c.cursor.parse().ok())
-                .unwrap_or(0)
+                .and_then(|c| c.cursor.split_once(':'))
+                .and_then(|(g, r)| Some((g.to_owned(), r.parse().ok()?)))
+                .unwrap_or_default()
         };
         Ok(Applier {
             store,
             enforcer,
             inventory,
             cursor,
+            generation,
             applied,
             malformed: 0,
         })
@@ -113,6 +121,22 @@ impl Applier {
     /// The highest revision handled.
     pub fn applied(&self) -> u64 {
         self.applied
+    }
+
+    /// The bucket about to be watched is of `generation`: another one than
+    /// the cursor's counts its revisions anew.
+    pub fn generation(&mut self, generation: &str) {
+        if self.generation != generation {
+            if !self.generation.is_empty() {
+                info!(
+                    was = %self.generation,
+                    now = %generation,
+                    "Fleet decisions: the bucket was made anew; every value is checked again."
+                );
+            }
+            self.generation = generation.to_owned();
+            self.applied = 0;
+        }
     }
 
     /// Values refused since start (another version, bad JSON).
@@ -234,7 +258,7 @@ impl Applier {
         let batch = Batch {
             cursors: vec![Cursor {
                 source: self.cursor.clone(),
-                cursor: revision.to_string(),
+                cursor: format!("{}:{revision}", self.generation),
             }],
             decisions,
             at: now,
@@ -336,6 +360,14 @@ async fn watch_once(
         error: e.to_string(),
     };
     // Every key's latest value first (`watch_all` would start at new ones).
+    applier.generation(
+        &store
+            .stream
+            .cached_info()
+            .created
+            .unix_timestamp_nanos()
+            .to_string(),
+    );
     let mut entries = store.watch_with_history(">").await.map_err(|e| err(&e))?;
     info!(bucket = %fleet.decisions_bucket, after_revision = applier.applied(), "Fleet decisions: watching the bucket.");
     *failures = 0;

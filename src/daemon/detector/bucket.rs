@@ -17,7 +17,11 @@
 //!   with how, when and by whom from the state's record (or as `gone` when the
 //!   state does not know it at all, e.g. after a state reset);
 //! - a put that fails (NATS down) is retried at the next pass, with a
-//!   growing pause; what the bucket accepted is remembered only once acked.
+//!   growing pause; what the bucket accepted is remembered only once acked;
+//! - every [`CHECK`] it asks for the bucket's last revision: when that is
+//!   not the one its own puts left (another writer, a bucket lost with its
+//!   server's disk and made anew), or after a failed put, it reads the
+//!   bucket again (creating it when missing) before the next pass.
 //!
 //! So a decision appears in the bucket only after its commit (the task reads
 //! committed rows through the daemon's own connection), never one the
@@ -49,12 +53,20 @@ use crate::state::{DecisionFilter, DecisionRecord, LockStatus, Store};
 /// Time between two passes.
 pub const PASS: Duration = Duration::from_millis(500);
 
+/// Time between two checks that the bucket is still what this detector
+/// wrote (one request: its last revision).
+pub const CHECK: Duration = Duration::from_secs(5);
+
 /// What the bucket holds, as far as this detector knows: key → value bytes
 /// and, when the value could be read, the decision's id and whether it is
 /// active.
 #[derive(Debug, Default)]
 struct Mirror {
     values: HashMap<String, Held>,
+    /// The bucket's last revision as this detector left it: another one
+    /// means someone else wrote (or the bucket was lost and made anew), and
+    /// the bucket is read again.
+    last: u64,
 }
 
 /// One key's value in the bucket.
@@ -94,7 +106,27 @@ pub async fn run(
     let js = jetstream::new(client);
     let mut bucket: Option<(kv::Store, Mirror)> = None;
     let mut failures = 0u32;
+    let mut checked = tokio::time::Instant::now();
     loop {
+        if bucket.is_some() && checked.elapsed() >= CHECK {
+            checked = tokio::time::Instant::now();
+            let last = bucket.as_ref().map_or(0, |b| b.1.last);
+            match last_revision(&js, &fleet).await {
+                Ok(now) if now == last => {}
+                Ok(now) => {
+                    info!(
+                        expected = last,
+                        found = now,
+                        "Fleet decisions: the bucket changed under the detector; reading it again."
+                    );
+                    bucket = None;
+                }
+                Err(e) => {
+                    warn!(error = %e, "Fleet decisions: the bucket cannot be read; reading it again.");
+                    bucket = None;
+                }
+            }
+        }
         let result = match bucket.as_mut() {
             None => load(&js, &fleet, replicas).await.map(|b| {
                 info!(
@@ -115,6 +147,9 @@ pub async fn run(
                 PASS
             }
             Err(e) => {
+                // Read (or made) anew at the next attempt: a put may have
+                // failed because the bucket was lost.
+                bucket = None;
                 failures = failures.saturating_add(1);
                 if failures.is_power_of_two() {
                     warn!(error = %e, failures, "Fleet decisions: the bucket is not up to date; retrying.");
@@ -137,8 +172,13 @@ async fn load(
 ) -> Result<(kv::Store, Mirror), FleetError> {
     let kv = decisions::ensure(js, fleet, replicas).await?;
     let err = |e: &dyn std::fmt::Display| FleetError::Publish(format!("read the bucket: {e}"));
+    // Before the keys: a write after this is seen as a change at the next check.
+    let last = last_revision(js, fleet).await?;
     let mut keys = kv.keys().await.map_err(|e| err(&e))?;
-    let mut mirror = Mirror::default();
+    let mut mirror = Mirror {
+        last,
+        ..Mirror::default()
+    };
     while let Some(k) = keys.next().await {
         let k = k.map_err(|e| err(&e))?;
         if let Some(bytes) = kv.get(k.clone()).await.map_err(|e| err(&e))? {
@@ -146,6 +186,15 @@ async fn load(
         }
     }
     Ok((kv, mirror))
+}
+
+/// The bucket's last revision (its stream's last sequence), asked now.
+async fn last_revision(js: &jetstream::Context, fleet: &FleetConfig) -> Result<u64, FleetError> {
+    let stream = js
+        .get_stream(format!("KV_{}", fleet.decisions_bucket))
+        .await
+        .map_err(|e| FleetError::Publish(format!("the bucket's stream: {e}")))?;
+    Ok(stream.cached_info().state.last_sequence)
 }
 
 /// One pass: the puts that make the bucket equal to the state, each
@@ -170,9 +219,17 @@ async fn pass(
         .map_err(|e| FleetError::Publish(e.to_string()))??;
     let now = clock.now();
     for (key, bytes) in changes(mirror, &read, detector, now) {
-        kv.put(&key, bytes.clone().into())
+        let revision = kv
+            .put(&key, bytes.clone().into())
             .await
             .map_err(|e| FleetError::Publish(format!("put {key}: {e}")))?;
+        // Puts are acked in order: the latest is the bucket's last revision,
+        // unless someone else wrote meanwhile (then the next check reads it).
+        if mirror.last + 1 == revision {
+            mirror.last = revision;
+        } else {
+            mirror.last = u64::MAX;
+        }
         mirror.set(key, bytes);
     }
     Ok(())

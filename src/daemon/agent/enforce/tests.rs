@@ -4,13 +4,21 @@ use crate::decision::Mode;
 use crate::state::DecisionRecord;
 use crate::test_support::{decision, t};
 
-fn applier(dir: &std::path::Path) -> Applier {
+/// An applier over the state in `dir` (made or resumed), watching the
+/// bucket's generation `g`.
+fn resumed(dir: &std::path::Path, g: &str) -> Applier {
     let mut config = Config::defaults_with_state(dir.join("s.db"));
     config.safety.detect_own = false;
     let store = Store::open(&config.state_path).unwrap();
     let clock = Arc::new(ManualClock::new(t(0)));
     let s = crate::app::Services::enforcing(&config, store, clock).unwrap();
-    Applier::new(s.store.clone(), s.enforcer.clone(), None, "b").unwrap()
+    let mut a = Applier::new(s.store.clone(), s.enforcer.clone(), None, "b").unwrap();
+    a.generation(g);
+    a
+}
+
+fn applier(dir: &std::path::Path) -> Applier {
+    resumed(dir, "g1")
 }
 
 fn value(id: &str, status: LockStatus, until: i64) -> Vec<u8> {
@@ -51,7 +59,7 @@ fn a_decision_is_applied_once_and_lifted_once_across_a_restart() {
     assert_eq!(a.entry("aa01", 3, Some(&on), t(11)).unwrap(), Outcome::Seen);
     // A restart: the revision is read back from the state.
     drop(a);
-    let mut a = applier(dir.path());
+    let mut a = resumed(dir.path(), "g1");
     assert_eq!(a.applied(), 3);
     assert_eq!(a.entry("aa01", 3, Some(&on), t(12)).unwrap(), Outcome::Seen);
     // The same decision under a later revision (the detector rewrote it):
@@ -61,6 +69,14 @@ fn a_decision_is_applied_once_and_lifted_once_across_a_restart() {
         Outcome::Known
     );
 
+    // The bucket made anew (revisions from 1 again): checked, not skipped,
+    // and still not applied twice.
+    a.generation("g2");
+    assert_eq!(a.applied(), 0);
+    assert_eq!(
+        a.entry("aa01", 1, Some(&on), t(12)).unwrap(),
+        Outcome::Known
+    );
     let off = value("aa01", LockStatus::Unlocked, 100);
     assert_eq!(
         a.entry("aa01", 5, Some(&off), t(20)).unwrap(),
