@@ -294,7 +294,12 @@ fn a_lock_from_two_hosts_runs_on_every_host_once_and_its_unlock_everywhere() {
             h.name
         );
     }
-    // Each host's own state holds the decision and its audit trail.
+    // Each host's own state holds the decision and its audit trail, and
+    // only the agent's user may read it (it names users).
+    use std::os::unix::fs::PermissionsExt as _;
+    let db = hosts[2].dir.path().join("state.db");
+    let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{}", db.display());
     let trail = hosts[2].audit(&id);
     for what in ["decided", "action ok", "unlocked"] {
         assert!(trail.iter().any(|w| w == what), "{what} in {trail:?}");

@@ -169,8 +169,11 @@ impl Applier {
             Some(Ok(w)) => self.lift(&w, now)?,
             None => match self.recorded(key)? {
                 Some(rec) => {
-                    let w =
-                        WireDecision::of(&rec, "").lift(now, How::Gone, "deleted from the bucket");
+                    let w = WireDecision::of(&rec, "(unknown)").lift(
+                        now,
+                        How::Gone,
+                        "deleted from the bucket",
+                    );
                     self.lift(&w, now)?
                 }
                 None => Outcome::NotHeld,
