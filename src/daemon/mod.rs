@@ -136,6 +136,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), DaemonError> {
 }
 
 async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> {
+    let mut shutdown = Shutdown::listen();
     let metrics = Arc::new(Metrics::new());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let notifier = notify::Notifier::from_env();
@@ -342,7 +343,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     });
 
     tokio::select! {
-        _ = wait_for_shutdown_signal() => info!("Shutting down."),
+        _ = shutdown.wait() => info!("Shutting down."),
         _ = health.stop.notified() => {}
     }
     notifier.stopping();
@@ -405,24 +406,59 @@ fn admin_token(config: &Config) -> Result<http::AdminToken, DaemonError> {
     Ok(token)
 }
 
-async fn wait_for_shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// SIGTERM and SIGINT, listened for from the moment this is made. Made at
+/// the daemon's start, before anything (the address file, the API) tells a
+/// caller it is up: a SIGTERM sent right after that used to arrive before the
+/// handler existed and killed the daemon with its default action, exit by
+/// signal, instead of a clean stop (a test under load caught it).
+pub(crate) struct Shutdown {
     #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {},
-                    _ = term.recv() => {},
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Shutdown {
+    /// Starts listening (needs the tokio runtime).
+    pub(crate) fn listen() -> Shutdown {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Shutdown {
+                term: signal(SignalKind::terminate()).ok(),
+                int: signal(SignalKind::interrupt()).ok(),
             }
         }
+        #[cfg(not(unix))]
+        Shutdown {}
     }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+
+    /// Waits for either signal (Ctrl-C alone when they could not be set up).
+    pub(crate) async fn wait(&mut self) {
+        #[cfg(unix)]
+        {
+            match (&mut self.term, &mut self.int) {
+                (Some(term), Some(int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {},
+                        _ = int.recv() => {},
+                    }
+                }
+                (Some(term), None) => {
+                    let _ = term.recv().await;
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
+}
+
+async fn wait_for_shutdown_signal() {
+    Shutdown::listen().wait().await
 }
