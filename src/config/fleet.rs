@@ -34,6 +34,9 @@ pub struct RawFleet {
     pub stream: Option<Spanned<String>>,
     pub subject_prefix: Option<Spanned<String>>,
     pub decisions_bucket: Option<Spanned<String>>,
+    pub group: Option<Spanned<String>>,
+    pub members: Option<Spanned<i64>>,
+    pub member: Option<Spanned<i64>>,
 }
 
 /// The validated table; `None` when it has errors (each recorded at its line).
@@ -95,6 +98,7 @@ pub(super) fn fleet(
         Some(p) => p.get_ref().clone(),
         None => fleet::DEFAULT_SUBJECT_PREFIX.to_owned(),
     };
+    let shard = shard::shard(cx, f);
     (cx.error_count() == before).then_some(FleetConfig {
         servers,
         host,
@@ -103,6 +107,7 @@ pub(super) fn fleet(
         stream,
         subject_prefix,
         decisions_bucket,
+        shard,
     })
 }
 
@@ -229,6 +234,8 @@ fn auth(cx: &mut Cx, raw: &RawFleet, base: &Path, env: &dyn Fn(&str) -> Option<S
         }
     }
 }
+
+mod shard;
 
 #[cfg(test)]
 mod tests;

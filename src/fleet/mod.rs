@@ -54,7 +54,11 @@
 
 pub mod connect;
 pub mod consume;
+pub mod lease;
+pub mod member;
 pub mod publish;
+pub mod rebuild;
+pub mod shard;
 pub mod stream;
 pub mod subject;
 pub mod wire;
@@ -115,6 +119,9 @@ pub struct FleetConfig {
     pub subject_prefix: String,
     /// The key-value bucket of the fleet's decisions.
     pub decisions_bucket: String,
+    /// The detector's place: its group and member slot (`group`, `members`,
+    /// `member`); the agent ignores it.
+    pub shard: shard::Shard,
 }
 
 /// Why fleet mode could not do its work.
