@@ -19,7 +19,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::{self, kv};
+use async_nats::jetstream::{self, kv, stream};
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -74,21 +74,35 @@ fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }
 
-/// The leases' bucket, created when missing (one value per key).
+/// The leases' bucket, created when missing (one value per key, on disk).
+/// Created as the stream a bucket is, not through the client's bucket
+/// creation, which first asks for the account's information in a form
+/// nats-server 2.9 (Debian 12) does not answer.
 pub async fn bucket(js: &jetstream::Context) -> Result<kv::Store, FleetError> {
+    let err = |e: String| FleetError::Stream {
+        stream: format!("KV_{BUCKET}"),
+        error: e,
+    };
     if let Ok(s) = js.get_key_value(BUCKET).await {
         return Ok(s);
     }
-    js.create_key_value(kv::Config {
-        bucket: BUCKET.to_owned(),
-        history: 1,
+    js.get_or_create_stream(stream::Config {
+        name: format!("KV_{BUCKET}"),
+        description: Some("loginwatch: which detector holds each fleet slot".into()),
+        subjects: vec![format!("$KV.{BUCKET}.>")],
+        max_messages_per_subject: 1,
+        storage: stream::StorageType::File,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: stream::DiscardPolicy::New,
         ..Default::default()
     })
     .await
-    .map_err(|e| FleetError::Stream {
-        stream: BUCKET.to_owned(),
-        error: e.to_string(),
-    })
+    .map_err(|e| err(e.to_string()))?;
+    js.get_key_value(BUCKET)
+        .await
+        .map_err(|e| err(e.to_string()))
 }
 
 /// Waits until this process (`holder`) holds `key`, or `cancel`; returns
