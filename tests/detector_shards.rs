@@ -248,3 +248,110 @@ fn config_check_prints_the_place_and_refuses_a_bad_one() {
         "{err}"
     );
 }
+
+/// Every log the daemons started in `dir` wrote (each start has its own).
+fn logs(dir: &std::path::Path) -> String {
+    let mut all = String::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("stderr-") {
+            all += &std::fs::read_to_string(e.path()).unwrap_or_default();
+        }
+    }
+    all
+}
+
+fn signal(d: &Daemon, sig: &str) {
+    let st = std::process::Command::new("kill")
+        .args([sig, &d.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+#[test]
+fn a_frozen_holder_is_fenced_off_and_a_clean_stop_hands_the_slot_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let test =
+        "detector_shards::a_frozen_holder_is_fenced_off_and_a_clean_stop_hands_the_slot_over";
+    let Some(fleet) = Fleet::start(test, dir.path()) else {
+        return;
+    };
+    let url = fleet.nats.url();
+    let (a_dir, b_dir, c_dir) = (
+        member_dir(&url, "user", 1, 0),
+        member_dir(&url, "user", 1, 0),
+        member_dir(&url, "user", 1, 0),
+    );
+    let a = Daemon::start(a_dir.path());
+    wait_for("the member to consume", Duration::from_secs(30), || {
+        a.log()
+            .contains("Consuming the fleet's events.")
+            .then_some(())
+    });
+    let b = Daemon::start(b_dir.path());
+    wait_for("the standby to wait", Duration::from_secs(30), || {
+        b.log()
+            .contains("Standby: another detector holds this slot")
+            .then_some(())
+    });
+    let consumer = format!("loginwatch_user_{}", partition(b"dave"));
+    let fail = |host: usize, ks: std::ops::Range<usize>| -> Vec<String> {
+        ks.map(|k| failure(&format!("web{}", host + 1), "dave", "198.51.100.8", k))
+            .collect()
+    };
+    fleet.append(0, &fail(0, 0..3));
+    wait_for(
+        "the holder to commit 3 failures",
+        Duration::from_secs(30),
+        || {
+            let (floor, pending) = consumer_state(&url, &consumer)?;
+            (a.metric(FAILURES) == 3.0 && floor >= 3 && pending == 0).then_some(())
+        },
+    );
+
+    // Frozen (a long pause, a hung VM): its lease goes stale, the standby
+    // takes the slot and carries the window on.
+    signal(&a, "-STOP");
+    wait_for("the standby to take over", Duration::from_secs(30), || {
+        b.log().contains("Rebuilt; consuming live.").then_some(())
+    });
+    fleet.append(1, &fail(1, 3..5));
+    wait_decided(&b, "account-lockout", "dave");
+    // Woken up, the old holder finds its lease taken and stops without
+    // taking or committing anything.
+    signal(&a, "-CONT");
+    let status = a.wait_exit(Duration::from_secs(30));
+    assert!(!status.success(), "{status:?}");
+    let log = logs(a_dir.path());
+    assert!(log.contains("was taken over by another detector"), "{log}");
+    assert!(!log.contains("Decision:"), "{log}");
+
+    // A clean stop gives the slot up at once: the next standby (empty
+    // state) takes it without waiting for the lease to go stale, rebuilds
+    // the five failures and decides nothing again.
+    let c = Daemon::start(c_dir.path());
+    wait_for("the new standby to wait", Duration::from_secs(30), || {
+        c.log()
+            .contains("Standby: another detector holds this slot")
+            .then_some(())
+    });
+    assert!(b.terminate().success());
+    assert!(logs(b_dir.path()).contains("Slot released."));
+    let t0 = std::time::Instant::now();
+    while !c.log().contains("Rebuilt; consuming live.") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the new standby did not take over ({:?}):\n{}\n{}",
+            consumer_state(&url, &consumer),
+            c.log(),
+            logs(b_dir.path())
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = c.log();
+    assert!(!log.contains("lease is stale"), "{log}");
+    assert!(log.contains("events=5"), "{log}");
+    assert!(c.decisions(false).is_empty(), "{:?}", c.decisions(false));
+    assert_eq!(c.metric(FAILURES), 0.0);
+}

@@ -39,6 +39,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use super::lease::Fence;
 use super::{FleetConfig, FleetError, stream};
 
 /// The durable consumer of the single detector (group `all`).
@@ -123,7 +124,8 @@ pub fn config(name: &str, filter: Option<&str>, from: u64) -> consumer::pull::Co
 /// (waiting when the ingest thread is behind), then `wake` is called; a
 /// sequence received on `committed` acks every delivered message at or
 /// below it. Creates the stream when missing, the consumer anew (see the
-/// module docs), and sets them up again after a failure or a missed delivery.
+/// module docs), and sets them up again after a failure or a missed
+/// delivery, each time only while `fence` is held.
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     client: async_nats::Client,
@@ -133,6 +135,7 @@ pub async fn run(
     out: mpsc::Sender<Delivery>,
     mut committed: mpsc::UnboundedReceiver<u64>,
     wake: std::sync::Arc<dyn Fn() + Send + Sync>,
+    fence: Fence,
     cancel: CancellationToken,
 ) {
     let js = jetstream::new(client);
@@ -150,6 +153,15 @@ pub async fn run(
         unacked.clear();
         // The consumer's delivery sequence of the last message received.
         let mut delivered = 0u64;
+        // Setting a consumer up deletes the one of the same name: only the
+        // slot's holder may (a process that lost its lease must not take
+        // the consumer from the one that took the slot over).
+        if !fence.held() {
+            tokio::select! {
+                _ = tokio::time::sleep(RETRY) => continue,
+                _ = cancel.cancelled() => return,
+            }
+        }
         let from = acked + 1;
         let mut messages = match open(&js, &fleet, &target, from).await {
             Ok(m) => {
@@ -172,6 +184,11 @@ pub async fn run(
             tokio::select! {
                 m = messages.next() => match m {
                     Some(Ok(m)) => {
+                        if !fence.held() {
+                            // The slot is not (or no longer) ours: stop pulling
+                            // at once; the message goes to whoever holds it.
+                            break;
+                        }
                         let Ok((seq, dseq)) = m.info().map(|i| (i.stream_sequence, i.consumer_sequence)) else {
                             // Not a JetStream delivery: nothing to apply or ack.
                             continue;

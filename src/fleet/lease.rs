@@ -124,7 +124,8 @@ pub async fn acquire(
             Ok(Some(e)) if !matches!(e.operation, kv::Operation::Put) => {
                 store.create(key, Bytes::from(holder.to_owned())).await.ok()
             }
-            Ok(Some(e)) if e.value == holder.as_bytes() => store
+            // Ours (restarted on the same state), or released.
+            Ok(Some(e)) if e.value == holder.as_bytes() || e.value.is_empty() => store
                 .update(key, Bytes::from(holder.to_owned()), e.revision)
                 .await
                 .ok(),
@@ -165,7 +166,9 @@ pub async fn acquire(
 }
 
 /// Renews the lease every [`RENEW`] until `cancel`; on a definite loss
-/// (another holder's revision) drops the fence and calls `lost`.
+/// (another holder's revision) drops the fence and calls `lost`. Returns
+/// the last revision written when cancelled (for [`release`]), `None` when
+/// lost.
 pub async fn keep(
     store: kv::Store,
     key: String,
@@ -174,11 +177,11 @@ pub async fn keep(
     fence: Fence,
     lost: Box<dyn FnOnce(String) + Send>,
     cancel: CancellationToken,
-) {
+) -> Option<u64> {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(RENEW) => {}
-            _ = cancel.cancelled() => return,
+            _ = cancel.cancelled() => return Some(rev),
         }
         let sent = Instant::now();
         match store.update(&key, Bytes::from(holder.clone()), rev).await {
@@ -212,7 +215,7 @@ pub async fn keep(
                             "the fleet slot {key} was taken over by another detector (its lease \
                              was not renewed in time); stopping without committing"
                         ));
-                        return;
+                        return None;
                     }
                 }
             }
@@ -221,6 +224,19 @@ pub async fn keep(
                     warn!(error = %e, slot = %key, "Cannot renew the slot's lease: commits are paused until it is renewed.");
                 }
             }
+        }
+    }
+}
+
+/// Gives the slot up at a clean stop, after the last commit and its acks:
+/// the value emptied by compare-and-set on `rev` (a no-op when another
+/// holder wrote since), so a standby takes it at its next look instead of
+/// after [`STALE`].
+pub async fn release(store: &kv::Store, key: &str, rev: u64) {
+    match store.update(key, Bytes::new(), rev).await {
+        Ok(_) => info!(slot = key, "Slot released."),
+        Err(e) => {
+            warn!(error = %e, slot = key, "Could not release the slot; a standby takes it once the lease is stale.")
         }
     }
 }

@@ -71,11 +71,11 @@ pub async fn run(
     let consuming = cancel.child_token();
     let stop = consuming.clone();
     let keeper = tokio::spawn(lease::keep(
-        store,
+        store.clone(),
         member.slot.clone(),
         member.holder.clone(),
         rev,
-        fence,
+        fence.clone(),
         Box::new(move |why| {
             stop.cancel();
             lost(why);
@@ -92,13 +92,18 @@ pub async fn run(
             c,
             out.clone(),
             wake.clone(),
+            fence.clone(),
             consuming.clone(),
         )));
     }
     for t in tasks {
         let _ = t.await;
     }
-    keeper.abort();
+    // The consumers have sent the last commit's acks: a clean stop gives the
+    // slot up at once.
+    if let Ok(Some(rev)) = keeper.await {
+        lease::release(&store, &member.slot, rev).await;
+    }
 }
 
 /// One consumer: rebuild when the server is ahead of the local state, then
@@ -112,6 +117,7 @@ async fn one(
     c: Consumer,
     out: mpsc::Sender<Delivery>,
     wake: Arc<dyn Fn() + Send + Sync>,
+    fence: Fence,
     cancel: CancellationToken,
 ) {
     let resume = loop {
@@ -146,6 +152,7 @@ async fn one(
         out,
         c.committed,
         wake,
+        fence,
         cancel,
     )
     .await;

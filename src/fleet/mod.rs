@@ -47,8 +47,12 @@
 //! A slot is held by one process through a lease ([`lease`]: the key
 //! `<group>.<member>` of the bucket `loginwatch_detectors`, renewed every
 //! second by compare-and-set; a standby takes it by compare-and-set once its
-//! revision stood still for 5 s; the holder commits only within 3 s of its
-//! last renewal, and stops when another took it). The rule state of a slot
+//! revision stood still for 5 s; the holder commits, takes messages and
+//! sets consumers up only within 3 s of its last renewal, stops when
+//! another took it, and gives the slot up at a clean stop). Setting a
+//! consumer up deletes the one of that name, so a holder that lost its
+//! slot and set its consumers up again would take them from the new holder:
+//! the fence forbids it. The rule state of a slot
 //! lives in its holder's SQLite, which a replacement on another machine does
 //! not have. What it does have is the server: a consumer's ack floor is the
 //! slot's committed position (acks follow commits, and a consumer set up
