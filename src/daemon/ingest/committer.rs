@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tracing::error;
+use tracing::{error, warn};
 
 use super::lines::Lines;
 use super::retry::Failing;
@@ -144,7 +144,17 @@ impl Committer {
     /// has passed, decisions wait, or the daemon is stopping.
     pub(super) fn commit_if_due(&mut self, stopping: bool, input: Input<'_>) -> Result<(), Fatal> {
         let due = self.clock.instant().duration_since(self.last_commit) >= self.interval;
-        if !(self.dirty && (due || stopping || !input.pending.is_empty())) || fenced(&input) {
+        if !(self.dirty && (due || stopping || !input.pending.is_empty())) {
+            return Ok(());
+        }
+        if fenced(&input) {
+            if stopping {
+                warn!(
+                    decisions = input.pending.len(),
+                    "Stopping without the last commit: this detector does not hold its fleet slot \
+                     (the slot's holder reads those events again)."
+                );
+            }
             return Ok(());
         }
         let engine_stats = input.pipeline.engine().stats();
