@@ -228,7 +228,9 @@ fn config_check_prints_the_place_and_refuses_a_bad_one() {
         .map(|p| p.to_string())
         .collect();
     assert!(
-        text.contains("fleet place: group address, member 3 of 16 (slot address.3), runs "),
+        text.contains(
+            "fleet place: group address, member 3 of 16 (slot LOGINWATCH_EVENTS.address.3), runs "
+        ),
         "{text}"
     );
     assert!(

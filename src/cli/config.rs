@@ -185,7 +185,7 @@ fn fleet_place(f: &loginwatch::fleet::FleetConfig, rules: &RuleSet) -> String {
     };
     format!(
         "fleet place: {s} (slot {}), runs {runs} of {} rules, owns {owned}",
-        s.lease_key(),
+        s.lease_key(&f.stream),
         rules.rules.len()
     )
 }

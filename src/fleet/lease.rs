@@ -1,5 +1,6 @@
 //! One process per member slot: a lease in the JetStream key-value bucket
-//! [`BUCKET`], key `<group>.<member>` ([`super::shard::Shard::lease_key`]),
+//! [`BUCKET`], key `<stream>.<group>.<member>`
+//! ([`super::shard::Shard::lease_key`]),
 //! whose value is the holder's id.
 //!
 //! The holder renews it every [`RENEW`] with a compare-and-set on the

@@ -45,7 +45,7 @@
 //! ## One process per slot, and failover
 //!
 //! A slot is held by one process through a lease ([`lease`]: the key
-//! `<group>.<member>` of the bucket `loginwatch_detectors`, renewed every
+//! `<stream>.<group>.<member>` of the bucket `loginwatch_detectors`, renewed every
 //! second by compare-and-set; a standby takes it by compare-and-set once its
 //! revision stood still for 5 s; the holder commits, takes messages and
 //! sets consumers up only within 3 s of its last renewal, stops when

@@ -147,9 +147,10 @@ impl Shard {
             .collect()
     }
 
-    /// The key of this slot's lease (`<group>.<member>`).
-    pub fn lease_key(&self) -> String {
-        format!("{}.{}", self.group, self.member)
+    /// The key of this slot's lease (`<stream>.<group>.<member>`): two
+    /// fleets (two streams) on one NATS account have slots of their own.
+    pub fn lease_key(&self, stream: &str) -> String {
+        format!("{stream}.{}.{}", self.group, self.member)
     }
 }
 
@@ -201,7 +202,7 @@ mod tests {
             ..s
         };
         assert_eq!(u.parts("p")[0].filter.as_deref(), Some("p.*.5.*"));
-        assert_eq!(u.lease_key(), "user.5");
+        assert_eq!(u.lease_key("S"), "S.user.5");
         let all = Shard::default().parts("p");
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].consumer, ALL_CONSUMER);

@@ -139,7 +139,7 @@ pub async fn start(
     let fence = Fence::default();
     let m = Member {
         fleet: fleet.clone(),
-        slot: shard.lease_key(),
+        slot: shard.lease_key(&fleet.stream),
         holder,
         window,
         consumers,
