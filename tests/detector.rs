@@ -18,7 +18,7 @@ use crate::util::nats::Nats;
 use crate::util::{lw, wait_for};
 
 /// An agent's directory: `auth.log` and a config publishing it as `host`.
-fn agent_dir(url: &str, host: &str) -> tempfile::TempDir {
+pub(crate) fn agent_dir(url: &str, host: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("auth.log"), "").unwrap();
     std::fs::write(
@@ -35,7 +35,7 @@ fn agent_dir(url: &str, host: &str) -> tempfile::TempDir {
 
 /// The detector's directory: the daemon harness's (shipped rules, token,
 /// port 0) with the source replaced by `[fleet]`.
-fn detector_dir(url: &str) -> tempfile::TempDir {
+pub(crate) fn detector_dir(url: &str) -> tempfile::TempDir {
     let dir = setup("30m");
     let path = dir.path().join("loginwatch.toml");
     let cfg = std::fs::read_to_string(&path).unwrap();
@@ -49,13 +49,13 @@ fn detector_dir(url: &str) -> tempfile::TempDir {
 }
 
 /// A fleet: the server, two agents, their directories.
-struct Fleet {
-    nats: Nats,
+pub(crate) struct Fleet {
+    pub(crate) nats: Nats,
     hosts: Vec<(tempfile::TempDir, Agent)>,
 }
 
 impl Fleet {
-    fn start(test: &str, dir: &Path) -> Option<Fleet> {
+    pub(crate) fn start(test: &str, dir: &Path) -> Option<Fleet> {
         let nats = Nats::start(test, dir)?;
         let hosts = ["web1", "web2"]
             .into_iter()
@@ -69,14 +69,14 @@ impl Fleet {
     }
 
     /// Appends `lines` to host `i`'s log.
-    fn append(&self, i: usize, lines: &[String]) {
+    pub(crate) fn append(&self, i: usize, lines: &[String]) {
         append(&self.hosts[i].0.path().join("auth.log"), lines);
     }
 }
 
 /// A failed password for `user` from `ip` on `host`, `k` seconds after five
 /// minutes ago (the rules run in event time; recent, so locks are active).
-fn failure(host: &str, user: &str, ip: &str, k: usize) -> String {
+pub(crate) fn failure(host: &str, user: &str, ip: &str, k: usize) -> String {
     let t =
         chrono::Utc::now() - chrono::Duration::seconds(300) + chrono::Duration::seconds(k as i64);
     format!(
@@ -88,7 +88,7 @@ fn failure(host: &str, user: &str, ip: &str, k: usize) -> String {
 }
 
 /// The detector's decisions of `rule`, by their target's user or address.
-fn decided(d: &Daemon, rule: &str) -> BTreeMap<String, Vec<Value>> {
+pub(crate) fn decided(d: &Daemon, rule: &str) -> BTreeMap<String, Vec<Value>> {
     let mut by: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for x in d.decisions(false) {
         if x["rule"] != rule {
@@ -102,7 +102,7 @@ fn decided(d: &Daemon, rule: &str) -> BTreeMap<String, Vec<Value>> {
 }
 
 /// Waits until the detector has decided `rule` for `key`.
-fn wait_decided(d: &Daemon, rule: &str, key: &str) {
+pub(crate) fn wait_decided(d: &Daemon, rule: &str, key: &str) {
     wait_for(
         &format!("{rule} for {key} on the detector"),
         Duration::from_secs(60),

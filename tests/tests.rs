@@ -20,6 +20,7 @@ mod corpus_sshd;
 mod daemon;
 mod dashboards;
 mod detector;
+mod detector_shards;
 mod enforce;
 mod enrich;
 mod enriched_rules;

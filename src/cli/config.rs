@@ -140,6 +140,9 @@ fn print_text(config: &Config, rules: &RuleSet) {
     if let Some(f) = &config.fleet {
         outln!("{}", fleet_text(f));
         outln!("fleet role: {}", fleet_role(config));
+        if config.sources.is_empty() {
+            outln!("{}", fleet_place(f, rules));
+        }
     }
     for s in &config.sources {
         let (_, reads) = reads(s);
@@ -153,6 +156,38 @@ fn print_text(config: &Config, rules: &RuleSet) {
             }
         );
     }
+}
+
+/// A detector's place in the fleet: its slot, the rules it runs and the
+/// partitions it owns.
+fn fleet_place(f: &loginwatch::fleet::FleetConfig, rules: &RuleSet) -> String {
+    let s = f.shard;
+    let runs = rules
+        .rules
+        .iter()
+        .filter(|r| s.group.runs(r.group_by.has_user()))
+        .count();
+    let owned = match s.group {
+        loginwatch::fleet::shard::Group::All => "the whole stream".to_owned(),
+        g => format!(
+            "{} partitions {}",
+            if g == loginwatch::fleet::shard::Group::User {
+                "user"
+            } else {
+                "network"
+            },
+            s.partitions()
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    };
+    format!(
+        "fleet place: {s} (slot {}), runs {runs} of {} rules, owns {owned}",
+        s.lease_key(&f.stream),
+        rules.rules.len()
+    )
 }
 
 /// What a configuration with `[fleet]` is for: its sources make it an
@@ -256,6 +291,10 @@ fn checked_json(
             "decisions_bucket": f.decisions_bucket,
             "decisions_replicas": f.decisions_replicas,
             "role": if config.sources.is_empty() { "detector" } else { "agent" },
+            "group": f.shard.group.as_str(),
+            "members": f.shard.members,
+            "member": f.shard.member,
+            "partitions": f.shard.partitions(),
         })),
         "rules": loaded,
     })

@@ -35,6 +35,9 @@ pub struct RawFleet {
     pub subject_prefix: Option<Spanned<String>>,
     pub decisions_bucket: Option<Spanned<String>>,
     pub decisions_replicas: Option<Spanned<i64>>,
+    pub group: Option<Spanned<String>>,
+    pub members: Option<Spanned<i64>>,
+    pub member: Option<Spanned<i64>>,
 }
 
 /// The validated table; `None` when it has errors (each recorded at its line).
@@ -110,6 +113,7 @@ pub(super) fn fleet(
         Some(p) => p.get_ref().clone(),
         None => fleet::DEFAULT_SUBJECT_PREFIX.to_owned(),
     };
+    let shard = shard::shard(cx, f);
     (cx.error_count() == before).then_some(FleetConfig {
         servers,
         host,
@@ -119,6 +123,7 @@ pub(super) fn fleet(
         subject_prefix,
         decisions_bucket,
         decisions_replicas,
+        shard,
     })
 }
 
@@ -245,6 +250,8 @@ fn auth(cx: &mut Cx, raw: &RawFleet, base: &Path, env: &dyn Fn(&str) -> Option<S
         }
     }
 }
+
+mod shard;
 
 #[cfg(test)]
 mod tests;

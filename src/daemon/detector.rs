@@ -4,33 +4,30 @@
 //! instead of local files: a consumer task (`crate::fleet::consume`) hands
 //! the messages to the ingest thread's [`Feed`], whose position is committed
 //! with the rule state and acknowledged after the commit. Its decisions go
-//! out to the fleet's key-value bucket ([`bucket`]), which the agents enforce.
+//! out to the fleet's key-value bucket ([`bucket`]), which the agents
+//! enforce. Several
+//! detectors share the stream by groups and partitions, one process per
+//! slot ([`shard`], and the module docs of `crate::fleet`).
 //!
 //! A configuration with `[fleet]` and sources is an agent's: `run` refuses
 //! it rather than guess which role was meant (a host that both publishes
 //! and watches its own lines would count them twice).
 
 pub mod bucket;
+pub mod shard;
 
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 use std::time::Instant;
 
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
 
 use super::DaemonError;
 use super::ingest::Feed;
-use super::ingest::feed::cursor_name;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::fleet::{self, FleetConfig, consume};
+use crate::fleet::FleetConfig;
 use crate::source::Cursor;
-
-/// Deliveries waiting for the ingest thread, at most (the consumer task
-/// waits beyond): about a batch of the ingest loop.
-const QUEUE: usize = 16 * 1024;
 
 /// The fleet's settings when `config` is a detector's; `None` for a daemon
 /// of its own host; refused for an agent's configuration.
@@ -47,39 +44,18 @@ pub fn role(config: &Config) -> Result<Option<&FleetConfig>, DaemonError> {
     }
 }
 
-/// Connects to NATS and starts the consumer task; returns the ingest
-/// thread's feed, resuming after the position committed in `cursors`.
+pub use shard::{Setup, keep_rules};
+
+/// Connects to NATS and starts the member's consumption (see [`shard`]);
+/// returns the ingest thread's feed, resuming after the positions committed
+/// in `cursors`.
 pub async fn start(
     fleet: &FleetConfig,
     cursors: &[Cursor],
+    setup: Setup<'_>,
     wake: Sender<Instant>,
     clock: Arc<dyn Clock>,
     cancel: CancellationToken,
 ) -> Result<(Feed, tokio::task::JoinHandle<()>), DaemonError> {
-    let consumer = consume::DETECTOR_CONSUMER.to_owned();
-    let name = cursor_name(&fleet.stream, &consumer);
-    let resume = Feed::resume_from(cursors, &name);
-    let client = fleet::connect(fleet, &format!("loginwatch-detector {}", fleet.host)).await?;
-    let (out, deliveries) = mpsc::channel(QUEUE);
-    let (acks, committed) = mpsc::unbounded_channel();
-    info!(
-        servers = %fleet.servers.join(","),
-        stream = %fleet.stream,
-        consumer = %consumer,
-        resume_after = resume,
-        "Detector: consuming the fleet's events."
-    );
-    let task = tokio::spawn(consume::run(
-        client,
-        fleet.clone(),
-        consumer,
-        resume + 1,
-        out,
-        committed,
-        Box::new(move || {
-            let _ = wake.send(clock.instant());
-        }),
-        cancel,
-    ));
-    Ok((Feed::new(deliveries, acks, name, resume), task))
+    shard::start(fleet, cursors, setup, wake, clock, cancel).await
 }

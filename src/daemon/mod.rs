@@ -99,7 +99,11 @@ pub struct RunOptions {
 /// rule can fire is refused (at start and on reload alike). Also returns the
 /// directories it came from (to watch).
 pub fn load_rules(config: &Config) -> Result<(RuleSet, Vec<PathBuf>), SelectError> {
-    let (set, origin) = crate::config::select_rules(None, Some(config))?;
+    let (mut set, origin) = crate::config::select_rules(None, Some(config))?;
+    // A detector of a group runs only that group's rules (at every reload too).
+    if let Some(f) = config.fleet.as_ref().filter(|_| config.sources.is_empty()) {
+        detector::keep_rules(&mut set, f.shard.group);
+    }
     crate::config::require_live_rules(&set, &origin, !config.geoip.is_empty())?;
     let dirs = origin.dirs().into_iter().map(PathBuf::from).collect();
     Ok((set, dirs))
@@ -202,9 +206,16 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     let feed_cancel = CancellationToken::new();
     let (feed, feed_task) = match &fleet {
         Some(f) => {
+            let lost = health.clone();
+            let setup = detector::Setup {
+                rules: &rules,
+                state_path: &config.state_path,
+                lost: Box::new(move |why| lost.set_fatal(why)),
+            };
             let (feed, task) = detector::start(
                 f,
                 &resume.cursors,
+                setup,
                 wake_tx.clone(),
                 clock.clone(),
                 feed_cancel.clone(),

@@ -2,12 +2,12 @@
 //! whose messages are handed to the daemon's ingest thread, and acknowledged
 //! only when the thread says its state up to them is committed.
 //!
-//! One detector for now, so one consumer over the whole stream (no filter
-//! subject). The subject layout lets several detectors share the work later
-//! without splitting a key's events: each takes a set of partitions through
-//! one durable consumer per partition (filter `<prefix>.*.<u>.*` or
-//! `<prefix>.*.*.<n>`, see the module docs of [`super`]); this task would
-//! then run once per consumer, each with its own position.
+//! This task runs once per durable consumer of a detector ([`Target`]):
+//! one over the whole stream (no filter) for a detector of group `all`, one
+//! per owned partition (filter `<prefix>.*.<u>.*` or `<prefix>.*.*.<n>`, see
+//! [`super::shard`]) for a member of group `user` or `address`, each with
+//! its own position; all hand their messages to the one ingest thread,
+//! tagged with their [`Target::part`].
 //!
 //! Acknowledgements are `AckPolicy::All`: acking the message at stream
 //! sequence N acknowledges every one before it, so a commit costs one ack.
@@ -22,9 +22,13 @@
 //! a restarted detector would apply those first and then drop the old ones
 //! as already applied (a test lost 25 of 100 events so). So the consumer is
 //! set up anew, from the sequence after the last one handed to the ingest
-//! thread, at start (after the committed one), and again whenever a delivery
-//! was missed (the consumer's delivery sequence skipped a number: the
-//! connection dropped with messages in flight).
+//! thread, at start (after the committed one), and again from the sequence
+//! after the last acknowledged one whenever a delivery was missed (the
+//! consumer's delivery sequence skipped a number: the connection dropped
+//! with messages in flight); the ingest thread drops the redelivered ones it
+//! has applied. So the consumer's ack floor on the server never passes the
+//! detector's committed sequence: a replacement rebuilds up to it
+//! ([`super::rebuild`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -35,10 +39,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use super::lease::Fence;
 use super::{FleetConfig, FleetError, stream};
 
-/// The durable consumer of the (single) detector.
-pub const DETECTOR_CONSUMER: &str = "loginwatch_detector";
+/// The durable consumer of the single detector (group `all`).
+pub const DETECTOR_CONSUMER: &str = super::shard::ALL_CONSUMER;
 
 /// How long the server waits for an ack before it redelivers: far longer
 /// than a commit (`checkpoint_interval`, 1 s by default), short enough that
@@ -52,18 +57,58 @@ pub const MAX_ACK_PENDING: i64 = 20_000;
 /// The pause before the consumer is set up again after a failure.
 const RETRY: Duration = Duration::from_secs(1);
 
-/// One message for the ingest thread: its stream sequence and body.
+/// What a message is to the ingest thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A live event: applied, its decisions made, its position committed.
+    Live,
+    /// An event read again to rebuild the windows of a slot taken over
+    /// ([`super::rebuild`]): applied, its decisions (made already) dropped,
+    /// the position unmoved.
+    Rebuild,
+    /// The rebuild is done up to `seq` (no body): the position moves there.
+    Rebuilt,
+}
+
+/// One message for the ingest thread: which of the detector's consumers it
+/// came through (`part`, an index into its targets), its stream sequence and
+/// body.
 #[derive(Debug, Clone)]
 pub struct Delivery {
+    pub part: usize,
     pub seq: u64,
     pub body: bytes::Bytes,
+    pub kind: Kind,
+}
+
+impl Delivery {
+    /// A live message through the detector's first consumer.
+    pub fn live(seq: u64, body: bytes::Bytes) -> Delivery {
+        Delivery {
+            part: 0,
+            seq,
+            body,
+            kind: Kind::Live,
+        }
+    }
+}
+
+/// One durable consumer of a detector.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The index of its deliveries ([`Delivery::part`]).
+    pub part: usize,
+    pub name: String,
+    /// Its filter subject (`None`: the whole stream).
+    pub filter: Option<String>,
 }
 
 /// The consumer's settings when the detector creates it: durable, explicit
 /// acks of everything up to a sequence, from stream sequence `from`.
-pub fn config(name: &str, from: u64) -> consumer::pull::Config {
+pub fn config(name: &str, filter: Option<&str>, from: u64) -> consumer::pull::Config {
     consumer::pull::Config {
         durable_name: Some(name.to_owned()),
+        filter_subject: filter.unwrap_or_default().to_owned(),
         deliver_policy: consumer::DeliverPolicy::ByStartSequence {
             start_sequence: from.max(1),
         },
@@ -74,24 +119,32 @@ pub fn config(name: &str, from: u64) -> consumer::pull::Config {
     }
 }
 
-/// Consumes `fleet`'s stream through the durable consumer `name` from
+/// Consumes `fleet`'s stream through the durable consumer `target` from
 /// stream sequence `from` until `cancel`: each message goes to `out`
 /// (waiting when the ingest thread is behind), then `wake` is called; a
 /// sequence received on `committed` acks every delivered message at or
 /// below it. Creates the stream when missing, the consumer anew (see the
-/// module docs), and sets them up again after a failure or a missed delivery.
+/// module docs), and sets them up again after a failure or a missed
+/// delivery, each time only while `fence` is held.
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     client: async_nats::Client,
     fleet: FleetConfig,
-    name: String,
-    mut from: u64,
+    target: Target,
+    from: u64,
     out: mpsc::Sender<Delivery>,
     mut committed: mpsc::UnboundedReceiver<u64>,
-    wake: Box<dyn Fn() + Send>,
+    wake: std::sync::Arc<dyn Fn() + Send + Sync>,
+    fence: Fence,
     cancel: CancellationToken,
 ) {
     let js = jetstream::new(client);
+    let name = target.name.clone();
+    // The last sequence acknowledged (committed): where a consumer set up
+    // again starts after, so the server's ack floor stays behind the commits.
+    let mut acked = from.saturating_sub(1);
+    // The next sequence to hand over, for the log.
+    let mut next = from;
     // The ackers of delivered messages not yet acknowledged, by sequence.
     let mut unacked: BTreeMap<u64, Acker> = BTreeMap::new();
     let mut failures = 0u32;
@@ -100,7 +153,17 @@ pub async fn run(
         unacked.clear();
         // The consumer's delivery sequence of the last message received.
         let mut delivered = 0u64;
-        let mut messages = match open(&js, &fleet, &name, from).await {
+        // Setting a consumer up deletes the one of the same name: only the
+        // slot's holder may (a process that lost its lease must not take
+        // the consumer from the one that took the slot over).
+        if !fence.held() {
+            tokio::select! {
+                _ = tokio::time::sleep(RETRY) => continue,
+                _ = cancel.cancelled() => return,
+            }
+        }
+        let from = acked + 1;
+        let mut messages = match open(&js, &fleet, &target, from).await {
             Ok(m) => {
                 info!(stream = %fleet.stream, consumer = %name, from, "Consuming the fleet's events.");
                 failures = 0;
@@ -121,19 +184,25 @@ pub async fn run(
             tokio::select! {
                 m = messages.next() => match m {
                     Some(Ok(m)) => {
+                        if !fence.held() {
+                            // The slot is not (or no longer) ours: stop pulling
+                            // at once; the message goes to whoever holds it.
+                            break;
+                        }
                         let Ok((seq, dseq)) = m.info().map(|i| (i.stream_sequence, i.consumer_sequence)) else {
                             // Not a JetStream delivery: nothing to apply or ack.
                             continue;
                         };
                         if dseq != delivered + 1 {
-                            warn!(expected = delivered + 1, got = dseq, from, "Fleet deliveries missed (connection lost?); consuming again from the next sequence.");
+                            warn!(expected = delivered + 1, got = dseq, next, "Fleet deliveries missed (connection lost?); consuming again after the last committed sequence.");
                             break;
                         }
                         delivered = dseq;
-                        from = from.max(seq + 1);
+                        next = next.max(seq + 1);
                         let (m, acker) = m.split();
                         unacked.insert(seq, acker);
-                        if out.send(Delivery { seq, body: m.payload }).await.is_err() {
+                        let d = Delivery { part: target.part, seq, body: m.payload, kind: Kind::Live };
+                        if out.send(d).await.is_err() {
                             return;
                         }
                         wake();
@@ -141,7 +210,10 @@ pub async fn run(
                     Some(Err(e)) => warn!(error = %e, "Fleet stream consumer."),
                     None => break,
                 },
-                Some(upto) = committed.recv() => ack_upto(&mut unacked, upto).await,
+                Some(upto) = committed.recv() => {
+                    acked = acked.max(upto);
+                    ack_upto(&mut unacked, upto).await;
+                }
                 _ = cancel.cancelled() => {
                     // Acks the ingest thread sent with its last commit.
                     while let Ok(upto) = committed.try_recv() {
@@ -159,7 +231,7 @@ pub async fn run(
 async fn open(
     js: &jetstream::Context,
     fleet: &FleetConfig,
-    name: &str,
+    target: &Target,
     from: u64,
 ) -> Result<consumer::pull::Stream, FleetError> {
     let err = |e: String| FleetError::Stream {
@@ -173,9 +245,9 @@ async fn open(
         .map_err(|e| err(e.to_string()))?;
     // Missing on a first start: nothing to delete. Another error shows at
     // the creation.
-    let _ = s.delete_consumer(name).await;
+    let _ = s.delete_consumer(&target.name).await;
     let c: consumer::PullConsumer = s
-        .create_consumer(config(name, from))
+        .create_consumer(config(&target.name, target.filter.as_deref(), from))
         .await
         .map_err(|e| err(e.to_string()))?;
     c.messages().await.map_err(|e| err(e.to_string()))

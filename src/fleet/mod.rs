@@ -11,38 +11,68 @@
 //! ([`FleetConfig`]), the connection ([`connect`]), the stream ([`stream`]),
 //! the subject layout and message ids ([`subject`]), the versioned wire form
 //! of an event ([`wire`]), publishing with acknowledgements ([`publish`]),
-//! the detector's consumer ([`consume`]) and the bucket of the fleet's
+//! the detector's consumers ([`consume`]), its place in the fleet
+//! ([`shard`]), the lease of its slot ([`lease`]), the rebuild of a slot
+//! taken over ([`rebuild`], [`member`]) and the bucket of the fleet's
 //! decisions with its wire form ([`decisions`]).
 //!
-//! ## Subjects, and how detectors will share the work
+//! ## Subjects, and how detectors share the work
 //!
 //! An event is published on `<prefix>.<host>.<u>.<n>` (see
 //! [`subject::subject`]): `<host>` the agent's host, `<u>` the partition
 //! (0..[`subject::PARTITIONS`]) of its user name and `<n>` that of its
 //! source network (IPv4 /24, IPv6 /64), `_` when the event has no user or
-//! no address. The stream holds `<prefix>.>`.
+//! no address. The stream holds `<prefix>.>`. The partition is computed by
+//! the agent, so no server-side subject mapping is needed; the partition
+//! count is part of the wire contract (changing it is a new layout).
 //!
 //! Rules count per user (lockout over hosts), per address or network
 //! (spraying over hosts), or per user and address. A detector must see every
 //! event of a key, whichever host wrote it, and only one detector may count a
-//! key. So detectors come in two groups, each consuming the whole stream once
-//! between its members: the user-keyed rules' group through one durable
-//! consumer per user partition (filter `<prefix>.*.<u>.*`), the address-keyed
-//! rules' group through one per network partition (`<prefix>.*.*.<n>`); a
-//! `user+source.ip` key is whole in either. A member owns a set of
-//! partitions and takes a dead member's over by resuming its durable
-//! consumers (the consumer position and the rule state are committed
-//! together before the ack, as the daemon commits offsets with its rule
-//! state). A single detector simply consumes `<prefix>.>`, which is what is
-//! built so far ([`consume`]: one durable consumer, no filter). The position
-//! a detector resumes from is the one committed in its own state database
-//! (the consumer is made anew from it at start), so a member taking over a
-//! dead one's partitions will need that member's committed rule state and
-//! positions in storage both can reach: a later step. nats-server 2.9
-//! (Debian 12) allows one filter subject per consumer, hence one consumer
-//! per partition; the partition is computed by the agent, so no server-side
-//! subject mapping is needed. The partition count is part of the wire
-//! contract: changing it is a new subject layout.
+//! key. So detectors come in groups ([`shard`]): the user-keyed rules'
+//! (`user`, `user+source.ip`, whole in a user partition) through one durable
+//! consumer per user partition (filter `<prefix>.*.<u>.*`), the
+//! address-keyed rules' (`source.ip`, `source.net`, whole in a network
+//! partition) through one per network partition (`<prefix>.*.*.<n>`);
+//! nats-server 2.9 (Debian 12) allows one filter subject per consumer,
+//! hence one consumer per partition. Each group is split between `members`
+//! static slots: member `i` owns the partitions `p % members == i`. A
+//! detector of group `all` (the default, one detector) runs every rule over
+//! the whole stream through one consumer without a filter. Every consumer
+//! ([`consume`]) has its own position, committed as its own cursor row with
+//! the rule state before the ack; all of a member's consumers feed its one
+//! ingest thread (a key's events stay in their partition's order).
+//!
+//! ## One process per slot, and failover
+//!
+//! A slot is held by one process through a lease ([`lease`]: the key
+//! `<stream>.<group>.<member>` of the bucket `loginwatch_detectors`, renewed every
+//! second by compare-and-set; a standby takes it by compare-and-set once its
+//! revision stood still for 5 s; the holder commits, takes messages and
+//! sets consumers up only within 3 s of its last renewal, stops when
+//! another took it, and gives the slot up at a clean stop). Setting a
+//! consumer up deletes the one of that name, so a holder that lost its
+//! slot and set its consumers up again would take them from the new holder:
+//! the fence forbids it. The rule state of a slot
+//! lives in its holder's SQLite, which a replacement on another machine does
+//! not have. What it does have is the server: a consumer's ack floor is the
+//! slot's committed position (acks follow commits, and a consumer set up
+//! again starts after the last ack). So a new holder whose local positions
+//! are behind the ack floors rebuilds ([`rebuild`]): it reads each partition
+//! again from the stream, from the committed position's stream time minus
+//! its rules' longest window, up to the ack floor, through the pipeline
+//! with the decisions dropped (made already), then consumes live from the
+//! floor ([`member`] drives these steps). The position a detector resumes
+//! from when its state is current is still its own committed one (the
+//! consumer is made anew from it at start, see [`consume`]).
+//!
+//! What the design leaves open: an ack sent after a commit reaches the
+//! server a moment later; a holder that loses NATS between its commit and
+//! that ack, and is replaced within the fence's margin (2 s), leaves the
+//! floor behind its last commit, and the new holder makes the decisions of
+//! that last batch again (in its own database; decision ids are
+//! deterministic, so a store keyed by id holds each once). The old holder's decisions table,
+//! alerts and account histories stay with its database.
 //!
 //! ## Exactly once from a host
 //!
@@ -56,7 +86,11 @@
 pub mod connect;
 pub mod consume;
 pub mod decisions;
+pub mod lease;
+pub mod member;
 pub mod publish;
+pub mod rebuild;
+pub mod shard;
 pub mod stream;
 pub mod subject;
 pub mod wire;
@@ -119,6 +153,9 @@ pub struct FleetConfig {
     pub decisions_bucket: String,
     /// Copies of the bucket the detector asks for when it creates it (1 to 5).
     pub decisions_replicas: usize,
+    /// The detector's place: its group and member slot (`group`, `members`,
+    /// `member`); the agent ignores it.
+    pub shard: shard::Shard,
 }
 
 /// Why fleet mode could not do its work.

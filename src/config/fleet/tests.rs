@@ -177,3 +177,37 @@ fn credentials_are_checked() {
         );
     }
 }
+
+#[test]
+fn a_detectors_place_is_validated() {
+    use crate::fleet::shard::{Group, Shard};
+    let d = tempfile::tempdir().unwrap();
+    let url = "[fleet]\nurl = \"nats://127.0.0.1:4222\"\n";
+    let f = load_in(d.path(), url).unwrap().fleet.unwrap();
+    assert_eq!(f.shard, Shard::default(), "one detector, every rule");
+    let text = format!("{url}group = \"address\"\nmembers = 4\nmember = 3\n");
+    let f = load_in(d.path(), &text).unwrap().fleet.unwrap();
+    assert_eq!(
+        f.shard,
+        Shard {
+            group: Group::Address,
+            members: 4,
+            member: 3
+        }
+    );
+    let e = errors(d.path(), &format!("{url}group = \"users\"\n"));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, Some(3));
+    assert!(e[0].1.contains("\"user\""), "{e:?}");
+    let e = errors(
+        d.path(),
+        &format!("{url}group = \"user\"\nmembers = 2\nmember = 2\n"),
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, Some(5), "{e:?}");
+    assert!(e[0].1.contains("0 to 1"), "{e:?}");
+    let e = errors(d.path(), &format!("{url}members = 2\n"));
+    assert!(e[0].1.contains("group \"all\""), "{e:?}");
+    let e = errors(d.path(), &format!("{url}group = \"user\"\nmember = -1\n"));
+    assert!(e[0].1.contains("not negative"), "{e:?}");
+}

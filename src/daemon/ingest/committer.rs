@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tracing::error;
+use tracing::{error, warn};
 
 use super::lines::Lines;
 use super::retry::Failing;
@@ -115,6 +115,9 @@ impl Committer {
         let Some(f) = &self.failing else {
             return Ok(());
         };
+        if fenced(&input) {
+            return Ok(());
+        };
         if !stopping && now < f.next_try {
             return Ok(());
         }
@@ -142,6 +145,16 @@ impl Committer {
     pub(super) fn commit_if_due(&mut self, stopping: bool, input: Input<'_>) -> Result<(), Fatal> {
         let due = self.clock.instant().duration_since(self.last_commit) >= self.interval;
         if !(self.dirty && (due || stopping || !input.pending.is_empty())) {
+            return Ok(());
+        }
+        if fenced(&input) {
+            if stopping {
+                warn!(
+                    decisions = input.pending.len(),
+                    "Stopping without the last commit: this detector does not hold its fleet slot \
+                     (the slot's holder reads those events again)."
+                );
+            }
             return Ok(());
         }
         let engine_stats = input.pipeline.engine().stats();
@@ -202,7 +215,7 @@ impl Committer {
             checkpoints: source.checkpoints(),
             cursors: {
                 let mut c = source.cursors();
-                c.extend(feed.as_ref().and_then(|f| f.cursor()));
+                c.extend(feed.as_ref().map(|f| f.cursors()).unwrap_or_default());
                 c
             },
             seen_rows,
@@ -326,4 +339,12 @@ fn firing_alert(
         .and_then(|ip| enricher.facts(ip).geo);
     let lines = reader.read(samples.captured(&d.id));
     crate::app::alerting::firing_with(d, account, geo, lines)
+}
+
+/// A detector that does not hold its fleet slot (its lease is not renewed,
+/// or lost) commits nothing: the batch waits, dirty, until the lease is
+/// renewed; at a stop it is dropped, and the slot's next holder reads its
+/// events again from the last commit (`crate::fleet::lease`).
+fn fenced(input: &Input<'_>) -> bool {
+    input.feed.as_ref().is_some_and(|f| !f.may_commit())
 }

@@ -10,13 +10,23 @@
 //! redelivers what was not acked, and a delivery at or below the applied
 //! sequence is dropped (acked again when already committed): no event is
 //! lost or counted twice.
+//!
+//! A member of a group (`[fleet] group`) reads several partitions, each
+//! through its own durable consumer with its own position (one cursor row
+//! each), all through this one feed. Their events interleave in arrival
+//! order: a key is whole in one partition, so each key still sees its
+//! events in stream order, and the engine's windows place an event that is
+//! a little late where it belongs; nothing is merged across partitions.
+//! Events of a rebuild ([`Kind::Rebuild`], see `crate::fleet::rebuild`)
+//! fill the windows and their decisions are dropped.
 
 use tokio::sync::mpsc;
 use tracing::warn;
 
 use crate::decision::Decision;
 use crate::event::Name;
-use crate::fleet::consume::Delivery;
+use crate::fleet::consume::{Delivery, Kind};
+use crate::fleet::lease::Fence;
 use crate::fleet::wire;
 use crate::parse::UnparsedReason;
 use crate::pipeline::Pipeline;
@@ -32,16 +42,40 @@ pub fn cursor_name(stream: &str, consumer: &str) -> String {
     format!("fleet:{stream}:{consumer}")
 }
 
-/// The stream's deliveries, and how far they are applied and committed.
-pub struct Feed {
-    deliveries: mpsc::Receiver<Delivery>,
+/// One consumer's position: how far its deliveries are applied and
+/// committed, and where its acks go.
+struct Position {
+    cursor: String,
     /// Committed sequences to the consumer task, which acks up to them.
     acks: mpsc::UnboundedSender<u64>,
-    cursor: String,
     /// The sequence of the last message applied (0: none yet).
     applied: u64,
     /// The sequence of the last committed message.
     committed: u64,
+    /// The last event applied by a rebuild (which does not move `applied`
+    /// until it is done): a rebuild tried again skips what it sent already.
+    rebuilt: u64,
+}
+
+/// One consumer of the feed, as the detector sets it up.
+pub struct FeedPart {
+    /// Committed sequences to the consumer task.
+    pub acks: mpsc::UnboundedSender<u64>,
+    /// The cursor row ([`cursor_name`]).
+    pub cursor: String,
+    /// The committed sequence of the last run.
+    pub resume: u64,
+}
+
+/// The stream's deliveries, and how far each consumer's are applied and
+/// committed.
+pub struct Feed {
+    deliveries: mpsc::Receiver<Delivery>,
+    /// By [`Delivery::part`].
+    positions: Vec<Position>,
+    /// Whether this detector holds its slot: nothing is taken or committed
+    /// without it (`crate::fleet::lease`).
+    fence: Fence,
     /// Messages that could not be decoded, since start.
     malformed: u64,
 }
@@ -56,19 +90,42 @@ pub struct Drained {
 }
 
 impl Feed {
-    /// A feed resuming after `resume` (the committed sequence of the last run).
+    /// A feed of one consumer resuming after `resume` (the committed
+    /// sequence of the last run), always allowed to commit.
     pub fn new(
         deliveries: mpsc::Receiver<Delivery>,
         acks: mpsc::UnboundedSender<u64>,
         cursor: String,
         resume: u64,
     ) -> Feed {
+        Feed::parts(
+            deliveries,
+            vec![FeedPart {
+                acks,
+                cursor,
+                resume,
+            }],
+            Fence::always(),
+        )
+    }
+
+    /// A feed of several consumers (a member's partitions), taking and
+    /// committing only while `fence` is held.
+    pub fn parts(deliveries: mpsc::Receiver<Delivery>, parts: Vec<FeedPart>, fence: Fence) -> Feed {
+        let positions = parts
+            .into_iter()
+            .map(|p| Position {
+                cursor: p.cursor,
+                acks: p.acks,
+                applied: p.resume,
+                committed: p.resume,
+                rebuilt: p.resume,
+            })
+            .collect();
         Feed {
             deliveries,
-            acks,
-            cursor,
-            applied: resume,
-            committed: resume,
+            positions,
+            fence,
             malformed: 0,
         }
     }
@@ -83,8 +140,14 @@ impl Feed {
             .unwrap_or(0)
     }
 
+    /// Whether a commit may be made now: this detector holds its slot.
+    pub fn may_commit(&self) -> bool {
+        self.fence.held()
+    }
+
     /// Takes up to `max` waiting deliveries through `pipeline`; decisions go
-    /// to `made`.
+    /// to `made` (those of a rebuild are dropped). Takes nothing while the
+    /// slot is not held.
     pub fn drain(
         &mut self,
         max: usize,
@@ -93,62 +156,106 @@ impl Feed {
         made: &mut Vec<Decision>,
     ) -> Drained {
         let mut d = Drained::default();
-        while d.taken < max {
+        let mut dropped = Vec::new();
+        while d.taken < max && self.fence.held() {
             let Ok(msg) = self.deliveries.try_recv() else {
                 break;
             };
             d.taken += 1;
-            if msg.seq <= self.applied {
+            let Some(pos) = self.positions.get_mut(msg.part) else {
+                continue;
+            };
+            match msg.kind {
+                Kind::Rebuilt => {
+                    if msg.seq > pos.applied {
+                        pos.applied = msg.seq;
+                        d.advanced += 1;
+                    }
+                    continue;
+                }
+                Kind::Rebuild => {
+                    if msg.seq <= pos.applied.max(pos.rebuilt) {
+                        continue;
+                    }
+                    pos.rebuilt = msg.seq;
+                    // Made, committed and acted on by the slot's last holder.
+                    self.apply(&msg, pipeline, metrics, &mut dropped);
+                    dropped.clear();
+                    continue;
+                }
+                Kind::Live => {}
+            }
+            if msg.seq <= pos.applied {
                 // A redelivery (an ack lost, or older than the ack wait).
-                if msg.seq <= self.committed {
-                    let _ = self.acks.send(self.committed);
+                if msg.seq <= pos.committed {
+                    let _ = pos.acks.send(pos.committed);
                 }
                 continue;
             }
             d.advanced += 1;
-            self.applied = msg.seq;
-            match wire::decode(&msg.body) {
-                Ok(env) => {
-                    let mut ev = env.event.into_event();
-                    // The agent's host when the line did not name one.
-                    if ev.host.is_none() {
-                        ev.host = Some(Name::from(env.agent.as_str()));
-                    }
-                    metrics
-                        .events
-                        .with_label_values(&[SOURCE, ev.outcome.as_str()])
-                        .inc();
-                    pipeline.observe(&mut ev, made);
-                }
-                Err(e) => {
-                    // Counted and skipped; its position is committed like any other.
-                    self.malformed += 1;
-                    metrics
-                        .unparsed_lines
-                        .with_label_values(&[SOURCE, UnparsedReason::Malformed.as_str()])
-                        .inc();
-                    if self.malformed == 1 || self.malformed.is_multiple_of(1000) {
-                        warn!(seq = msg.seq, error = %e, malformed = self.malformed, "Fleet message skipped: not an event of this layout.");
-                    }
-                }
-            }
+            pos.applied = msg.seq;
+            self.apply(&msg, pipeline, metrics, made);
         }
         d
     }
 
-    /// The position to commit, when something was applied.
-    pub fn cursor(&self) -> Option<Cursor> {
-        (self.applied > 0).then(|| Cursor {
-            source: self.cursor.clone(),
-            cursor: self.applied.to_string(),
-        })
+    /// One message through the pipeline (counted and skipped when it is not
+    /// an event).
+    fn apply(
+        &mut self,
+        msg: &Delivery,
+        pipeline: &mut Pipeline,
+        metrics: &Metrics,
+        made: &mut Vec<Decision>,
+    ) {
+        match wire::decode(&msg.body) {
+            Ok(env) => {
+                let mut ev = env.event.into_event();
+                // The agent's host when the line did not name one.
+                if ev.host.is_none() {
+                    ev.host = Some(Name::from(env.agent.as_str()));
+                }
+                if msg.kind == Kind::Live {
+                    metrics
+                        .events
+                        .with_label_values(&[SOURCE, ev.outcome.as_str()])
+                        .inc();
+                }
+                pipeline.observe(&mut ev, made);
+            }
+            Err(e) => {
+                // Counted and skipped; its position is committed like any other.
+                self.malformed += 1;
+                metrics
+                    .unparsed_lines
+                    .with_label_values(&[SOURCE, UnparsedReason::Malformed.as_str()])
+                    .inc();
+                if self.malformed == 1 || self.malformed.is_multiple_of(1000) {
+                    warn!(seq = msg.seq, error = %e, malformed = self.malformed, "Fleet message skipped: not an event of this layout.");
+                }
+            }
+        }
     }
 
-    /// The commit holding [`Feed::cursor`] succeeded: acknowledge up to it.
+    /// The positions to commit: one cursor row per consumer that has one.
+    pub fn cursors(&self) -> Vec<Cursor> {
+        self.positions
+            .iter()
+            .filter(|p| p.applied > 0)
+            .map(|p| Cursor {
+                source: p.cursor.clone(),
+                cursor: p.applied.to_string(),
+            })
+            .collect()
+    }
+
+    /// The commit holding [`Feed::cursors`] succeeded: acknowledge up to them.
     pub fn committed(&mut self) {
-        if self.applied > self.committed {
-            self.committed = self.applied;
-            let _ = self.acks.send(self.committed);
+        for p in &mut self.positions {
+            if p.applied > p.committed {
+                p.committed = p.applied;
+                let _ = p.acks.send(p.committed);
+            }
         }
     }
 }

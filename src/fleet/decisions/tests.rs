@@ -111,6 +111,7 @@ fn the_bucket_is_the_stream_a_kv_client_expects() {
         subject_prefix: "lw".into(),
         decisions_bucket: "dec".into(),
         decisions_replicas: 3,
+        shard: Default::default(),
     };
     let c = config(&fleet, fleet.decisions_replicas);
     assert_eq!(c.name, "KV_dec");

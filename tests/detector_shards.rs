@@ -1,0 +1,359 @@
+//! Fleet mode, several detectors: the user-keyed rules' group and the
+//! address-keyed rules' group share one stream, two members each, every
+//! member reading its own partitions; a member killed with SIGKILL is
+//! replaced by a standby with an empty state directory, which rebuilds the
+//! open windows from the stream. Real processes throughout: a
+//! `nats-server -js`, two `loginwatch agent`s (web1, web2), the detectors;
+//! decisions read from each detector's API.
+
+use std::time::Duration;
+
+use loginwatch::fleet::subject::{PARTITIONS, partition};
+
+use crate::detector::{Fleet, decided, detector_dir, failure, wait_decided};
+use crate::util::daemon::Daemon;
+use crate::util::{lw, wait_for};
+
+/// A detector's directory placed as `member` of `members` in `group`.
+fn member_dir(url: &str, group: &str, members: u64, member: u64) -> tempfile::TempDir {
+    let dir = detector_dir(url);
+    let path = dir.path().join("loginwatch.toml");
+    let cfg = std::fs::read_to_string(&path).unwrap().replace(
+        "host = \"detector\"\n",
+        &format!(
+            "host = \"detector\"\ngroup = \"{group}\"\nmembers = {members}\nmember = {member}\n"
+        ),
+    );
+    assert!(cfg.contains("group = "), "{cfg}");
+    std::fs::write(&path, cfg).unwrap();
+    dir
+}
+
+const FAILURES: &str = "loginwatch_events_total{outcome=\"failure\",source=\"fleet\"}";
+
+/// The durable consumer `name`'s ack floor and pending acks on the server.
+fn consumer_state(url: &str, name: &str) -> Option<(u64, usize)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(url).await.ok()?;
+        let js = async_nats::jetstream::new(client);
+        let s = js.get_stream("LOGINWATCH_EVENTS").await.ok()?;
+        let i = s.consumer_info(name).await.ok()?;
+        Some((i.ack_floor.stream_sequence, i.num_ack_pending))
+    })
+}
+
+#[test]
+fn two_groups_of_two_members_decide_each_key_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let test = "detector_shards::two_groups_of_two_members_decide_each_key_once";
+    let Some(fleet) = Fleet::start(test, dir.path()) else {
+        return;
+    };
+    let url = fleet.nats.url();
+    let dirs: Vec<(&str, u64, tempfile::TempDir)> =
+        [("user", 0), ("user", 1), ("address", 0), ("address", 1)]
+            .into_iter()
+            .map(|(g, m)| (g, m, member_dir(&url, g, 2, m)))
+            .collect();
+    let dets: Vec<Daemon> = dirs
+        .iter()
+        .map(|(_, _, d)| Daemon::start(d.path()))
+        .collect();
+    for d in &dets {
+        wait_for("each member to consume", Duration::from_secs(30), || {
+            d.log()
+                .contains("Consuming the fleet's events.")
+                .then_some(())
+        });
+    }
+
+    // A spray from 192.0.2.50: 5 users on each host (password-spray blocks
+    // at 10 distinct users); alice fails 3 times on web1 and twice on web2
+    // (the lockout counts 5).
+    for (i, host) in ["web1", "web2"].into_iter().enumerate() {
+        let lines: Vec<String> = (0..5)
+            .map(|k| failure(host, &format!("s{i}{k}"), "192.0.2.50", i * 5 + k))
+            .collect();
+        fleet.append(i, &lines);
+    }
+    let alice = |host: &str, ks: std::ops::Range<usize>| -> Vec<String> {
+        ks.map(|k| failure(host, "alice", "198.51.100.10", 20 + k))
+            .collect()
+    };
+    fleet.append(0, &alice("web1", 0..3));
+    fleet.append(1, &alice("web2", 3..5));
+
+    // The members owning alice's user partition and the spray's network.
+    let u = (partition(b"alice") % 2) as usize;
+    let n = 2 + (partition(&[192, 0, 2, 0]) % 2) as usize;
+    wait_decided(&dets[u], "account-lockout", "alice");
+    wait_decided(&dets[n], "password-spray", "192.0.2.50");
+    // Every event once in each group: 15 failures, split over its members.
+    for group in [0..2, 2..4] {
+        wait_for(
+            "every event counted in each group",
+            Duration::from_secs(30),
+            || {
+                let sum: f64 = dets[group.clone()].iter().map(|d| d.metric(FAILURES)).sum();
+                (sum == 15.0).then_some(())
+            },
+        );
+    }
+    let spray = &decided(&dets[n], "password-spray")["192.0.2.50"];
+    assert_eq!(spray.len(), 1, "{spray:?}");
+    assert_eq!(spray[0]["evidence"]["count"], 10, "{spray:?}");
+    let lock = &decided(&dets[u], "account-lockout")["alice"];
+    assert_eq!(lock.len(), 1, "{lock:?}");
+    assert_eq!(lock[0]["evidence"]["count"], 5, "{lock:?}");
+    // No key decided twice: the two decisions are all there are, each
+    // made by its group's owner only.
+    let all: Vec<(usize, String)> = dets
+        .iter()
+        .enumerate()
+        .flat_map(|(i, d)| {
+            d.decisions(false)
+                .into_iter()
+                .map(move |x| (i, x["rule"].as_str().unwrap_or("?").to_owned()))
+        })
+        .collect();
+    let mut want = vec![
+        (u, "account-lockout".to_owned()),
+        (n, "password-spray".to_owned()),
+    ];
+    want.sort();
+    assert_eq!(all, want);
+    // A group's member runs its group's rules only.
+    assert!(dets[0].log().contains("place=group user, member 0 of 2"));
+    for d in &dets {
+        assert!(d.log().contains("Holding the slot's lease."), "{}", d.log());
+    }
+}
+
+#[test]
+fn a_standby_takes_over_a_killed_member_without_losing_its_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let test = "detector_shards::a_standby_takes_over_a_killed_member_without_losing_its_window";
+    let Some(fleet) = Fleet::start(test, dir.path()) else {
+        return;
+    };
+    let url = fleet.nats.url();
+    let first_dir = member_dir(&url, "user", 2, 1);
+    let first = Daemon::start(first_dir.path());
+    wait_for("the member to consume", Duration::from_secs(30), || {
+        first
+            .log()
+            .contains("Consuming the fleet's events.")
+            .then_some(())
+    });
+    // A standby for the same slot, on an empty state directory: it waits.
+    let standby_dir = member_dir(&url, "user", 2, 1);
+    let standby = Daemon::start(standby_dir.path());
+    wait_for("the standby to wait", Duration::from_secs(30), || {
+        standby
+            .log()
+            .contains("Standby: another detector holds this slot")
+            .then_some(())
+    });
+
+    // A user of member 1's partitions fails 3 times on web1...
+    let user = (0..)
+        .map(|i| format!("carol{i}"))
+        .find(|u| partition(u.as_bytes()) % 2 == 1)
+        .unwrap();
+    let consumer = format!("loginwatch_user_{}", partition(user.as_bytes()));
+    let fail = |host: usize, ks: std::ops::Range<usize>| -> Vec<String> {
+        ks.map(|k| failure(&format!("web{}", host + 1), &user, "198.51.100.7", k))
+            .collect()
+    };
+    fleet.append(0, &fail(0, 0..3));
+    // ...which the member counts and commits (its consumer's ack floor moves
+    // only after a commit), then it is killed.
+    wait_for(
+        "the member to commit 3 failures",
+        Duration::from_secs(30),
+        || {
+            let (floor, pending) = consumer_state(&url, &consumer)?;
+            (first.metric(FAILURES) == 3.0 && floor >= 3 && pending == 0).then_some(())
+        },
+    );
+    let log = first.log();
+    first.kill9();
+    assert!(log.contains("Holding the slot's lease."), "{log}");
+
+    // Twice more on web2: the standby takes the slot, rebuilds the three
+    // from the stream, and locks on the fifth, once.
+    fleet.append(1, &fail(1, 3..5));
+    wait_decided(&standby, "account-lockout", &user);
+    let log = standby.log();
+    assert!(log.contains("taking it over"), "{log}");
+    assert!(log.contains("Rebuilt; consuming live. consumer="), "{log}");
+    assert!(log.contains("events=3"), "{log}");
+    let locks = decided(&standby, "account-lockout");
+    assert_eq!(locks.len(), 1, "{locks:#?}");
+    assert_eq!(locks[&user].len(), 1, "{locks:#?}");
+    assert_eq!(locks[&user][0]["evidence"]["count"], 5, "{locks:#?}");
+    assert_eq!(
+        standby.metric(FAILURES),
+        2.0,
+        "the rebuilt three are not new events"
+    );
+
+    // The killed member back on its old disk: the slot is held, so it waits
+    // and decides nothing (its state stops at 3 failures).
+    let back = Daemon::start(first_dir.path());
+    wait_for("the old member to wait", Duration::from_secs(30), || {
+        back.log()
+            .contains("Standby: another detector holds this slot")
+            .then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(back.decisions(false).is_empty());
+    assert_eq!(back.metric(FAILURES), 0.0);
+}
+
+#[test]
+fn config_check_prints_the_place_and_refuses_a_bad_one() {
+    let url = "nats://127.0.0.1:1";
+    let d = member_dir(url, "address", 16, 3);
+    let cfg = d.path().join("loginwatch.toml");
+    let out = lw().args(["config", "check"]).arg(&cfg).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let owned: Vec<String> = (0..PARTITIONS)
+        .filter(|p| p % 16 == 3)
+        .map(|p| p.to_string())
+        .collect();
+    assert!(
+        text.contains(
+            "fleet place: group address, member 3 of 16 (slot LOGINWATCH_EVENTS.address.3), runs "
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("owns network partitions {}", owned.join(","))),
+        "{text}"
+    );
+    let bad = member_dir(url, "user", 2, 2);
+    let out = lw()
+        .args(["config", "check"])
+        .arg(bad.path().join("loginwatch.toml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("member = 2: members are numbered 0 to 1"),
+        "{err}"
+    );
+}
+
+/// Every log the daemons started in `dir` wrote (each start has its own).
+fn logs(dir: &std::path::Path) -> String {
+    let mut all = String::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("stderr-") {
+            all += &std::fs::read_to_string(e.path()).unwrap_or_default();
+        }
+    }
+    all
+}
+
+fn signal(d: &Daemon, sig: &str) {
+    let st = std::process::Command::new("kill")
+        .args([sig, &d.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+#[test]
+fn a_frozen_holder_is_fenced_off_and_a_clean_stop_hands_the_slot_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let test =
+        "detector_shards::a_frozen_holder_is_fenced_off_and_a_clean_stop_hands_the_slot_over";
+    let Some(fleet) = Fleet::start(test, dir.path()) else {
+        return;
+    };
+    let url = fleet.nats.url();
+    let (a_dir, b_dir, c_dir) = (
+        member_dir(&url, "user", 1, 0),
+        member_dir(&url, "user", 1, 0),
+        member_dir(&url, "user", 1, 0),
+    );
+    let a = Daemon::start(a_dir.path());
+    wait_for("the member to consume", Duration::from_secs(30), || {
+        a.log()
+            .contains("Consuming the fleet's events.")
+            .then_some(())
+    });
+    let b = Daemon::start(b_dir.path());
+    wait_for("the standby to wait", Duration::from_secs(30), || {
+        b.log()
+            .contains("Standby: another detector holds this slot")
+            .then_some(())
+    });
+    let consumer = format!("loginwatch_user_{}", partition(b"dave"));
+    let fail = |host: usize, ks: std::ops::Range<usize>| -> Vec<String> {
+        ks.map(|k| failure(&format!("web{}", host + 1), "dave", "198.51.100.8", k))
+            .collect()
+    };
+    fleet.append(0, &fail(0, 0..3));
+    wait_for(
+        "the holder to commit 3 failures",
+        Duration::from_secs(30),
+        || {
+            let (floor, pending) = consumer_state(&url, &consumer)?;
+            (a.metric(FAILURES) == 3.0 && floor >= 3 && pending == 0).then_some(())
+        },
+    );
+
+    // Frozen (a long pause, a hung VM): its lease goes stale, the standby
+    // takes the slot and carries the window on.
+    signal(&a, "-STOP");
+    wait_for("the standby to take over", Duration::from_secs(30), || {
+        b.log().contains("Rebuilt; consuming live.").then_some(())
+    });
+    fleet.append(1, &fail(1, 3..5));
+    wait_decided(&b, "account-lockout", "dave");
+    // Woken up, the old holder finds its lease taken and stops without
+    // taking or committing anything.
+    signal(&a, "-CONT");
+    let status = a.wait_exit(Duration::from_secs(30));
+    assert!(!status.success(), "{status:?}");
+    let log = logs(a_dir.path());
+    assert!(log.contains("was taken over by another detector"), "{log}");
+    assert!(!log.contains("Decision:"), "{log}");
+
+    // A clean stop gives the slot up at once: the next standby (empty
+    // state) takes it without waiting for the lease to go stale, rebuilds
+    // the five failures and decides nothing again.
+    let c = Daemon::start(c_dir.path());
+    wait_for("the new standby to wait", Duration::from_secs(30), || {
+        c.log()
+            .contains("Standby: another detector holds this slot")
+            .then_some(())
+    });
+    assert!(b.terminate().success());
+    assert!(logs(b_dir.path()).contains("Slot released."));
+    let t0 = std::time::Instant::now();
+    while !c.log().contains("Rebuilt; consuming live.") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the new standby did not take over ({:?}):\n{}\n{}",
+            consumer_state(&url, &consumer),
+            c.log(),
+            logs(b_dir.path())
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = c.log();
+    assert!(!log.contains("lease is stale"), "{log}");
+    assert!(log.contains("events=5"), "{log}");
+    assert!(c.decisions(false).is_empty(), "{:?}", c.decisions(false));
+    assert_eq!(c.metric(FAILURES), 0.0);
+}
