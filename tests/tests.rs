@@ -27,6 +27,7 @@ mod event_formats;
 mod explain;
 mod first_run;
 mod fleet;
+mod fleet_buffer;
 mod flood;
 mod injection;
 mod inventory;

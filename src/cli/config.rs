@@ -254,6 +254,8 @@ fn checked_json(
             "stream": f.stream,
             "subject_prefix": f.subject_prefix,
             "decisions_bucket": f.decisions_bucket,
+            "buffer_max_bytes": f.buffer_max_bytes,
+            "replicas": f.replicas,
             "role": if config.sources.is_empty() { "detector" } else { "agent" },
         })),
         "rules": loaded,

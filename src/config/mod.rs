@@ -79,6 +79,9 @@ pub struct HttpConfig {
     /// variable the config names. Required on a non-loopback address; without
     /// it the daemon generates one (`crate::http::token`).
     pub admin_token: Option<String>,
+    /// The file has an `[http]` table: `loginwatch agent` serves its
+    /// metrics and health only then (the daemon always listens).
+    pub set: bool,
 }
 
 /// The validated configuration.

@@ -22,6 +22,7 @@ use super::ingest::Feed;
 use super::ingest::feed::cursor_name;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::fleet::health::Link;
 use crate::fleet::{self, FleetConfig, consume};
 use crate::source::Cursor;
 
@@ -44,21 +45,45 @@ pub fn role(config: &Config) -> Result<Option<&FleetConfig>, DaemonError> {
     }
 }
 
+/// What the detector's `/readyz` and status line say of its input.
+pub const WORK: &str = "consuming the fleet's stream";
+
+/// The detector's status line (systemd's `STATUS=`, the log): what it
+/// consumes instead of "Watching 0 sources".
+pub fn serving_status(
+    stream: &str,
+    rules: usize,
+    mode: crate::decision::Mode,
+    addr: std::net::SocketAddr,
+) -> String {
+    format!(
+        "Consuming the fleet's stream {stream} with {rules} rules in mode {mode}; HTTP on {addr}"
+    )
+}
+
+/// The `/readyz` problem of the detector's link, `None` when consuming.
+pub fn readiness(link: &Link) -> Option<crate::http::Problem> {
+    link.problem()
+        .map(|message| crate::http::Problem::Fleet { message })
+}
+
 /// Connects to NATS and starts the consumer task; returns the ingest
-/// thread's feed, resuming after the position committed in `cursors`.
+/// thread's feed, resuming after the position committed in `cursors`, and
+/// the link `/readyz` reads.
 pub async fn start(
     fleet: &FleetConfig,
     cursors: &[Cursor],
     wake: Sender<Instant>,
     clock: Arc<dyn Clock>,
     cancel: CancellationToken,
-) -> Result<(Feed, tokio::task::JoinHandle<()>), DaemonError> {
+) -> Result<(Feed, tokio::task::JoinHandle<()>, Arc<Link>), DaemonError> {
     let consumer = consume::DETECTOR_CONSUMER.to_owned();
     let name = cursor_name(&fleet.stream, &consumer);
     let resume = Feed::resume_from(cursors, &name);
     let client = fleet::connect(fleet, &format!("loginwatch-detector {}", fleet.host)).await?;
     let (out, deliveries) = mpsc::channel(QUEUE);
     let (acks, committed) = mpsc::unbounded_channel();
+    let link = Arc::new(Link::new(client.clone(), WORK, false));
     info!(
         servers = %fleet.servers.join(","),
         stream = %fleet.stream,
@@ -76,7 +101,8 @@ pub async fn start(
         Box::new(move || {
             let _ = wake.send(clock.instant());
         }),
+        link.clone(),
         cancel,
     ));
-    Ok((Feed::new(deliveries, acks, name, resume), task))
+    Ok((Feed::new(deliveries, acks, name, resume), task, link))
 }

@@ -35,6 +35,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use super::health::Link;
 use super::{FleetConfig, FleetError, stream};
 
 /// The durable consumer of the (single) detector.
@@ -80,6 +81,7 @@ pub fn config(name: &str, from: u64) -> consumer::pull::Config {
 /// sequence received on `committed` acks every delivered message at or
 /// below it. Creates the stream when missing, the consumer anew (see the
 /// module docs), and sets them up again after a failure or a missed delivery.
+/// `link` says whether the consumer is open (for `/readyz`).
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     client: async_nats::Client,
@@ -89,6 +91,7 @@ pub async fn run(
     out: mpsc::Sender<Delivery>,
     mut committed: mpsc::UnboundedReceiver<u64>,
     wake: Box<dyn Fn() + Send>,
+    link: std::sync::Arc<Link>,
     cancel: CancellationToken,
 ) {
     let js = jetstream::new(client);
@@ -103,10 +106,12 @@ pub async fn run(
         let mut messages = match open(&js, &fleet, &name, from).await {
             Ok(m) => {
                 info!(stream = %fleet.stream, consumer = %name, from, "Consuming the fleet's events.");
+                link.set_working(true);
                 failures = 0;
                 m
             }
             Err(e) => {
+                link.set_working(false);
                 failures += 1;
                 if failures == 1 || failures.is_multiple_of(60) {
                     warn!(error = %e, failed_attempts = failures, "Cannot consume the fleet's stream; retrying.");
@@ -151,6 +156,8 @@ pub async fn run(
                 }
             }
         }
+        // Set up again on the next turn; not consuming meanwhile.
+        link.set_working(false);
     }
 }
 

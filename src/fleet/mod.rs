@@ -54,7 +54,9 @@
 
 pub mod connect;
 pub mod consume;
+pub mod health;
 pub mod publish;
+pub mod spool;
 pub mod stream;
 pub mod subject;
 pub mod wire;
@@ -71,6 +73,12 @@ pub const DEFAULT_STREAM: &str = "LOGINWATCH_EVENTS";
 pub const DEFAULT_SUBJECT_PREFIX: &str = "loginwatch.events";
 /// Default `[fleet] decisions_bucket` (used by the fleet's decisions, next).
 pub const DEFAULT_DECISIONS_BUCKET: &str = "loginwatch_decisions";
+
+/// Default `[fleet] buffer_max_bytes`: 256 MiB of spooled events, about
+/// half a million events (see [`spool`]).
+pub const DEFAULT_BUFFER_BYTES: u64 = 256 * 1024 * 1024;
+/// The least `[fleet] buffer_max_bytes` accepted: 1 MiB (a few thousand events).
+pub const MIN_BUFFER_BYTES: u64 = 1024 * 1024;
 
 /// A value that must not be printed: its `Debug` shows only that it is set.
 #[derive(Clone, PartialEq, Eq)]
@@ -115,6 +123,11 @@ pub struct FleetConfig {
     pub subject_prefix: String,
     /// The key-value bucket of the fleet's decisions.
     pub decisions_bucket: String,
+    /// The most bytes the agent's spool may hold while NATS does not take
+    /// its events (see [`spool`]).
+    pub buffer_max_bytes: u64,
+    /// The stream's replicas when fleet mode creates it (1 to 5).
+    pub replicas: usize,
 }
 
 /// Why fleet mode could not do its work.
@@ -133,6 +146,11 @@ pub enum FleetError {
     Publish(String),
     #[error("event JSON: {0}")]
     Wire(String),
+    #[error("spool {path}: {error}")]
+    Spool {
+        path: PathBuf,
+        error: std::io::Error,
+    },
 }
 
 /// A host name as one subject token: every character other than a letter,
