@@ -87,8 +87,8 @@ impl Agent {
 }
 
 /// An agent's directory (an empty `auth.log`, `[http]` on port 0), its
-/// `[fleet]` at `url` with `extra` keys.
-pub(crate) fn setup(url: &str, extra: &str) -> tempfile::TempDir {
+/// `[fleet]` at `url` (a TOML string or list) with `extra` keys.
+pub(crate) fn setup_toml(url: &str, extra: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("auth.log"), "").unwrap();
     std::fs::write(
@@ -97,11 +97,16 @@ pub(crate) fn setup(url: &str, extra: &str) -> tempfile::TempDir {
             "state_path = \"state.db\"\npoll_interval = \"1s\"\n\
              [http]\nlisten = \"127.0.0.1:0\"\n\
              [[source]]\npath = \"auth.log\"\nformat = \"sshd\"\ntz = \"UTC\"\n\
-             [fleet]\nurl = {url:?}\nhost = \"web1\"\n{extra}"
+             [fleet]\nurl = {url}\nhost = \"web1\"\n{extra}"
         ),
     )
     .unwrap();
     dir
+}
+
+/// [`setup_toml`] with one server.
+fn setup(url: &str, extra: &str) -> tempfile::TempDir {
+    setup_toml(&format!("{url:?}"), extra)
 }
 
 /// A loopback URL no server answers yet, and its port (for a late start);

@@ -28,6 +28,7 @@ mod explain;
 mod first_run;
 mod fleet;
 mod fleet_buffer;
+mod fleet_cluster;
 mod flood;
 mod injection;
 mod inventory;
