@@ -354,7 +354,8 @@ impl Spool {
         let text = format!("{} {}\n", batch.end.segment, batch.end.offset);
         // Not synced: losing it to a power cut only re-sends what the
         // stream drops by message id.
-        std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, self.dir.join(ACKED)))?;
+        crate::private::write(&tmp, text.as_bytes())
+            .and_then(|()| std::fs::rename(&tmp, self.dir.join(ACKED)))?;
         let done: Vec<u64> = st
             .segments
             .iter()
