@@ -19,6 +19,8 @@ use crate::decision::{Assessment, DecisionAction, Mode};
 use crate::event::Outcome;
 use crate::parse::UnparsedReason;
 
+pub mod fleet;
+
 /// How a lock ended (`loginwatch_unlocks_total{how}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnlockHow {

@@ -28,6 +28,8 @@ mod event_formats;
 mod explain;
 mod first_run;
 mod fleet;
+mod fleet_buffer;
+mod fleet_cluster;
 mod fleet_decisions;
 mod flood;
 mod injection;

@@ -42,7 +42,12 @@ pub struct StoreBackend {
     chosen: Vec<(String, String)>,
     /// The mode of a manual decision that names none (the configuration's).
     mode: Mode,
+    /// Further checks of `/readyz` (the fleet detector's link to NATS).
+    checks: Vec<ReadyCheck>,
 }
+
+/// A check `/readyz` runs: a problem, or `None` when all is well.
+pub type ReadyCheck = Arc<dyn Fn() -> Option<Problem> + Send + Sync>;
 
 impl StoreBackend {
     pub fn new(
@@ -62,6 +67,7 @@ impl StoreBackend {
             clock,
             chosen: Vec::new(),
             mode: Mode::Recommend,
+            checks: Vec::new(),
         }
     }
 
@@ -77,6 +83,12 @@ impl StoreBackend {
             .iter()
             .filter_map(|s| s.chosen.clone().map(|c| (s.name.clone(), c)))
             .collect();
+        self
+    }
+
+    /// Also runs `check` for `/readyz`.
+    pub fn with_check(mut self, check: ReadyCheck) -> StoreBackend {
+        self.checks.push(check);
         self
     }
 
@@ -280,6 +292,7 @@ impl AdminBackend for StoreBackend {
                 }));
             }
         }
+        problems.extend(self.checks.iter().filter_map(|c| c()));
         if let Some(p) = self.health.as_ref().and_then(|h| h.problem()) {
             problems.push(Problem::State { message: p });
         } else if let Err(e) = self.with(|s| s.check_writable()) {

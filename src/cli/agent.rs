@@ -21,6 +21,10 @@ pub struct Args {
     /// files instead of reading them whole.
     #[arg(long)]
     from_end: bool,
+    /// With [http]: write the bound address of the health, readiness and
+    /// metrics endpoints to this file (mode 0600) once listening.
+    #[arg(long, value_name = "FILE")]
+    addr_file: Option<PathBuf>,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value = "human")]
     log_format: LogFormat,
@@ -37,6 +41,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     })?;
     let opts = AgentOptions {
         from_end: a.from_end,
+        addr_file: a.addr_file,
     };
     match agent::run(config, opts) {
         Ok(()) => Ok(ExitCode::SUCCESS),

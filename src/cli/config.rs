@@ -290,6 +290,8 @@ fn checked_json(
             "subject_prefix": f.subject_prefix,
             "decisions_bucket": f.decisions_bucket,
             "decisions_replicas": f.decisions_replicas,
+            "buffer_max_bytes": f.buffer_max_bytes,
+            "replicas": f.replicas,
             "role": if config.sources.is_empty() { "detector" } else { "agent" },
             "group": f.shard.group.as_str(),
             "members": f.shard.members,

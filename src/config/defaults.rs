@@ -186,6 +186,7 @@ impl Config {
             http: HttpConfig {
                 listen: LISTEN,
                 admin_token: None,
+                set: false,
             },
             mode: Mode::Recommend,
             year: None,

@@ -38,6 +38,8 @@ pub struct RawFleet {
     pub group: Option<Spanned<String>>,
     pub members: Option<Spanned<i64>>,
     pub member: Option<Spanned<i64>>,
+    pub buffer_max_bytes: Option<Spanned<i64>>,
+    pub replicas: Option<Spanned<i64>>,
 }
 
 /// The validated table; `None` when it has errors (each recorded at its line).
@@ -114,6 +116,8 @@ pub(super) fn fleet(
         None => fleet::DEFAULT_SUBJECT_PREFIX.to_owned(),
     };
     let shard = shard::shard(cx, f);
+    let buffer_max_bytes = buffer_max_bytes(cx, &raw.buffer_max_bytes);
+    let replicas = replicas(cx, &raw.replicas);
     (cx.error_count() == before).then_some(FleetConfig {
         servers,
         host,
@@ -124,7 +128,53 @@ pub(super) fn fleet(
         decisions_bucket,
         decisions_replicas,
         shard,
+        buffer_max_bytes,
+        replicas,
     })
+}
+
+/// `buffer_max_bytes`: the agent's spool bound, at least
+/// [`fleet::MIN_BUFFER_BYTES`].
+fn buffer_max_bytes(cx: &mut Cx, v: &Option<Spanned<i64>>) -> u64 {
+    let Some(v) = v else {
+        return fleet::DEFAULT_BUFFER_BYTES;
+    };
+    match u64::try_from(*v.get_ref()) {
+        Ok(n) if n >= fleet::MIN_BUFFER_BYTES => n,
+        _ => {
+            cx.err(
+                v.span(),
+                format!(
+                    "buffer_max_bytes {}: at least {} (1 MiB); the default is {} (256 MiB)",
+                    v.get_ref(),
+                    fleet::MIN_BUFFER_BYTES,
+                    fleet::DEFAULT_BUFFER_BYTES
+                ),
+            );
+            0
+        }
+    }
+}
+
+/// `replicas`: the stream's copies when fleet mode creates it, 1 to 5 (the
+/// most JetStream keeps).
+fn replicas(cx: &mut Cx, v: &Option<Spanned<i64>>) -> usize {
+    let Some(v) = v else {
+        return 1;
+    };
+    match *v.get_ref() {
+        n @ 1..=5 => n as usize,
+        n => {
+            cx.err(
+                v.span(),
+                format!(
+                    "replicas {n}: 1 to 5 (1 for one server; 3 in a cluster of three keeps \
+                     the stream through the loss of a node)"
+                ),
+            );
+            1
+        }
+    }
 }
 
 /// `url`: required, each `nats://` or `tls://`.

@@ -339,6 +339,7 @@ fn http(
     let mut out = HttpConfig {
         listen: defaults::LISTEN,
         admin_token: None,
+        set: true,
     };
     if let Some(l) = &raw.listen {
         match l.get_ref().parse() {

@@ -71,7 +71,7 @@ pub struct SourceConfig {
 }
 
 /// The HTTP listener.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Address to bind (default 127.0.0.1:9464); port 0 picks a free port.
     pub listen: SocketAddr,
@@ -79,6 +79,17 @@ pub struct HttpConfig {
     /// variable the config names. Required on a non-loopback address; without
     /// it the daemon generates one (`crate::http::token`).
     pub admin_token: Option<String>,
+    /// The file has an `[http]` table: `loginwatch agent` serves its
+    /// metrics and health only then (the daemon always listens).
+    pub set: bool,
+}
+
+/// The settings alone: whether they were written out (`set`) is not part of
+/// their value, so a file spelling out the defaults equals the defaults.
+impl PartialEq for HttpConfig {
+    fn eq(&self, other: &HttpConfig) -> bool {
+        self.listen == other.listen && self.admin_token == other.admin_token
+    }
 }
 
 /// The validated configuration.

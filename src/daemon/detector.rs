@@ -27,6 +27,7 @@ use super::ingest::Feed;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::fleet::FleetConfig;
+use crate::fleet::health::Link;
 use crate::source::Cursor;
 
 /// The fleet's settings when `config` is a detector's; `None` for a daemon
@@ -46,9 +47,31 @@ pub fn role(config: &Config) -> Result<Option<&FleetConfig>, DaemonError> {
 
 pub use shard::{Setup, keep_rules};
 
+/// What the detector's `/readyz` and status line say of its input.
+pub const WORK: &str = "consuming the fleet's stream";
+
+/// The detector's status line (systemd's `STATUS=`, the log): what it
+/// consumes instead of "Watching 0 sources".
+pub fn serving_status(
+    stream: &str,
+    rules: usize,
+    mode: crate::decision::Mode,
+    addr: std::net::SocketAddr,
+) -> String {
+    format!(
+        "Consuming the fleet's stream {stream} with {rules} rules in mode {mode}; HTTP on {addr}"
+    )
+}
+
+/// The `/readyz` problem of the detector's link, `None` when consuming.
+pub fn readiness(link: &Link) -> Option<crate::http::Problem> {
+    link.problem()
+        .map(|message| crate::http::Problem::Fleet { message })
+}
+
 /// Connects to NATS and starts the member's consumption (see [`shard`]);
 /// returns the ingest thread's feed, resuming after the positions committed
-/// in `cursors`.
+/// in `cursors`, and the link `/readyz` reads.
 pub async fn start(
     fleet: &FleetConfig,
     cursors: &[Cursor],
@@ -56,6 +79,6 @@ pub async fn start(
     wake: Sender<Instant>,
     clock: Arc<dyn Clock>,
     cancel: CancellationToken,
-) -> Result<(Feed, tokio::task::JoinHandle<()>), DaemonError> {
+) -> Result<(Feed, tokio::task::JoinHandle<()>, Arc<Link>), DaemonError> {
     shard::start(fleet, cursors, setup, wake, clock, cancel).await
 }

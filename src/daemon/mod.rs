@@ -204,7 +204,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     // The detector's consumer stops after the ingest thread's last commit,
     // so that commit's acks are sent.
     let feed_cancel = CancellationToken::new();
-    let (feed, feed_task) = match &fleet {
+    let (feed, feed_task, link) = match &fleet {
         Some(f) => {
             let lost = health.clone();
             let setup = detector::Setup {
@@ -212,7 +212,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
                 state_path: &config.state_path,
                 lost: Box::new(move |why| lost.set_fatal(why)),
             };
-            let (feed, task) = detector::start(
+            let (feed, task, link) = detector::start(
                 f,
                 &resume.cursors,
                 setup,
@@ -221,9 +221,9 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
                 feed_cancel.clone(),
             )
             .await?;
-            (Some(feed), Some(task))
+            (Some(feed), Some(task), Some(link))
         }
-        None => (None, None),
+        None => (None, None, None),
     };
     // Sample lines are kept only when something will quote them.
     let samples = samples::Samples::new(
@@ -288,13 +288,16 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         ))
     });
 
-    let backend = Arc::new(
-        services
-            .backend(status, metrics.clone())
-            .with_health(health.clone())
-            .with_inventory(inventory_handle)
-            .with_chosen(&config.sources),
-    );
+    let mut backend = services
+        .backend(status, metrics.clone())
+        .with_health(health.clone())
+        .with_inventory(inventory_handle)
+        .with_chosen(&config.sources);
+    if let Some(link) = link {
+        // The detector is ready only while it consumes the stream.
+        backend = backend.with_check(Arc::new(move || detector::readiness(&link)));
+    }
+    let backend = Arc::new(backend);
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .map_err(|error| DaemonError::Listen {
@@ -326,7 +329,11 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
             notifier: notifier.clone(),
             status: {
                 let (sources, mode) = (config.sources.len(), config.mode);
-                Box::new(move |rules| serving_status(sources, rules, mode, addr))
+                let stream = fleet.as_ref().map(|f| f.stream.clone());
+                Box::new(move |rules| match &stream {
+                    Some(s) => detector::serving_status(s, rules, mode, addr),
+                    None => serving_status(sources, rules, mode, addr),
+                })
             },
             live: rules.rules.len(),
         },
@@ -334,12 +341,14 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     ));
     // Serving: the state is open, the sources started, the listener bound (a
     // connection made now is answered once the server task runs).
-    notifier.ready(&serving_status(
-        config.sources.len(),
-        rules.rules.len(),
-        config.mode,
-        addr,
-    ));
+    let serving = match &fleet {
+        Some(f) => detector::serving_status(&f.stream, rules.rules.len(), config.mode, addr),
+        None => serving_status(config.sources.len(), rules.rules.len(), config.mode, addr),
+    };
+    if fleet.is_some() {
+        info!("{serving}.");
+    }
+    notifier.ready(&serving);
     let watchdog_task = notify::watchdog_period().map(|period| {
         info!(?period, "Watchdog pings to the service manager.");
         let n = notifier.clone();
@@ -468,8 +477,4 @@ impl Shutdown {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
-}
-
-async fn wait_for_shutdown_signal() {
-    Shutdown::listen().wait().await
 }

@@ -39,6 +39,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use super::health::Link;
 use super::lease::Fence;
 use super::{FleetConfig, FleetError, stream};
 
@@ -125,7 +126,8 @@ pub fn config(name: &str, filter: Option<&str>, from: u64) -> consumer::pull::Co
 /// sequence received on `committed` acks every delivered message at or
 /// below it. Creates the stream when missing, the consumer anew (see the
 /// module docs), and sets them up again after a failure or a missed
-/// delivery, each time only while `fence` is held.
+/// delivery, each time only while `fence` is held. `link` says whether the
+/// consumer is open (for `/readyz`).
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     client: async_nats::Client,
@@ -136,6 +138,7 @@ pub async fn run(
     mut committed: mpsc::UnboundedReceiver<u64>,
     wake: std::sync::Arc<dyn Fn() + Send + Sync>,
     fence: Fence,
+    link: std::sync::Arc<Link>,
     cancel: CancellationToken,
 ) {
     let js = jetstream::new(client);
@@ -166,10 +169,12 @@ pub async fn run(
         let mut messages = match open(&js, &fleet, &target, from).await {
             Ok(m) => {
                 info!(stream = %fleet.stream, consumer = %name, from, "Consuming the fleet's events.");
+                link.set_open(target.part, true);
                 failures = 0;
                 m
             }
             Err(e) => {
+                link.set_open(target.part, false);
                 failures += 1;
                 if failures == 1 || failures.is_multiple_of(60) {
                     warn!(error = %e, failed_attempts = failures, "Cannot consume the fleet's stream; retrying.");
@@ -223,6 +228,8 @@ pub async fn run(
                 }
             }
         }
+        // Set up again on the next turn; not consuming meanwhile.
+        link.set_open(target.part, false);
     }
 }
 

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use super::consume::{self, Delivery, Target};
+use super::health::Link;
 use super::lease::{self, Fence};
 use super::{FleetConfig, rebuild};
 
@@ -41,12 +42,14 @@ pub struct Member {
 
 /// Runs the member until `cancel`: see the module docs. `lost` is called
 /// once if another process takes the slot.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     client: async_nats::Client,
     member: Member,
     out: mpsc::Sender<Delivery>,
     wake: Arc<dyn Fn() + Send + Sync>,
     fence: Fence,
+    link: Arc<Link>,
     lost: Box<dyn FnOnce(String) + Send>,
     cancel: CancellationToken,
 ) {
@@ -93,6 +96,7 @@ pub async fn run(
             out.clone(),
             wake.clone(),
             fence.clone(),
+            link.clone(),
             consuming.clone(),
         )));
     }
@@ -118,6 +122,7 @@ async fn one(
     out: mpsc::Sender<Delivery>,
     wake: Arc<dyn Fn() + Send + Sync>,
     fence: Fence,
+    link: Arc<Link>,
     cancel: CancellationToken,
 ) {
     let resume = loop {
@@ -153,6 +158,7 @@ async fn one(
         c.committed,
         wake,
         fence,
+        link,
         cancel,
     )
     .await;

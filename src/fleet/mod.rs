@@ -86,11 +86,13 @@
 pub mod connect;
 pub mod consume;
 pub mod decisions;
+pub mod health;
 pub mod lease;
 pub mod member;
 pub mod publish;
 pub mod rebuild;
 pub mod shard;
+pub mod spool;
 pub mod stream;
 pub mod subject;
 pub mod wire;
@@ -107,6 +109,12 @@ pub const DEFAULT_STREAM: &str = "LOGINWATCH_EVENTS";
 pub const DEFAULT_SUBJECT_PREFIX: &str = "loginwatch.events";
 /// Default `[fleet] decisions_bucket`.
 pub const DEFAULT_DECISIONS_BUCKET: &str = "loginwatch_decisions";
+
+/// Default `[fleet] buffer_max_bytes`: 256 MiB of spooled events, about
+/// half a million events (see [`spool`]).
+pub const DEFAULT_BUFFER_BYTES: u64 = 256 * 1024 * 1024;
+/// The least `[fleet] buffer_max_bytes` accepted: 1 MiB (a few thousand events).
+pub const MIN_BUFFER_BYTES: u64 = 1024 * 1024;
 
 /// A value that must not be printed: its `Debug` shows only that it is set.
 #[derive(Clone, PartialEq, Eq)]
@@ -156,6 +164,11 @@ pub struct FleetConfig {
     /// The detector's place: its group and member slot (`group`, `members`,
     /// `member`); the agent ignores it.
     pub shard: shard::Shard,
+    /// The most bytes the agent's spool may hold while NATS does not take
+    /// its events (see [`spool`]).
+    pub buffer_max_bytes: u64,
+    /// The stream's replicas when fleet mode creates it (1 to 5).
+    pub replicas: usize,
 }
 
 /// Why fleet mode could not do its work.
@@ -174,6 +187,11 @@ pub enum FleetError {
     Publish(String),
     #[error("event JSON: {0}")]
     Wire(String),
+    #[error("spool {path}: {error}")]
+    Spool {
+        path: PathBuf,
+        error: std::io::Error,
+    },
 }
 
 /// A host name as one subject token: every character other than a letter,

@@ -6,9 +6,8 @@
 //! failure (no connection, a timed-out ack, the stream missing) the whole
 //! batch is sent again after a pause: the copies the stream already has are
 //! dropped by their `Nats-Msg-Id` and acknowledged as duplicates. Memory is
-//! bounded by the batch: the caller reads nothing more until it is done (a
-//! file source waits in its file; the bounded disk buffer for the sources
-//! that cannot wait, network syslog, is a later step).
+//! bounded by the batch: the agent's drainer takes its batches from the
+//! spool ([`super::spool`]), which holds the rest on disk.
 
 use std::time::Duration;
 
@@ -52,6 +51,8 @@ pub struct Publisher {
     ensured: bool,
     /// Failed attempts in a row.
     failures: u32,
+    /// Told of each failed attempt (true) and of each batch stored (false).
+    on_attempt: Option<Box<dyn Fn(bool) + Send + Sync>>,
 }
 
 impl Publisher {
@@ -64,7 +65,15 @@ impl Publisher {
             fleet,
             ensured: false,
             failures: 0,
+            on_attempt: None,
         }
+    }
+
+    /// Calls `f(true)` after each failed attempt and `f(false)` after each
+    /// batch stored (metrics, readiness).
+    pub fn on_attempt(mut self, f: impl Fn(bool) + Send + Sync + 'static) -> Publisher {
+        self.on_attempt = Some(Box::new(f));
+        self
     }
 
     /// Publishes every message of `batch` and returns once the stream has
@@ -92,6 +101,9 @@ impl Publisher {
                         );
                     }
                     self.failures = 0;
+                    if let Some(f) = &self.on_attempt {
+                        f(false);
+                    }
                     return Some(acked);
                 }
                 Err(e) => {
@@ -100,6 +112,9 @@ impl Publisher {
                     self.ensured = false;
                     let pause = pause(self.failures);
                     self.failures += 1;
+                    if let Some(f) = &self.on_attempt {
+                        f(true);
+                    }
                     // The first failure and then about once a minute.
                     if self.failures == 1 || self.failures.is_multiple_of(12) {
                         warn!(
@@ -107,7 +122,7 @@ impl Publisher {
                             events = batch.len(),
                             failed_attempts = self.failures,
                             retry_in = ?pause,
-                            "NATS unreachable or refusing: events held, nothing more read until they are stored."
+                            "NATS unreachable or refusing: events held in the spool, sent again until stored."
                         );
                     }
                     tokio::select! {

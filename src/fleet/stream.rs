@@ -13,15 +13,17 @@ use super::{FleetConfig, FleetError, subject};
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 /// The stream's settings when an agent creates it: every subject under the
-/// prefix, on disk, with the duplicate window. An operator may create it
-/// beforehand with other limits (retention, replicas in a cluster); an
-/// existing stream is used as it is.
+/// prefix, on disk, with the duplicate window, in `[fleet] replicas` copies
+/// (3 in a cluster of three: a node killed loses nothing). An operator may
+/// create it beforehand with other limits (retention); an existing stream is
+/// used as it is.
 pub fn config(fleet: &FleetConfig) -> stream::Config {
     stream::Config {
         name: fleet.stream.clone(),
         subjects: vec![subject::all(&fleet.subject_prefix)],
         storage: stream::StorageType::File,
         duplicate_window: DUPLICATE_WINDOW,
+        num_replicas: fleet.replicas,
         ..Default::default()
     }
 }

@@ -128,6 +128,9 @@ pub enum Problem {
     },
     /// The state database cannot be written.
     State { message: String },
+    /// The fleet's detector is not consuming the stream (not connected to
+    /// NATS, or its consumer not set up).
+    Fleet { message: String },
 }
 
 /// Whether the daemon is ready: ready when there is no problem. Warnings

@@ -158,6 +158,19 @@ impl Nats {
         });
     }
 
+    /// True when a client named `name` is connected to this server (its
+    /// monitoring `/connz`).
+    pub fn has_client(&self, name: &str) -> bool {
+        let url = format!("http://127.0.0.1:{}/connz", self.monitor);
+        let Ok(r) = http::get(url).timeout(Duration::from_secs(2)).try_send() else {
+            return false;
+        };
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+        v["connections"]
+            .as_array()
+            .is_some_and(|cs| cs.iter().any(|c| c["name"] == name))
+    }
+
     /// The server's log (stderr).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -211,3 +211,29 @@ fn a_detectors_place_is_validated() {
     let e = errors(d.path(), &format!("{url}group = \"user\"\nmember = -1\n"));
     assert!(e[0].1.contains("not negative"), "{e:?}");
 }
+
+#[test]
+fn the_spool_bound_and_the_replicas_are_checked() {
+    let d = tempfile::tempdir().unwrap();
+    let f = load_in(d.path(), "[fleet]\nurl = \"nats://h\"\n")
+        .unwrap()
+        .fleet
+        .unwrap();
+    assert_eq!(f.buffer_max_bytes, 256 * 1024 * 1024);
+    assert_eq!(f.replicas, 1);
+    let text = "[fleet]\nurl = \"nats://h\"\nbuffer_max_bytes = 2097152\nreplicas = 3\n";
+    let f = load_in(d.path(), text).unwrap().fleet.unwrap();
+    assert_eq!((f.buffer_max_bytes, f.replicas), (2 * 1024 * 1024, 3));
+    let text = "[fleet]\nurl = \"nats://h\"\nbuffer_max_bytes = 1000\nreplicas = 7\n";
+    let errs = errors(d.path(), text);
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert_eq!(errs[0].0, Some(3));
+    assert!(errs[0].1.contains("at least 1048576 (1 MiB)"), "{errs:?}");
+    assert_eq!(errs[1].0, Some(4));
+    assert!(errs[1].1.contains("replicas 7: 1 to 5"), "{errs:?}");
+    let errs = errors(
+        d.path(),
+        "[fleet]\nurl = \"nats://h\"\nbuffer_max_bytes = -1\n",
+    );
+    assert!(errs[0].1.contains("buffer_max_bytes -1"), "{errs:?}");
+}

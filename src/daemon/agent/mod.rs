@@ -3,26 +3,32 @@
 //! the same parse stage, `super::ingest::Lines::event`), and publishes each
 //! event to the fleet's JetStream stream instead of running the rules.
 //!
-//! One loop: poll the sources for a batch of lines, turn them into
-//! messages, publish the batch and wait for every ack
-//! (`crate::fleet::Publisher`), then save the sources' positions
-//! ([`position`]). A line that gives no event publishes nothing; its
-//! position is saved with the batch, after the acks of the events before
-//! it. So a `kill -9` at any point leaves positions at or before what the
-//! stream holds: the restart re-reads the tail, re-publishes it under the
-//! same message ids, and the stream drops what it already had.
+//! Two loops. The reader polls the sources for a batch of lines, turns
+//! them into messages, appends them to the spool on disk and syncs it
+//! (`crate::fleet::spool`, which says why there is one), then saves the
+//! sources' positions ([`position`]). The drainer ([`drain`]) publishes the
+//! spool in order, waits for every ack of a batch (`crate::fleet::Publisher`)
+//! and only then lets the spool delete it. A line that gives no event
+//! spools nothing; its position is saved with the batch. So a `kill -9` at
+//! any point leaves positions at or before what the spool holds, and the
+//! spool at or before what the stream acknowledged: the restart re-reads
+//! the tail, re-sends it under the same message ids, and the stream drops
+//! what it already had.
 //!
-//! While NATS is unreachable the batch is re-sent with a growing pause and
-//! nothing more is read: a file waits in its file, the journal in the
-//! journal. Still to come (issue 16): a bounded disk buffer for the sources
-//! that cannot wait (network syslog drops what its queue cannot hold, and
-//! counts it), `/readyz` and metrics.
+//! While NATS is unreachable the drainer retries with a growing pause and
+//! the reader goes on into the spool, up to `[fleet] buffer_max_bytes`;
+//! then it stops reading until acks free space (backpressure: a file waits
+//! in its file, the journal in the journal, a network source's own queue
+//! drops and counts). `[http]` in the agent's file adds `/healthz`,
+//! `/readyz` and `/metrics` ([`http`]).
 //!
-//! Beside the loop, the agent applies the fleet's decisions to its host
+//! Beside the loops, the agent applies the fleet's decisions to its host
 //! ([`enforce`]): the detector's bucket watched, locks enforced with this
 //! host's actions and safety filter, recorded in its state database.
 
+pub mod drain;
 pub mod enforce;
+pub mod http;
 pub mod position;
 
 use std::sync::Arc;
@@ -36,19 +42,27 @@ use super::DaemonError;
 use super::ingest::{Lines, lines::BatchCounts};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::fleet::health::Link;
+use crate::fleet::spool::Spool;
 use crate::fleet::{self, FleetConfig, Outgoing, Publisher};
 use crate::source::{Source, TailEvent};
 use crate::telemetry::Metrics;
+use crate::telemetry::fleet::FleetMetrics;
 use position::Positions;
 
-/// Lines read per batch: the most events held unacknowledged, in memory.
+/// Lines read per batch: the most events the reader holds in memory (and
+/// how far past its bound the spool can grow: one batch).
 const BATCH_LINES: usize = 1024;
+/// The pause before a failed spool write is tried again.
+const SPOOL_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Options given on the command line.
 #[derive(Debug, Clone, Default)]
 pub struct AgentOptions {
     /// On a first start (no saved positions), begin at the end of existing files.
     pub from_end: bool,
+    /// Write the bound HTTP address here once listening (with `[http]`).
+    pub addr_file: Option<std::path::PathBuf>,
 }
 
 /// Runs the agent until SIGTERM or Ctrl-C.
@@ -73,8 +87,19 @@ async fn run_async(
     fleet: FleetConfig,
     opts: AgentOptions,
 ) -> Result<(), DaemonError> {
+    // Listening from the start, as `run` does (see `super::Shutdown`).
+    let mut shutdown = super::Shutdown::listen();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let metrics = Metrics::new();
+    let metrics = Arc::new(Metrics::new());
+    let fm = FleetMetrics::register(&metrics);
+    let spool = Arc::new(Spool::open(
+        &Spool::dir_for(&config.state_path),
+        fleet.buffer_max_bytes,
+        &format!("lw1s-{}", fleet.host),
+    )?);
+    fm.spool_limit_bytes
+        .set(i64::try_from(fleet.buffer_max_bytes).unwrap_or(i64::MAX));
+    drain::show(&spool, &fm);
     let positions_path = position::path_for(&config.state_path);
     let saved = position::load(&positions_path)?;
     let first_start = saved.is_none();
@@ -112,27 +137,96 @@ async fn run_async(
     let mut lines = Lines::new(parsers, samples, config.year, once);
 
     let client = fleet::connect(&fleet, &format!("loginwatch-agent {}", fleet.host)).await?;
-    let mut publisher = Publisher::new(client.clone(), fleet.clone());
+    // Working until a publish fails: an agent with nothing to send is ready
+    // as soon as it is connected.
+    let link = Arc::new(Link::new(client.clone(), "storing events", true));
+    let publisher = Publisher::new(client.clone(), fleet.clone()).on_attempt({
+        let (link, errors) = (link.clone(), fm.publish_errors.clone());
+        move |failed| {
+            link.set_working(!failed);
+            if failed {
+                errors.inc();
+            }
+        }
+    });
+    let s = spool.stats();
     info!(
         host = %fleet.host,
         servers = %fleet.servers.join(","),
         stream = %fleet.stream,
         sources = config.sources.len(),
         resume = !first_start,
+        spooled = s.messages,
+        spool_bytes = s.bytes,
         "Agent started: publishing events to NATS."
     );
 
     let cancel = CancellationToken::new();
+    let drainer = tokio::spawn(drain::run(
+        spool.clone(),
+        publisher,
+        fm.clone(),
+        cancel.clone(),
+    ));
+    tokio::spawn(drain::watch_connection(
+        link.clone(),
+        fm.clone(),
+        cancel.clone(),
+    ));
+    let server = if config.http.set {
+        let state = http::AgentState {
+            link,
+            spool: spool.clone(),
+            metrics: metrics.clone(),
+        };
+        Some(
+            http::serve(
+                config.http.listen,
+                opts.addr_file.clone(),
+                state,
+                cancel.clone(),
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let enforcing = enforce::start(&config, &fleet, client, clock.clone(), cancel.clone())?;
+    let mut paused = false;
     {
         let cancel = cancel.clone();
         tokio::spawn(async move {
-            super::wait_for_shutdown_signal().await;
+            shutdown.wait().await;
             info!("Shutting down.");
             cancel.cancel();
         });
     }
-    let enforcing = enforce::start(&config, &fleet, client, clock.clone(), cancel.clone())?;
-    while !cancel.is_cancelled() {
+    'read: while !cancel.is_cancelled() {
+        if spool.stats().full() {
+            if !paused {
+                paused = true;
+                fm.spool_full.set(1);
+                fm.spool_full_total.inc();
+                let s = spool.stats();
+                warn!(
+                    spool_bytes = s.bytes,
+                    events = s.messages,
+                    limit = s.max_bytes,
+                    "Spool full: reading paused until NATS takes events (files wait in place; a network source's queue drops and counts)."
+                );
+            }
+            tokio::select! {
+                _ = spool.freed() => {}
+                _ = tokio::time::sleep(config.poll_interval) => {}
+                _ = cancel.cancelled() => {}
+            }
+            continue;
+        }
+        if paused {
+            paused = false;
+            fm.spool_full.set(0);
+            info!("Spool below its bound again: reading resumes.");
+        }
         let mut counts = BatchCounts::default();
         let mut out: Vec<Outgoing> = Vec::new();
         let now = clock.now();
@@ -162,24 +256,21 @@ async fn run_async(
         }
         counts.flush(&metrics);
         if result.lines > 0 {
-            if !out.is_empty() {
-                let Some(acked) = publisher.publish_all(&out, &cancel).await else {
-                    // Stopped before every ack came: these positions stay
-                    // unsaved, the next start sends the batch again.
-                    break;
-                };
-                if acked.duplicates > 0 {
-                    // Expected after a crash or a lost ack; anything else
-                    // (two agents with one host name) is worth seeing.
-                    info!(
-                        stored = acked.stored,
-                        duplicates = acked.duplicates,
-                        "Events already in the stream (sent again after a restart or a failed attempt) were dropped by their message ids."
-                    );
-                } else {
-                    debug!(stored = acked.stored, "Batch stored.");
+            let mut failures = 0u32;
+            while let Err(e) = spool.append(&out) {
+                failures += 1;
+                if failures == 1 || failures.is_multiple_of(60) {
+                    warn!(error = %e, failed_attempts = failures, "Cannot write the spool (disk full?); the batch is held and written again.");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(SPOOL_RETRY) => {}
+                    // Positions unsaved: the next start reads the batch again.
+                    _ = cancel.cancelled() => break 'read,
                 }
             }
+            fm.spooled.inc_by(out.len() as u64);
+            drain::show(&spool, &fm);
+            debug!(events = out.len(), "Batch spooled.");
             save(&positions_path, source.as_ref(), &lines)?;
         } else if !result.events.is_empty() {
             // A rotation or truncation seen without a line: its positions
@@ -195,11 +286,15 @@ async fn run_async(
             _ = cancel.cancelled() => {}
         }
     }
-    drop(watcher);
     cancel.cancel();
+    let _ = drainer.await;
     for t in enforcing {
         let _ = t.await;
     }
+    if let Some(s) = server {
+        let _ = s.await;
+    }
+    drop(watcher);
     info!("Stopped.");
     Ok(())
 }

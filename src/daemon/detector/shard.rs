@@ -18,6 +18,7 @@ use super::super::ingest::Feed;
 use super::super::ingest::feed::{FeedPart, cursor_name};
 use crate::clock::Clock;
 use crate::fleet::consume::Target;
+use crate::fleet::health::Link;
 use crate::fleet::lease::Fence;
 use crate::fleet::member::{self, Consumer, Member};
 use crate::fleet::shard::Group;
@@ -100,7 +101,7 @@ pub async fn start(
     wake: Sender<Instant>,
     clock: Arc<dyn Clock>,
     cancel: CancellationToken,
-) -> Result<(Feed, tokio::task::JoinHandle<()>), DaemonError> {
+) -> Result<(Feed, tokio::task::JoinHandle<()>, Arc<Link>), DaemonError> {
     let shard = fleet.shard;
     let mut feed_parts = Vec::new();
     let mut consumers = Vec::new();
@@ -137,6 +138,11 @@ pub async fn start(
         "Detector: consuming the fleet's events."
     );
     let fence = Fence::default();
+    let link = Arc::new(Link::consumers(
+        client.clone(),
+        super::WORK,
+        consumers.len(),
+    ));
     let m = Member {
         fleet: fleet.clone(),
         slot: shard.lease_key(&fleet.stream),
@@ -152,10 +158,11 @@ pub async fn start(
             let _ = wake.send(clock.instant());
         }),
         fence.clone(),
+        link.clone(),
         setup.lost,
         cancel,
     ));
-    Ok((Feed::parts(deliveries, feed_parts, fence), task))
+    Ok((Feed::parts(deliveries, feed_parts, fence), task, link))
 }
 
 #[cfg(test)]

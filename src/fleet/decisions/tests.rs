@@ -112,6 +112,8 @@ fn the_bucket_is_the_stream_a_kv_client_expects() {
         decisions_bucket: "dec".into(),
         decisions_replicas: 3,
         shard: Default::default(),
+        buffer_max_bytes: 1 << 20,
+        replicas: 1,
     };
     let c = config(&fleet, fleet.decisions_replicas);
     assert_eq!(c.name, "KV_dec");
