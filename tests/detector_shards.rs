@@ -11,6 +11,7 @@ use std::time::Duration;
 use loginwatch::fleet::subject::{PARTITIONS, partition};
 
 use crate::detector::{Fleet, decided, detector_dir, failure, wait_decided};
+use crate::fleet_decisions::{bucket_value, wait_bucket_state};
 use crate::util::daemon::Daemon;
 use crate::util::{lw, wait_for};
 
@@ -126,6 +127,19 @@ fn two_groups_of_two_members_decide_each_key_once() {
     ];
     want.sort();
     assert_eq!(all, want);
+    // Both decisions reach the fleet's bucket, each kept there by the
+    // detector that made it: neither lifts the other's as unknown to its
+    // own state (each pass checks only the keys its detector wrote).
+    let ids = [&lock[0]["id"], &spray[0]["id"]].map(|v| v.as_str().unwrap().to_owned());
+    for id in &ids {
+        wait_bucket_state(&url, id, "active");
+    }
+    // Longer than a check of the bucket (5 s), and many passes.
+    std::thread::sleep(Duration::from_secs(7));
+    for id in &ids {
+        let v = bucket_value(&url, id).unwrap();
+        assert_eq!(v["state"], "active", "{v}");
+    }
     // A group's member runs its group's rules only.
     assert!(dets[0].log().contains("place=group user, member 0 of 2"));
     for d in &dets {

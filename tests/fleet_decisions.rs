@@ -186,7 +186,7 @@ fn lock_of(det: &Daemon, user: &str) -> Value {
 }
 
 /// The bucket's value under `key`, as JSON (`None`: no such key or bucket).
-fn bucket_value(url: &str, key: &str) -> Option<Value> {
+pub(crate) fn bucket_value(url: &str, key: &str) -> Option<Value> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -200,7 +200,7 @@ fn bucket_value(url: &str, key: &str) -> Option<Value> {
     })
 }
 
-fn wait_bucket_state(url: &str, key: &str, state: &str) -> Value {
+pub(crate) fn wait_bucket_state(url: &str, key: &str, state: &str) -> Value {
     wait_for(
         &format!("{key} {state} in the bucket"),
         Duration::from_secs(60),
@@ -236,7 +236,9 @@ fn a_lock_from_two_hosts_runs_on_every_host_once_and_its_unlock_everywhere() {
     }
     let v = wait_bucket_state(&url, &id, "active");
     assert_eq!(v["v"], 1);
-    assert_eq!(v["detector"], "detector");
+    // The detector's id: the holder id of its slot, kept beside its state.
+    let holder = std::fs::read_to_string(det_dir.path().join("state.db.fleet-id")).unwrap();
+    assert_eq!(v["detector"], holder.trim(), "{v}");
     assert_eq!(v["decision"]["target"]["user"], "alice");
     assert_eq!(v["decision"]["action"], "lock_account");
 

@@ -262,15 +262,17 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         .spawn(move || ingest.run())?;
 
     // The detector keeps the fleet's decisions bucket equal to its state.
-    let bucket_task = fleet.as_ref().map(|f| {
-        tokio::spawn(detector::bucket::run(
+    let bucket_task = match &fleet {
+        Some(f) => Some(tokio::spawn(detector::bucket::run(
             f.clone(),
+            detector::shard::holder_id(&config.state_path)?,
             f.decisions_replicas,
             store.clone(),
             clock.clone(),
             cancel.clone(),
-        ))
-    });
+        ))),
+        None => None,
+    };
     let expiry_task = tokio::spawn(expiry::run(
         store.clone(),
         metrics.clone(),

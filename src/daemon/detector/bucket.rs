@@ -73,23 +73,38 @@ struct Mirror {
 #[derive(Debug)]
 struct Held {
     bytes: Vec<u8>,
-    /// The decision's id and whether it is active; `None` when the value
-    /// could not be read (another layout).
-    read: Option<(String, bool)>,
+    /// The decision's id, whether it is active and the detector that wrote
+    /// it; `None` when the value could not be read (another layout).
+    read: Option<Read1>,
+}
+
+#[derive(Debug, PartialEq)]
+struct Read1 {
+    id: String,
+    active: bool,
+    detector: String,
 }
 
 impl Mirror {
     fn set(&mut self, key: String, bytes: Vec<u8>) {
-        let read = WireDecision::decode(&bytes)
-            .ok()
-            .map(|w| (w.decision.id, w.state == State::Active));
+        let read = WireDecision::decode(&bytes).ok().map(|w| Read1 {
+            id: w.decision.id,
+            active: w.state == State::Active,
+            detector: w.detector,
+        });
         self.values.insert(key, Held { bytes, read });
     }
 }
 
 /// Runs until `cancel`: connects, then keeps the bucket equal to the state.
+/// `detector` is this detector's id (its slot lease's holder id): the
+/// value's `detector`, and the keys this detector answers for. Several
+/// detectors (groups and members) share one bucket, and each repairs only
+/// what it wrote: a lock another detector decided is not in this one's
+/// state, and must not be lifted as `gone` by it.
 pub async fn run(
     fleet: FleetConfig,
+    detector: String,
     replicas: usize,
     store: Arc<Mutex<Store>>,
     clock: Arc<dyn Clock>,
@@ -136,7 +151,7 @@ pub async fn run(
                 );
                 bucket = Some(b);
             }),
-            Some((kv, mirror)) => pass(kv, mirror, &fleet.host, &store, clock.as_ref()).await,
+            Some((kv, mirror)) => pass(kv, mirror, &detector, &store, clock.as_ref()).await,
         };
         let pause = match result {
             Ok(()) => {
@@ -206,13 +221,7 @@ async fn pass(
     store: &Arc<Mutex<Store>>,
     clock: &dyn Clock,
 ) -> Result<(), FleetError> {
-    let stale: Vec<String> = mirror
-        .values
-        .values()
-        .filter_map(|h| h.read.as_ref())
-        .filter(|(_, active)| *active)
-        .map(|(id, _)| id.clone())
-        .collect();
+    let stale = stale(mirror, detector);
     let store = store.clone();
     let read = tokio::task::spawn_blocking(move || read_state(&store, &stale))
         .await
@@ -233,6 +242,18 @@ async fn pass(
         mirror.set(key, bytes);
     }
     Ok(())
+}
+
+/// The ids the bucket holds as active that `detector` wrote: those it must
+/// check against its state. Another detector's are that one's to repair.
+fn stale(mirror: &Mirror, detector: &str) -> Vec<String> {
+    mirror
+        .values
+        .values()
+        .filter_map(|h| h.read.as_ref())
+        .filter(|r| r.active && r.detector == detector)
+        .map(|r| r.id.clone())
+        .collect()
 }
 
 /// The state as a pass reads it: the active locks, and the records of the

@@ -45,7 +45,14 @@ fn a_new_lock_is_put_once_and_its_unlock_once() {
     assert_eq!(w.state, State::Lifted);
     assert_eq!(w.lifted.as_ref().unwrap().by.as_deref(), Some("ann"));
     apply(&mut m, puts);
-    assert_eq!(m.values["aa01"].read, Some(("aa01".into(), false)));
+    assert_eq!(
+        m.values["aa01"].read,
+        Some(Read1 {
+            id: "aa01".into(),
+            active: false,
+            detector: "det".into()
+        })
+    );
 }
 
 #[test]
@@ -74,4 +81,26 @@ fn a_value_of_another_layout_is_replaced_by_the_state_s() {
     };
     let puts = changes(&m, &read, "det", t(1));
     assert_eq!(apply(&mut m, puts), ["cc03"]);
+}
+
+#[test]
+fn only_the_keys_a_detector_wrote_are_its_to_repair() {
+    // Two detectors (a user group's and an address group's) share the
+    // bucket: each checks only its own active keys against its state.
+    let mut m = Mirror::default();
+    m.set(
+        "dd04".into(),
+        WireDecision::of(&rec("dd04", LockStatus::Active), "det-user").encode(),
+    );
+    m.set(
+        "ee05".into(),
+        WireDecision::of(&rec("ee05", LockStatus::Active), "det-address").encode(),
+    );
+    m.set(
+        "ff06".into(),
+        WireDecision::of(&rec("ff06", LockStatus::Unlocked), "det-user").encode(),
+    );
+    assert_eq!(stale(&m, "det-user"), ["dd04"]);
+    assert_eq!(stale(&m, "det-address"), ["ee05"]);
+    assert!(stale(&m, "det-new").is_empty());
 }
