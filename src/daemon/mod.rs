@@ -204,6 +204,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     // The detector's consumer stops after the ingest thread's last commit,
     // so that commit's acks are sent.
     let feed_cancel = CancellationToken::new();
+    let decided = Arc::new(tokio::sync::Notify::new());
     let (feed, feed_task, link) = match &fleet {
         Some(f) => {
             let lost = health.clone();
@@ -221,7 +222,11 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
                 feed_cancel.clone(),
             )
             .await?;
-            (Some(feed), Some(task), Some(link))
+            (
+                Some(feed.on_decided(decided.clone())),
+                Some(task),
+                Some(link),
+            )
         }
         None => (None, None, None),
     };
@@ -267,6 +272,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
             f.clone(),
             detector::shard::holder_id(&config.state_path)?,
             f.decisions_replicas,
+            decided.clone(),
             store.clone(),
             clock.clone(),
             cancel.clone(),

@@ -16,6 +16,11 @@
 //!   holds as active that the state no longer holds active is put as lifted,
 //!   with how, when and by whom from the state's record (or as `gone` when the
 //!   state does not know it at all, e.g. after a state reset);
+//! - a commit of the ingest thread that made decisions wakes the task at
+//!   once (`Feed::decided`) instead of leaving them to the next pass: in
+//!   `bench/fleet.py` the time from a line on one agent to the lock applied
+//!   on another went from a p50 of 298 ms and a p99 of 576 ms (half a pass,
+//!   on average) to 30 ms and 61 ms;
 //! - a put that fails (NATS down) is retried at the next pass, with a
 //!   growing pause; what the bucket accepted is remembered only once acked;
 //! - every [`CHECK`] it asks for the bucket's last revision: when that is
@@ -106,6 +111,7 @@ pub async fn run(
     fleet: FleetConfig,
     detector: String,
     replicas: usize,
+    decided: Arc<tokio::sync::Notify>,
     store: Arc<Mutex<Store>>,
     clock: Arc<dyn Clock>,
     cancel: tokio_util::sync::CancellationToken,
@@ -175,6 +181,9 @@ pub async fn run(
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(pause) => {}
+            // A commit made decisions: put them now (a failing bucket still
+            // waits its backoff).
+            _ = decided.notified(), if failures == 0 => {}
         }
     }
 }

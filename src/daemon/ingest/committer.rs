@@ -272,6 +272,9 @@ impl Committer {
         // Committed: the stream's messages up to the position may be acked.
         if let Some(f) = feed.as_mut() {
             f.committed();
+            if !result.new.is_empty() {
+                f.decided();
+            }
         }
         let inventory = pipeline
             .enrichment()

@@ -20,7 +20,9 @@
 //! Events of a rebuild ([`Kind::Rebuild`], see `crate::fleet::rebuild`)
 //! fill the windows and their decisions are dropped.
 
-use tokio::sync::mpsc;
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc};
 use tracing::warn;
 
 use crate::decision::Decision;
@@ -78,6 +80,9 @@ pub struct Feed {
     fence: Fence,
     /// Messages that could not be decoded, since start.
     malformed: u64,
+    /// Told after a commit that made decisions: the task that puts them in
+    /// the fleet's bucket wakes at once instead of at its next pass.
+    decided: Option<Arc<Notify>>,
 }
 
 /// What one drain of the feed did.
@@ -127,6 +132,20 @@ impl Feed {
             positions,
             fence,
             malformed: 0,
+            decided: None,
+        }
+    }
+
+    /// Tells `n` after each commit that made decisions ([`Feed::decided`]).
+    pub fn on_decided(mut self, n: Arc<Notify>) -> Feed {
+        self.decided = Some(n);
+        self
+    }
+
+    /// A commit made new decisions: wakes whoever waits for them.
+    pub fn decided(&self) {
+        if let Some(n) = &self.decided {
+            n.notify_one();
         }
     }
 
