@@ -170,9 +170,13 @@ pub(super) fn sshd<'a>(conn: &mut Conn, m: Msg<'a>, names: &mut Interner) -> Opt
         | Msg::LocalFailure(a)
         | Msg::Verdict(a)
         | Msg::Lockout { att: a, .. }
-        | Msg::End { att: a, .. } => a.clone(),
+        | Msg::End { att: a, .. } => a,
     };
-    if let Some(ip) = att.ip() {
+    // Read the address in `m`'s own attempt before the copy, so the arms
+    // below (which take `m` apart) find it parsed (`Attempt::ip`).
+    let ip = att.ip();
+    let att = att.clone();
+    if let Some(ip) = ip {
         if conn.ip.is_some_and(|c| c != ip) || matches!(m, Msg::ConnectionFrom(_)) {
             conn.reset();
         }

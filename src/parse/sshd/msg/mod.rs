@@ -11,6 +11,7 @@
 //! must be followed by the end, `: ` (auth info) or ` [preauth]`; `USER HOST port
 //! N` lines are cut from the right.
 
+use std::cell::Cell;
 use std::net::IpAddr;
 
 use crate::event::{Reason, RefusedBy};
@@ -74,7 +75,7 @@ pub enum Msg<'a> {
 }
 
 /// The fields an attempt line may carry.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Attempt<'a> {
     pub user: Option<&'a str>,
     pub host: Option<&'a str>,
@@ -85,13 +86,34 @@ pub struct Attempt<'a> {
     pub reason: Option<Reason>,
     /// The directive or account state that refused the user, when named.
     pub by: Option<RefusedBy>,
+    /// `host` read as an address, once: the correlation asks for it up to
+    /// three times a line, and parsing it was 5.2% of replay's instructions
+    /// (bench/PROFILE.md). Not part of what the attempt says (`PartialEq`).
+    ip_memo: Cell<Option<Option<IpAddr>>>,
+}
+
+impl PartialEq for Attempt<'_> {
+    fn eq(&self, o: &Self) -> bool {
+        self.user == o.user
+            && self.host == o.host
+            && self.port == o.port
+            && self.method == o.method
+            && self.invalid == o.invalid
+            && self.reason == o.reason
+            && self.by == o.by
+    }
 }
 
 impl Attempt<'_> {
     /// The host as an address, when it is one (v4-mapped v6 reads as v4).
     /// Names (sshd with UseDNS) and oddities like `192.030.0.6` give `None`.
     pub fn ip(&self) -> Option<IpAddr> {
-        parse_ip(self.host?)
+        if let Some(ip) = self.ip_memo.get() {
+            return ip;
+        }
+        let ip = self.host.and_then(parse_ip);
+        self.ip_memo.set(Some(ip));
+        ip
     }
 }
 
