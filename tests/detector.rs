@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::fleet::Agent;
 use crate::util::daemon::{Daemon, append, setup};
-use crate::util::nats::Nats;
+use crate::util::nats::{Nats, block_on, jetstream};
 use crate::util::{lw, wait_for};
 
 /// An agent's directory: `auth.log` and a config publishing it as `host`.
@@ -301,13 +301,8 @@ fn config_check_names_the_role_and_each_command_refuses_the_other() {
 /// Publishes `bodies` on `subject` of the fleet's stream at `url`, waiting
 /// for each ack (a stranger writing to the stream, not an agent).
 fn publish(url: &str, subject: &str, bodies: Vec<Vec<u8>>) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let client = async_nats::connect(url).await.unwrap();
-        let js = async_nats::jetstream::new(client);
+    block_on(async {
+        let js = jetstream(url).await.unwrap();
         for b in bodies {
             js.publish(subject.to_owned(), b.into())
                 .await

@@ -13,6 +13,7 @@ use loginwatch::fleet::subject::{PARTITIONS, partition};
 use crate::detector::{Fleet, decided, detector_dir, failure, wait_decided};
 use crate::fleet_decisions::{bucket_value, wait_bucket_state};
 use crate::util::daemon::Daemon;
+use crate::util::nats::{block_on, jetstream};
 use crate::util::{lw, wait_for};
 
 /// A detector's directory placed as `member` of `members` in `group`.
@@ -34,13 +35,8 @@ const FAILURES: &str = "loginwatch_events_total{outcome=\"failure\",source=\"fle
 
 /// The durable consumer `name`'s ack floor and pending acks on the server.
 fn consumer_state(url: &str, name: &str) -> Option<(u64, usize)> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let client = async_nats::connect(url).await.ok()?;
-        let js = async_nats::jetstream::new(client);
+    block_on(async {
+        let js = jetstream(url).await?;
         let s = js.get_stream("LOGINWATCH_EVENTS").await.ok()?;
         let i = s.consumer_info(name).await.ok()?;
         Some((i.ack_floor.stream_sequence, i.num_ack_pending))

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::fleet_buffer::{Agent, setup_toml};
 use crate::util::daemon::{Daemon, append, setup};
-use crate::util::nats::{Nats, read_stream};
+use crate::util::nats::{Nats, block_on, jetstream, read_stream};
 use crate::util::{free_port, http, wait_for, wait_until};
 
 const STREAM: &str = "LOGINWATCH_EVENTS";
@@ -52,13 +52,8 @@ fn lockout_lines() -> Vec<String> {
 
 /// The stream's replicas, read through `url`.
 fn replicas(url: &str) -> usize {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let client = async_nats::connect(url).await.unwrap();
-        let js = async_nats::jetstream::new(client);
+    block_on(async {
+        let js = jetstream(url).await.unwrap();
         let mut s = js.get_stream(STREAM).await.unwrap();
         s.info().await.unwrap().config.num_replicas
     })

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::fleet::Agent;
 use crate::util::daemon::{Daemon, append, setup};
-use crate::util::nats::Nats;
+use crate::util::nats::{Nats, block_on, jetstream};
 use crate::util::{http, wait_for};
 
 const BUCKET: &str = "loginwatch_decisions";
@@ -187,13 +187,8 @@ fn lock_of(det: &Daemon, user: &str) -> Value {
 
 /// The bucket's value under `key`, as JSON (`None`: no such key or bucket).
 pub(crate) fn bucket_value(url: &str, key: &str) -> Option<Value> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let client = async_nats::connect(url).await.ok()?;
-        let js = async_nats::jetstream::new(client);
+    block_on(async {
+        let js = jetstream(url).await?;
         let kv = js.get_key_value(BUCKET).await.ok()?;
         let v = kv.get(key).await.ok()??;
         serde_json::from_slice(&v).ok()
@@ -369,13 +364,8 @@ fn a_lock_ends_on_every_host_by_its_own_expiry_while_the_detector_is_down() {
 
 /// Puts `bytes` under `key`, as another writer of the bucket would.
 fn put_raw(url: &str, key: &str, bytes: &'static [u8]) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let client = async_nats::connect(url).await.unwrap();
-        let js = async_nats::jetstream::new(client);
+    block_on(async {
+        let js = jetstream(url).await.unwrap();
         let kv = js.get_key_value(BUCKET).await.unwrap();
         kv.put(key, bytes.into()).await.unwrap();
     })
@@ -384,13 +374,8 @@ fn put_raw(url: &str, key: &str, bytes: &'static [u8]) {
 /// With the detector down: deletes `gone`'s key and puts `stray` (a value
 /// whose decision the detector's state never had) under its id.
 fn tamper(url: &str, gone: &str, stray: &Value) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let client = async_nats::connect(url).await.unwrap();
-        let js = async_nats::jetstream::new(client);
+    block_on(async {
+        let js = jetstream(url).await.unwrap();
         let kv = js.get_key_value(BUCKET).await.unwrap();
         kv.delete(gone).await.unwrap();
         let key = stray["decision"]["id"].as_str().unwrap();
@@ -462,13 +447,8 @@ fn a_restarted_detector_makes_the_bucket_equal_to_its_state_again() {
 
 /// Deletes the bucket (its stream), as a server that lost its disk would.
 fn delete_bucket(url: &str) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let client = async_nats::connect(url).await.unwrap();
-        let js = async_nats::jetstream::new(client);
+    block_on(async {
+        let js = jetstream(url).await.unwrap();
         js.delete_stream(format!("KV_{BUCKET}")).await.unwrap();
     })
 }

@@ -188,27 +188,13 @@ pub fn key(id: &str) -> String {
 /// [`HISTORY`] revisions a key, no age limit (an active lock must not vanish
 /// by age), `replicas` copies (1 unless configured). An existing bucket is
 /// used as it is.
-///
-/// Written as the stream under the bucket (`KV_<bucket>`, what the client's
-/// `create_key_value` would make) because that call first asks the server
-/// for the account's details, whose answer from nats-server 2.9 (Debian 12)
-/// this client version cannot read.
 pub fn config(fleet: &FleetConfig, replicas: usize) -> jetstream::stream::Config {
-    use jetstream::stream::{Config, DiscardPolicy, StorageType};
-    Config {
-        name: format!("KV_{}", fleet.decisions_bucket),
-        description: Some("loginwatch: the fleet's decisions (one key per decision)".into()),
-        subjects: vec![format!("$KV.{}.>", fleet.decisions_bucket)],
-        max_messages_per_subject: HISTORY,
-        storage: StorageType::File,
-        allow_rollup: true,
-        deny_delete: true,
-        deny_purge: false,
-        allow_direct: true,
-        num_replicas: replicas.max(1),
-        discard: DiscardPolicy::New,
-        ..Default::default()
-    }
+    super::stream::bucket_config(
+        &fleet.decisions_bucket,
+        "loginwatch: the fleet's decisions (one key per decision)",
+        HISTORY,
+        replicas,
+    )
 }
 
 /// The bucket, created when missing (the detector).
@@ -217,10 +203,7 @@ pub async fn ensure(
     fleet: &FleetConfig,
     replicas: usize,
 ) -> Result<kv::Store, FleetError> {
-    js.get_or_create_stream(config(fleet, replicas))
-        .await
-        .map_err(|e| bucket_error(fleet, e))?;
-    open(js, fleet).await
+    super::stream::bucket(js, config(fleet, replicas)).await
 }
 
 /// The bucket as it is (an agent): an error while the detector has not

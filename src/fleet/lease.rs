@@ -20,7 +20,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::{self, kv, stream};
+use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -76,34 +76,17 @@ fn far_future() -> Instant {
 }
 
 /// The leases' bucket, created when missing (one value per key, on disk).
-/// Created as the stream a bucket is, not through the client's bucket
-/// creation, which first asks for the account's information in a form
-/// nats-server 2.9 (Debian 12) does not answer.
 pub async fn bucket(js: &jetstream::Context) -> Result<kv::Store, FleetError> {
-    let err = |e: String| FleetError::Stream {
-        stream: format!("KV_{BUCKET}"),
-        error: e,
-    };
     if let Ok(s) = js.get_key_value(BUCKET).await {
         return Ok(s);
     }
-    js.get_or_create_stream(stream::Config {
-        name: format!("KV_{BUCKET}"),
-        description: Some("loginwatch: which detector holds each fleet slot".into()),
-        subjects: vec![format!("$KV.{BUCKET}.>")],
-        max_messages_per_subject: 1,
-        storage: stream::StorageType::File,
-        allow_rollup: true,
-        deny_delete: true,
-        allow_direct: true,
-        discard: stream::DiscardPolicy::New,
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| err(e.to_string()))?;
-    js.get_key_value(BUCKET)
-        .await
-        .map_err(|e| err(e.to_string()))
+    let config = super::stream::bucket_config(
+        BUCKET,
+        "loginwatch: which detector holds each fleet slot",
+        1,
+        1,
+    );
+    super::stream::bucket(js, config).await
 }
 
 /// Waits until this process (`holder`) holds `key`, or `cancel`; returns

@@ -185,18 +185,30 @@ pub struct Stored {
     pub body: serde_json::Value,
 }
 
+/// Runs `f` to its end on a runtime of its own: the tests are plain
+/// threads, the client is async.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// A JetStream context on a client connected to `url`; `None` when the
+/// server does not answer.
+pub async fn jetstream(url: &str) -> Option<async_nats::jetstream::Context> {
+    let client = async_nats::connect(url).await.ok()?;
+    Some(async_nats::jetstream::new(client))
+}
+
 /// Every message of `stream` at `url`, in order (empty when the stream does
 /// not exist yet).
 pub fn read_stream(url: &str, stream: &str) -> Vec<Stored> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let Ok(client) = async_nats::connect(url).await else {
+    block_on(async {
+        let Some(js) = jetstream(url).await else {
             return Vec::new();
         };
-        let js = async_nats::jetstream::new(client);
         let Ok(mut s) = js.get_stream(stream).await else {
             return Vec::new();
         };
