@@ -16,7 +16,7 @@ use crate::detector::{detector_dir, failure};
 use crate::fleet::Agent;
 use crate::fleet_decisions::wait_bucket_state;
 use crate::util::daemon::{Daemon, append};
-use crate::util::nats::Nats;
+use crate::util::nats::{Nats, block_on, jetstream};
 use crate::util::{http, lw, wait_for};
 
 /// An agent's directory: `auth.log`, a script recording its arguments in
@@ -185,6 +185,19 @@ fn every_detector_shows_the_fleets_decisions_and_unlocks_them_where_they_are_hel
         assert_eq!(spray["action"], "block_ip", "{spray}");
         let active = d.decisions(true);
         assert_eq!(active.len(), 2, "{active:#?}");
+    }
+    // A value of a later layout is skipped and counted; the lists go on.
+    block_on(async {
+        let js = jetstream(&url).await.unwrap();
+        let kv = js.get_key_value("loginwatch_decisions").await.unwrap();
+        let v2 = br#"{"v":2,"detector":"x","decision":{"id":"from-the-future"}}"#;
+        kv.put("from-the-future", v2[..].into()).await.unwrap();
+    });
+    for d in [&users, &addrs] {
+        wait_for("the skipped value counted", Duration::from_secs(30), || {
+            (d.metric("loginwatch_fleet_view_skipped_total") >= 1.0).then_some(())
+        });
+        assert_eq!(d.decisions(true).len(), 2);
     }
     let lock = find(&users, "account-lockout", "alice").unwrap();
     let spray = find(&users, "password-spray", "192.0.2.50").unwrap();

@@ -39,6 +39,16 @@ impl Remote {
         reason: &str,
         credential: &str,
     ) -> Result<DecisionRecord, UnlockError> {
+        // Both come from the bucket, which any writer with NATS rights could
+        // fill: only well-formed ones go into a subject, a request or a log.
+        if !control::is_holder(holder) || !control::is_decision_id(id) {
+            return Err(UnlockError::Other(BackendError::Unavailable(format!(
+                "decision {} is held, by the decisions bucket's word, by {:?}, which is not a \
+                 detector's id: it cannot be asked to unlock it",
+                Escaped(id),
+                Escaped(holder).to_string()
+            ))));
+        }
         let ask = UnlockAsk {
             v: control::VERSION,
             id: id.to_owned(),

@@ -153,3 +153,68 @@ fn a_forwarded_unlock_is_audited_with_the_asking_credential_and_detector() {
         "token:config via fleet detector det-a"
     );
 }
+
+/// A sender of unlocks on a client that never reaches a server.
+fn nowhere() -> (tokio::runtime::Runtime, super::super::control::Remote) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = rt
+        .block_on(
+            async_nats::ConnectOptions::new()
+                .retry_on_initial_connect()
+                .connect("127.0.0.1:1"),
+        )
+        .unwrap();
+    let remote = super::super::control::Remote {
+        client,
+        prefix: "loginwatch.events".into(),
+        me: "det-a".into(),
+        runtime: rt.handle().clone(),
+    };
+    (rt, remote)
+}
+
+fn unavailable(e: UnlockError) -> String {
+    match e {
+        UnlockError::Other(BackendError::Unavailable(m)) => m,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_holder_or_id_unfit_for_a_subject_is_not_asked() {
+    let (_rt, remote) = nowhere();
+    for (holder, id) in [
+        ("det.>", "00aa"),
+        ("det b", "00aa"),
+        ("det-b", "a\u{1b}[2J"),
+    ] {
+        let m = unavailable(
+            remote
+                .unlock(holder, id, "ann", "r", "token:config")
+                .unwrap_err(),
+        );
+        assert!(m.contains("not a detector's id"), "{m}");
+        assert!(!m.contains('\u{1b}'), "{m}");
+    }
+}
+
+#[test]
+fn a_holder_that_does_not_answer_is_named_in_the_error() {
+    let (_rt, remote) = nowhere();
+    let t0 = std::time::Instant::now();
+    let m = unavailable(
+        remote
+            .unlock("det-b", "00aa", "ann", "r", "token:config")
+            .unwrap_err(),
+    );
+    assert!(
+        m.contains("held by the fleet's detector det-b") && m.contains("not unlocked"),
+        "{m}"
+    );
+    assert!(m.contains("did not answer within 5 s"), "{m}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(8));
+}
