@@ -190,11 +190,12 @@ fn the_detector_is_not_ready_until_it_consumes() {
         v["problems"][0]["message"], "not connected to NATS (reconnecting)",
         "{v}"
     );
-    let log = det.log();
-    assert!(
-        log.contains("Consuming the fleet's stream LOGINWATCH_EVENTS with"),
-        "{log}"
-    );
+    // Logged once serving, a moment after the address file is written.
+    let log = wait_for("the status line", Duration::from_secs(20), || {
+        let log = det.log();
+        log.contains("Consuming the fleet's stream LOGINWATCH_EVENTS with")
+            .then_some(log)
+    });
     assert!(!log.contains("Watching 0 sources"), "{log}");
 
     let dir = tempfile::tempdir().unwrap();

@@ -31,6 +31,7 @@ mod fleet;
 mod fleet_buffer;
 mod fleet_cluster;
 mod fleet_decisions;
+mod fleet_view;
 mod flood;
 mod injection;
 mod inventory;

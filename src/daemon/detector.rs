@@ -14,6 +14,8 @@
 //! and watches its own lines would count them twice).
 
 pub mod bucket;
+pub mod control;
+pub mod fleetview;
 pub mod shard;
 
 use std::sync::Arc;

@@ -230,6 +230,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         }
         None => (None, None, None),
     };
+    let fence = feed.as_ref().map(|f| f.fence());
     // Sample lines are kept only when something will quote them.
     let samples = samples::Samples::new(
         if alerting.is_some() {
@@ -305,7 +306,16 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         // The detector is ready only while it consumes the stream.
         backend = backend.with_check(Arc::new(move || detector::readiness(&link)));
     }
-    let backend = Arc::new(backend);
+    let (backend, view_tasks) = detector::fleetview::backend(
+        fleet.as_ref(),
+        Arc::new(backend),
+        fence,
+        &config.state_path,
+        &metrics,
+        decided.clone(),
+        cancel.clone(),
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .map_err(|error| DaemonError::Listen {
@@ -389,7 +399,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     }
     let _ = reload_task.await;
     let _ = expiry_task.await;
-    if let Some(t) = bucket_task {
+    for t in bucket_task.into_iter().chain(view_tasks) {
         let _ = t.await;
     }
     if let Some(t) = delivery_task {

@@ -13,8 +13,9 @@
 //! of an event ([`wire`]), publishing with acknowledgements ([`publish`]),
 //! the detector's consumers ([`consume`]), its place in the fleet
 //! ([`shard`]), the lease of its slot ([`lease`]), the rebuild of a slot
-//! taken over ([`rebuild`], [`member`]) and the bucket of the fleet's
-//! decisions with its wire form ([`decisions`]).
+//! taken over ([`rebuild`], [`member`]), the bucket of the fleet's
+//! decisions with its wire form ([`decisions`]) and the unlock requests one
+//! detector sends the holder of a decision ([`control`]).
 //!
 //! ## Subjects, and how detectors share the work
 //!
@@ -85,6 +86,7 @@
 
 pub mod connect;
 pub mod consume;
+pub mod control;
 pub mod decisions;
 pub mod health;
 pub mod lease;

@@ -103,6 +103,7 @@ fn decode(r: &Row<'_>) -> Result<DecisionRecord, StateError> {
         ended_at: codec::parse_opt_time(r.get(14)?)?,
         unlocked_by: r.get(15)?,
         unlock_reason: r.get(16)?,
+        detector: None,
     })
 }
 

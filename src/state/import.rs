@@ -99,6 +99,10 @@ struct RawRecord {
     unlocked_by: Option<String>,
     #[serde(default)]
     unlock_reason: Option<String>,
+    /// The fleet detector that held it (a fleet detector's listing): not
+    /// imported, the importing daemon holds what it imports.
+    #[serde(default, rename = "detector")]
+    _detector: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -353,6 +357,7 @@ fn record(n: usize, v: Value) -> Result<DecisionRecord, Vec<RecordError>> {
         ended_at,
         unlocked_by: raw.unlocked_by,
         unlock_reason: raw.unlock_reason,
+        detector: None,
     })
 }
 

@@ -66,6 +66,11 @@ pub struct DecisionRecord {
     /// Why (admin unlock only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unlock_reason: Option<String>,
+    /// Fleet mode: the detector that holds it (its slot's holder id, as in
+    /// the decisions bucket); absent on a single host. Not stored: the API
+    /// of a detector sets it when it shows the fleet's decisions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detector: Option<String>,
 }
 
 /// One line of the audit trail admins read.

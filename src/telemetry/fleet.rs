@@ -101,6 +101,43 @@ impl FleetMetrics {
     }
 }
 
+/// A detector's series of the fleet's view (`crate::daemon::detector`'s
+/// view of the other detectors' decisions and the unlocks between them).
+#[derive(Debug, Clone)]
+pub struct ViewMetrics {
+    /// `loginwatch_fleet_view_skipped_total`: values of the decisions
+    /// bucket the view did not read (another layout version, not JSON).
+    pub skipped: IntCounter,
+    /// `loginwatch_fleet_unlock_requests_refused_total`: unlock requests
+    /// from other detectors refused as malformed.
+    pub refused: IntCounter,
+}
+
+impl ViewMetrics {
+    /// Creates the series on `metrics`' registry.
+    pub fn register(metrics: &Metrics) -> ViewMetrics {
+        let counter = |name: &str, help: &str| {
+            let c = IntCounter::with_opts(Opts::new(name, help)).expect("static counter");
+            // Static, distinct names, registered once by the detector.
+            metrics
+                .registry()
+                .register(Box::new(c.clone()))
+                .expect("view metrics registered once");
+            c
+        };
+        ViewMetrics {
+            skipped: counter(
+                "loginwatch_fleet_view_skipped_total",
+                "Values of the fleet's decisions bucket the detector's view skipped (another layout version, unreadable).",
+            ),
+            refused: counter(
+                "loginwatch_fleet_unlock_requests_refused_total",
+                "Unlock requests from other detectors refused as malformed.",
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,6 +50,7 @@ fn record(id: &str, user: &str, status: LockStatus) -> DecisionRecord {
         ended_at: None,
         unlocked_by: None,
         unlock_reason: None,
+        detector: None,
     }
 }
 

@@ -136,6 +136,12 @@ impl Feed {
         }
     }
 
+    /// The slot's fence this feed commits under (the fleet's unlock
+    /// requests are answered only while it is held).
+    pub fn fence(&self) -> Fence {
+        self.fence.clone()
+    }
+
     /// Tells `n` after each commit that made decisions ([`Feed::decided`]).
     pub fn on_decided(mut self, n: Arc<Notify>) -> Feed {
         self.decided = Some(n);

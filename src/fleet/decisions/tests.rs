@@ -13,6 +13,7 @@ fn record(status: LockStatus) -> DecisionRecord {
         ended_at: (status != LockStatus::Active).then(|| t(300)),
         unlocked_by: (status == LockStatus::Unlocked).then(|| "helpdesk".to_owned()),
         unlock_reason: (status == LockStatus::Unlocked).then(|| "called in".to_owned()),
+        detector: None,
     }
 }
 

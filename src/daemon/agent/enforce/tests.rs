@@ -32,6 +32,7 @@ fn value(id: &str, status: LockStatus, until: i64) -> Vec<u8> {
         ended_at: (status != LockStatus::Active).then(|| t(50)),
         unlocked_by: (status == LockStatus::Unlocked).then(|| "ann".to_owned()),
         unlock_reason: (status == LockStatus::Unlocked).then(|| "phoned".to_owned()),
+        detector: None,
     };
     WireDecision::of(&rec, "det").encode()
 }

@@ -12,6 +12,7 @@ fn rec(id: &str, status: LockStatus) -> DecisionRecord {
         ended_at: (status != LockStatus::Active).then(|| t(60)),
         unlocked_by: (status == LockStatus::Unlocked).then(|| "ann".to_owned()),
         unlock_reason: None,
+        detector: None,
     }
 }
 
