@@ -186,9 +186,16 @@ pub async fn latest(kv: &kv::Store) -> Result<Vec<Latest>, FleetError> {
                 key: key.to_owned(),
                 revision,
                 marker,
-                stored: DateTime::from_timestamp(published.unix_timestamp(), published.nanosecond())
-                    .unwrap_or_default(),
-                value: if marker { Vec::new() } else { m.payload.to_vec() },
+                stored: DateTime::from_timestamp(
+                    published.unix_timestamp(),
+                    published.nanosecond(),
+                )
+                .unwrap_or_default(),
+                value: if marker {
+                    Vec::new()
+                } else {
+                    m.payload.to_vec()
+                },
             });
         }
     }

@@ -25,10 +25,16 @@ use super::store::Store;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Adopt {
     /// An active decision of detector `from`: recorded as active here.
-    Active { record: DecisionRecord, from: String },
+    Active {
+        record: DecisionRecord,
+        from: String,
+    },
     /// A decision `from` lifted (`record` as the bucket says it ended:
     /// status, end, who and why): ended here too when still active here.
-    Lifted { record: DecisionRecord, from: String },
+    Lifted {
+        record: DecisionRecord,
+        from: String,
+    },
 }
 
 /// What [`Store::adopt`] did.
@@ -67,7 +73,15 @@ impl Store {
                         decided_detail(d)
                     );
                     let credential = format!("fleet:{from}");
-                    audit_by(&tx, &now, &d.id, "adopted", SYSTEM, &line, Some(&credential))?;
+                    audit_by(
+                        &tx,
+                        &now,
+                        &d.id,
+                        "adopted",
+                        SYSTEM,
+                        &line,
+                        Some(&credential),
+                    )?;
                     report.imported += 1;
                 }
                 Adopt::Lifted { record, from } => {

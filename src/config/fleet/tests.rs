@@ -246,10 +246,13 @@ fn lifted_keep_defaults_to_a_week_and_is_at_least_a_second() {
         .fleet
         .unwrap();
     assert_eq!(f.lifted_keep, std::time::Duration::from_secs(7 * 24 * 3600));
-    let f = load_in(d.path(), "[fleet]\nurl = \"nats://h\"\nlifted_keep = \"2s\"\n")
-        .unwrap()
-        .fleet
-        .unwrap();
+    let f = load_in(
+        d.path(),
+        "[fleet]\nurl = \"nats://h\"\nlifted_keep = \"2s\"\n",
+    )
+    .unwrap()
+    .fleet
+    .unwrap();
     assert_eq!(f.lifted_keep, std::time::Duration::from_secs(2));
     let text = "[fleet]\nurl = \"nats://h\"\nlifted_keep = \"0s\"\nreplicas = 9\n";
     let errs = errors(d.path(), text);
@@ -257,6 +260,9 @@ fn lifted_keep_defaults_to_a_week_and_is_at_least_a_second() {
     let keep = errs.iter().find(|e| e.1.contains("lifted_keep")).unwrap();
     assert_eq!(keep.0, Some(3));
     assert!(keep.1.starts_with("lifted_keep"), "{errs:?}");
-    let errs = errors(d.path(), "[fleet]\nurl = \"nats://h\"\nlifted_keep = \"week\"\n");
+    let errs = errors(
+        d.path(),
+        "[fleet]\nurl = \"nats://h\"\nlifted_keep = \"week\"\n",
+    );
     assert!(errs[0].1.starts_with("lifted_keep: "), "{errs:?}");
 }

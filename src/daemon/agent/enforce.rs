@@ -169,11 +169,7 @@ impl Applier {
             Some(Ok(w)) => self.lift(&w, now)?,
             None => match self.recorded(key)? {
                 Some(rec) => {
-                    let w = WireDecision::of(&rec, "(unknown)").lift(
-                        now,
-                        How::Gone,
-                        gone::REASON,
-                    );
+                    let w = WireDecision::of(&rec, "(unknown)").lift(now, How::Gone, gone::REASON);
                     self.lift(&w, now)?
                 }
                 None => Outcome::NotHeld,

@@ -231,7 +231,9 @@ pub async fn run(
         match kv.update(key, bytes.into(), *revision).await {
             Ok(_) => out.republished += 1,
             // Moved since it was read: the bucket task's passes judge it.
-            Err(e) => warn!(key = %key, error = %e, "Fleet decisions: a decision ended here could not be written back ended."),
+            Err(e) => {
+                warn!(key = %key, error = %e, "Fleet decisions: a decision ended here could not be written back ended.")
+            }
         }
     }
     Ok(out)
@@ -271,12 +273,7 @@ async fn read(kv: &kv::Store) -> Result<Vec<Value>, FleetError> {
 /// The retired slots of `h`'s group named by `values` whose lease is
 /// released or gone.
 async fn free_retired(js: &jetstream::Context, values: &[Value], h: &Holding) -> HashSet<String> {
-    let stream = h
-        .slot
-        .rsplitn(3, '.')
-        .nth(2)
-        .unwrap_or_default()
-        .to_owned();
+    let stream = h.slot.rsplitn(3, '.').nth(2).unwrap_or_default().to_owned();
     let named: HashSet<&str> = values
         .iter()
         .filter_map(|v| v.wire.slot.as_deref())

@@ -161,10 +161,7 @@ pub async fn run(
                 bucket = Some(b);
             }),
             Some((kv, mirror)) => {
-                match holding
-                    .ready(&js, &fleet, kv, &store, clock.as_ref())
-                    .await
-                {
+                match holding.ready(&js, &fleet, kv, &store, clock.as_ref()).await {
                     Ok(Ready::Pass) => pass(kv, mirror, &holding, &store, clock.as_ref()).await,
                     Ok(Ready::Wait) => Ok(()),
                     // Adoption wrote to the bucket: read it again.

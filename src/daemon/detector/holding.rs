@@ -90,8 +90,7 @@ impl Holding {
             let Some(replaced) = self.acquired.get() else {
                 return Ok(Ready::Wait);
             };
-            let report =
-                super::adopt::run(self, replaced.as_deref(), js, kv, store, clock).await?;
+            let report = super::adopt::run(self, replaced.as_deref(), js, kv, store, clock).await?;
             self.adopted.store(true, Ordering::Release);
             info!(slot = %self.slot, adopted = report.imported, lifted = report.lifted, republished = report.republished, "Fleet decisions: the slot's earlier decisions are this detector's now.");
             return Ok(if report.republished > 0 {
@@ -103,7 +102,11 @@ impl Holding {
         if self.purge_due(fleet.lifted_keep) {
             let purged = purge::pass(js, kv, fleet.lifted_keep, clock.now()).await?;
             if purged.any() {
-                info!(keys = purged.keys, markers = purged.markers, "Fleet decisions: purged lifted decisions older than lifted_keep.");
+                info!(
+                    keys = purged.keys,
+                    markers = purged.markers,
+                    "Fleet decisions: purged lifted decisions older than lifted_keep."
+                );
                 return Ok(Ready::Reload);
             }
         }

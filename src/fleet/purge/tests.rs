@@ -52,10 +52,7 @@ fn an_active_or_unreadable_value_is_never_purged() {
     assert_eq!(verdict(&junk, KEEP, t(1_000_000)), Verdict::Keep);
     // A huge retention does not overflow into "old".
     let lifted = latest(value(LockStatus::Unlocked, 10), false, 10);
-    assert_eq!(
-        verdict(&lifted, Duration::MAX, t(1_000_000)),
-        Verdict::Keep
-    );
+    assert_eq!(verdict(&lifted, Duration::MAX, t(1_000_000)), Verdict::Keep);
     let _ = How::Gone;
 }
 

@@ -27,8 +27,7 @@ fn wire(id: &str, detector: &str, slot: Option<&str>, lifted: Option<How>) -> Wi
 }
 
 #[test]
-fn a_holder_takes_its_slots_values_written_by_others_and_an_old_value_of_the_holder_it_replaced()
-{
+fn a_holder_takes_its_slots_values_written_by_others_and_an_old_value_of_the_holder_it_replaced() {
     let retired: HashSet<String> = ["EV.user.3".to_owned()].into();
     let who = Who {
         holder: "me",
@@ -82,9 +81,18 @@ fn the_plan_imports_the_unknown_ends_the_lifted_and_writes_back_what_ended_here(
     };
     here.insert("new".to_owned(), None);
     here.insert("known".to_owned(), local("known", LockStatus::Active));
-    here.insert("endedhere".to_owned(), local("endedhere", LockStatus::Expired));
-    here.insert("liftedthere".to_owned(), local("liftedthere", LockStatus::Active));
-    here.insert("liftedboth".to_owned(), local("liftedboth", LockStatus::Expired));
+    here.insert(
+        "endedhere".to_owned(),
+        local("endedhere", LockStatus::Expired),
+    );
+    here.insert(
+        "liftedthere".to_owned(),
+        local("liftedthere", LockStatus::Active),
+    );
+    here.insert(
+        "liftedboth".to_owned(),
+        local("liftedboth", LockStatus::Expired),
+    );
     let p = plan(&values, &here);
     assert_eq!(p.changes.len(), 2, "{:?}", p.changes);
     match &p.changes[0] {

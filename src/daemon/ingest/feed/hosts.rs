@@ -48,7 +48,13 @@ impl Hosts {
     }
 
     /// `agent` sent an event of `user` from `ip` at `at`.
-    pub fn saw(&mut self, agent: &Name, user: Option<&Name>, ip: Option<IpAddr>, at: DateTime<Utc>) {
+    pub fn saw(
+        &mut self,
+        agent: &Name,
+        user: Option<&Name>,
+        ip: Option<IpAddr>,
+        at: DateTime<Utc>,
+    ) {
         if self.latest.is_none_or(|l| at > l) {
             self.latest = Some(at);
         }
@@ -92,8 +98,7 @@ impl Hosts {
             let mid = times.len() / 2;
             let (_, median, _) = times.select_nth_unstable(mid);
             let median = *median;
-            self.keys
-                .retain(|_, v| v.iter().any(|(_, t)| *t > median));
+            self.keys.retain(|_, v| v.iter().any(|(_, t)| *t > median));
         }
     }
 

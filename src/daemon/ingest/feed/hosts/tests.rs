@@ -45,7 +45,12 @@ fn a_users_lock_names_the_agents_of_its_events_in_its_span() {
 fn memory_is_bounded_per_key_and_in_keys() {
     let mut h = Hosts::new(TimeDelta::seconds(10));
     for i in 0..(PER_KEY + 5) {
-        h.saw(&n(&format!("a{i:02}")), Some(&n("alice")), None, t(i as i64));
+        h.saw(
+            &n(&format!("a{i:02}")),
+            Some(&n("alice")),
+            None,
+            t(i as i64),
+        );
     }
     let mut d = decision();
     d.target = Target::user(n("alice"));
