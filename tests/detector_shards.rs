@@ -13,10 +13,11 @@ use loginwatch::fleet::subject::{PARTITIONS, partition};
 use serde_json::{Value, json};
 
 use crate::detector::{Fleet, decided, detector_dir, failure, wait_decided};
+use crate::fleet_adopt::{assert_adopted, holder_of, manual_lock, unlock, wait_agent_status};
 use crate::fleet_decisions::{bucket_value, wait_bucket_state};
 use crate::util::daemon::Daemon;
 use crate::util::nats::{block_on, jetstream};
-use crate::util::{http, lw, wait_for};
+use crate::util::{lw, wait_for};
 
 /// A detector's directory placed as `member` of `members` in `group`.
 fn member_dir(url: &str, group: &str, members: u64, member: u64) -> tempfile::TempDir {
@@ -286,66 +287,6 @@ fn a_standby_takes_over_a_killed_member_without_losing_its_window() {
 
 /// The slot of member 1 of 2 in group `user`.
 const SLOT: &str = "LOGINWATCH_EVENTS.user.1";
-
-/// The detector's holder id, kept beside its state.
-fn holder_of(dir: &std::path::Path) -> String {
-    std::fs::read_to_string(dir.join("state.db.fleet-id"))
-        .unwrap()
-        .trim()
-        .to_owned()
-}
-
-/// A lock of `user` until an admin unlocks it, through `d`'s API; its id.
-fn manual_lock(d: &Daemon, user: &str) -> String {
-    let r = http::post(d.url("/api/v1/decisions"))
-        .bearer(&d.token())
-        .json(
-            &json!({"user": user, "duration": "admin", "reason": "stolen laptop", "by": "secops"}),
-        )
-        .send();
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.json()["decision"]["id"].as_str().unwrap().to_owned()
-}
-
-fn unlock(d: &Daemon, id: &str) {
-    let r = http::post(d.url(&format!("/api/v1/decisions/{id}/unlock")))
-        .bearer(&d.token())
-        .json(&json!({"by": "helpdesk", "reason": "laptop found"}))
-        .send();
-    assert_eq!(r.status, 200, "{}", r.body);
-}
-
-/// Waits until `d` holds `id` active as adopted from `from`; the decision
-/// and its audit trail.
-fn assert_adopted(d: &Daemon, id: &str, from: &str) -> Value {
-    let one = wait_for("the lock adopted", Duration::from_secs(30), || {
-        let one = d.get(&format!("/api/v1/decisions/{id}"));
-        (one["decision"]["status"] == "active").then_some(one)
-    });
-    let audit = one["audit"].as_array().unwrap();
-    assert!(
-        audit.iter().any(|a| a["what"] == "adopted"
-            && a["detail"]
-                .as_str()
-                .unwrap_or_default()
-                .contains(&format!("adopted from detector {from} at takeover of slot"))),
-        "{one}"
-    );
-    one
-}
-
-/// Waits until the agent in `dir` records `id` with `status`.
-fn wait_agent_status(dir: &std::path::Path, id: &str, status: &str) {
-    wait_for(
-        &format!("{id} {status} on an agent"),
-        Duration::from_secs(60),
-        || {
-            let s = loginwatch::state::Store::open_read_only(&dir.join("state.db")).ok()?;
-            let r = s.decision(id).ok()??;
-            (r.status.as_str() == status).then_some(())
-        },
-    );
-}
 
 #[test]
 fn config_check_prints_the_place_and_refuses_a_bad_one() {
