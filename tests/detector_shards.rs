@@ -20,7 +20,7 @@ use crate::util::nats::{block_on, jetstream};
 use crate::util::{lw, wait_for};
 
 /// A detector's directory placed as `member` of `members` in `group`.
-fn member_dir(url: &str, group: &str, members: u64, member: u64) -> tempfile::TempDir {
+pub(crate) fn member_dir(url: &str, group: &str, members: u64, member: u64) -> tempfile::TempDir {
     let dir = detector_dir(url);
     let path = dir.path().join("loginwatch.toml");
     let cfg = std::fs::read_to_string(&path).unwrap().replace(

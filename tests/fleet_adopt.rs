@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::detector_shards::member_dir;
 use crate::fleet_decisions::{Host, bucket_value, detector_dir, wait_bucket_state};
 use crate::util::daemon::Daemon;
 use crate::util::nats::{Nats, block_on, jetstream};
@@ -163,4 +164,38 @@ fn a_lifted_key_is_purged_and_an_agent_down_across_the_purge_lifts_it_at_start()
     assert_eq!((b.ran("lock alice"), b.ran("unlock alice")), (1, 1));
     assert_eq!((b.ran("lock bob"), b.ran("unlock bob")), (1, 0));
     assert_eq!((a.ran("lock alice"), a.ran("unlock alice")), (1, 1));
+}
+
+#[test]
+fn member_0_adopts_the_decisions_of_a_slot_retired_by_fewer_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let test = "fleet_adopt::member_0_adopts_the_decisions_of_a_slot_retired_by_fewer_members";
+    let Some(nats) = Nats::start(test, dir.path()) else {
+        return;
+    };
+    let url = nats.url();
+    // Member 1 of 2 makes a lock waiting for an admin, then is stopped
+    // cleanly (its lease released): the group shrinks to one member.
+    let old_dir = member_dir(&url, "user", 2, 1);
+    let old = Daemon::start(old_dir.path());
+    wait_for("member 1 to hold its slot", Duration::from_secs(30), || {
+        old.log()
+            .contains("Holding the slot's lease.")
+            .then_some(())
+    });
+    let lock = manual_lock(&old, "mallory");
+    let v = wait_bucket_state(&url, &lock, "active");
+    assert_eq!(v["slot"], "LOGINWATCH_EVENTS.user.1", "{v}");
+    assert!(old.terminate().success());
+    // The one member left (member 0 of 1) answers for it.
+    let new_dir = member_dir(&url, "user", 1, 0);
+    let new = Daemon::start(new_dir.path());
+    let _ = assert_adopted(&new, &lock, &holder_of(old_dir.path()));
+    let holder = holder_of(new_dir.path());
+    wait_for("the key under member 0", Duration::from_secs(30), || {
+        let v = bucket_value(&url, &lock)?;
+        (v["detector"] == holder.as_str() && v["slot"] == "LOGINWATCH_EVENTS.user.0").then_some(())
+    });
+    unlock(&new, &lock);
+    wait_bucket_state(&url, &lock, "lifted");
 }
