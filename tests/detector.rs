@@ -72,6 +72,11 @@ impl Fleet {
     pub(crate) fn append(&self, i: usize, lines: &[String]) {
         append(&self.hosts[i].0.path().join("auth.log"), lines);
     }
+
+    /// Host `i`'s directory (its agent's state is `state.db` there).
+    pub(crate) fn dir(&self, i: usize) -> &Path {
+        self.hosts[i].0.path()
+    }
 }
 
 /// A failed password for `user` from `ip` on `host`, `k` seconds after five

@@ -10,14 +10,17 @@ use std::time::Duration;
 
 use loginwatch::fleet::subject::{PARTITIONS, partition};
 
+use serde_json::{Value, json};
+
 use crate::detector::{Fleet, decided, detector_dir, failure, wait_decided};
+use crate::fleet_adopt::{assert_adopted, holder_of, manual_lock, unlock, wait_agent_status};
 use crate::fleet_decisions::{bucket_value, wait_bucket_state};
 use crate::util::daemon::Daemon;
 use crate::util::nats::{block_on, jetstream};
 use crate::util::{lw, wait_for};
 
 /// A detector's directory placed as `member` of `members` in `group`.
-fn member_dir(url: &str, group: &str, members: u64, member: u64) -> tempfile::TempDir {
+pub(crate) fn member_dir(url: &str, group: &str, members: u64, member: u64) -> tempfile::TempDir {
     let dir = detector_dir(url);
     let path = dir.path().join("loginwatch.toml");
     let cfg = std::fs::read_to_string(&path).unwrap().replace(
@@ -198,6 +201,13 @@ fn a_standby_takes_over_a_killed_member_without_losing_its_window() {
             (first.metric(FAILURES) == 3.0 && floor >= 3 && pending == 0).then_some(())
         },
     );
+    // A lock waiting for an admin, made through the holder's API: in the
+    // bucket under the holder's id and slot.
+    let first_id = holder_of(first_dir.path());
+    let manual = manual_lock(&first, "mallory");
+    let v = wait_bucket_state(&url, &manual, "active");
+    assert_eq!(v["detector"], first_id.as_str(), "{v}");
+    assert_eq!(v["slot"], SLOT, "{v}");
     let log = first.log();
     first.kill9();
     assert!(log.contains("Holding the slot's lease."), "{log}");
@@ -219,6 +229,37 @@ fn a_standby_takes_over_a_killed_member_without_losing_its_window() {
         2.0,
         "the rebuilt three are not new events"
     );
+    // The lock names the agents whose events made it (three rebuilt from
+    // web1, two live from web2), in its evidence and in the bucket.
+    assert_eq!(
+        locks[&user][0]["evidence"]["hosts"],
+        json!(["web1", "web2"])
+    );
+    let standby_id = holder_of(standby_dir.path());
+    let lock_id = locks[&user][0]["id"].as_str().unwrap();
+    let v = wait_bucket_state(&url, lock_id, "active");
+    assert_eq!(v["hosts"], json!(["web1", "web2"]), "{v}");
+    assert_eq!(v["detector"], standby_id.as_str(), "{v}");
+
+    // The killed holder's lock waiting for an admin survives the takeover:
+    // adopted into the standby's state, its key rewritten under the new
+    // holder.
+    let one = assert_adopted(&standby, &manual, &first_id);
+    assert_eq!(one["decision"]["unlock"], "admin", "{one}");
+    wait_for(
+        "the adopted key under the new holder",
+        Duration::from_secs(30),
+        || {
+            let v = bucket_value(&url, &manual)?;
+            (v["detector"] == standby_id.as_str()).then_some(())
+        },
+    );
+    let v = bucket_value(&url, &manual).unwrap();
+    assert_eq!(
+        (v["state"].as_str(), v["slot"].as_str()),
+        (Some("active"), Some(SLOT)),
+        "{v}"
+    );
 
     // The killed member back on its old disk: the slot is held, so it waits
     // and decides nothing (its state stops at 3 failures).
@@ -229,9 +270,31 @@ fn a_standby_takes_over_a_killed_member_without_losing_its_window() {
             .then_some(())
     });
     std::thread::sleep(Duration::from_secs(2));
-    assert!(own(&back, first_dir.path()).is_empty());
+    // (Its API lists the fleet's decisions; its own are those it holds.)
+    let ids: Vec<Value> = own(&back, first_dir.path())
+        .iter()
+        .map(|d| d["id"].clone())
+        .collect();
+    assert_eq!(ids, [json!(manual)], "its state stops where it was killed");
     assert_eq!(back.metric(FAILURES), 0.0);
+
+    // Unlocked through the new holder: lifted in the bucket and on the
+    // agents; the old holder (a standby, its state still holding the lock
+    // active) writes nothing back.
+    unlock(&standby, &manual);
+    let v = wait_bucket_state(&url, &manual, "lifted");
+    assert_eq!(v["lifted"]["by"], "helpdesk", "{v}");
+    for host in 0..2 {
+        wait_agent_status(fleet.dir(host), &manual, "unlocked");
+    }
+    std::thread::sleep(Duration::from_secs(6));
+    let v = bucket_value(&url, &manual).unwrap();
+    assert_eq!(v["state"], "lifted", "{v}");
+    assert_eq!(v["detector"], standby_id.as_str(), "{v}");
 }
+
+/// The slot of member 1 of 2 in group `user`.
+const SLOT: &str = "LOGINWATCH_EVENTS.user.1";
 
 #[test]
 fn config_check_prints_the_place_and_refuses_a_bad_one() {
@@ -330,6 +393,10 @@ fn a_frozen_holder_is_fenced_off_and_a_clean_stop_hands_the_slot_over() {
         },
     );
 
+    // A lock waiting for an admin on the holder.
+    let erin = manual_lock(&a, "erin");
+    wait_bucket_state(&url, &erin, "active");
+
     // Frozen (a long pause, a hung VM): its lease goes stale, the standby
     // takes the slot and carries the window on.
     signal(&a, "-STOP");
@@ -338,14 +405,26 @@ fn a_frozen_holder_is_fenced_off_and_a_clean_stop_hands_the_slot_over() {
     });
     fleet.append(1, &fail(1, 3..5));
     wait_decided(&b, "account-lockout", "dave");
+    let dave = decided(&b, "account-lockout")["dave"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The frozen holder's lock is the standby's now; unlocked through it.
+    let _ = assert_adopted(&b, &erin, &holder_of(a_dir.path()));
+    unlock(&b, &erin);
+    wait_bucket_state(&url, &erin, "lifted");
     // Woken up, the old holder finds its lease taken and stops without
-    // taking or committing anything.
+    // taking or committing anything, and without putting its older view
+    // (erin locked) back into the bucket.
     signal(&a, "-CONT");
     let status = a.wait_exit(Duration::from_secs(30));
     assert!(!status.success(), "{status:?}");
     let log = logs(a_dir.path());
     assert!(log.contains("was taken over by another detector"), "{log}");
     assert!(!log.contains("Decision:"), "{log}");
+    let v = bucket_value(&url, &erin).unwrap();
+    assert_eq!(v["state"], "lifted", "{v}");
+    assert_eq!(v["detector"], holder_of(b_dir.path()).as_str(), "{v}");
 
     // A clean stop gives the slot up at once: the next standby (empty
     // state) takes it without waiting for the lease to go stale, rebuilds
@@ -372,6 +451,14 @@ fn a_frozen_holder_is_fenced_off_and_a_clean_stop_hands_the_slot_over() {
     let log = c.log();
     assert!(!log.contains("lease is stale"), "{log}");
     assert!(log.contains("events=5"), "{log}");
-    assert!(own(&c, c_dir.path()).is_empty(), "{:?}", c.decisions(false));
+    // The lock on dave of the holder that stopped cleanly (and released
+    // the slot, so its id is no longer in the lease) is adopted too; the
+    // lifted one is not; nothing is decided again.
+    let _ = assert_adopted(&c, &dave, &holder_of(b_dir.path()));
+    let ids: Vec<Value> = own(&c, c_dir.path())
+        .iter()
+        .map(|d| d["id"].clone())
+        .collect();
+    assert_eq!(ids, [json!(dave)], "{:?}", c.decisions(false));
     assert_eq!(c.metric(FAILURES), 0.0);
 }

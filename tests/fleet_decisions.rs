@@ -20,14 +20,14 @@ const BUCKET: &str = "loginwatch_decisions";
 /// An agent's directory: `auth.log`, a lock script recording into
 /// `actions.log`, and a config publishing the log as `host` and running the
 /// script for the fleet's account locks.
-struct Host {
-    name: &'static str,
-    dir: tempfile::TempDir,
-    agent: Option<Agent>,
+pub(crate) struct Host {
+    pub(crate) name: &'static str,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) agent: Option<Agent>,
 }
 
 impl Host {
-    fn new(url: &str, name: &'static str) -> Host {
+    pub(crate) fn new(url: &str, name: &'static str) -> Host {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         std::fs::write(d.join("auth.log"), "").unwrap();
@@ -67,19 +67,19 @@ impl Host {
         }
     }
 
-    fn start(mut self) -> Host {
+    pub(crate) fn start(mut self) -> Host {
         self.agent = Some(Agent::start(self.dir.path()));
         self
     }
 
     /// Kills the agent (SIGKILL) and starts it again.
-    fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         drop(self.agent.take());
         self.agent = Some(Agent::start(self.dir.path()));
     }
 
     /// How many times the script ran with `args` (`lock alice`).
-    fn ran(&self, args: &str) -> usize {
+    pub(crate) fn ran(&self, args: &str) -> usize {
         std::fs::read_to_string(self.dir.path().join("actions.log"))
             .unwrap_or_default()
             .lines()
@@ -89,7 +89,7 @@ impl Host {
 
     /// Waits until the script ran with `args`; on a time-out, the panic
     /// shows the agent's logs.
-    fn wait_ran(&self, args: &str) {
+    pub(crate) fn wait_ran(&self, args: &str) {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while self.ran(args) == 0 {
             assert!(
@@ -103,7 +103,7 @@ impl Host {
     }
 
     /// Every agent log of this directory (one per start), concatenated.
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         let mut out = String::new();
         for e in std::fs::read_dir(self.dir.path()).unwrap().flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
@@ -130,7 +130,7 @@ impl Host {
     }
 
     /// The audit trail of `id` in this agent's own state: `what` of each line.
-    fn audit(&self, id: &str) -> Vec<String> {
+    pub(crate) fn audit(&self, id: &str) -> Vec<String> {
         let s =
             loginwatch::state::Store::open_read_only(&self.dir.path().join("state.db")).unwrap();
         s.audit(id).unwrap().into_iter().map(|e| e.what).collect()
@@ -144,7 +144,7 @@ impl Host {
 /// The detector's directory: the daemon harness's (shipped rules with the
 /// lock lasting `lock`, token, port 0) in mode `enforce`, with the source
 /// replaced by `[fleet]`. It has no action of its own: the hosts lock.
-fn detector_dir(url: &str, lock: &str) -> tempfile::TempDir {
+pub(crate) fn detector_dir(url: &str, lock: &str) -> tempfile::TempDir {
     let dir = setup(lock);
     let path = dir.path().join("loginwatch.toml");
     let cfg = std::fs::read_to_string(&path).unwrap();
@@ -173,7 +173,7 @@ fn failures(host: &str, user: &str, k0: usize, n: usize) -> Vec<String> {
 }
 
 /// The detector's account lock of `user`.
-fn lock_of(det: &Daemon, user: &str) -> Value {
+pub(crate) fn lock_of(det: &Daemon, user: &str) -> Value {
     wait_for(
         &format!("the detector's lock of {user}"),
         Duration::from_secs(60),

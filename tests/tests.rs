@@ -28,6 +28,7 @@ mod event_formats;
 mod explain;
 mod first_run;
 mod fleet;
+mod fleet_adopt;
 mod fleet_buffer;
 mod fleet_cluster;
 mod fleet_decisions;

@@ -43,6 +43,7 @@ fn decision(rule: &str, action: DecisionAction, target: Target, unlock: Unlock) 
             last: at,
             source_ips: vec![[192, 0, 2, 7].into()],
             users: vec![Arc::from("alice"), Arc::from("bob")],
+            hosts: Vec::new(),
         },
     }
 }

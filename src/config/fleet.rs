@@ -40,6 +40,7 @@ pub struct RawFleet {
     pub member: Option<Spanned<i64>>,
     pub buffer_max_bytes: Option<Spanned<i64>>,
     pub replicas: Option<Spanned<i64>>,
+    pub lifted_keep: Option<Spanned<String>>,
 }
 
 /// The validated table; `None` when it has errors (each recorded at its line).
@@ -118,6 +119,7 @@ pub(super) fn fleet(
     let shard = shard::shard(cx, f);
     let buffer_max_bytes = buffer_max_bytes(cx, &raw.buffer_max_bytes);
     let replicas = replicas(cx, &raw.replicas);
+    let lifted_keep = lifted_keep(cx, &raw.lifted_keep);
     (cx.error_count() == before).then_some(FleetConfig {
         servers,
         host,
@@ -130,7 +132,30 @@ pub(super) fn fleet(
         shard,
         buffer_max_bytes,
         replicas,
+        lifted_keep,
     })
+}
+
+/// `lifted_keep`: how long a lifted decision's key stays in the bucket, at
+/// least a second (`"7d"` by default).
+fn lifted_keep(cx: &mut Cx, v: &Option<Spanned<String>>) -> std::time::Duration {
+    let Some(v) = v else {
+        return fleet::DEFAULT_LIFTED_KEEP;
+    };
+    match crate::rules::duration::Dur::parse(v.get_ref()) {
+        Ok(d) if d.ms() >= 1000 => std::time::Duration::from_millis(d.ms() as u64),
+        Ok(_) => {
+            cx.err(
+                v.span(),
+                format!("lifted_keep {:?}: at least \"1s\"", v.get_ref()),
+            );
+            fleet::DEFAULT_LIFTED_KEEP
+        }
+        Err(m) => {
+            cx.err(v.span(), format!("lifted_keep: {m}"));
+            fleet::DEFAULT_LIFTED_KEEP
+        }
+    }
 }
 
 /// `buffer_max_bytes`: the agent's spool bound, at least

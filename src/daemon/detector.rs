@@ -13,9 +13,11 @@
 //! it rather than guess which role was meant (a host that both publishes
 //! and watches its own lines would count them twice).
 
+pub mod adopt;
 pub mod bucket;
 pub mod control;
 pub mod fleetview;
+pub mod holding;
 pub mod shard;
 
 use std::sync::Arc;
@@ -71,6 +73,16 @@ pub fn readiness(link: &Link) -> Option<crate::http::Problem> {
         .map(|message| crate::http::Problem::Fleet { message })
 }
 
+/// What [`start`] returns: the ingest thread's feed, the member's task, the
+/// link `/readyz` reads, and the hold on the slot the bucket task writes
+/// under.
+pub type Started = (
+    Feed,
+    tokio::task::JoinHandle<()>,
+    Arc<Link>,
+    holding::Holding,
+);
+
 /// Connects to NATS and starts the member's consumption (see [`shard`]);
 /// returns the ingest thread's feed, resuming after the positions committed
 /// in `cursors`, and the link `/readyz` reads.
@@ -81,6 +93,6 @@ pub async fn start(
     wake: Sender<Instant>,
     clock: Arc<dyn Clock>,
     cancel: CancellationToken,
-) -> Result<(Feed, tokio::task::JoinHandle<()>, Arc<Link>), DaemonError> {
+) -> Result<Started, DaemonError> {
     shard::start(fleet, cursors, setup, wake, clock, cancel).await
 }

@@ -205,7 +205,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
     // so that commit's acks are sent.
     let feed_cancel = CancellationToken::new();
     let decided = Arc::new(tokio::sync::Notify::new());
-    let (feed, feed_task, link) = match &fleet {
+    let (feed, feed_task, link, holding) = match &fleet {
         Some(f) => {
             let lost = health.clone();
             let setup = detector::Setup {
@@ -213,7 +213,7 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
                 state_path: &config.state_path,
                 lost: Box::new(move |why| lost.set_fatal(why)),
             };
-            let (feed, task, link) = detector::start(
+            let (feed, task, link, holding) = detector::start(
                 f,
                 &resume.cursors,
                 setup,
@@ -226,9 +226,10 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
                 Some(feed.on_decided(decided.clone())),
                 Some(task),
                 Some(link),
+                Some(holding),
             )
         }
-        None => (None, None, None),
+        None => (None, None, None, None),
     };
     let fence = feed.as_ref().map(|f| f.fence());
     // Sample lines are kept only when something will quote them.
@@ -268,17 +269,17 @@ async fn run_async(config: Config, opts: RunOptions) -> Result<(), DaemonError> 
         .spawn(move || ingest.run())?;
 
     // The detector keeps the fleet's decisions bucket equal to its state.
-    let bucket_task = match &fleet {
-        Some(f) => Some(tokio::spawn(detector::bucket::run(
+    let bucket_task = match (&fleet, holding) {
+        (Some(f), Some(holding)) => Some(tokio::spawn(detector::bucket::run(
             f.clone(),
-            detector::shard::holder_id(&config.state_path)?,
+            holding,
             f.decisions_replicas,
             decided.clone(),
             store.clone(),
             clock.clone(),
             cancel.clone(),
         ))),
-        None => None,
+        _ => None,
     };
     let expiry_task = tokio::spawn(expiry::run(
         store.clone(),

@@ -234,6 +234,10 @@ pub struct Evidence {
     pub source_ips: Vec<IpAddr>,
     /// Distinct user names among them, sorted, capped.
     pub users: Vec<Name>,
+    /// The fleet's agents whose events they were, sorted, capped: filled by
+    /// the fleet's detector (`daemon::ingest::feed`), empty elsewhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<Name>,
 }
 
 /// One decision of one rule. `Deserialize` reads back the JSON `Serialize` writes

@@ -77,9 +77,15 @@ pub struct WireDecision {
     /// Present when `state` is `lifted`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifted: Option<Lifted>,
-    /// The agents whose events made it, when known.
+    /// The agents whose events made it, when known (the decision's
+    /// `evidence.hosts`, which the detector fills).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<String>,
+    /// The lease key of the writer's slot (`<stream>.<group>.<member>`):
+    /// who takes the slot over adopts the decision (`daemon::detector::adopt`).
+    /// Absent in values written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
     /// The decision as the detector stored it.
     pub decision: Decision,
 }
@@ -123,9 +129,22 @@ impl WireDecision {
                 State::Active
             },
             lifted,
-            hosts: Vec::new(),
+            hosts: rec
+                .decision
+                .evidence
+                .hosts
+                .iter()
+                .map(|h| h.to_string())
+                .collect(),
+            slot: None,
             decision: rec.decision.clone(),
         }
+    }
+
+    /// `self` written by the holder of `slot`.
+    pub fn in_slot(mut self, slot: &str) -> WireDecision {
+        self.slot = Some(slot.to_owned());
+        self
     }
 
     /// `self` lifted at `at` as `how` (a decision the detector's state no

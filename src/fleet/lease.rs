@@ -90,19 +90,22 @@ pub async fn bucket(js: &jetstream::Context) -> Result<kv::Store, FleetError> {
 }
 
 /// Waits until this process (`holder`) holds `key`, or `cancel`; returns
-/// the revision it wrote, and marks `fence` held.
+/// the revision it wrote and the holder id it replaced (a stale lease's
+/// value; `None` when the slot was free, released, or already ours), and
+/// marks `fence` held.
 pub async fn acquire(
     store: &kv::Store,
     key: &str,
     holder: &str,
     fence: &Fence,
     cancel: &CancellationToken,
-) -> Option<u64> {
+) -> Option<(u64, Option<String>)> {
     // The revision last seen and when it was first seen at that value.
     let mut seen: Option<(u64, Instant)> = None;
     let mut told = false;
     while !cancel.is_cancelled() {
         let sent = Instant::now();
+        let mut replaced = None;
         let taken = match store.entry(key).await {
             Ok(None) => store.create(key, Bytes::from(holder.to_owned())).await.ok(),
             Ok(Some(e)) if !matches!(e.operation, kv::Operation::Put) => {
@@ -116,6 +119,7 @@ pub async fn acquire(
             Ok(Some(e)) => match seen {
                 Some((rev, since)) if rev == e.revision && since.elapsed() >= STALE => {
                     warn!(slot = key, holder = %String::from_utf8_lossy(&e.value), "The slot's lease is stale (its holder stopped renewing); taking it over.");
+                    replaced = Some(String::from_utf8_lossy(&e.value).into_owned());
                     store
                         .update(key, Bytes::from(holder.to_owned()), e.revision)
                         .await
@@ -139,7 +143,7 @@ pub async fn acquire(
         if let Some(rev) = taken {
             fence.renewed(sent);
             info!(slot = key, "Holding the slot's lease.");
-            return Some(rev);
+            return Some((rev, replaced));
         }
         tokio::select! {
             _ = tokio::time::sleep(RENEW) => {}

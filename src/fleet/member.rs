@@ -38,6 +38,9 @@ pub struct Member {
     /// The longest window of its rules (how far back a rebuild reads).
     pub window: Duration,
     pub consumers: Vec<Consumer>,
+    /// Set once the lease is taken, to the holder id it replaced (see
+    /// [`lease::acquire`]): what `daemon::detector::adopt` waits for.
+    pub acquired: Arc<std::sync::OnceLock<Option<String>>>,
 }
 
 /// Runs the member until `cancel`: see the module docs. `lost` is called
@@ -66,10 +69,12 @@ pub async fn run(
             }
         }
     };
-    let Some(rev) = lease::acquire(&store, &member.slot, &member.holder, &fence, &cancel).await
+    let Some((rev, replaced)) =
+        lease::acquire(&store, &member.slot, &member.holder, &fence, &cancel).await
     else {
         return;
     };
+    let _ = member.acquired.set(replaced);
     // Consumers stop when the lease is lost, not only at shutdown.
     let consuming = cancel.child_token();
     let stop = consuming.clone();

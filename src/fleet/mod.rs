@@ -92,6 +92,7 @@ pub mod health;
 pub mod lease;
 pub mod member;
 pub mod publish;
+pub mod purge;
 pub mod rebuild;
 pub mod shard;
 pub mod spool;
@@ -111,6 +112,8 @@ pub const DEFAULT_STREAM: &str = "LOGINWATCH_EVENTS";
 pub const DEFAULT_SUBJECT_PREFIX: &str = "loginwatch.events";
 /// Default `[fleet] decisions_bucket`.
 pub const DEFAULT_DECISIONS_BUCKET: &str = "loginwatch_decisions";
+/// How long a lifted decision keeps its key by default (`lifted_keep`).
+pub const DEFAULT_LIFTED_KEEP: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 /// Default `[fleet] buffer_max_bytes`: 256 MiB of spooled events, about
 /// half a million events (see [`spool`]).
@@ -171,6 +174,9 @@ pub struct FleetConfig {
     pub buffer_max_bytes: u64,
     /// The stream's replicas when fleet mode creates it (1 to 5).
     pub replicas: usize,
+    /// How long a lifted decision keeps its key in the decisions bucket
+    /// before the detector purges it (`lifted_keep`, see [`purge`]).
+    pub lifted_keep: std::time::Duration,
 }
 
 /// Why fleet mode could not do its work.

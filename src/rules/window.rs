@@ -163,6 +163,7 @@ pub fn evidence(entries: &[Entry], ev: &AuthEvent, trigger: bool) -> Evidence {
         last: time(last, ev.timestamp),
         source_ips: ips,
         users,
+        hosts: Vec::new(),
     }
 }
 

@@ -106,6 +106,7 @@ impl StormEvent {
                 last,
                 source_ips: Vec::new(),
                 users: users.into_iter().map(Name::from).collect(),
+                hosts: Vec::new(),
             },
         }
     }

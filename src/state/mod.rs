@@ -12,6 +12,7 @@
 //! lock lifecycle (queries, admin unlock, auto-unlock); [`facts`] folds events
 //! into per-account facts; [`codec`] maps typed values to SQLite columns.
 
+pub mod adopt;
 pub mod batch;
 pub mod codec;
 pub mod decisions;
@@ -28,6 +29,7 @@ pub mod schema;
 pub mod store;
 
 pub use crate::account::AccountFacts;
+pub use adopt::{Adopt, AdoptReport};
 pub use batch::{Batch, CommitResult, EngineSnapshot, Resume};
 pub use decisions::DecisionFilter;
 pub use error::{Lost, StateError};

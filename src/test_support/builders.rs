@@ -149,6 +149,7 @@ pub fn decision() -> Decision {
             last: at,
             source_ips: vec![],
             users: vec![],
+            hosts: Vec::new(),
         },
     }
 }

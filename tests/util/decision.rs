@@ -41,6 +41,7 @@ pub fn decision() -> DecisionBuilder {
             last: at,
             source_ips: Vec::new(),
             users: Vec::new(),
+            hosts: Vec::new(),
         },
     })
 }

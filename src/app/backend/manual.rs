@@ -126,6 +126,7 @@ pub fn decision(req: &AddRequest, mode: Mode, now: DateTime<Utc>) -> Result<Deci
             last: now,
             source_ips: Vec::new(),
             users: Vec::new(),
+            hosts: Vec::new(),
         },
     })
 }

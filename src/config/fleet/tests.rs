@@ -237,3 +237,32 @@ fn the_spool_bound_and_the_replicas_are_checked() {
     );
     assert!(errs[0].1.contains("buffer_max_bytes -1"), "{errs:?}");
 }
+
+#[test]
+fn lifted_keep_defaults_to_a_week_and_is_at_least_a_second() {
+    let d = tempfile::tempdir().unwrap();
+    let f = load_in(d.path(), "[fleet]\nurl = \"nats://h\"\n")
+        .unwrap()
+        .fleet
+        .unwrap();
+    assert_eq!(f.lifted_keep, std::time::Duration::from_secs(7 * 24 * 3600));
+    let f = load_in(
+        d.path(),
+        "[fleet]\nurl = \"nats://h\"\nlifted_keep = \"2s\"\n",
+    )
+    .unwrap()
+    .fleet
+    .unwrap();
+    assert_eq!(f.lifted_keep, std::time::Duration::from_secs(2));
+    let text = "[fleet]\nurl = \"nats://h\"\nlifted_keep = \"0s\"\nreplicas = 9\n";
+    let errs = errors(d.path(), text);
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    let keep = errs.iter().find(|e| e.1.contains("lifted_keep")).unwrap();
+    assert_eq!(keep.0, Some(3));
+    assert!(keep.1.starts_with("lifted_keep"), "{errs:?}");
+    let errs = errors(
+        d.path(),
+        "[fleet]\nurl = \"nats://h\"\nlifted_keep = \"week\"\n",
+    );
+    assert!(errs[0].1.starts_with("lifted_keep: "), "{errs:?}");
+}

@@ -169,11 +169,7 @@ impl Applier {
             Some(Ok(w)) => self.lift(&w, now)?,
             None => match self.recorded(key)? {
                 Some(rec) => {
-                    let w = WireDecision::of(&rec, "(unknown)").lift(
-                        now,
-                        How::Gone,
-                        "deleted from the bucket",
-                    );
+                    let w = WireDecision::of(&rec, "(unknown)").lift(now, How::Gone, gone::REASON);
                     self.lift(&w, now)?
                 }
                 None => Outcome::NotHeld,
@@ -213,6 +209,7 @@ impl Applier {
             .screen(std::slice::from_mut(&mut d), inventory.as_deref(), now);
         let new = self.commit(vec![d.clone()], revision, now)?;
         if new {
+            self.mark_applied(&d.id, &w.detector, revision, now);
             info!(id = %d.id, rule = %Escaped(&d.rule), target = %Escaped(&d.target.to_string()), detector = %Escaped(&w.detector), mode = %d.mode, "Fleet decision applied.");
             self.enforcer.decided(&d, inventory.as_deref(), now);
         }
@@ -363,6 +360,7 @@ async fn watch_once(
         error: e.to_string(),
     };
     // Every key's latest value first (`watch_all` would start at new ones).
+    let before = applier.generation.clone();
     applier.generation(
         &store
             .stream
@@ -371,6 +369,11 @@ async fn watch_once(
             .unix_timestamp_nanos()
             .to_string(),
     );
+    if before == applier.generation {
+        // Decisions applied here whose key was purged while this agent was
+        // away (not after a bucket made anew: its keys come back).
+        gone::check(&store, applier, clock.now()).await?;
+    }
     let mut entries = store.watch_with_history(">").await.map_err(|e| err(&e))?;
     info!(bucket = %fleet.decisions_bucket, after_revision = applier.applied(), "Fleet decisions: watching the bucket.");
     *failures = 0;
@@ -393,5 +396,6 @@ async fn watch_once(
     }
 }
 
+mod gone;
 #[cfg(test)]
 mod tests;

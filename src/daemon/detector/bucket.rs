@@ -50,6 +50,7 @@ use async_nats::jetstream::{self, kv};
 use futures_util::StreamExt as _;
 use tracing::{info, warn};
 
+use super::holding::{Holding, Ready};
 use crate::clock::Clock;
 use crate::fleet::decisions::{self, How, State, WireDecision};
 use crate::fleet::{self, FleetConfig, FleetError};
@@ -102,14 +103,16 @@ impl Mirror {
 }
 
 /// Runs until `cancel`: connects, then keeps the bucket equal to the state.
-/// `detector` is this detector's id (its slot lease's holder id): the
+/// `holding.holder` is this detector's id (its slot lease's holder id): the
 /// value's `detector`, and the keys this detector answers for. Several
 /// detectors (groups and members) share one bucket, and each repairs only
 /// what it wrote: a lock another detector decided is not in this one's
-/// state, and must not be lifted as `gone` by it.
+/// state, and must not be lifted as `gone` by it. Nothing is written
+/// before the slot is held and its earlier holders' decisions adopted, nor
+/// while the lease's fence is not held (`super::holding`).
 pub async fn run(
     fleet: FleetConfig,
-    detector: String,
+    holding: Holding,
     replicas: usize,
     decided: Arc<tokio::sync::Notify>,
     store: Arc<Mutex<Store>>,
@@ -157,7 +160,18 @@ pub async fn run(
                 );
                 bucket = Some(b);
             }),
-            Some((kv, mirror)) => pass(kv, mirror, &detector, &store, clock.as_ref()).await,
+            Some((kv, mirror)) => {
+                match holding.ready(&js, &fleet, kv, &store, clock.as_ref()).await {
+                    Ok(Ready::Pass) => pass(kv, mirror, &holding, &store, clock.as_ref()).await,
+                    Ok(Ready::Wait) => Ok(()),
+                    // Adoption wrote to the bucket: read it again.
+                    Ok(Ready::Reload) => {
+                        bucket = None;
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
         };
         let pause = match result {
             Ok(()) => {
@@ -226,17 +240,23 @@ async fn last_revision(js: &jetstream::Context, fleet: &FleetConfig) -> Result<u
 async fn pass(
     kv: &kv::Store,
     mirror: &mut Mirror,
-    detector: &str,
+    holding: &Holding,
     store: &Arc<Mutex<Store>>,
     clock: &dyn Clock,
 ) -> Result<(), FleetError> {
+    let detector = holding.holder.as_str();
     let stale = stale(mirror, detector);
     let store = store.clone();
     let read = tokio::task::spawn_blocking(move || read_state(&store, &stale))
         .await
         .map_err(|e| FleetError::Publish(e.to_string()))??;
     let now = clock.now();
-    for (key, bytes) in changes(mirror, &read, detector, now) {
+    for (key, bytes) in changes(mirror, &read, detector, Some(&holding.slot), now) {
+        if !holding.fence.held() {
+            // Deposed (or not renewed in time): another holder may own the
+            // slot's keys now; never fight it over one.
+            return Ok(());
+        }
         let revision = kv
             .put(&key, bytes.clone().into())
             .await
@@ -299,8 +319,16 @@ fn changes(
     mirror: &Mirror,
     read: &Read,
     detector: &str,
+    slot: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<(String, Vec<u8>)> {
+    let of = |rec: &DecisionRecord| {
+        let w = WireDecision::of(rec, detector);
+        match slot {
+            Some(s) => w.in_slot(s),
+            None => w,
+        }
+    };
     let mut out = Vec::new();
     let differs = |key: &str, bytes: &[u8]| {
         mirror
@@ -310,7 +338,7 @@ fn changes(
     };
     for rec in &read.active {
         let key = decisions::key(&rec.decision.id);
-        let bytes = WireDecision::of(rec, detector).encode();
+        let bytes = of(rec).encode();
         if differs(&key, &bytes) {
             out.push((key, bytes));
         }
@@ -318,7 +346,7 @@ fn changes(
     for (id, rec) in &read.stale {
         let key = decisions::key(id);
         let wire = match rec {
-            Some(r) if r.status != LockStatus::Active => WireDecision::of(r, detector),
+            Some(r) if r.status != LockStatus::Active => of(r),
             // Active but no longer a lock cannot happen; unknown: gone.
             _ => match mirror
                 .values

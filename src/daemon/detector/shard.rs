@@ -16,6 +16,7 @@ use tracing::info;
 use super::super::DaemonError;
 use super::super::ingest::Feed;
 use super::super::ingest::feed::{FeedPart, cursor_name};
+use super::holding::Holding;
 use crate::clock::Clock;
 use crate::fleet::consume::Target;
 use crate::fleet::health::Link;
@@ -101,7 +102,7 @@ pub async fn start(
     wake: Sender<Instant>,
     clock: Arc<dyn Clock>,
     cancel: CancellationToken,
-) -> Result<(Feed, tokio::task::JoinHandle<()>, Arc<Link>), DaemonError> {
+) -> Result<super::Started, DaemonError> {
     let shard = fleet.shard;
     let mut feed_parts = Vec::new();
     let mut consumers = Vec::new();
@@ -138,6 +139,7 @@ pub async fn start(
         "Detector: consuming the fleet's events."
     );
     let fence = Fence::default();
+    let holding = Holding::new(holder.clone(), shard, &fleet.stream, fence.clone());
     let link = Arc::new(Link::consumers(
         client.clone(),
         super::WORK,
@@ -149,6 +151,7 @@ pub async fn start(
         holder,
         window,
         consumers,
+        acquired: holding.acquired.clone(),
     };
     let task = tokio::spawn(member::run(
         client,
@@ -162,7 +165,12 @@ pub async fn start(
         setup.lost,
         cancel,
     ));
-    Ok((Feed::parts(deliveries, feed_parts, fence), task, link))
+    Ok((
+        Feed::parts(deliveries, feed_parts, fence),
+        task,
+        link,
+        holding,
+    ))
 }
 
 #[cfg(test)]

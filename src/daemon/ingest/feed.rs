@@ -83,6 +83,12 @@ pub struct Feed {
     /// Told after a commit that made decisions: the task that puts them in
     /// the fleet's bucket wakes at once instead of at its next pass.
     decided: Option<Arc<Notify>>,
+    /// The agents behind each user's and address's recent events, named in
+    /// the decisions made from them.
+    hosts: hosts::Hosts,
+    /// The last agent's name, shared by its events (one allocation per
+    /// change of agent, not per event).
+    agent: Option<Name>,
 }
 
 /// What one drain of the feed did.
@@ -133,6 +139,8 @@ impl Feed {
             fence,
             malformed: 0,
             decided: None,
+            hosts: hosts::Hosts::new(chrono::TimeDelta::days(1)),
+            agent: None,
         }
     }
 
@@ -236,17 +244,31 @@ impl Feed {
         match wire::decode(&msg.body) {
             Ok(env) => {
                 let mut ev = env.event.into_event();
+                let agent = match &self.agent {
+                    Some(a) if **a == *env.agent => a.clone(),
+                    _ => {
+                        let a = Name::from(env.agent.as_str());
+                        self.agent = Some(a.clone());
+                        a
+                    }
+                };
                 // The agent's host when the line did not name one.
                 if ev.host.is_none() {
-                    ev.host = Some(Name::from(env.agent.as_str()));
+                    ev.host = Some(agent.clone());
                 }
+                self.hosts
+                    .saw(&agent, ev.user.as_ref(), ev.source_ip, ev.timestamp);
                 if msg.kind == Kind::Live {
                     metrics
                         .events
                         .with_label_values(&[SOURCE, ev.outcome.as_str()])
                         .inc();
                 }
+                let before = made.len();
                 pipeline.observe(&mut ev, made);
+                for d in made.iter_mut().skip(before) {
+                    d.evidence.hosts = self.hosts.of(d);
+                }
             }
             Err(e) => {
                 // Counted and skipped; its position is committed like any other.
@@ -285,5 +307,6 @@ impl Feed {
     }
 }
 
+mod hosts;
 #[cfg(test)]
 mod tests;

@@ -114,6 +114,7 @@ fn the_bucket_is_the_stream_a_kv_client_expects() {
         decisions_replicas: 3,
         shard: Default::default(),
         buffer_max_bytes: 1 << 20,
+        lifted_keep: crate::fleet::DEFAULT_LIFTED_KEEP,
         replicas: 1,
     };
     let c = config(&fleet, fleet.decisions_replicas);

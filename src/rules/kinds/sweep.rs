@@ -146,6 +146,7 @@ fn decide(
             last: date,
             source_ips: Vec::new(),
             users: vec![user.clone()],
+            hosts: Vec::new(),
         },
     }
 }

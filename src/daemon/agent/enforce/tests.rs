@@ -97,7 +97,7 @@ fn a_decision_is_applied_once_and_lifted_once_across_a_restart() {
     );
     let audit = a.store.lock().unwrap().audit("aa01").unwrap();
     let whats: Vec<&str> = audit.iter().map(|e| e.what.as_str()).collect();
-    assert_eq!(whats, ["decided", "unlocked"], "{audit:?}");
+    assert_eq!(whats, ["decided", "fleet-applied", "unlocked"], "{audit:?}");
 }
 
 #[test]

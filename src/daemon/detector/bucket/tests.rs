@@ -31,16 +31,16 @@ fn a_new_lock_is_put_once_and_its_unlock_once() {
         active: vec![rec("aa01", LockStatus::Active)],
         stale: vec![],
     };
-    let puts = changes(&m, &read, "det", t(1));
+    let puts = changes(&m, &read, "det", None, t(1));
     assert_eq!(apply(&mut m, puts), ["aa01"]);
     // Unchanged: nothing is put again.
-    assert!(changes(&m, &read, "det", t(2)).is_empty());
+    assert!(changes(&m, &read, "det", None, t(2)).is_empty());
     // Unlocked in the state: the bucket's active key is put as lifted.
     let read = Read {
         active: vec![],
         stale: vec![("aa01".into(), Some(rec("aa01", LockStatus::Unlocked)))],
     };
-    let puts = changes(&m, &read, "det", t(3));
+    let puts = changes(&m, &read, "det", None, t(3));
     assert_eq!(puts.len(), 1);
     let w = WireDecision::decode(&puts[0].1).unwrap();
     assert_eq!(w.state, State::Lifted);
@@ -65,7 +65,7 @@ fn a_key_the_state_does_not_know_is_lifted_as_gone() {
         active: vec![],
         stale: vec![("bb02".into(), None)],
     };
-    let puts = changes(&m, &read, "det", t(5));
+    let puts = changes(&m, &read, "det", None, t(5));
     assert_eq!(puts.len(), 1);
     let w = WireDecision::decode(&puts[0].1).unwrap();
     assert_eq!(w.lifted.unwrap().how, How::Gone);
@@ -80,7 +80,7 @@ fn a_value_of_another_layout_is_replaced_by_the_state_s() {
         active: vec![rec("cc03", LockStatus::Active)],
         stale: vec![],
     };
-    let puts = changes(&m, &read, "det", t(1));
+    let puts = changes(&m, &read, "det", None, t(1));
     assert_eq!(apply(&mut m, puts), ["cc03"]);
 }
 
