@@ -9,9 +9,8 @@
 //! syslog (`sshd`), which covers auth.log, secure and journal exports. Declared formats are never
 //! guessed: they are chosen by name.
 
-use serde_json::Value;
-
 use super::Format;
+use super::json::select::Selector;
 use super::json::{Path, preset};
 
 /// How many leading lines detection looks at.
@@ -45,13 +44,18 @@ pub fn detect(first_lines: &[&[u8]]) -> Format {
         }
         None => return Format::Sshd,
     }
+    let mut telltales: Vec<Path> = TELLTALES.iter().map(|p| Path::lit(p)).collect();
+    let sel = Selector::new(telltales.iter_mut());
     let parsed = first_lines.iter().find_map(|l| {
-        serde_json::from_slice::<Value>(trim_start(l))
-            .ok()
-            .filter(Value::is_object)
+        let text = std::str::from_utf8(trim_start(l)).ok()?;
+        sel.read(text).ok()
     });
     let name = match parsed {
-        Some(v) => by_keys(&v),
+        Some(doc) => by_keys(|key| {
+            telltales
+                .iter()
+                .any(|p| p.dotted() == key && p.get(&doc).is_some())
+        }),
         None => by_text(first_lines),
     };
     preset(name).map(Format::Json).unwrap_or(Format::Sshd)
@@ -64,23 +68,33 @@ fn trim_start(l: &[u8]) -> &[u8] {
     l.get(n..).unwrap_or_default()
 }
 
-fn has(v: &Value, path: &'static str) -> bool {
-    Path::lit(path).get(v).is_some()
-}
+/// The keys [`by_keys`] tells the presets apart by.
+const TELLTALES: [&str; 10] = [
+    "eventSource",
+    "eventName",
+    "EventID",
+    "winlog",
+    "eventType",
+    "actor",
+    "userPrincipalName",
+    "status.errorCode",
+    "properties.userPrincipalName",
+    "properties.status.errorCode",
+];
 
 /// The preset whose telltale keys `v` has. CloudTrail is tested first because it
 /// also has an `eventType` (`AwsConsoleSignIn`); Okta's `eventType` comes with an `actor`.
-fn by_keys(v: &Value) -> &'static str {
-    if has(v, "eventSource") || has(v, "eventName") {
+fn by_keys(has: impl Fn(&'static str) -> bool) -> &'static str {
+    if has("eventSource") || has("eventName") {
         "cloudtrail"
-    } else if has(v, "EventID") || has(v, "winlog") {
+    } else if has("EventID") || has("winlog") {
         "windows-security"
-    } else if has(v, "eventType") && has(v, "actor") {
+    } else if has("eventType") && has("actor") {
         "okta"
-    } else if has(v, "userPrincipalName")
-        || has(v, "status.errorCode")
-        || has(v, "properties.userPrincipalName")
-        || has(v, "properties.status.errorCode")
+    } else if has("userPrincipalName")
+        || has("status.errorCode")
+        || has("properties.userPrincipalName")
+        || has("properties.status.errorCode")
     {
         "entra-signin"
     } else {

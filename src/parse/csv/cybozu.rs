@@ -13,6 +13,7 @@
 //!   reason `locked`, so attempts against a locked account do not count as more
 //!   bad passwords (the lock itself already was the consequence).
 
+use super::memo::Which;
 use super::{Col, Row, RowCtx};
 use crate::event::{Action, AuthEvent, Outcome, Reason};
 use crate::parse::json::mapping::parse_ip;
@@ -39,12 +40,12 @@ pub fn event(row: &Row<'_>, cx: &mut RowCtx<'_>) -> Result<Option<AuthEvent>, Pa
     let t = cx.tables;
     if !t.module_filter.is_empty()
         && let Some(module) = row.get(Col::Module)
-        && !t.module_filter.any(module)
+        && !cx.memo.any(Which::ModuleFilter, &t.module_filter, module)
     {
         return Ok(None);
     }
     let action_text = row.need(Col::Action, "an Action")?;
-    let Some(am) = t.action.get(action_text) else {
+    let Some(am) = cx.memo.meaning(Which::Action, &t.action, action_text) else {
         return Err(ParseError::new(
             UnparsedReason::BadValue,
             "an Action the format's table knows (add it to a declared format)",
@@ -54,7 +55,7 @@ pub fn event(row: &Row<'_>, cx: &mut RowCtx<'_>) -> Result<Option<AuthEvent>, Pa
         return Ok(None);
     }
     let result_text = row.need(Col::Result, "a Result")?;
-    let Some(rm) = t.result.get(result_text) else {
+    let Some(rm) = cx.memo.meaning(Which::Result, &t.result, result_text) else {
         return Err(ParseError::new(
             UnparsedReason::BadValue,
             "a Result the format's table knows (SUCCESS, FAILED, ...)",
@@ -66,7 +67,7 @@ pub fn event(row: &Row<'_>, cx: &mut RowCtx<'_>) -> Result<Option<AuthEvent>, Pa
     let mut ev = AuthEvent::new(timestamp, action, outcome);
     let user = row.need(Col::User, "a User")?;
     let supplement = row.get(Col::Supplement);
-    let nobody = t.nobody.any(user);
+    let nobody = cx.memo.any(Which::Nobody, &t.nobody, user);
     if outcome == Outcome::Failure {
         // A failed password change is not a wrong login password: only logins
         // (and MFA) take the result's reason.

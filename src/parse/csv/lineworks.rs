@@ -8,6 +8,7 @@
 //! and what rules and the inventory key on, so it becomes `user.name`; the
 //! display name is dropped (accounts come from the inventory, not from logs).
 
+use super::memo::Which;
 use super::{Col, Row, RowCtx};
 use crate::event::{Action, AuthEvent, Method, Outcome, Reason};
 use crate::parse::json::mapping::parse_ip;
@@ -34,7 +35,10 @@ pub fn user_id(cell: &str) -> &str {
 /// One row -> an event, `Ok(None)` for a known non-auth text (logout).
 pub fn event(row: &Row<'_>, cx: &mut RowCtx<'_>) -> Result<Option<AuthEvent>, ParseError> {
     let desc = row.need(Col::Description, "a Description")?;
-    let Some(m) = cx.tables.description.get(desc) else {
+    let Some(m) = cx
+        .memo
+        .meaning(Which::Description, &cx.tables.description, desc)
+    else {
         return Err(ParseError::new(
             UnparsedReason::BadValue,
             "a Description the format's table knows (add it to a declared format)",
@@ -55,7 +59,11 @@ pub fn event(row: &Row<'_>, cx: &mut RowCtx<'_>) -> Result<Option<AuthEvent>, Pa
     ev.service = row.get(Col::Service).map(|s| cx.names.intern(s));
     ev.method = match row.get(Col::Method) {
         Some(w) => Some(
-            match cx.tables.method.get(w).and_then(|m| m.method.clone()) {
+            match cx
+                .memo
+                .meaning(Which::Method, &cx.tables.method, w)
+                .and_then(|m| m.method.clone())
+            {
                 Some(m) => m,
                 None => Method::Other(cx.names.intern(w)),
             },

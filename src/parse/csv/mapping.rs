@@ -205,11 +205,20 @@ pub struct Table {
 impl Table {
     /// The meaning of the first entry matching `text`.
     pub fn get(&self, text: &str) -> Option<&Meaning> {
+        self.at(self.position(text)?)
+    }
+
+    /// The index of the first entry matching `text`.
+    pub fn position(&self, text: &str) -> Option<usize> {
         let lower = text.trim().to_ascii_lowercase();
         self.entries
             .iter()
-            .find(|(g, _)| g.matches_lower(&lower))
-            .map(|(_, m)| m)
+            .position(|(g, _)| g.matches_lower(&lower))
+    }
+
+    /// The meaning of entry `i`.
+    pub fn at(&self, i: usize) -> Option<&Meaning> {
+        self.entries.get(i).map(|(_, m)| m)
     }
 }
 

@@ -34,6 +34,7 @@
 pub mod cybozu;
 pub mod lineworks;
 pub mod mapping;
+pub mod memo;
 pub mod row;
 
 use std::borrow::Cow;
@@ -46,6 +47,7 @@ use crate::event::AuthEvent;
 use crate::intern::Interner;
 use crate::snapshot::{self, SnapshotError, SnapshotKind};
 pub use mapping::{Col, RawCsv, Tables};
+use memo::Memo;
 pub use row::{Header, Row, RowCtx, parse_time};
 
 /// Built-in CSV format names accepted by `--format`.
@@ -171,6 +173,7 @@ pub struct CsvParser {
     header: Option<Header>,
     rec: StringRecord,
     splitter: Splitter,
+    memo: Memo,
     /// The file's `downloadLogs error` trailer was seen: what follows is its
     /// error message (LINE WORKS writes the message after the marker), not rows.
     trailer: bool,
@@ -192,6 +195,7 @@ impl CsvParser {
             header: None,
             rec: StringRecord::new(),
             splitter: Splitter::default(),
+            memo: Memo::default(),
             trailer: false,
         }
     }
@@ -259,6 +263,7 @@ impl CsvParser {
             tables,
             opts: &self.opts,
             names: &mut self.names,
+            memo: &mut self.memo,
         };
         let ev = match self.spec.kind {
             CsvKind::Lineworks => lineworks::event(&row, &mut cx)?,

@@ -8,6 +8,7 @@ use ::csv::StringRecord;
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::mapping::{self, Col, Tables};
+use super::memo::Memo;
 use crate::intern::Interner;
 use crate::parse::{ParseError, ParseOptions, UnparsedReason, Zone};
 
@@ -67,6 +68,8 @@ pub struct RowCtx<'a> {
     pub tables: &'a Tables,
     pub opts: &'a ParseOptions,
     pub names: &'a mut Interner,
+    /// The tables' answers for cells seen before.
+    pub memo: &'a mut Memo,
 }
 
 impl RowCtx<'_> {
@@ -82,6 +85,15 @@ impl RowCtx<'_> {
 
 /// Reads the dates these exports write: with an offset (exact), or zone-less.
 pub fn parse_time(s: &str, zone: Zone) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    match plain(s.as_bytes()) {
+        Some(t) => Some(zone.to_utc(t)),
+        None => parse_time_general(s, zone),
+    }
+}
+
+/// [`parse_time`] without its fast path.
+pub(super) fn parse_time_general(s: &str, zone: Zone) -> Option<DateTime<Utc>> {
     let s = s.trim();
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(d.with_timezone(&Utc));
@@ -102,4 +114,50 @@ pub fn parse_time(s: &str, zone: Zone) -> Option<DateTime<Utc>> {
     .iter()
     .find_map(|p| NaiveDateTime::parse_from_str(s, p).ok())
     .map(|t| zone.to_utc(t))
+}
+
+/// `YYYY-MM-DD HH:MM:SS` or `YYYY/MM/DD HH:MM:SS` exactly (what both
+/// exports write), read digit by digit: chrono's format parser tried five
+/// patterns first at ~5,000 instructions a row (issue 17,
+/// `bench/PROFILE.md`). Anything else (fractions, offsets, a `T`) is
+/// `None` and goes the general way, which reads these two the same.
+fn plain(b: &[u8]) -> Option<NaiveDateTime> {
+    let [
+        y0,
+        y1,
+        y2,
+        y3,
+        s1,
+        mo0,
+        mo1,
+        s2,
+        d0,
+        d1,
+        b' ',
+        h0,
+        h1,
+        b':',
+        mi0,
+        mi1,
+        b':',
+        se0,
+        se1,
+    ] = *b
+    else {
+        return None;
+    };
+    if s1 != s2 || !(s1 == b'-' || s1 == b'/') {
+        return None;
+    }
+    let n = |ds: &[u8]| {
+        ds.iter().try_fold(0u32, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    let year = i32::try_from(n(&[y0, y1, y2, y3])?).ok()?;
+    chrono::NaiveDate::from_ymd_opt(year, n(&[mo0, mo1])?, n(&[d0, d1])?)?.and_hms_opt(
+        n(&[h0, h1])?,
+        n(&[mi0, mi1])?,
+        n(&[se0, se1])?,
+    )
 }

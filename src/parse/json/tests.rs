@@ -107,7 +107,10 @@ fn odd_input_never_panics() {
         ("null", [W; 6]),
         ("{}", [W, W, "none", W, W, "none"]),
         (&deep, [M; 6]),
-        (&huge, [M; 6]),
+        // A number past f64 is malformed where a preset reads it (`@timestamp`);
+        // entra-signin and okta skip that key, so for them the line is JSON
+        // without their time field.
+        (&huge, [M, M, M, M, W, "none"]),
         (
             r#"{"@timestamp":-99999999999999999999,"event.outcome":"success"}"#,
             odd_time,
