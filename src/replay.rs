@@ -244,7 +244,10 @@ impl FileSource {
     /// its format can be parsed in chunks (sshd, JSON, regex) and no line was
     /// read yet; else the source back.
     fn into_threaded(self, chunk_bytes: usize) -> Result<threads::Input, FileSource> {
-        let stateless = matches!(self.parser, Parser::Sshd(_) | Parser::Json(_) | Parser::Regex(_));
+        let stateless = matches!(
+            self.parser,
+            Parser::Sshd(_) | Parser::Json(_) | Parser::Regex(_)
+        );
         if self.once_key.is_some() || !stateless {
             return Err(self);
         }

@@ -73,6 +73,8 @@ pub(super) struct ChunkReader {
     eof: bool,
     /// Chunks handed out so far: the next one's sequence number.
     pub seq: u64,
+    /// The end (or an error) was handed out: nothing more to read.
+    pub done: bool,
 }
 
 impl ChunkReader {
@@ -84,6 +86,7 @@ impl ChunkReader {
             offset: 0,
             eof: false,
             seq: 0,
+            done: false,
         }
     }
 
@@ -91,26 +94,31 @@ impl ChunkReader {
     /// short read (a pipe) has delivered a whole line: a pipe's lines are
     /// not kept waiting for a full chunk.
     fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<()> {
-        while buf.len() < want && !self.eof {
-            let have = buf.len();
-            buf.resize(want, 0);
-            let n = loop {
-                match self.inner.read(&mut buf[have..]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        buf.truncate(have);
-                        return Err(e);
-                    }
+        if buf.len() >= want || self.eof {
+            return Ok(());
+        }
+        let mut have = buf.len();
+        buf.resize(want, 0);
+        while have < want {
+            let n = match self.inner.read(&mut buf[have..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    buf.truncate(have);
+                    return Err(e);
                 }
             };
-            buf.truncate(have + n);
+            let new = have..have + n;
+            have += n;
             if n == 0 {
                 self.eof = true;
-            } else if have + n < want && memchr::memchr(b'\n', &buf[have..]).is_some() {
+                break;
+            }
+            if have < want && memchr::memchr(b'\n', &buf[new]).is_some() {
                 break;
             }
         }
+        buf.truncate(have);
         Ok(())
     }
 
@@ -133,8 +141,9 @@ impl ChunkReader {
             if buf.len() > MAX_LINE {
                 return self.skip_line(buf).map(Some);
             }
-            // One line longer than a chunk (and than what was read): more.
-            want = buf.len() + self.size.min(MAX_LINE + 1);
+            // One line longer than a chunk (and than what was read): more,
+            // by at least 8 KiB, so tiny chunks do not rescan it byte by byte.
+            want = buf.len() + self.size.clamp(8192, MAX_LINE + 1);
         }
     }
 
@@ -168,7 +177,7 @@ impl ChunkReader {
             if self.eof {
                 break;
             }
-            let want = self.size.min(MAX_LINE + 1);
+            let want = self.size.clamp(8192, MAX_LINE + 1);
             self.fill(&mut buf, want)?;
         }
         Ok(RawChunk {

@@ -180,14 +180,18 @@ fn worker(shared: &Shared) {
         let (seq, read) = {
             let mut r = lock(&job.reader);
             let seq = r.seq;
-            let read = r.next_chunk();
-            if matches!(read, Ok(Some(_))) {
-                r.seq += 1;
+            // Another worker found the end (or an error) first: only its
+            // message goes to the reading thread.
+            let read = if r.done { None } else { Some(r.next_chunk()) };
+            match &read {
+                Some(Ok(Some(_))) => r.seq += 1,
+                Some(_) => r.done = true,
+                None => {}
             }
             (seq, read)
         };
         match read {
-            Ok(Some(chunk)) => {
+            Some(Ok(Some(chunk))) => {
                 let guard = Guard { tx: &job.tx, seq };
                 let parsed = work.run(chunk);
                 drop(guard);
@@ -200,7 +204,9 @@ fn worker(shared: &Shared) {
                     s.in_flight[i] -= 1;
                 }
                 shared.wake.notify_all();
-                let _ = job.tx.send((seq, end.map(|_| None)));
+                if let Some(end) = end {
+                    let _ = job.tx.send((seq, end.map(|_| None)));
+                }
             }
         }
     }
@@ -252,8 +258,7 @@ impl Feed {
                 .rx
                 .recv()
                 .map_err(|_| io::Error::other("the parsing threads stopped"))?;
-            // A second end-of-file (two workers found it) is dropped here.
-            self.pending.entry(seq).or_insert(d);
+            self.pending.insert(seq, d);
         };
         if matches!(done, Ok(Some(_))) {
             self.next += 1;
