@@ -27,8 +27,6 @@ use crate::source::rows::{Occurrences, Once, RowId};
 mod chunk;
 mod threads;
 
-use chunk::{ChunkReader, Work};
-
 /// Counters of one run, per reason where it matters.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stats {
@@ -239,67 +237,6 @@ impl FileSource {
     }
 }
 
-impl FileSource {
-    /// This source for the worker threads of [`EventMerge::threaded`], when
-    /// its format can be parsed in chunks (sshd, JSON, regex) and no line was
-    /// read yet; else the source back.
-    fn into_threaded(self, chunk_bytes: usize) -> Result<threads::Input, FileSource> {
-        let stateless = matches!(
-            self.parser,
-            Parser::Sshd(_) | Parser::Json(_) | Parser::Regex(_)
-        );
-        if self.once_key.is_some() || !stateless {
-            return Err(self);
-        }
-        let FileSource {
-            path,
-            input,
-            parser,
-            format_name,
-            once_key,
-            occurrences,
-            format,
-            opts,
-        } = self;
-        let reader = match input {
-            Input::Bytes(r) => r.into_inner().map_err(Input::Bytes),
-            lines => Err(lines),
-        };
-        let reader: Box<dyn Read + Send> = match reader {
-            Ok(r) => Box::new(r),
-            Err(input) => {
-                return Err(FileSource {
-                    path,
-                    input,
-                    parser,
-                    format_name,
-                    once_key,
-                    occurrences,
-                    format,
-                    opts,
-                });
-            }
-        };
-        let (work, sshd) = match parser {
-            Parser::Sshd(p) => (Work::Sshd(p.stager()), Some(p)),
-            _ => (
-                Work::Whole {
-                    format,
-                    opts,
-                    path: path.clone(),
-                },
-                None,
-            ),
-        };
-        Ok(threads::Input {
-            path,
-            reader: ChunkReader::new(reader, chunk_bytes),
-            work,
-            sshd,
-        })
-    }
-}
-
 /// How `replay --threads` spreads the parsing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Threads {
@@ -341,13 +278,6 @@ impl Feed {
             Feed::Threaded(f) => f.offset(),
         }
     }
-
-    fn path(&self) -> &str {
-        match self {
-            Feed::Direct(s) => s.path(),
-            Feed::Threaded(f) => f.path(),
-        }
-    }
 }
 
 /// Several sources merged by event time (a k-way merge on each source's next event).
@@ -387,7 +317,7 @@ impl EventMerge {
         let mut slots = Vec::with_capacity(sources.len());
         let mut inputs = Vec::new();
         for s in sources {
-            match s.into_threaded(threads.chunk_bytes) {
+            match threads::input(s, threads.chunk_bytes) {
                 Ok(input) => {
                     slots.push(None);
                     inputs.push(input);
@@ -412,11 +342,6 @@ impl EventMerge {
     /// Bytes read so far across the inputs, for a progress bar.
     pub fn offset(&self) -> u64 {
         self.sources.iter().map(Feed::offset).sum()
-    }
-
-    /// The inputs' paths, in the order given.
-    pub fn paths(&self) -> impl Iterator<Item = &str> {
-        self.sources.iter().map(Feed::path)
     }
 
     fn refill(

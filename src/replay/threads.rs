@@ -26,9 +26,12 @@ use std::io;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
+use std::io::Read;
+
 use super::chunk::{ChunkReader, Item, Parsed, Work};
-use super::{Stats, UnparsedHook};
+use super::{FileSource, Input as SourceInput, Stats, UnparsedHook};
 use crate::event::{AuthEvent, Name};
+use crate::parse::Parser;
 use crate::parse::sshd::SshdParser;
 
 /// A chunk's result, by its sequence number in the file: `Ok(None)` past
@@ -77,6 +80,65 @@ pub(super) struct Input {
     pub reader: ChunkReader,
     pub work: Work,
     pub sshd: Option<SshdParser>,
+}
+
+/// `source` for the worker threads of [`EventMerge::threaded`](super::EventMerge::threaded), when
+/// its format can be parsed in chunks (sshd, JSON, regex) and no line was
+/// read yet; else the source back.
+pub(super) fn input(source: FileSource, chunk_bytes: usize) -> Result<Input, FileSource> {
+    let stateless = matches!(
+        source.parser,
+        Parser::Sshd(_) | Parser::Json(_) | Parser::Regex(_)
+    );
+    if source.once_key.is_some() || !stateless {
+        return Err(source);
+    }
+    let FileSource {
+        path,
+        input,
+        parser,
+        format_name,
+        once_key,
+        occurrences,
+        format,
+        opts,
+    } = source;
+    let reader = match input {
+        SourceInput::Bytes(r) => r.into_inner().map_err(SourceInput::Bytes),
+        lines => Err(lines),
+    };
+    let reader: Box<dyn Read + Send> = match reader {
+        Ok(r) => Box::new(r),
+        Err(input) => {
+            return Err(FileSource {
+                path,
+                input,
+                parser,
+                format_name,
+                once_key,
+                occurrences,
+                format,
+                opts,
+            });
+        }
+    };
+    let (work, sshd) = match parser {
+        Parser::Sshd(p) => (Work::Sshd(p.stager()), Some(p)),
+        _ => (
+            Work::Whole {
+                format,
+                opts,
+                path: path.clone(),
+            },
+            None,
+        ),
+    };
+    Ok(Input {
+        path,
+        reader: ChunkReader::new(reader, chunk_bytes),
+        work,
+        sshd,
+    })
 }
 
 /// Starts `workers` threads over `inputs`; one [`Feed`] per input, in order.
@@ -238,11 +300,6 @@ struct Current {
 }
 
 impl Feed {
-    /// The path events are stamped with.
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
     /// Bytes of the file consumed so far (whole chunks), for progress.
     pub fn offset(&self) -> u64 {
         self.offset
