@@ -168,27 +168,28 @@ impl Work {
 /// [`Parser::parse`] refuses them.
 fn stage_chunk(stager: &mut Stager, chunk: RawChunk, out: &mut Parsed) {
     let RawChunk { bytes, lines, .. } = chunk;
-    let (text, raw, texts): (String, Option<Vec<u8>>, Option<Vec<Range<usize>>>) =
-        match String::from_utf8(bytes) {
-            Ok(text) => (text, None, None),
-            Err(e) => {
-                let bytes = e.into_bytes();
-                let mut text = String::with_capacity(bytes.len());
-                let mut texts = Vec::with_capacity(lines.len());
-                for (_, r) in &lines {
-                    let start = text.len();
-                    if let Some(r) = r.clone().filter(|r| r.len() <= MAX_LINE) {
-                        text.push_str(&String::from_utf8_lossy(&bytes[r]));
-                    }
-                    texts.push(start..text.len());
-                    text.push('\n');
+    // The text; with invalid UTF-8, also the bytes and each line's text range.
+    type Lossy = Option<(Vec<u8>, Vec<Range<usize>>)>;
+    let (text, lossy): (String, Lossy) = match String::from_utf8(bytes) {
+        Ok(text) => (text, None),
+        Err(e) => {
+            let bytes = e.into_bytes();
+            let mut text = String::with_capacity(bytes.len());
+            let mut texts = Vec::with_capacity(lines.len());
+            for (_, r) in &lines {
+                let start = text.len();
+                if let Some(r) = r.clone().filter(|r| r.len() <= MAX_LINE) {
+                    text.push_str(&String::from_utf8_lossy(&bytes[r]));
                 }
-                (text, Some(bytes), Some(texts))
+                texts.push(start..text.len());
+                text.push('\n');
             }
-        };
+            (text, Some((bytes, texts)))
+        }
+    };
     let raw_of = |r: &Range<usize>| -> Vec<u8> {
-        match &raw {
-            Some(b) => b[r.clone()].to_vec(),
+        match &lossy {
+            Some((b, _)) => b[r.clone()].to_vec(),
             None => text.as_bytes()[r.clone()].to_vec(),
         }
     };
@@ -208,7 +209,7 @@ fn stage_chunk(stager: &mut Stager, chunk: RawChunk, out: &mut Parsed) {
                 error: too_long(),
             },
             Some(r) => {
-                let t = texts.as_ref().and_then(|t| t.get(i)).unwrap_or(r);
+                let t = lossy.as_ref().and_then(|(_, t)| t.get(i)).unwrap_or(r);
                 match stager.stage(&text, text.get(t.clone()).unwrap_or("")) {
                     Ok(Some(line)) => Item::Staged { offset, line },
                     Ok(None) => continue,

@@ -85,6 +85,9 @@ pub(super) struct Input {
 /// `source` for the worker threads of [`EventMerge::threaded`](super::EventMerge::threaded), when
 /// its format can be parsed in chunks (sshd, JSON, regex) and no line was
 /// read yet; else the source back.
+// The source comes back whole when it stays on the calling thread (once per
+// file: its size does not matter).
+#[allow(clippy::result_large_err)]
 pub(super) fn input(source: FileSource, chunk_bytes: usize) -> Result<Input, FileSource> {
     let stateless = matches!(
         source.parser,
