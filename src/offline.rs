@@ -11,7 +11,7 @@ use crate::decision::{Decision, Mode};
 use crate::enrich::Loaded;
 use crate::event::AuthEvent;
 use crate::pipeline::Pipeline;
-use crate::replay::{EventMerge, FileSource, Stats, UnparsedHook};
+use crate::replay::{EventMerge, FileSource, Stats, Threads, UnparsedHook};
 use crate::rules::RuleSet;
 use crate::safety::{Ctx, Safety, SafetyConfig, StormEvent};
 
@@ -32,9 +32,33 @@ impl Offline {
         safety: SafetyConfig,
         sources: Vec<FileSource>,
     ) -> Offline {
+        Offline::threaded(
+            rules,
+            mode,
+            enrichment,
+            safety,
+            sources,
+            Threads {
+                workers: 1,
+                chunk_bytes: Threads::CHUNK_BYTES,
+            },
+        )
+    }
+
+    /// [`Offline::new`] with the sources' lines parsed by `threads.workers`
+    /// threads ([`EventMerge::threaded`]): the same events in the same order,
+    /// so the same decisions; the pipeline stays on this thread.
+    pub fn threaded(
+        rules: Arc<RuleSet>,
+        mode: Mode,
+        enrichment: Loaded,
+        safety: SafetyConfig,
+        sources: Vec<FileSource>,
+        threads: Threads,
+    ) -> Offline {
         Offline {
             pipeline: Pipeline::fresh(rules, mode, enrichment).sweeping_in_event_time(),
-            merge: EventMerge::new(sources),
+            merge: EventMerge::threaded(sources, threads),
             safety: Safety::new(safety, Vec::new()),
             stats: Stats::default(),
         }
@@ -70,9 +94,9 @@ impl Offline {
         &self.stats
     }
 
-    /// The inputs (their offsets, for a progress bar).
-    pub fn sources(&self) -> &[FileSource] {
-        self.merge.sources()
+    /// Bytes read so far across the inputs, for a progress bar.
+    pub fn offset(&self) -> u64 {
+        self.merge.offset()
     }
 }
 

@@ -24,6 +24,9 @@ use crate::parse::reader::{Line, LineReader};
 use crate::parse::{Format, LineCtx, ParseError, ParseOptions, Parser, UnparsedReason, detect};
 use crate::source::rows::{Occurrences, Once, RowId};
 
+mod chunk;
+mod threads;
+
 /// Counters of one run, per reason where it matters.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stats {
@@ -63,7 +66,7 @@ fn format_name(format: &Format) -> &'static str {
 
 /// Where a [`FileSource`]'s lines come from.
 enum Input {
-    Bytes(LineReader<BufReader<Box<dyn Read>>>),
+    Bytes(LineReader<BufReader<Box<dyn Read + Send>>>),
     Lines {
         lines: OffsetLines,
         current: Vec<u8>,
@@ -81,6 +84,9 @@ pub struct FileSource {
     /// files of that format ([`EventMerge`]); `None` for logs.
     once_key: Option<String>,
     occurrences: Occurrences,
+    /// The concrete format and the options, for parsers on other threads.
+    format: Format,
+    opts: ParseOptions,
 }
 
 impl FileSource {
@@ -88,7 +94,7 @@ impl FileSource {
     /// inspected (without consuming them) to choose the format.
     pub fn new(
         path: Name,
-        input: Box<dyn Read>,
+        input: Box<dyn Read + Send>,
         format: &Format,
         opts: &ParseOptions,
     ) -> io::Result<FileSource> {
@@ -106,6 +112,8 @@ impl FileSource {
             parser,
             format_name,
             occurrences: Occurrences::default(),
+            format,
+            opts: opts.clone(),
         })
     }
 
@@ -132,6 +140,8 @@ impl FileSource {
             },
             format_name: format_name(&format),
             occurrences: Occurrences::default(),
+            format,
+            opts: opts.clone(),
         }
     }
 
@@ -227,12 +237,55 @@ impl FileSource {
     }
 }
 
+/// How `replay --threads` spreads the parsing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threads {
+    /// Worker threads parsing chunks (1: no worker, everything on the caller's thread).
+    pub workers: usize,
+    /// Bytes of a chunk (cut after a newline).
+    pub chunk_bytes: usize,
+}
+
+impl Threads {
+    /// Chunks of 1 MiB: a few thousand lines, so the workers' hand-over
+    /// costs little, and a file holds a few MiB in flight.
+    pub const CHUNK_BYTES: usize = 1 << 20;
+}
+
+/// One input of the merge: read on the calling thread, or parsed by workers.
+enum Feed {
+    Direct(FileSource),
+    Threaded(threads::Feed),
+}
+
+impl Feed {
+    fn next_event_once(
+        &mut self,
+        stats: &mut Stats,
+        hook: &mut UnparsedHook<'_>,
+        once: Option<&mut Once>,
+    ) -> io::Result<Option<AuthEvent>> {
+        match self {
+            Feed::Direct(s) => s.next_event_once(stats, hook, once),
+            // Export formats, the only ones `once` applies to, stay direct.
+            Feed::Threaded(f) => f.next_event(stats, hook),
+        }
+    }
+
+    fn offset(&self) -> u64 {
+        match self {
+            Feed::Direct(s) => s.offset(),
+            Feed::Threaded(f) => f.offset(),
+        }
+    }
+}
+
 /// Several sources merged by event time (a k-way merge on each source's next event).
 ///
 /// Within one file, events keep file order even if a clock stepped back: a log is
 /// what happened in that order. Ties between files go to the earlier-named file.
 pub struct EventMerge {
-    sources: Vec<FileSource>,
+    sources: Vec<Feed>,
     heads: Vec<Option<AuthEvent>>,
     heap: BinaryHeap<Reverse<(DateTime<Utc>, usize)>>,
     started: bool,
@@ -245,7 +298,7 @@ impl EventMerge {
     pub fn new(sources: Vec<FileSource>) -> EventMerge {
         let n = sources.len();
         EventMerge {
-            sources,
+            sources: sources.into_iter().map(Feed::Direct).collect(),
             heads: (0..n).map(|_| None).collect(),
             heap: BinaryHeap::new(),
             started: false,
@@ -253,9 +306,42 @@ impl EventMerge {
         }
     }
 
-    /// The sources, for progress and messages.
-    pub fn sources(&self) -> &[FileSource] {
-        &self.sources
+    /// A merge over `sources` whose lines `threads.workers` threads parse
+    /// (see `threads`): the same events, unparsed lines and counts, in the
+    /// same order, as [`EventMerge::new`] gives. One worker is `new` itself.
+    pub fn threaded(sources: Vec<FileSource>, threads: Threads) -> EventMerge {
+        if threads.workers <= 1 {
+            return EventMerge::new(sources);
+        }
+        let mut merge = EventMerge::new(Vec::new());
+        let mut slots = Vec::with_capacity(sources.len());
+        let mut inputs = Vec::new();
+        for s in sources {
+            match threads::input(s, threads.chunk_bytes) {
+                Ok(input) => {
+                    slots.push(None);
+                    inputs.push(input);
+                }
+                Err(s) => slots.push(Some(Feed::Direct(s))),
+            }
+        }
+        if inputs.is_empty() {
+            merge.sources = slots.into_iter().flatten().collect();
+            merge.heads = (0..merge.sources.len()).map(|_| None).collect();
+            return merge;
+        }
+        let mut fed = threads::start(threads.workers, inputs).into_iter();
+        merge.sources = slots
+            .into_iter()
+            .filter_map(|s| s.or_else(|| fed.next().map(Feed::Threaded)))
+            .collect();
+        merge.heads = (0..merge.sources.len()).map(|_| None).collect();
+        merge
+    }
+
+    /// Bytes read so far across the inputs, for a progress bar.
+    pub fn offset(&self) -> u64 {
+        self.sources.iter().map(Feed::offset).sum()
     }
 
     fn refill(

@@ -40,6 +40,7 @@ mod learn;
 mod manual;
 mod package;
 mod pull;
+mod replay_threads;
 mod rules_test;
 mod saas;
 mod scenarios;

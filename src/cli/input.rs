@@ -104,7 +104,7 @@ impl InputArgs {
     pub fn open(&self, format: &Format, opts: &ParseOptions) -> Result<Vec<FileSource>, CliError> {
         let mut out = Vec::with_capacity(self.files.len());
         for p in &self.files {
-            let (name, reader): (String, Box<dyn Read>) = if p == Path::new("-") {
+            let (name, reader): (String, Box<dyn Read + Send>) = if p == Path::new("-") {
                 ("-".into(), Box::new(io::stdin()))
             } else {
                 let f = File::open(p).map_err(|e| {

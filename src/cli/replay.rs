@@ -11,7 +11,7 @@ use serde::Serialize;
 use loginwatch::decision::{Decision, Mode};
 use loginwatch::event::rfc3339;
 use loginwatch::offline::Offline;
-use loginwatch::replay::Stats;
+use loginwatch::replay::{Stats, Threads};
 
 use super::CliError;
 use super::input::{self, InputArgs};
@@ -33,6 +33,14 @@ pub struct Args {
     /// Print each unparsed line (escaped) with its reason on stderr.
     #[arg(long)]
     show_unparsed: bool,
+    /// Threads parsing the files' lines [default: the number of cores]; the
+    /// rules run on one more, in event time. The decisions are the same for
+    /// every N; 1 parses on the rules' thread.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// Bytes per chunk of a file handed to a parsing thread (for tests).
+    #[arg(long, hide = true, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..))]
+    chunk_bytes: Option<u32>,
 }
 
 /// The closing object of `--json` output (fields in this order, as documented).
@@ -59,7 +67,14 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         .as_ref()
         .map(|c| c.safety.clone())
         .unwrap_or_default();
-    let mut run = Offline::new(Arc::new(set), mode, enrichment, safety, sources);
+    let threads = Threads {
+        workers: a.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            usize::from,
+        ),
+        chunk_bytes: a.chunk_bytes.map_or(Threads::CHUNK_BYTES, |b| b as usize),
+    };
+    let mut run = Offline::threaded(Arc::new(set), mode, enrichment, safety, sources, threads);
     let pb = input::progress(a.input.total_bytes());
     let show = a.show_unparsed;
     let mut hook = |p: &str, off: u64, raw: &[u8], e: &loginwatch::parse::ParseError| {
@@ -87,7 +102,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         if let Some(pb) = &pb
             && run.stats().lines.is_multiple_of(65_536)
         {
-            pb.set_position(run.sources().iter().map(|s| s.offset()).sum());
+            pb.set_position(run.offset());
         }
     }
     let stats = run.stats();

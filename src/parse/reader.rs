@@ -51,6 +51,16 @@ impl<R: Read> LineReader<R> {
         self.offset
     }
 
+    /// The stream back, for a reader that has read nothing yet (the bytes
+    /// it buffered would be lost otherwise); else the reader back.
+    pub fn into_inner(self) -> Result<R, LineReader<R>> {
+        if self.end == 0 && !self.eof {
+            Ok(self.inner)
+        } else {
+            Err(self)
+        }
+    }
+
     /// The next line and its offset, or `None` at the end of the stream. A last
     /// line without a newline is returned as a line.
     pub fn next_line(&mut self) -> io::Result<Option<(u64, Line<'_>)>> {

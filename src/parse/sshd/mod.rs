@@ -22,6 +22,7 @@
 mod correlate;
 mod msg;
 pub mod snapshot;
+pub mod staged;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -134,12 +135,16 @@ impl SshdParser {
     }
 
     fn parse_str(&mut self, line: &str, offset: u64) -> Result<Option<AuthEvent>, ParseError> {
-        let h = syslog::parse(line, &self.opts, &mut self.minute)?;
-        let prog = Prog::of(h.program);
-        let m = msg::classify(prog, h.message);
-        if m == Msg::Ignored && prog != Prog::Sshd {
+        let Some(pre) = stage(line, &self.opts, &mut self.minute)? else {
             return Ok(None);
-        }
+        };
+        Ok(self.correlate(pre, offset))
+    }
+
+    /// The stateful half of a line: its connection's slot, the correlation
+    /// rules, the event. Lines must come here in file order.
+    fn correlate(&mut self, pre: Pre<'_>, offset: u64) -> Option<AuthEvent> {
+        let Pre { h, prog, m } = pre;
         let host = h.host.unwrap_or("");
         let out = match prog {
             Prog::Sshd => {
@@ -174,14 +179,7 @@ impl SshdParser {
                 _ => None,
             },
         };
-        let Some(out) = out else { return Ok(None) };
-        Ok(Some(self.event(
-            out,
-            h.timestamp,
-            h.host,
-            (h.program, h.pid),
-            offset,
-        )))
+        Some(self.event(out?, h.timestamp, h.host, (h.program, h.pid), offset))
     }
 
     fn event(
@@ -213,6 +211,32 @@ impl SshdParser {
         e.log_offset = Some(offset);
         e
     }
+}
+
+/// A line's stateless half: its header and what its message says, borrowed
+/// from it. `None` for a line of another program that says nothing to us.
+struct Pre<'a> {
+    h: syslog::Header<'a>,
+    prog: Prog,
+    m: Msg<'a>,
+}
+
+/// Reads the header and classifies the message. This depends on nothing but
+/// the line and `opts` (the minute cache only saves work), so it may run on
+/// any thread and in any order ([`staged`]); everything that depends on
+/// earlier lines is in [`SshdParser::correlate`].
+fn stage<'a>(
+    line: &'a str,
+    opts: &ParseOptions,
+    minute: &mut MinuteCache,
+) -> Result<Option<Pre<'a>>, ParseError> {
+    let h = syslog::parse(line, opts, minute)?;
+    let prog = Prog::of(h.program);
+    let m = msg::classify(prog, h.message);
+    if m == Msg::Ignored && prog != Prog::Sshd {
+        return Ok(None);
+    }
+    Ok(Some(Pre { h, prog, m }))
 }
 
 /// The interned `s`, reusing `last` when it is the same name as last time.

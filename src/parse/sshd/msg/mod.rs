@@ -89,7 +89,7 @@ pub struct Attempt<'a> {
     /// `host` read as an address, once: the correlation asks for it up to
     /// three times a line, and parsing it was 5.2% of replay's instructions
     /// (bench/PROFILE.md). Not part of what the attempt says (`PartialEq`).
-    ip_memo: Cell<Option<Option<IpAddr>>>,
+    pub(super) ip_memo: Cell<Option<Option<IpAddr>>>,
 }
 
 impl PartialEq for Attempt<'_> {
@@ -105,6 +105,13 @@ impl PartialEq for Attempt<'_> {
 }
 
 impl Attempt<'_> {
+    /// The address [`Attempt::ip`] read on another thread (see
+    /// `super::staged`), so it is not read again.
+    pub fn known_ip(self, ip: Option<IpAddr>) -> Self {
+        self.ip_memo.set(Some(ip));
+        self
+    }
+
     /// The host as an address, when it is one (v4-mapped v6 reads as v4).
     /// Names (sshd with UseDNS) and oddities like `192.030.0.6` give `None`.
     pub fn ip(&self) -> Option<IpAddr> {
