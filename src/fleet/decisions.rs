@@ -147,6 +147,40 @@ impl WireDecision {
         self
     }
 
+    /// The stored record this value stands for (the inverse of [`Self::of`]):
+    /// an unlock without a name is by `(unknown)`, a decision lifted as
+    /// `gone` is unlocked by the system, and a lifted value without its
+    /// details ended at its `until`. `detector` is left to the caller.
+    pub fn record(&self) -> DecisionRecord {
+        let (status, ended_at, by, reason) = match (&self.state, &self.lifted) {
+            (State::Active, _) => (LockStatus::Active, None, None, None),
+            (State::Lifted, None) => (LockStatus::Expired, self.decision.until, None, None),
+            (State::Lifted, Some(l)) => match l.how {
+                How::Expired => (LockStatus::Expired, Some(l.at), None, None),
+                How::Unlocked => (
+                    LockStatus::Unlocked,
+                    Some(l.at),
+                    Some(l.by.clone().unwrap_or_else(|| "(unknown)".into())),
+                    l.reason.clone(),
+                ),
+                How::Gone => (
+                    LockStatus::Unlocked,
+                    Some(l.at),
+                    Some(crate::state::decisions::SYSTEM.to_owned()),
+                    l.reason.clone(),
+                ),
+            },
+        };
+        DecisionRecord {
+            decision: self.decision.clone(),
+            status,
+            ended_at,
+            unlocked_by: by,
+            unlock_reason: reason,
+            detector: None,
+        }
+    }
+
     /// `self` lifted at `at` as `how` (a decision the detector's state no
     /// longer holds).
     pub fn lift(mut self, at: DateTime<Utc>, how: How, reason: &str) -> WireDecision {

@@ -45,7 +45,7 @@ use tracing::{info, warn};
 
 use super::holding::Holding;
 use crate::clock::Clock;
-use crate::fleet::decisions::{How, State, WireDecision};
+use crate::fleet::decisions::{State, WireDecision};
 use crate::fleet::shard::Group;
 use crate::fleet::{FleetError, lease};
 use crate::state::{Adopt, DecisionRecord, LockStatus, Store};
@@ -103,36 +103,6 @@ pub fn retired(slot: &str, stream: &str, group: Group, members: u64) -> bool {
         .is_some_and(|m| m >= members)
 }
 
-/// The record a wire value stands for.
-pub fn record(w: &WireDecision) -> DecisionRecord {
-    let (status, ended_at, by, reason) = match (&w.state, &w.lifted) {
-        (State::Active, _) | (State::Lifted, None) => (LockStatus::Active, None, None, None),
-        (State::Lifted, Some(l)) => match l.how {
-            How::Expired => (LockStatus::Expired, Some(l.at), None, None),
-            How::Unlocked => (
-                LockStatus::Unlocked,
-                Some(l.at),
-                Some(l.by.clone().unwrap_or_else(|| "(unknown)".into())),
-                l.reason.clone(),
-            ),
-            How::Gone => (
-                LockStatus::Unlocked,
-                Some(l.at),
-                Some(crate::state::decisions::SYSTEM.to_owned()),
-                l.reason.clone(),
-            ),
-        },
-    };
-    DecisionRecord {
-        decision: w.decision.clone(),
-        status,
-        ended_at,
-        unlocked_by: by,
-        unlock_reason: reason,
-        detector: None,
-    }
-}
-
 /// The plan of an adoption: the state's changes, and the values to write
 /// back ended (key, revision, this state's record).
 #[derive(Debug, Default)]
@@ -150,7 +120,7 @@ pub fn plan(values: &[Value], here: &HashMap<String, Option<DecisionRecord>>) ->
         let from = v.wire.detector.clone();
         match (v.wire.state, local) {
             (State::Active, None) => out.changes.push(Adopt::Active {
-                record: record(&v.wire),
+                record: v.wire.record(),
                 from,
             }),
             (State::Active, Some(r)) if r.status != LockStatus::Active => {
@@ -158,7 +128,7 @@ pub fn plan(values: &[Value], here: &HashMap<String, Option<DecisionRecord>>) ->
             }
             (State::Lifted, Some(r)) if r.status == LockStatus::Active => {
                 out.changes.push(Adopt::Lifted {
-                    record: record(&v.wire),
+                    record: v.wire.record(),
                     from,
                 });
             }

@@ -31,7 +31,7 @@ use tokio::task::JoinHandle;
 use crate::account::AccountFacts;
 use crate::daemon::DaemonError;
 use crate::fleet::FleetConfig;
-use crate::fleet::decisions::{self, How, State, WireDecision};
+use crate::fleet::decisions::{self, How, WireDecision};
 use crate::fleet::lease::Fence;
 use crate::http::{AdminBackend, BackendError, Readiness, UnlockError};
 use crate::state::model::{AuditEntry, DecisionRecord, LockStatus};
@@ -115,22 +115,12 @@ impl View {
 /// A bucket value as the record the API shows, marked with its writer;
 /// `None` for a value lifted as `gone` (nobody holds it).
 pub fn record_of(w: WireDecision) -> Option<DecisionRecord> {
-    let (status, ended_at, by, reason) = match (w.state, w.lifted) {
-        (State::Active, _) => (LockStatus::Active, None, None, None),
-        (State::Lifted, Some(l)) => match l.how {
-            How::Gone => return None,
-            How::Expired => (LockStatus::Expired, Some(l.at), None, None),
-            How::Unlocked => (LockStatus::Unlocked, Some(l.at), l.by, l.reason),
-        },
-        (State::Lifted, None) => (LockStatus::Expired, w.decision.until, None, None),
-    };
+    if w.lifted.as_ref().is_some_and(|l| l.how == How::Gone) {
+        return None;
+    }
     Some(DecisionRecord {
-        decision: w.decision,
-        status,
-        ended_at,
-        unlocked_by: by,
-        unlock_reason: reason,
-        detector: Some(w.detector),
+        detector: Some(w.detector.clone()),
+        ..w.record()
     })
 }
 

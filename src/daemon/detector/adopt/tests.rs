@@ -1,5 +1,5 @@
 use super::*;
-use crate::fleet::decisions::Lifted;
+use crate::fleet::decisions::{How, Lifted};
 use crate::test_support::{decision, t};
 
 fn wire(id: &str, detector: &str, slot: Option<&str>, lifted: Option<How>) -> WireDecision {
@@ -73,7 +73,7 @@ fn the_plan_imports_the_unknown_ends_the_lifted_and_writes_back_what_ended_here(
     ];
     let mut here = HashMap::new();
     let local = |id: &str, status: LockStatus| {
-        let mut r = record(&wire(id, "me", Some("S"), None));
+        let mut r = wire(id, "me", Some("S"), None).record();
         r.status = status;
         if status != LockStatus::Active {
             r.ended_at = Some(t(40));
