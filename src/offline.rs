@@ -39,14 +39,14 @@ impl Offline {
             safety,
             sources,
             Threads {
-                workers: 1,
+                count: 1,
                 chunk_bytes: Threads::CHUNK_BYTES,
             },
         )
     }
 
-    /// [`Offline::new`] with the sources' lines parsed by `threads.workers`
-    /// threads ([`EventMerge::threaded`]): the same events in the same order,
+    /// [`Offline::new`] with the sources' lines parsed by `threads.count - 1`
+    /// workers ([`EventMerge::threaded`]): the same events in the same order,
     /// so the same decisions; the pipeline stays on this thread.
     pub fn threaded(
         rules: Arc<RuleSet>,

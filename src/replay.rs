@@ -240,8 +240,13 @@ impl FileSource {
 /// How `replay --threads` spreads the parsing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Threads {
-    /// Worker threads parsing chunks (1: no worker, everything on the caller's thread).
-    pub workers: usize,
+    /// Threads in all, the calling one included: `count - 1` workers parse
+    /// chunks while the calling thread correlates and runs the rules (1: no
+    /// worker, everything on the calling thread). One thread per core, not a
+    /// worker per core plus the caller: on 2 cores one worker and the caller
+    /// have about equal work (bench/PROFILE.md, threads step), and a third
+    /// busy thread only time-slices them.
+    pub count: usize,
     /// Bytes of a chunk (cut after a newline).
     pub chunk_bytes: usize,
 }
@@ -306,11 +311,11 @@ impl EventMerge {
         }
     }
 
-    /// A merge over `sources` whose lines `threads.workers` threads parse
+    /// A merge over `sources` whose lines `threads.count - 1` workers parse
     /// (see `threads`): the same events, unparsed lines and counts, in the
-    /// same order, as [`EventMerge::new`] gives. One worker is `new` itself.
+    /// same order, as [`EventMerge::new`] gives. One thread is `new` itself.
     pub fn threaded(sources: Vec<FileSource>, threads: Threads) -> EventMerge {
-        if threads.workers <= 1 {
+        if threads.count <= 1 {
             return EventMerge::new(sources);
         }
         let mut merge = EventMerge::new(Vec::new());
@@ -330,7 +335,7 @@ impl EventMerge {
             merge.heads = (0..merge.sources.len()).map(|_| None).collect();
             return merge;
         }
-        let mut fed = threads::start(threads.workers, inputs).into_iter();
+        let mut fed = threads::start(threads.count - 1, inputs).into_iter();
         merge.sources = slots
             .into_iter()
             .filter_map(|s| s.or_else(|| fed.next().map(Feed::Threaded)))

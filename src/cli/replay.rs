@@ -33,9 +33,9 @@ pub struct Args {
     /// Print each unparsed line (escaped) with its reason on stderr.
     #[arg(long)]
     show_unparsed: bool,
-    /// Threads parsing the files' lines [default: the number of cores]; the
-    /// rules run on one more, in event time. The decisions are the same for
-    /// every N; 1 parses on the rules' thread.
+    /// Threads in all [default: the number of cores]: N-1 parse the files'
+    /// lines, this one correlates them and runs the rules in event time. The
+    /// decisions are the same for every N; 1 parses on the rules' thread.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
     /// Bytes per chunk of a file handed to a parsing thread (for tests).
@@ -68,7 +68,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         .map(|c| c.safety.clone())
         .unwrap_or_default();
     let threads = Threads {
-        workers: a.threads.map_or_else(
+        count: a.threads.map_or_else(
             || std::thread::available_parallelism().map_or(1, |n| n.get()),
             usize::from,
         ),

@@ -28,7 +28,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use std::io::Read;
 
-use super::chunk::{ChunkReader, Item, Parsed, Work};
+use super::chunk::{ChunkReader, Item, Parsed, Spare, Work};
 use super::{FileSource, Input as SourceInput, Stats, UnparsedHook};
 use crate::event::{AuthEvent, Name};
 use crate::parse::Parser;
@@ -60,6 +60,8 @@ struct Shared {
     sched: Mutex<Sched>,
     wake: Condvar,
     budget: usize,
+    /// Spent chunks' buffers, for the next chunks (see [`Spare`]).
+    spare: Mutex<Vec<Spare>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -169,6 +171,7 @@ pub(super) fn start(workers: usize, inputs: Vec<Input>) -> Vec<Feed> {
         }),
         wake: Condvar::new(),
         budget: budget(workers, n),
+        spare: Mutex::new(Vec::new()),
     });
     for _ in 0..workers.max(1) {
         let shared = Arc::clone(&shared);
@@ -242,12 +245,17 @@ fn worker(shared: &Shared) {
         };
         let job = &shared.jobs[i];
         let mut work = job.work.clone();
+        let spare = lock(&shared.spare).pop().unwrap_or_default();
         let (seq, read) = {
             let mut r = lock(&job.reader);
             let seq = r.seq;
             // Another worker found the end (or an error) first: only its
             // message goes to the reading thread.
-            let read = if r.done { None } else { Some(r.next_chunk()) };
+            let read = if r.done {
+                None
+            } else {
+                Some(r.next_chunk_in(spare))
+            };
             match &read {
                 Some(Ok(Some(_))) => r.seq += 1,
                 Some(_) => r.done = true,
@@ -297,7 +305,11 @@ pub struct Feed {
 /// The chunk being read.
 struct Current {
     text: String,
-    items: std::vec::IntoIter<(u32, Item)>,
+    items: Vec<(u32, Item)>,
+    /// The chunk's other buffers, handed back with `text` and `items`.
+    spare: Spare,
+    /// The index of the next item to read.
+    next: usize,
     trailing: u32,
     end: u64,
 }
@@ -335,17 +347,26 @@ impl Feed {
     ) -> io::Result<Option<AuthEvent>> {
         loop {
             if let Some(c) = &mut self.current {
-                for (lines, item) in c.items.by_ref() {
-                    stats.lines += u64::from(lines);
+                // Items are read in place, not moved out: a staged line is
+                // ~200 bytes, and moving each out of the chunk was most of
+                // this loop's cost on the calling thread (bench/PROFILE.md).
+                while let Some((lines, item)) = c.items.get_mut(c.next) {
+                    c.next += 1;
+                    stats.lines += u64::from(*lines);
                     let ev = match item {
                         Item::Staged { offset, line } => match &mut self.sshd {
-                            Some(p) => p.correlate_staged(&c.text, &line, offset),
+                            Some(p) => p.correlate_staged(&c.text, line, *offset),
                             None => None,
                         },
-                        Item::Event(ev) => Some(ev),
+                        Item::Event(_) | Item::Taken => {
+                            match std::mem::replace(item, Item::Taken) {
+                                Item::Event(ev) => Some(ev),
+                                _ => None,
+                            }
+                        }
                         Item::Unparsed { offset, raw, error } => {
                             *stats.unparsed.entry(error.reason).or_default() += 1;
-                            hook(&self.path, offset, &raw, &error);
+                            hook(&self.path, *offset, raw, error);
                             None
                         }
                     };
@@ -356,7 +377,16 @@ impl Feed {
                 }
                 stats.lines += u64::from(c.trailing);
                 self.offset = c.end;
-                self.current = None;
+                if let Some(c) = self.current.take() {
+                    // The items are dropped by the worker that reuses them,
+                    // off this thread.
+                    let mut spare = c.spare;
+                    spare.items = c.items;
+                    if spare.bytes.capacity() < c.text.capacity() {
+                        spare.bytes = c.text.into_bytes();
+                    }
+                    lock(&self.shared.spare).push(spare);
+                }
                 let mut s = lock(&self.shared.sched);
                 s.in_flight[self.index] -= 1;
                 drop(s);
@@ -366,7 +396,13 @@ impl Feed {
                 Some(p) => {
                     self.current = Some(Current {
                         text: p.text,
-                        items: p.items.into_iter(),
+                        items: p.items,
+                        spare: Spare {
+                            bytes: p.bytes,
+                            lines: p.lines,
+                            items: Vec::new(),
+                        },
+                        next: 0,
                         trailing: p.trailing,
                         end: p.end,
                     })
