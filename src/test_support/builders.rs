@@ -14,6 +14,7 @@ use crate::decision::{
 };
 use crate::event::{Account, Action, AuthEvent, Geo, Outcome, Reason};
 use crate::rules::{Engine, RuleSet};
+use crate::state::{DecisionRecord, LockStatus};
 
 /// 2026-03-01 08:00:00 UTC plus `secs`: the clock of the unit tests.
 pub fn t(secs: i64) -> DateTime<Utc> {
@@ -216,6 +217,19 @@ impl DecisionSetters for Decision {
         self.evidence.source_ips = ips.iter().map(|i| i.parse().unwrap()).collect();
         self.evidence.users = users.iter().map(|u| Arc::from(*u)).collect();
         self
+    }
+}
+
+/// `decision` as the state stores it with `status`: ended at `ended` unless
+/// active, unlocked by `ann` (no reason) when unlocked.
+pub fn record(decision: Decision, status: LockStatus, ended: DateTime<Utc>) -> DecisionRecord {
+    DecisionRecord {
+        decision,
+        status,
+        ended_at: (status != LockStatus::Active).then_some(ended),
+        unlocked_by: (status == LockStatus::Unlocked).then(|| "ann".to_owned()),
+        unlock_reason: None,
+        detector: None,
     }
 }
 

@@ -7,7 +7,7 @@ mod builders;
 
 pub use builders::{
     DecisionSetters, EventSetters, assert_error_at, bad, decision, engine, failure, feed, ok,
-    restored, rule_errors, rule_set, shipped, success, t,
+    record, restored, rule_errors, rule_set, shipped, success, t,
 };
 
 use std::io::Write as _;

@@ -1,17 +1,10 @@
 use super::*;
 use crate::fleet::decisions::How;
-use crate::state::{DecisionRecord, LockStatus};
-use crate::test_support::{decision, t};
+use crate::state::LockStatus;
+use crate::test_support::{decision, record, t};
 
 fn value(status: LockStatus, ended: i64) -> Vec<u8> {
-    let rec = DecisionRecord {
-        decision: decision(),
-        status,
-        ended_at: (status != LockStatus::Active).then(|| t(ended)),
-        unlocked_by: (status == LockStatus::Unlocked).then(|| "ann".to_owned()),
-        unlock_reason: None,
-        detector: None,
-    };
+    let rec = record(decision(), status, t(ended));
     WireDecision::of(&rec, "det").encode()
 }
 

@@ -1,18 +1,11 @@
 use super::*;
 use crate::state::Batch;
-use crate::test_support::{decision, t};
+use crate::test_support::{decision, record, t};
 
 fn active(id: &str) -> DecisionRecord {
     let mut d = decision();
     d.id = id.into();
-    DecisionRecord {
-        decision: d,
-        status: LockStatus::Active,
-        ended_at: None,
-        unlocked_by: None,
-        unlock_reason: None,
-        detector: None,
-    }
+    record(d, LockStatus::Active, t(0))
 }
 
 #[test]

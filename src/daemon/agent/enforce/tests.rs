@@ -1,8 +1,7 @@
 use super::*;
 use crate::clock::ManualClock;
 use crate::decision::Mode;
-use crate::state::DecisionRecord;
-use crate::test_support::{decision, t};
+use crate::test_support::{decision, record, t};
 
 /// An applier over the state in `dir` (made or resumed), watching the
 /// bucket's generation `g`.
@@ -26,14 +25,8 @@ fn value(id: &str, status: LockStatus, until: i64) -> Vec<u8> {
     d.id = id.into();
     d.mode = Mode::Enforce;
     d.until = Some(t(until));
-    let rec = DecisionRecord {
-        decision: d,
-        status,
-        ended_at: (status != LockStatus::Active).then(|| t(50)),
-        unlocked_by: (status == LockStatus::Unlocked).then(|| "ann".to_owned()),
-        unlock_reason: (status == LockStatus::Unlocked).then(|| "phoned".to_owned()),
-        detector: None,
-    };
+    let mut rec = record(d, status, t(50));
+    rec.unlock_reason = (status == LockStatus::Unlocked).then(|| "phoned".to_owned());
     WireDecision::of(&rec, "det").encode()
 }
 

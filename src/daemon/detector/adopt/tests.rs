@@ -1,18 +1,11 @@
 use super::*;
 use crate::fleet::decisions::{How, Lifted};
-use crate::test_support::{decision, t};
+use crate::test_support::{decision, record, t};
 
 fn wire(id: &str, detector: &str, slot: Option<&str>, lifted: Option<How>) -> WireDecision {
     let mut d = decision();
     d.id = id.into();
-    let rec = DecisionRecord {
-        decision: d,
-        status: LockStatus::Active,
-        ended_at: None,
-        unlocked_by: None,
-        unlock_reason: None,
-        detector: None,
-    };
+    let rec = record(d, LockStatus::Active, t(0));
     let mut w = WireDecision::of(&rec, detector);
     w.slot = slot.map(str::to_owned);
     if let Some(how) = lifted {

@@ -1,19 +1,12 @@
 use super::*;
 use crate::decision::Mode;
-use crate::test_support::{decision, t};
+use crate::test_support::{decision, record, t};
 
 fn rec(id: &str, status: LockStatus) -> DecisionRecord {
     let mut d = decision();
     d.id = id.into();
     d.mode = Mode::Enforce;
-    DecisionRecord {
-        decision: d,
-        status,
-        ended_at: (status != LockStatus::Active).then(|| t(60)),
-        unlocked_by: (status == LockStatus::Unlocked).then(|| "ann".to_owned()),
-        unlock_reason: None,
-        detector: None,
-    }
+    record(d, status, t(60))
 }
 
 fn apply(m: &mut Mirror, puts: Vec<(String, Vec<u8>)>) -> Vec<String> {

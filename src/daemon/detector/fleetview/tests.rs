@@ -1,20 +1,15 @@
 use super::*;
 use crate::decision::Target;
-use crate::test_support::{decision, t};
+use crate::test_support::{decision, record, t};
 
 fn rec(id: &str, at: i64, status: LockStatus) -> DecisionRecord {
     let mut d = decision();
     d.id = id.into();
     d.at = t(at);
     d.until = Some(t(at + 1800));
-    DecisionRecord {
-        decision: d,
-        status,
-        ended_at: (status != LockStatus::Active).then(|| t(at + 60)),
-        unlocked_by: (status == LockStatus::Unlocked).then(|| "ann".to_owned()),
-        unlock_reason: (status == LockStatus::Unlocked).then(|| "phoned".to_owned()),
-        detector: None,
-    }
+    let mut r = record(d, status, t(at + 60));
+    r.unlock_reason = (status == LockStatus::Unlocked).then(|| "phoned".to_owned());
+    r
 }
 
 /// The bucket's value of `r` as detector `by` writes it.

@@ -4,8 +4,8 @@ use super::*;
 use crate::clock::ManualClock;
 use crate::config::Config;
 use crate::decision::Mode;
-use crate::state::{Batch, DecisionRecord, Store};
-use crate::test_support::{decision, t};
+use crate::state::{Batch, Store};
+use crate::test_support::{decision, record, t};
 
 fn applier(dir: &std::path::Path) -> Applier {
     let mut config = Config::defaults_with_state(dir.join("s.db"));
@@ -22,14 +22,7 @@ fn active(id: &str) -> Vec<u8> {
     let mut d = decision();
     d.id = id.into();
     d.mode = Mode::Enforce;
-    let rec = DecisionRecord {
-        decision: d,
-        status: LockStatus::Active,
-        ended_at: None,
-        unlocked_by: None,
-        unlock_reason: None,
-        detector: None,
-    };
+    let rec = record(d, LockStatus::Active, t(0));
     WireDecision::of(&rec, "det").encode()
 }
 
